@@ -1,0 +1,42 @@
+using System.Buffers;
+
+namespace ModelForge.Convert.Frontend.Archive;
+
+/// <summary>
+/// Exposes a range of the archive's memory-mapped view as <see cref="Memory{T}"/> without copying. The mapping
+/// belongs to the <see cref="TorchScriptArchive"/>; using the memory after the archive is disposed throws
+/// <see cref="ObjectDisposedException"/> (spans taken earlier must not outlive the archive).
+/// </summary>
+internal sealed unsafe class MappedMemoryManager : MemoryManager<byte>
+{
+    private readonly TorchScriptArchive _owner;
+    private readonly byte* _pointer;
+    private readonly int _length;
+
+    public MappedMemoryManager(TorchScriptArchive owner, byte* pointer, int length)
+    {
+        _owner = owner;
+        _pointer = pointer;
+        _length = length;
+    }
+
+    /// <summary>The archive whose mapped file backs this memory.</summary>
+    public TorchScriptArchive Owner => _owner;
+
+    public override Span<byte> GetSpan()
+    {
+        _owner.ThrowIfDisposed();
+        return new Span<byte>(_pointer, _length);
+    }
+
+    public override MemoryHandle Pin(int elementIndex = 0)
+    {
+        _owner.ThrowIfDisposed();
+        if ((uint)elementIndex > (uint)_length) throw new ArgumentOutOfRangeException(nameof(elementIndex));
+        return new MemoryHandle(_pointer + elementIndex);
+    }
+
+    public override void Unpin() { }
+
+    protected override void Dispose(bool disposing) { }
+}

@@ -1,0 +1,99 @@
+using ModelForge.Convert.Frontend.Archive;
+using ModelForge.Convert.Frontend.Pickle;
+using ModelForge.Convert.Frontend.Script;
+using ModelForge.Core.Diagnostics;
+
+namespace ModelForge.Convert.Frontend.Module;
+
+/// <summary>
+/// A loaded TorchScript model: the module tree from <c>data.pkl</c>, the constants table, and the class
+/// definitions from <c>code/</c>, parsed on first use. Owns the archive, whose mapped memory backs the weights.
+/// </summary>
+public sealed class TorchScriptModel : IDisposable
+{
+    private readonly Dictionary<string, ScriptFile> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DebugTable?> _debugTables = new(StringComparer.Ordinal);
+
+    private TorchScriptModel(TorchScriptArchive archive, PickleObject root, IReadOnlyList<object?> constants)
+    {
+        Archive = archive; Root = root; Constants = constants;
+    }
+
+    public TorchScriptArchive Archive { get; }
+    public PickleObject Root { get; }
+    public IReadOnlyList<object?> Constants { get; }
+
+    public static TorchScriptModel Load(string path)
+    {
+        var archive = TorchScriptArchive.Open(path);
+        try
+        {
+            var root = archive.LoadPickle("data.pkl") as PickleObject
+                ?? throw new ModelForgeException(DiagnosticCode.NotTorchScript,
+                    $"data.pkl in '{path}' does not hold a TorchScript module object",
+                    new SourceLocation(path), "save the model with torch.jit.trace or torch.jit.script followed by torch.jit.save");
+            var constants = archive.Contains("constants.pkl") && archive.LoadPickle("constants.pkl") is PickleTuple tuple
+                ? tuple.Items : Array.Empty<object?>();
+            return new TorchScriptModel(archive, root, constants);
+        }
+        catch
+        {
+            archive.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The archive-relative source file that defines <paramref name="qualifiedClassName"/>.</summary>
+    public static string SourcePathOf(string qualifiedClassName)
+    {
+        var lastDot = qualifiedClassName.LastIndexOf('.');
+        return "code/" + qualifiedClassName[..lastDot].Replace('.', '/') + ".py";
+    }
+
+    /// <summary>The class <c>__torch__.a.b.Name</c>, from <c>code/__torch__/a/b.py</c>.</summary>
+    public ClassDef ResolveClass(string qualifiedClassName)
+    {
+        var path = SourcePathOf(qualifiedClassName);
+        var className = qualifiedClassName[(qualifiedClassName.LastIndexOf('.') + 1)..];
+        return ParseFile(path, qualifiedClassName).Classes.FirstOrDefault(c => c.Name == className)
+            ?? throw new ModelForgeException(DiagnosticCode.ScriptClassMissing,
+                $"class '{qualifiedClassName}' is not defined in {path}",
+                new SourceLocation($"{Archive.FilePath}!/{path}"), "the archive is incomplete or was edited; save the model again with torch.jit.save");
+    }
+
+    private ScriptFile ParseFile(string path, string forClass)
+    {
+        if (_files.TryGetValue(path, out var file)) return file;
+        if (!Archive.Contains(path))
+            throw new ModelForgeException(DiagnosticCode.ScriptClassMissing,
+                $"the archive has no source file {path} for class '{forClass}'",
+                new SourceLocation(Archive.FilePath), "the archive is incomplete or was edited; save the model again with torch.jit.save");
+        var text = System.Text.Encoding.UTF8.GetString(Archive.Read(path).Span);
+        file = ScriptParser.Parse(text, path);
+        _files[path] = file;
+        return file;
+    }
+
+    /// <summary>The <c>.debug_pkl</c> source-range table for a code file, or null when the archive has none.</summary>
+    public DebugTable? DebugTableFor(string codePath)
+    {
+        if (_debugTables.TryGetValue(codePath, out var table)) return table;
+        var debugPath = codePath + ".debug_pkl";
+        try
+        {
+            table = Archive.Contains(debugPath) ? DebugTable.Parse(Archive.LoadPickle(debugPath)) : null;
+        }
+        catch (ModelForgeException)
+        {
+            table = null; // debug tables only improve messages; a damaged one must not stop a conversion
+        }
+        _debugTables[codePath] = table;
+        return table;
+    }
+
+    /// <summary>Where a span of serialized code is, with the original Python source line when the debug table has it.</summary>
+    public SourceLocation Locate(SourceSpan span) =>
+        new($"{Archive.FilePath}!/{span.File}", span.Line, span.Column, DebugTableFor(span.File)?.PythonSourceAt(span.Offset));
+
+    public void Dispose() => Archive.Dispose();
+}

@@ -1,0 +1,504 @@
+using System.Globalization;
+using ModelForge.Convert.Frontend.Archive;
+using ModelForge.Convert.Frontend.Module;
+using ModelForge.Convert.Frontend.Pickle;
+using ModelForge.Convert.Frontend.Script;
+using ModelForge.Convert.IR;
+using ModelForge.Convert.Ops;
+using ModelForge.Core.Diagnostics;
+
+namespace ModelForge.Convert.Interpret;
+
+/// <summary>
+/// Runs a module's TorchScript methods symbolically. Python-level values (ints, lists, modules) are evaluated
+/// at conversion time; every tensor operation goes through the op registry, which adds ONNX nodes to the
+/// graph. Unsupported ops do not stop the run: their results are <see cref="PoisonValue"/>s, and all of them
+/// are reported together at the end.
+/// </summary>
+public sealed class Interpreter
+{
+    private const int MaxCallDepth = 200;
+    private const int MaxLoopIterations = 100_000;
+
+    private readonly TorchScriptModel _model;
+    private readonly Graph _graph;
+    private readonly OpRegistry _registry;
+    private readonly int _opset;
+    private readonly Dictionary<TensorData, Value> _weights = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<int, Value> _constantTensors = [];
+    // In-place ops (relu_, add_) rebind the mutated tensor: later reads of the old value see the new one.
+    private readonly Dictionary<Value, Value> _mutated = new(ReferenceEqualityComparer.Instance);
+    private readonly List<UnsupportedCall> _unsupported = [];
+    private int _depth;
+
+    public Interpreter(TorchScriptModel model, Graph graph, OpRegistry registry, int opset)
+    {
+        _model = model; _graph = graph; _registry = registry; _opset = opset;
+    }
+
+    public IReadOnlyList<UnsupportedCall> UnsupportedCalls => _unsupported;
+
+    /// <summary>One call of an op with no handler (or none at this opset), with where it is.</summary>
+    public sealed record UnsupportedCall(string Op, SourceLocation Location, int? MinimumOpset);
+
+    public ModuleValue RootModule()
+    {
+        var root = _model.Root;
+        return new ModuleValue(root, _model.ResolveClass(root.ClassName), root.ClassName, "");
+    }
+
+    public object? CallMethod(ModuleValue self, string methodName, IReadOnlyList<object?> args, SourceSpan? callSite = null)
+    {
+        var method = self.Class.Methods.FirstOrDefault(m => m.Name == methodName)
+            ?? throw new ModelForgeException(DiagnosticCode.ScriptClassMissing,
+                $"class '{self.QualifiedClassName}' has no method '{methodName}'",
+                callSite is { } site ? _model.Locate(site) : new SourceLocation(_model.Archive.FilePath));
+        if (++_depth > MaxCallDepth)
+            throw Unsupported(method.Span, $"calls nest deeper than {MaxCallDepth} levels (recursion is not supported)");
+        try
+        {
+            var frame = new Frame(self);
+            var parameters = method.Parameters;
+            var offset = parameters.Count > 0 && parameters[0].Name == "self" ? 1 : 0;
+            frame.Locals[parameters.Count > 0 ? parameters[0].Name : "self"] = self;
+            for (var i = offset; i < parameters.Count; i++)
+            {
+                var argIndex = i - offset;
+                frame.Locals[parameters[i].Name] = argIndex < args.Count ? args[argIndex]
+                    : parameters[i].Default is { } d ? Evaluate(d, frame)
+                    : throw Unsupported(method.Span, $"missing argument '{parameters[i].Name}' for {self.QualifiedClassName}.{methodName}");
+            }
+            return Execute(method.Body, frame) == Flow.Return ? frame.ReturnValue : null;
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    // ---- statements ------------------------------------------------------------------------------
+
+    private enum Flow { Normal, Return, Break, Continue }
+
+    private sealed class Frame(ModuleValue self)
+    {
+        public ModuleValue Self { get; } = self;
+        public Dictionary<string, object?> Locals { get; } = new(StringComparer.Ordinal);
+        public object? ReturnValue { get; set; }
+    }
+
+    private Flow Execute(IReadOnlyList<Stmt> body, Frame frame)
+    {
+        foreach (var statement in body)
+        {
+            var flow = Execute(statement, frame);
+            if (flow != Flow.Normal) return flow;
+        }
+        return Flow.Normal;
+    }
+
+    private Flow Execute(Stmt statement, Frame frame)
+    {
+        switch (statement)
+        {
+            case AssignStmt assign:
+                var value = Evaluate(assign.Value, frame);
+                foreach (var target in assign.Targets) Assign(target, value, frame);
+                return Flow.Normal;
+            case AnnAssignStmt { Value: { } annotated } ann:
+                Assign(ann.Target, Evaluate(annotated, frame), frame);
+                return Flow.Normal;
+            case AnnAssignStmt:
+            case PassStmt:
+                return Flow.Normal;
+            case ExprStmt expr:
+                Evaluate(expr.Value, frame);
+                return Flow.Normal;
+            case ReturnStmt ret:
+                frame.ReturnValue = ret.Value is null ? null : Evaluate(ret.Value, frame);
+                return Flow.Return;
+            case IfStmt conditional:
+                return Execute(StaticCondition(conditional.Condition, frame) ? conditional.Then : conditional.Else, frame);
+            case ForStmt loop:
+                return ExecuteFor(loop, frame);
+            case WhileStmt loop:
+                for (var i = 0; StaticCondition(loop.Condition, frame); i++)
+                {
+                    if (i >= MaxLoopIterations) throw Unsupported(loop.Span, $"while loop runs more than {MaxLoopIterations} iterations at conversion time");
+                    var flow = Execute(loop.Body, frame);
+                    if (flow == Flow.Break) break;
+                    if (flow == Flow.Return) return flow;
+                }
+                return Flow.Normal;
+            case BreakStmt: return Flow.Break;
+            case ContinueStmt: return Flow.Continue;
+            case AssertStmt assert:
+                if (!StaticCondition(assert.Condition, frame))
+                    throw Unsupported(assert.Span, "an assert in the model fails for the declared inputs");
+                return Flow.Normal;
+            case RaiseStmt raise:
+                throw Unsupported(raise.Span, "the model raises an exception for the declared inputs");
+            default:
+                throw Unsupported(statement.Span, $"statement '{statement.GetType().Name.Replace("Stmt", "")}' is not supported");
+        }
+    }
+
+    private Flow ExecuteFor(ForStmt loop, Frame frame)
+    {
+        var items = Evaluate(loop.Iterable, frame) switch
+        {
+            List<object?> list => list.ToList(),
+            TupleValue tuple => tuple.Items.ToList(),
+            ModuleValue module => ModuleChildren(module).Cast<object?>().ToList(),
+            var other => throw Unsupported(loop.Iterable.Span, $"cannot iterate over {DescribeValue(other)} at conversion time"),
+        };
+        foreach (var item in items)
+        {
+            Assign(loop.Target, item, frame);
+            var flow = Execute(loop.Body, frame);
+            if (flow == Flow.Break) break;
+            if (flow == Flow.Return) return flow;
+        }
+        return Flow.Normal;
+    }
+
+    private bool StaticCondition(Expr condition, Frame frame) => Evaluate(condition, frame) switch
+    {
+        bool b => b,
+        long l => l != 0,
+        double d => d != 0,
+        null => false,
+        string s => s.Length > 0,
+        List<object?> list => list.Count > 0,
+        Value v when v.Constant is { ElementCount: 1 } c => c.Bytes.Span.IndexOfAnyExcept((byte)0) >= 0,
+        var other => throw Unsupported(condition.Span,
+            $"a condition depends on {DescribeValue(other)}, which is only known at run time (data-dependent control flow)"),
+    };
+
+    private void Assign(Expr target, object? value, Frame frame)
+    {
+        switch (target)
+        {
+            case NameExpr name:
+                frame.Locals[name.Id] = value;
+                break;
+            case TupleExpr or ListExpr:
+                var targets = target is TupleExpr t ? t.Items : ((ListExpr)target).Items;
+                var items = value switch
+                {
+                    TupleValue tuple => tuple.Items,
+                    List<object?> list => list,
+                    PoisonValue => targets.Select(_ => value).ToList(),
+                    _ => throw Unsupported(target.Span, $"cannot unpack {DescribeValue(value)}"),
+                };
+                if (items.Count != targets.Count)
+                    throw Unsupported(target.Span, $"cannot unpack {items.Count} values into {targets.Count} names");
+                for (var i = 0; i < targets.Count; i++) Assign(targets[i], items[i], frame);
+                break;
+            case SubscriptExpr { Target: var container, Index: var indexExpr }
+                when Evaluate(container, frame) is List<object?> list && Evaluate(indexExpr, frame) is long index:
+                list[(int)(index < 0 ? index + list.Count : index)] = value;
+                break;
+            default:
+                throw Unsupported(target.Span, "assignment to this kind of target is not supported");
+        }
+    }
+
+    // ---- expressions -----------------------------------------------------------------------------
+
+    /// <summary>A dotted name that is not a local: <c>torch</c>, <c>torch.relu</c>, <c>ops.prim</c>, <c>CONSTANTS</c>, a builtin.</summary>
+    private sealed record Namespace(string Path);
+
+    private object? Evaluate(Expr expression, Frame frame)
+    {
+        switch (expression)
+        {
+            case ConstantExpr constant:
+                return constant.Value;
+            case NameExpr name:
+                if (frame.Locals.TryGetValue(name.Id, out var local)) return Current(local);
+                // The serializer writes non-finite float constants as bare names.
+                return name.Id switch { "inf" => double.PositiveInfinity, "nan" => double.NaN, _ => new Namespace(name.Id) };
+            case AttributeExpr attribute:
+                return EvaluateAttribute(attribute, frame);
+            case CallExpr call:
+                return EvaluateCall(call, frame);
+            case TupleExpr tuple:
+                return new TupleValue(tuple.Items.Select(i => Evaluate(i, frame)).ToList());
+            case ListExpr list:
+                return list.Items.Select(i => Evaluate(i, frame)).ToList();
+            case DictExpr dict:
+                return dict.Keys.Zip(dict.Values, (k, v) => new KeyValuePair<object?, object?>(Evaluate(k, frame), Evaluate(v, frame))).ToList();
+            case SubscriptExpr subscript:
+                return EvaluateSubscript(subscript, frame);
+            case UnaryExpr unary:
+                return PythonOps.Unary(unary.Op, Evaluate(unary.Operand, frame), () => Unsupported(unary.Span, $"operator '{unary.Op}' on this value"));
+            case BinaryExpr binary:
+                return EvaluateBinary(binary, frame);
+            case CompareExpr compare:
+                return EvaluateCompare(compare, frame);
+            case BoolOpExpr boolOp:
+                foreach (var item in boolOp.Values)
+                {
+                    var truth = StaticCondition(item, frame);
+                    if (boolOp.Op == "and" && !truth) return false;
+                    if (boolOp.Op == "or" && truth) return true;
+                }
+                return boolOp.Op == "and";
+            case IfExpr conditional:
+                return Evaluate(StaticCondition(conditional.Condition, frame) ? conditional.Body : conditional.OrElse, frame);
+            case ListCompExpr comprehension:
+                var iterable = Evaluate(comprehension.Iterable, frame) switch
+                {
+                    List<object?> l => l, TupleValue t => t.Items,
+                    var other => throw Unsupported(comprehension.Span, $"cannot iterate over {DescribeValue(other)}"),
+                };
+                return iterable.Select(item => { Assign(comprehension.Target, item, frame); return Evaluate(comprehension.Element, frame); }).ToList();
+            default:
+                throw Unsupported(expression.Span, $"expression '{expression.GetType().Name.Replace("Expr", "")}' is not supported");
+        }
+    }
+
+    private object? Current(object? value) => value is Value v ? Resolve(v) : value;
+
+    private Value Resolve(Value value)
+    {
+        while (_mutated.TryGetValue(value, out var next)) value = next;
+        return value;
+    }
+
+    private object? EvaluateAttribute(AttributeExpr attribute, Frame frame)
+    {
+        var target = Evaluate(attribute.Target, frame);
+        return target switch
+        {
+            ModuleValue module => ModuleAttribute(module, attribute.Name, attribute.Span),
+            Namespace { Path: "CONSTANTS" } when attribute.Name.StartsWith('c') && int.TryParse(attribute.Name[1..], out var index) =>
+                ConstantAt(index, attribute.Span),
+            Namespace ns => new Namespace(ns.Path + "." + attribute.Name),
+            PoisonValue poison => poison,
+            _ => throw Unsupported(attribute.Span, $"attribute '{attribute.Name}' of {DescribeValue(target)} is not supported"),
+        };
+    }
+
+    private object? ModuleAttribute(ModuleValue module, string name, SourceSpan span)
+    {
+        if (module.Object.State is not PickleDict state || !state.TryGetValue(name, out var raw))
+            throw Unsupported(span, $"module '{DisplayPath(module)}' ({module.QualifiedClassName}) has no attribute '{name}'");
+        return raw switch
+        {
+            PickleObject child => new ModuleValue(child, _model.ResolveClass(child.ClassName), child.ClassName, Join(module.Path, name)),
+            TensorData tensor => Weight(tensor, Join(module.Path, name)),
+            _ => FromPickle(raw),
+        };
+    }
+
+    private static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
+    private static string DisplayPath(ModuleValue module) => module.Path.Length == 0 ? "<root>" : module.Path;
+
+    /// <summary>Submodules in declaration order (iterating a Sequential/ModuleList in scripted code).</summary>
+    private IEnumerable<ModuleValue> ModuleChildren(ModuleValue module) =>
+        module.Object.State is PickleDict state
+            ? state.Entries.Where(e => e.Value is PickleObject).Select(e =>
+            {
+                var child = (PickleObject)e.Value!;
+                return new ModuleValue(child, _model.ResolveClass(child.ClassName), child.ClassName, Join(module.Path, (string)e.Key!));
+            })
+            : [];
+
+    /// <summary>A parameter or buffer as an initializer named by its module path; shared tensors map to one initializer.</summary>
+    private Value Weight(TensorData tensor, string path)
+    {
+        if (_weights.TryGetValue(tensor, out var existing)) return existing;
+        var value = _graph.AddInitializer(path, new ConstantData(tensor.DataType, tensor.Shape.ToArray(), tensor.ContiguousBytes()));
+        _weights[tensor] = value;
+        return value;
+    }
+
+    private object? ConstantAt(int index, SourceSpan span)
+    {
+        if (index < 0 || index >= _model.Constants.Count)
+            throw Unsupported(span, $"CONSTANTS.c{index} is not in constants.pkl ({_model.Constants.Count} constants)");
+        if (_model.Constants[index] is TensorData tensor)
+        {
+            if (!_constantTensors.TryGetValue(index, out var value))
+                _constantTensors[index] = value = _graph.AddInitializer($"CONSTANTS.c{index}",
+                    new ConstantData(tensor.DataType, tensor.Shape.ToArray(), tensor.ContiguousBytes()));
+            return value;
+        }
+        return FromPickle(_model.Constants[index]);
+    }
+
+    private static object? FromPickle(object? raw) => raw switch
+    {
+        PickleTuple tuple => new TupleValue(tuple.Items.Select(FromPickle).ToList()),
+        List<object?> list => list.Select(FromPickle).ToList(),
+        System.Numerics.BigInteger big => (long)big,
+        _ => raw,
+    };
+
+    private object? EvaluateSubscript(SubscriptExpr subscript, Frame frame)
+    {
+        var target = Evaluate(subscript.Target, frame);
+        if (target is Namespace ns) return new TypeValue(ns.Path + "[...]"); // a type such as List[int]
+        if (subscript.Index is SliceExpr slice && target is List<object?> sliced)
+        {
+            long? Bound(Expr? e) => e is null ? null : Evaluate(e, frame) as long?;
+            return PythonOps.Slice(sliced, Bound(slice.Lower), Bound(slice.Upper), Bound(slice.Step));
+        }
+        var index = Evaluate(subscript.Index, frame);
+        switch (target, index)
+        {
+            case (List<object?> list, long i):
+                return Current(list[PythonOps.Index(i, list.Count, () => Unsupported(subscript.Span, "list index out of range"))]);
+            case (TupleValue tuple, long i):
+                return Current(tuple.Items[PythonOps.Index(i, tuple.Items.Count, () => Unsupported(subscript.Span, "tuple index out of range"))]);
+            case (List<KeyValuePair<object?, object?>> dict, _):
+                foreach (var (key, value) in dict) if (Equals(key, index)) return Current(value);
+                throw Unsupported(subscript.Span, $"key {DescribeValue(index)} is not in the dict");
+            case (PoisonValue, _):
+                return target;
+            default:
+                throw Unsupported(subscript.Span, $"indexing {DescribeValue(target)} with {DescribeValue(index)} is not supported");
+        }
+    }
+
+    private object? EvaluateBinary(BinaryExpr binary, Frame frame)
+    {
+        var left = Evaluate(binary.Left, frame);
+        var right = Evaluate(binary.Right, frame);
+        if (left is PoisonValue) return left;
+        if (right is PoisonValue) return right;
+        if (PythonOps.TryBinary(binary.Op, left, right, out var result)) return result;
+        // Arithmetic on run-time ints (sizes of dynamic dims) lowers to the aten op on 0-d tensors.
+        var op = binary.Op switch { "+" => "aten::add", "-" => "aten::sub", "*" => "aten::mul", "//" => "aten::floor_divide", "/" => "aten::div", _ => null };
+        if (op is not null && (left is DynamicInt || right is DynamicInt))
+        {
+            var tensorResult = CallOp(op, [AsIntTensorOperand(left), AsIntTensorOperand(right)], new Dictionary<string, object?>(), binary.Span, frame);
+            return tensorResult is Value v && op != "aten::div" ? new DynamicInt(v) : tensorResult;
+        }
+        throw Unsupported(binary.Span, $"operator '{binary.Op}' on {DescribeValue(left)} and {DescribeValue(right)}");
+    }
+
+    private static object? AsIntTensorOperand(object? value) => value is DynamicInt d ? d.Scalar : value;
+
+    private object? EvaluateCompare(CompareExpr compare, Frame frame)
+    {
+        var left = Evaluate(compare.Left, frame);
+        for (var i = 0; i < compare.Ops.Count; i++)
+        {
+            var right = Evaluate(compare.Comparators[i], frame);
+            if (!PythonOps.TryCompare(compare.Ops[i], left, right, out var holds))
+                throw Unsupported(compare.Span, $"comparison '{compare.Ops[i]}' between {DescribeValue(left)} and {DescribeValue(right)} " +
+                                                "is only known at run time (data-dependent control flow)");
+            if (!holds) return false;
+            left = right;
+        }
+        return true;
+    }
+
+    // ---- calls -----------------------------------------------------------------------------------
+
+    private object? EvaluateCall(CallExpr call, Frame frame)
+    {
+        // (self.conv1).forward(x) and (conv1).forward(x): a method of a submodule.
+        if (call.Function is AttributeExpr { Target: var receiverExpr, Name: var methodName } &&
+            Evaluate(receiverExpr, frame) is ModuleValue receiver)
+        {
+            var methodArgs = call.Args.Select(a => Evaluate(a, frame)).ToList();
+            return CallMethod(receiver, methodName, methodArgs, call.Span);
+        }
+
+        var function = Evaluate(call.Function, frame);
+        if (function is PoisonValue) return function;
+        if (function is not Namespace { Path: var path })
+            throw Unsupported(call.Span, $"calling {DescribeValue(function)} is not supported");
+
+        var args = call.Args.Select(a => Evaluate(a, frame)).ToList();
+        var keywords = call.Keywords.ToDictionary(k => k.Name, k => Evaluate(k.Value, frame), StringComparer.Ordinal);
+
+        switch (path)
+        {
+            case "annotate": return args.Count == 2 ? args[1] : throw Unsupported(call.Span, "annotate takes a type and a value");
+            case "uninitialized": return null;
+            case "getattr" when args is [ModuleValue module, string attributeName]:
+                return ModuleAttribute(module, attributeName, call.Span);
+            case "len":
+                return args is [List<object?> l] ? l.Count : args is [TupleValue t] ? t.Items.Count
+                    : CallOp("aten::len", args, keywords, call.Span, frame);
+            case "range":
+                var bounds = args.Select(a => a as long? ?? throw Unsupported(call.Span, "range() bounds must be known at conversion time")).ToArray();
+                var (start, stop, step) = bounds.Length switch { 1 => (0L, bounds[0], 1L), 2 => (bounds[0], bounds[1], 1L), _ => (bounds[0], bounds[1], bounds[2]) };
+                var range = new List<object?>();
+                for (var i = start; step > 0 ? i < stop : i > stop; i += step) range.Add(i);
+                return range;
+            case "int" or "float" or "bool" when args is [var scalar] && scalar is not Value && scalar is not DynamicInt:
+                return PythonOps.Convert(path, scalar, () => Unsupported(call.Span, $"{path}() of {DescribeValue(scalar)}"));
+            case "int": return CallOp("aten::Int", args, keywords, call.Span, frame);
+            case "float": return CallOp("aten::Float", args, keywords, call.Span, frame);
+            case "bool": return CallOp("aten::Bool", args, keywords, call.Span, frame);
+            case "isinstance": return args[0] is Value;
+        }
+
+        var op = path switch
+        {
+            _ when path.StartsWith("torch.", StringComparison.Ordinal) => "aten::" + path["torch.".Length..],
+            _ when path.StartsWith("ops.prim.", StringComparison.Ordinal) => "prim::" + path["ops.prim.".Length..],
+            _ when path.StartsWith("ops.aten.", StringComparison.Ordinal) => "aten::" + path["ops.aten.".Length..],
+            _ => path,
+        };
+        return CallOp(op, args, keywords, call.Span, frame);
+    }
+
+    private object? CallOp(string op, IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> keywords, SourceSpan span, Frame frame)
+    {
+        if (args.Any(IsPoisoned) || keywords.Values.Any(IsPoisoned)) return new PoisonValue(op);
+
+        var handler = _registry.Resolve(op, _opset, out var minimumOpset);
+        if (handler is null)
+        {
+            _unsupported.Add(new UnsupportedCall(op, _model.Locate(span), minimumOpset));
+            return new PoisonValue(op);
+        }
+
+        var scope = "/" + frame.Self.Path.Replace('.', '/');
+        var context = new OpContext(_graph, _opset, op, scope.TrimEnd('/'), span, _model.Locate(span));
+        var result = handler(context, new OpArgs(context, args, keywords));
+
+        // An in-place op's first argument now holds the result.
+        if (op.EndsWith('_') && !op.EndsWith("__", StringComparison.Ordinal) && args.Count > 0 &&
+            args[0] is Value mutated && result is Value replacement && !ReferenceEquals(mutated, replacement))
+            _mutated[mutated] = replacement;
+        return result;
+    }
+
+    private static bool IsPoisoned(object? value) => value switch
+    {
+        PoisonValue => true,
+        List<object?> list => list.Any(IsPoisoned),
+        TupleValue tuple => tuple.Items.Any(IsPoisoned),
+        _ => false,
+    };
+
+    private ModelForgeException Unsupported(SourceSpan span, string message) =>
+        new(DiagnosticCode.UnsupportedConstruct, message, _model.Locate(span),
+            "ModelForge converts traced models and scripted code whose control flow is known at conversion time");
+
+    /// <summary>A short human description of an interpreter value, for diagnostics.</summary>
+    public static string DescribeValue(object? value) => value switch
+    {
+        null => "None",
+        Value v => $"a tensor {v.Type}",
+        long l => $"the int {l}",
+        double d => $"the float {d.ToString(CultureInfo.InvariantCulture)}",
+        bool b => b ? "True" : "False",
+        string s => $"the string \"{s}\"",
+        DynamicInt => "an int known only at run time",
+        List<object?> list => $"a list of {list.Count}",
+        TupleValue tuple => $"a tuple of {tuple.Items.Count}",
+        ModuleValue module => $"the module {module.QualifiedClassName}",
+        PoisonValue poison => $"the result of unsupported {poison.Op}",
+        TypeValue type => $"the type {type.Text}",
+        _ => value.GetType().Name,
+    };
+}

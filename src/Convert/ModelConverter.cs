@@ -1,0 +1,140 @@
+using Google.Protobuf;
+using ModelForge.Convert.Emit;
+using ModelForge.Convert.Frontend.Module;
+using ModelForge.Convert.Interpret;
+using ModelForge.Convert.IR;
+using ModelForge.Convert.Ops;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Core.IO;
+using Onnx;
+
+namespace ModelForge.Convert;
+
+/// <summary>What to convert: the declared inputs, the target opset, optional output names.</summary>
+public sealed record ConvertOptions(IReadOnlyList<InputSpec> Inputs, int Opset = OpRegistry.DefaultOpset, IReadOnlyList<string>? OutputNames = null);
+
+/// <summary>
+/// A converted model. Holds the source archive open: the ONNX initializers are views on its mapped
+/// memory, so weights are never held twice. Dispose after writing.
+/// </summary>
+public sealed class ConversionResult(TorchScriptModel source, Graph graph, ModelProto model) : IDisposable
+{
+    public Graph Graph { get; } = graph;
+    public ModelProto Model { get; } = model;
+
+    public byte[] ToBytes() => Model.ToByteArray();
+
+    /// <summary>Writes the .onnx atomically: an interrupted write never leaves a file that looks complete.</summary>
+    public void WriteTo(string path)
+    {
+        try
+        {
+            AtomicFile.Write(path, stream => Model.WriteTo(stream));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelForgeException(DiagnosticCode.OutputNotWritable, $"cannot write '{path}': {e.Message}",
+                new SourceLocation(path), "check that the output directory exists or can be created and is writable");
+        }
+    }
+
+    public void Dispose() => source.Dispose();
+}
+
+/// <summary>TorchScript archive → ONNX: load, interpret <c>forward</c> symbolically, verify, emit.</summary>
+public static class ModelConverter
+{
+    public static ConversionResult Convert(string modelPath, ConvertOptions options, OpRegistry? registry = null)
+    {
+        if (options.Opset is < OpRegistry.MinOpset or > OpRegistry.MaxOpset)
+            throw new ModelForgeException(DiagnosticCode.OpsetOutOfRange,
+                $"opset {options.Opset} is outside the supported range {OpRegistry.MinOpset}–{OpRegistry.MaxOpset}", null,
+                $"use --opset between {OpRegistry.MinOpset} and {OpRegistry.MaxOpset} (default {OpRegistry.DefaultOpset})");
+
+        var model = TorchScriptModel.Load(modelPath);
+        try
+        {
+            var graph = new Graph { Name = Path.GetFileNameWithoutExtension(modelPath) };
+            var interpreter = new Interpreter(model, graph, registry ?? OpRegistry.Default, options.Opset);
+            var root = interpreter.RootModule();
+            var inputs = DeclareInputs(model, root, graph, options.Inputs);
+            var result = interpreter.CallMethod(root, "forward", inputs);
+            ReportUnsupported(interpreter.UnsupportedCalls, options.Opset);
+            DeclareOutputs(graph, result, options.OutputNames, model);
+            GraphVerifier.Verify(graph);
+            return new ConversionResult(model, graph, OnnxEmitter.Emit(graph, options.Opset));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static List<object?> DeclareInputs(TorchScriptModel model, ModuleValue root, Graph graph, IReadOnlyList<InputSpec> specs)
+    {
+        var forward = root.Class.Methods.FirstOrDefault(m => m.Name == "forward")
+            ?? throw new ModelForgeException(DiagnosticCode.NotTorchScript, $"the root module {root.QualifiedClassName} has no forward method",
+                new SourceLocation(model.Archive.FilePath), "save the module itself (torch.jit.trace(model, example)), not a container of it");
+        var parameters = forward.Parameters.Skip(1).ToList();
+        var signature = "forward(" + string.Join(", ", parameters.Select(p => p.Name)) + ")";
+        if (specs.Count != parameters.Count)
+            throw new ModelForgeException(DiagnosticCode.InputSpecMismatch,
+                $"the model's {signature} takes {parameters.Count} input(s) but {specs.Count} were declared",
+                model.Locate(forward.Span),
+                "declare one --input NAME:DTYPE[DIMS] per forward parameter, in order, e.g. " +
+                string.Join(" ", parameters.Select(p => $"--input {p.Name}:float32[batch,...]")));
+        var duplicate = specs.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, $"input name '{duplicate.Key}' is declared twice", null,
+                "give every --input a distinct name");
+        return specs.Select(s => (object?)graph.AddInput(s.Name, s.Type)).ToList();
+    }
+
+    private static void DeclareOutputs(Graph graph, object? result, IReadOnlyList<string>? names, TorchScriptModel model)
+    {
+        var values = new List<Value>();
+        Flatten(result, values, model);
+        if (names is not null && names.Count != values.Count)
+            throw new ModelForgeException(DiagnosticCode.InputSpecMismatch,
+                $"{names.Count} output name(s) were given but the model returns {values.Count} tensor(s)", null,
+                "give one output name per returned tensor, or none to use the default names");
+        for (var i = 0; i < values.Count; i++)
+            graph.AddOutput(values[i], names?[i] ?? (values.Count == 1 ? "output" : $"output_{i}"));
+    }
+
+    /// <summary>Tuples, lists and dict values are flattened depth-first in order (output_0, output_1, …).</summary>
+    private static void Flatten(object? result, List<Value> values, TorchScriptModel model)
+    {
+        switch (result)
+        {
+            case Value v: values.Add(v); break;
+            case TupleValue t: foreach (var item in t.Items) Flatten(item, values, model); break;
+            case List<object?> l: foreach (var item in l) Flatten(item, values, model); break;
+            case List<KeyValuePair<object?, object?>> d: foreach (var (_, item) in d) Flatten(item, values, model); break;
+            default:
+                throw new ModelForgeException(DiagnosticCode.UnsupportedConstruct,
+                    $"forward returns {Interpreter.DescribeValue(result)}, which is not a tensor or a tuple/list/dict of tensors",
+                    new SourceLocation(model.Archive.FilePath), "return tensors from forward");
+        }
+    }
+
+    private static void ReportUnsupported(IReadOnlyList<Interpreter.UnsupportedCall> calls, int opset)
+    {
+        if (calls.Count == 0) return;
+        var lines = calls.GroupBy(c => c.Op).OrderBy(g => g.Key, StringComparer.Ordinal).Select(group =>
+        {
+            var first = group.First();
+            var needs = first.MinimumOpset is { } min ? $" (needs opset ≥ {min}, target is {opset})" : "";
+            var sites = string.Join(Environment.NewLine, group.Select(c =>
+                $"      at {c.Location}" + (c.Location.PythonSource is { } py ? $"  ← {py}" : "")));
+            return $"  {group.Key}{needs}: {group.Count()} call(s)" + Environment.NewLine + sites;
+        });
+        var opsetOnly = calls.All(c => c.MinimumOpset is not null);
+        throw new ModelForgeException(new Diagnostic(
+            opsetOnly ? DiagnosticCode.OpsetTooLow : DiagnosticCode.UnsupportedOps,
+            $"{calls.Select(c => c.Op).Distinct().Count()} op(s) cannot be converted at opset {opset}:" + Environment.NewLine + string.Join(Environment.NewLine, lines),
+            calls[0].Location,
+            opsetOnly ? $"raise --opset to {calls.Max(c => c.MinimumOpset)}" : "see docs/op-support.md for supported ops; please report the model so the ops can be added"));
+    }
+}

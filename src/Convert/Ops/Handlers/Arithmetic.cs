@@ -1,0 +1,152 @@
+using ModelForge.Convert.Interpret;
+using ModelForge.Convert.IR;
+
+namespace ModelForge.Convert.Ops.Handlers;
+
+/// <summary>Shared lowering of binary elementwise arithmetic with torch's type promotion and scalar operands.</summary>
+internal static class Binary
+{
+    /// <summary>
+    /// <c>left op right</c>, where either side may be a Python scalar. Int64 constants (sizes, channel counts
+    /// in traced shape code) are folded at conversion time so they stay static.
+    /// </summary>
+    public static object Lower(OpContext c, string onnxOp, object? left, object? right, Func<long, long, long>? fold = null)
+    {
+        if (fold is not null && AsConstInt(c, left) is { } l && AsConstInt(c, right) is { } r)
+        {
+            var folded = fold(l, r);
+            return left is Value || right is Value ? c.ScalarInt64(folded) : folded;
+        }
+        var type = ResultType(left, right);
+        var a = c.Cast(c.AsTensor(left, type), type);
+        var b = c.Cast(c.AsTensor(right, type), type);
+        return c.Op(onnxOp, [a, b], TensorType.Of(type).WithShape(Shapes.Broadcast(a.Type.Shape, b.Type.Shape)));
+    }
+
+    private static long? AsConstInt(OpContext c, object? operand) => operand switch
+    {
+        long l => l,
+        Value v when v.Type.ElementType == DataType.Int64 && c.TryGetConstantInt64(v, out var x) && v.Type.Shape is { Count: 0 } => x,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Torch promotion, simplified to what models do: a tensor's type wins over a Python scalar's unless the
+    /// scalar is a float and the tensor an integer; between tensors, floating point beats integer and 0-d
+    /// tensors defer to ranked ones of the same kind.
+    /// </summary>
+    public static DataType ResultType(object? left, object? right)
+    {
+        static (DataType Type, int Priority) Kind(object? o) => o switch
+        {
+            Value v => (v.Type.ElementType, v.Type.Shape is { Count: 0 } ? 2 : 3),
+            DynamicInt => (DataType.Int64, 2),
+            double => (DataType.Float32, 1),
+            long or bool => (DataType.Int64, 0),
+            _ => (DataType.Float32, 0),
+        };
+        var (lt, lp) = Kind(left);
+        var (rt, rp) = Kind(right);
+        if (lt.IsFloatingPoint() != rt.IsFloatingPoint()) return lt.IsFloatingPoint() ? lt : rt;
+        return lp >= rp ? lt : rt;
+    }
+
+    /// <summary><c>other·alpha</c> for add/sub's alpha argument (no node when alpha is 1).</summary>
+    public static object? Scaled(OpContext c, object? other, OpArgs a)
+    {
+        var alpha = a.Get(2, "alpha");
+        if (alpha is null or 1L or 1.0) return other;
+        return Lower(c, "Mul", other, alpha, (x, y) => x * y);
+    }
+}
+
+[AtenOp("aten::add", "aten::add_")]
+internal static class Add
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) =>
+        Binary.Lower(c, "Add", a.Get(0), Binary.Scaled(c, a.Get(1), a), (x, y) => x + y);
+}
+
+[AtenOp("aten::sub", "aten::sub_")]
+internal static class Sub
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) =>
+        Binary.Lower(c, "Sub", a.Get(0), Binary.Scaled(c, a.Get(1), a), (x, y) => x - y);
+}
+
+/// <summary><c>rsub(x, other, alpha) = other − alpha·x</c>.</summary>
+[AtenOp("aten::rsub")]
+internal static class Rsub
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) =>
+        Binary.Lower(c, "Sub", a.Get(1), Binary.Scaled(c, a.Get(0), a), (x, y) => x - y);
+}
+
+[AtenOp("aten::mul", "aten::mul_")]
+internal static class Mul
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Binary.Lower(c, "Mul", a.Get(0), a.Get(1), (x, y) => x * y);
+}
+
+/// <summary>
+/// True division promotes integers to float (torch semantics); <c>rounding_mode="floor"|"trunc"</c> as in
+/// <c>torch.div(a, b, rounding_mode=…)</c>.
+/// </summary>
+[AtenOp("aten::div", "aten::div_")]
+internal static class Div
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var mode = a.Get(2, "rounding_mode") as string;
+        if (mode == "floor") return FloorDivide.Lower(c, a.Get(0), a.Get(1));
+        if (mode == "trunc" && !Binary.ResultType(a.Get(0), a.Get(1)).IsFloatingPoint())
+            return Binary.Lower(c, "Div", a.Get(0), a.Get(1), (x, y) => x / y);
+        var left = a.Get(0) is Value l && !l.Type.ElementType.IsFloatingPoint() ? c.Cast(l, DataType.Float32) : a.Get(0);
+        var right = a.Get(1) is Value r && !r.Type.ElementType.IsFloatingPoint() ? c.Cast(r, DataType.Float32) : a.Get(1);
+        if (left is long ll && right is long rl) { left = (double)ll; right = (double)rl; }
+        var quotient = Binary.Lower(c, "Div", left, right is long rl2 ? (double)rl2 : right);
+        if (mode != "trunc" || quotient is not Value q) return quotient;
+        var magnitude = c.Op("Floor", [c.Op("Abs", [q], q.Type)], q.Type);
+        return c.Op("Mul", [magnitude, c.Op("Sign", [q], q.Type)], q.Type);
+    }
+}
+
+/// <summary>
+/// <c>floor_divide</c>: floor of the quotient (PyTorch ≥ 1.13). ONNX Div on integers truncates, so negative
+/// quotients with a remainder are corrected by one.
+/// </summary>
+[AtenOp("aten::floor_divide", "aten::floor_divide_", "aten::floordiv")]
+internal static class FloorDivide
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a.Get(0), a.Get(1));
+
+    public static object Lower(OpContext c, object? left, object? right)
+    {
+        var quotient = Binary.Lower(c, "Div", left, right, FloorDiv);
+        if (quotient is not Value q) return quotient;
+        if (q.Type.ElementType.IsFloatingPoint()) return c.Op("Floor", [q], q.Type);
+        var type = q.Type.ElementType;
+        var a = c.Cast(c.AsTensor(left, type), type);
+        var b = c.Cast(c.AsTensor(right, type), type);
+        var boolType = q.Type.WithElementType(DataType.Bool);
+        var zero = c.Scalar(0, type);
+        var remainder = c.Op("Sub", [a, c.Op("Mul", [q, b], q.Type)], q.Type);
+        var inexact = c.Op("Not", [c.Op("Equal", [remainder, zero], boolType)], boolType);
+        var signsDiffer = c.Op("Xor", [c.Op("Less", [a, zero], a.Type.WithElementType(DataType.Bool)),
+                                       c.Op("Less", [b, zero], b.Type.WithElementType(DataType.Bool))], boolType);
+        var correction = c.Cast(c.Op("And", [inexact, signsDiffer], boolType), type);
+        return c.Op("Sub", [q, correction], q.Type);
+    }
+
+    private static long FloorDiv(long x, long y)
+    {
+        var q = x / y;
+        return (x % y != 0) && ((x < 0) ^ (y < 0)) ? q - 1 : q;
+    }
+}

@@ -1,0 +1,120 @@
+using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
+
+namespace ModelForge.Convert.Ops.Handlers;
+
+/// <summary><c>max_pool{1,2,3}d(x, kernel_size, stride, padding, dilation, ceil_mode)</c>; an empty stride means stride = kernel.</summary>
+[AtenOp("aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d")]
+internal static class MaxPool
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var spatial = x.Type.Rank - 2;
+        var kernel = a.Ints(1, "kernel_size", spatial);
+        var stride = Pooling.Stride(a.Ints(2, "stride", spatial), kernel);
+        var padding = a.Ints(3, "padding", spatial);
+        var dilation = a.Ints(4, "dilation", spatial);
+        var ceil = a.Bool(5, "ceil_mode", false);
+        var shape = Pooling.OutputShape(x, kernel, stride, padding, dilation, ceil);
+        return c.Op("MaxPool", [x], x.Type.WithShape(shape),
+            ("ceil_mode", ceil ? 1 : 0), ("dilations", dilation), ("kernel_shape", kernel),
+            ("pads", padding.Concat(padding).ToArray()), ("strides", stride));
+    }
+}
+
+/// <summary>
+/// <c>avg_pool{1,2,3}d(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)</c>.
+/// </summary>
+[AtenOp("aten::avg_pool1d", "aten::avg_pool2d", "aten::avg_pool3d")]
+internal static class AvgPool
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var spatial = x.Type.Rank - 2;
+        var kernel = a.Ints(1, "kernel_size", spatial);
+        var stride = Pooling.Stride(a.Ints(2, "stride", spatial), kernel);
+        var padding = a.Ints(3, "padding", spatial);
+        var ceil = a.Bool(4, "ceil_mode", false);
+        var countIncludePad = a.Bool(5, "count_include_pad", true);
+        if (!a.IsNone(6, "divisor_override"))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, "avg_pool with divisor_override has no ONNX equivalent");
+        var shape = Pooling.OutputShape(x, kernel, stride, padding, Enumerable.Repeat(1L, spatial).ToArray(), ceil);
+        return c.Op("AveragePool", [x], x.Type.WithShape(shape),
+            ("ceil_mode", ceil ? 1 : 0), ("count_include_pad", countIncludePad ? 1 : 0), ("kernel_shape", kernel),
+            ("pads", padding.Concat(padding).ToArray()), ("strides", stride));
+    }
+}
+
+/// <summary>
+/// <c>adaptive_avg_pool{1,2,3}d(x, output_size)</c>. Output 1 everywhere → GlobalAveragePool; an input size that
+/// is a multiple of the output size → AveragePool with kernel = stride = input/output; otherwise PyTorch's
+/// windows [⌊i·in/out⌋, ⌈(i+1)·in/out⌉) are built per dim from Slice + ReduceMean + Concat (static sizes only).
+/// </summary>
+[AtenOp("aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_avg_pool3d")]
+internal static class AdaptiveAvgPool
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, reduceMeanAxesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, reduceMeanAxesAsInput: true);
+
+    private static object? Lower(OpContext c, OpArgs a, bool reduceMeanAxesAsInput)
+    {
+        var x = a.Tensor(0);
+        var spatial = x.Type.Rank - 2;
+        var inputShape = x.Type.Shape!;
+        var outputSize = a.SymInts(1, "output_size").Select((o, i) => o is long l ? l : inputShape[i + 2].Value
+            ?? throw c.Error(DiagnosticCode.StaticValueRequired, "adaptive_avg_pool with a None output size needs a static input size")).ToArray();
+        var outputShape = inputShape.Take(2).Concat(outputSize.Select(Dim.Of)).ToArray();
+        if (outputSize.All(o => o == 1))
+            return c.Op("GlobalAveragePool", [x], x.Type.WithShape(outputShape));
+
+        var sizes = inputShape.Skip(2).Select(d => d.Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            "adaptive_avg_pool to a size other than 1 needs static spatial input sizes",
+            "declare the spatial dims of the input with fixed sizes")).ToArray();
+        if (sizes.Zip(outputSize).All(p => p.First % p.Second == 0))
+        {
+            var kernel = sizes.Zip(outputSize, (i, o) => i / o).ToArray();
+            return c.Op("AveragePool", [x], x.Type.WithShape(outputShape),
+                ("kernel_shape", kernel), ("strides", kernel));
+        }
+
+        var current = x;
+        for (var d = 0; d < spatial; d++)
+        {
+            var axis = d + 2;
+            var (inSize, outSize) = (sizes[d], outputSize[d]);
+            var pieces = new List<Value>();
+            for (var i = 0; i < outSize; i++)
+            {
+                var start = i * inSize / outSize;
+                var end = ((i + 1) * inSize + outSize - 1) / outSize;
+                var sliceShape = current.Type.Shape!.Select((dim, k) => k == axis ? Dim.Of(end - start) : dim).ToArray();
+                var slice = c.Op("Slice", [current, c.ConstInt64([start]), c.ConstInt64([end]), c.ConstInt64([axis])], current.Type.WithShape(sliceShape));
+                var meanShape = sliceShape.Select((dim, k) => k == axis ? Dim.Of(1) : dim).ToArray();
+                pieces.Add(reduceMeanAxesAsInput
+                    ? c.Op("ReduceMean", [slice, c.ConstInt64([axis])], slice.Type.WithShape(meanShape), ("keepdims", 1))
+                    : c.Op("ReduceMean", [slice], slice.Type.WithShape(meanShape), ("axes", new long[] { axis }), ("keepdims", 1)));
+            }
+            var concatShape = current.Type.Shape!.Select((dim, k) => k == axis ? Dim.Of(outSize) : dim).ToArray();
+            current = c.Op("Concat", pieces, current.Type.WithShape(concatShape), ("axis", axis));
+        }
+        return current;
+    }
+}
+
+internal static class Pooling
+{
+    public static long[] Stride(long[] stride, long[] kernel) => stride.Length == 0 ? kernel : stride;
+
+    public static Dim[] OutputShape(Value x, long[] kernel, long[] stride, long[] padding, long[] dilation, bool ceil)
+    {
+        var shape = x.Type.Shape!;
+        return [.. shape.Take(2), .. kernel.Select((k, i) => Shapes.Window(shape[i + 2], k, stride[i], padding[i], padding[i], dilation[i], ceil))];
+    }
+}

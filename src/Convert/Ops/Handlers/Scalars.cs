@@ -1,0 +1,37 @@
+using ModelForge.Convert.Interpret;
+using ModelForge.Convert.IR;
+
+namespace ModelForge.Convert.Ops.Handlers;
+
+/// <summary>
+/// <c>prim::NumToTensor(n)</c>: traced shape code turns ints into 0-d tensors. Static ints become constants
+/// (which arithmetic handlers fold), run-time ints are already 0-d graph values.
+/// </summary>
+[AtenOp("prim::NumToTensor", "aten::scalar_tensor")]
+internal static class NumToTensor
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => a.Get(0) switch
+    {
+        long l => c.ScalarInt64(l),
+        double d => c.Scalar(d, DataType.Float32),
+        bool b => c.Scalar(b ? 1 : 0, DataType.Bool),
+        DynamicInt dynamic => dynamic.Scalar,
+        _ => a.Tensor(0),
+    };
+}
+
+/// <summary><c>int(t)</c> of a one-element tensor: a plain int when it is a constant, else a run-time int.</summary>
+[AtenOp("aten::Int", "aten::IntImplicit", "aten::ScalarImplicit")]
+internal static class ToInt
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        if (a.Get(0) is long or DynamicInt) return a.Get(0);
+        var x = a.Tensor(0);
+        if (c.TryGetConstantInt64(x, out var value)) return value;
+        var scalar = x.Type.Shape is { Count: 0 } ? x : c.Op("Reshape", [x, c.ConstInt64([])], x.Type.WithShape([]));
+        return new DynamicInt(c.Cast(scalar, DataType.Int64));
+    }
+}

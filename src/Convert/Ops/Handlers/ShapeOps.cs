@@ -1,0 +1,221 @@
+using ModelForge.Convert.Interpret;
+using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
+
+namespace ModelForge.Convert.Ops.Handlers;
+
+/// <summary><c>flatten(x, start_dim, end_dim)</c> → Reshape: dims before start are copied (0), the range merges into −1.</summary>
+[AtenOp("aten::flatten")]
+internal static class Flatten
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var shape = x.Type.Shape!;
+        var rank = shape.Count;
+        if (rank == 0) return Reshape.To(c, x, [1L]);
+        var start = Shapes.NormalizeAxis(a.Int(1, "start_dim", 0), rank);
+        var end = Shapes.NormalizeAxis(a.Int(2, "end_dim", -1), rank);
+        if (start == end) return x;
+        var trailing = shape.Skip(end + 1).ToArray();
+        if (trailing.Any(d => !d.IsStatic))
+            throw c.Error(DiagnosticCode.StaticValueRequired, "flatten with dynamic dims after end_dim is not supported yet");
+        var target = Enumerable.Repeat((object)0L, start).Append(-1L).Concat(trailing.Select(d => (object)d.Value!.Value)).ToArray();
+        var outputShape = shape.Take(start).Append(Shapes.Product(shape.Skip(start).Take(end - start + 1))).Concat(trailing).ToArray();
+        return c.Op("Reshape", [x, c.ConstInt64(target.Cast<long>().ToArray())], x.Type.WithShape(outputShape));
+    }
+}
+
+/// <summary>
+/// <c>view(x, size)</c> / <c>reshape(x, shape)</c>. Sizes may be run-time ints (<c>x.size(0)</c> of a dynamic
+/// batch): those are concatenated into the shape tensor.
+/// </summary>
+[AtenOp("aten::view", "aten::reshape", "aten::_reshape_alias")]
+internal static class Reshape
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => To(c, a.Tensor(0), a.SymInts(1));
+
+    public static Value To(OpContext c, Value x, IReadOnlyList<object> sizes)
+    {
+        var outputShape = InferShape(x.Type.Shape, sizes);
+        return c.Op("Reshape", [x, c.ShapeTensor(sizes)], x.Type.WithShape(outputShape));
+    }
+
+    private static Dim[] InferShape(IReadOnlyList<Dim>? input, IReadOnlyList<object> sizes)
+    {
+        var dims = sizes.Select(s => s switch
+        {
+            long l and >= 0 => Dim.Of(l),
+            DynamicInt d => d.Scalar.SizeOf ?? Shapes.Unknown(),
+            _ => Dim.Named("-1"),
+        }).ToArray();
+        var inferred = Array.FindIndex(dims, d => d.Symbol == "-1");
+        if (inferred < 0) return dims;
+        dims[inferred] = input is null ? Shapes.Unknown() : Quotient(input, dims.Where((_, i) => i != inferred).ToList());
+        return dims;
+    }
+
+    /// <summary>
+    /// The size a −1 stands for: the input's element count over the other target dims. Named dims that
+    /// appear on both sides (the batch, passed through x.size(0)) cancel, so a dynamic batch stays exact.
+    /// </summary>
+    private static Dim Quotient(IReadOnlyList<Dim> input, List<Dim> others)
+    {
+        var numerator = input.ToList();
+        foreach (var named in others.Where(d => d.Symbol is { } s && s != Shapes.UnknownSymbol).ToList())
+        {
+            var match = numerator.FindIndex(d => d.Symbol == named.Symbol);
+            if (match < 0) continue;
+            numerator.RemoveAt(match);
+            others.Remove(named);
+        }
+        var total = Shapes.Product(numerator);
+        var known = Shapes.Product(others);
+        if (total.IsStatic && known.IsStatic && known.Value != 0) return Dim.Of(total.Value!.Value / known.Value!.Value);
+        // [batch, C, H, W] → [-1, C·H·W]: the batch survives whole.
+        var symbolic = numerator.Where(d => !d.IsStatic).ToList();
+        return symbolic.Count == 1 && known.IsStatic && Shapes.Product(numerator.Where(d => d.IsStatic)) == known ? symbolic[0] : Shapes.Unknown();
+    }
+}
+
+[AtenOp("aten::transpose", "aten::transpose_", "aten::swapaxes", "aten::swapdims")]
+internal static class Transpose
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var rank = x.Type.Rank;
+        var perm = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        var (d0, d1) = (Shapes.NormalizeAxis(a.Int(1), rank), Shapes.NormalizeAxis(a.Int(2), rank));
+        (perm[d0], perm[d1]) = (perm[d1], perm[d0]);
+        return Permute.Lower(c, x, perm);
+    }
+}
+
+[AtenOp("aten::permute")]
+internal static class Permute
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        return Lower(c, x, a.Ints(1, "dims").Select(d => (long)Shapes.NormalizeAxis(d, x.Type.Rank)).ToArray());
+    }
+
+    public static Value Lower(OpContext c, Value x, long[] perm) =>
+        c.Op("Transpose", [x], x.Type.WithShape(perm.Select(p => x.Type.Shape![(int)p]).ToArray()), ("perm", perm));
+}
+
+/// <summary>
+/// <c>size(x, dim)</c>: a plain int when the dim is static (so shape code folds away), a run-time int otherwise;
+/// <c>size(x)</c>: the list of all dims.
+/// </summary>
+[AtenOp("aten::size")]
+internal static class Size
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var shape = x.Type.Shape ?? throw c.Error(DiagnosticCode.StaticValueRequired, "size() of a tensor of unknown rank");
+        object Dim(int i) => shape[i].Value is { } v ? v : new DynamicInt(c.DimSize(x, i));
+        if (a.IsNone(1, "dim")) return Enumerable.Range(0, shape.Count).Select(i => (object?)Dim(i)).ToList();
+        return Dim(Shapes.NormalizeAxis(a.Int(1, "dim"), shape.Count));
+    }
+}
+
+[AtenOp("aten::dim")]
+internal static class Rank
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => (long)a.Tensor(0).Type.Rank;
+}
+
+[AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
+internal static class Cat
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var tensors = a.Tensors(0);
+        var rank = tensors[0].Type.Rank;
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), rank);
+        var shape = tensors[0].Type.Shape!.ToArray();
+        shape[axis] = Shapes.Product([]) is var _ && tensors.All(t => t.Type.Shape![axis].IsStatic)
+            ? Dim.Of(tensors.Sum(t => t.Type.Shape![axis].Value!.Value)) : Shapes.Unknown();
+        return tensors.Count == 1 ? tensors[0] : c.Op("Concat", tensors, tensors[0].Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>chunk(x, chunks, dim)</c> → Split into ⌈size/chunks⌉-sized pieces (the last may be smaller), and
+/// <c>split(x, split_size_or_sizes, dim)</c>. Returns a list of tensors.
+/// </summary>
+[AtenOp("aten::chunk", "aten::split", "aten::split_with_sizes", "aten::unsafe_chunk", "aten::unsafe_split")]
+internal static class Chunk
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank);
+        var size = x.Type.Shape![axis].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            $"{c.OpName} along a dynamic dim is not supported", "split along a dim with a fixed size");
+        long[] sizes;
+        if (c.OpName.EndsWith("chunk", StringComparison.Ordinal))
+        {
+            var piece = (size + a.Int(1, "chunks") - 1) / a.Int(1, "chunks");
+            sizes = Pieces(size, piece);
+        }
+        else sizes = a.Get(1) is long piece ? Pieces(size, piece) : a.Ints(1);
+        var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(s) : d).ToArray())).ToArray();
+        return c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis)).Cast<object?>().ToList();
+    }
+
+    private static long[] Pieces(long size, long piece)
+    {
+        var sizes = new List<long>();
+        for (var start = 0L; start < size; start += piece) sizes.Add(Math.Min(piece, size - start));
+        return [.. sizes];
+    }
+}
+
+[AtenOp("aten::unsqueeze", "aten::unsqueeze_")]
+internal static class Unsqueeze
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => c.Unsqueeze(a.Tensor(0), [a.Int(1, "dim")]);
+}
+
+/// <summary><c>squeeze(x)</c> drops every static size-1 dim; <c>squeeze(x, dim)</c> drops that dim if it is 1.</summary>
+[AtenOp("aten::squeeze", "aten::squeeze_")]
+internal static class Squeeze
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var shape = x.Type.Shape!;
+        var axes = a.IsNone(1, "dim")
+            ? Enumerable.Range(0, shape.Count).Where(i => shape[i].Value == 1).Select(i => (long)i).ToArray()
+            : new[] { (long)Shapes.NormalizeAxis(a.Int(1, "dim"), shape.Count) }.Where(i => shape[(int)i].Value == 1).ToArray();
+        if (axes.Length == 0) return x;
+        var outputShape = shape.Where((_, i) => !axes.Contains(i)).ToArray();
+        return c.Op("Squeeze", [x, c.ConstInt64(axes)], x.Type.WithShape(outputShape));
+    }
+}
+
+/// <summary><c>t(x)</c>: transposes a 2-D tensor (a 0-D or 1-D one is returned as is).</summary>
+[AtenOp("aten::t", "aten::t_")]
+internal static class TransposeMatrix
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        return x.Type.Rank < 2 ? x : Permute.Lower(c, x, [1, 0]);
+    }
+}
