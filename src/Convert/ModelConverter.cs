@@ -61,6 +61,7 @@ public static class ModelConverter
             var result = interpreter.CallMethod(root, "forward", inputs);
             ReportUnsupported(interpreter.UnsupportedCalls, options.Opset);
             DeclareOutputs(graph, result, options.OutputNames, model);
+            graph.RemoveUnusedInitializers();
             GraphVerifier.Verify(graph);
             return new ConversionResult(model, graph, OnnxEmitter.Emit(graph, options.Opset));
         }

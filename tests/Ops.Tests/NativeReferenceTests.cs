@@ -51,7 +51,7 @@ public class NativeReferenceTests
                 Assert.Equal(declared.ShapeFor(batch), inputs[i].Shape);
             }
             var expected = fixture.LoadOutputs(batch);
-            var actual = NativeTorchScript.Run(fixture.ModelPath, inputs);
+            var actual = NativeTorchScript.Reference(fixture, inputs);
             Assert.True(expected.Length == actual.Length,
                 $"{fixture} b{batch}: libtorch returned {actual.Length} outputs, spec says {expected.Length}");
             for (int j = 0; j < expected.Length; j++)

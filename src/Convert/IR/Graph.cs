@@ -140,6 +140,16 @@ public sealed class Graph
         Outputs.Add(value);
     }
 
+    /// <summary>
+    /// Drops initializers no node or output uses: constants that shape code folded away at conversion time
+    /// (sizes, channel counts) leave theirs behind.
+    /// </summary>
+    public void RemoveUnusedInitializers()
+    {
+        var used = new HashSet<Value>(Nodes.SelectMany(n => n.Inputs).OfType<Value>().Concat(Outputs), ReferenceEqualityComparer.Instance);
+        Initializers.RemoveAll(i => !used.Contains(i));
+    }
+
     /// <summary>A readable, deterministic dump (for golden tests and debugging).</summary>
     public string Dump()
     {

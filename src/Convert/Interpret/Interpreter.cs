@@ -452,18 +452,32 @@ public sealed class Interpreter
 
     private object? CallOp(string op, IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> keywords, SourceSpan span, Frame frame)
     {
-        if (args.Any(IsPoisoned) || keywords.Values.Any(IsPoisoned)) return new PoisonValue(op);
-
+        // Look the op up before checking for poison, so ops downstream of an unsupported one are reported too.
         var handler = _registry.Resolve(op, _opset, out var minimumOpset);
         if (handler is null)
         {
             _unsupported.Add(new UnsupportedCall(op, _model.Locate(span), minimumOpset));
             return new PoisonValue(op);
         }
+        if (args.Any(IsPoisoned) || keywords.Values.Any(IsPoisoned)) return new PoisonValue(op);
 
         var scope = "/" + frame.Self.Path.Replace('.', '/');
-        var context = new OpContext(_graph, _opset, op, scope.TrimEnd('/'), span, _model.Locate(span));
-        var result = handler(context, new OpArgs(context, args, keywords));
+        var location = _model.Locate(span);
+        var context = new OpContext(_graph, _opset, op, scope.TrimEnd('/'), span, location);
+        object? result;
+        try
+        {
+            result = handler(context, new OpArgs(context, args, keywords));
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or OverflowException)
+        {
+            // Handlers index shapes the way the model's own code expects them; when they cannot, the declared
+            // inputs almost always disagree with the model.
+            throw new ModelForgeException(new Diagnostic(DiagnosticCode.ShapeMismatch,
+                $"{op} cannot be lowered for arguments ({string.Join(", ", args.Select(DescribeValue))}): {e.Message}",
+                location, "check that each --input's rank, dims and dtype match what the model expects " +
+                          "(if they do, this is a ModelForge bug: please report it)"), e);
+        }
 
         // An in-place op's first argument now holds the result.
         if (op.EndsWith('_') && !op.EndsWith("__", StringComparison.Ordinal) && args.Count > 0 &&

@@ -7,7 +7,8 @@ namespace ModelForge.Ops.Tests.Infrastructure;
 /// <summary>
 /// The per-fixture parity check: convert the fixture's model.pt with its declared inputs (batch dim dynamic),
 /// check the ONNX structure, then at every batch size of the spec run libtorch (TorchSharp) and ONNX Runtime
-/// on the committed inputs and require every output to agree within the spec's tolerances.
+/// on the committed inputs and require every output to agree within the spec's tolerances with libtorch and
+/// with the outputs PyTorch 1.13 saved with the fixture.
 /// </summary>
 public static class ParityCheck
 {
@@ -24,11 +25,16 @@ public static class ParityCheck
         foreach (var batch in fixture.BatchSizes)
         {
             var inputs = fixture.LoadInputs(batch);
-            var native = NativeTorchScript.Run(fixture.ModelPath, inputs);
+            var native = NativeTorchScript.Reference(fixture, inputs);
+            var saved = fixture.LoadOutputs(batch);
             var converted = runner.Run(fixture.LoadNamedInputs(batch));
             Assert.Equal(native.Length, converted.Length);
             for (var j = 0; j < native.Length; j++)
-                Closeness.AssertClose(native[j], converted[j], fixture.Atol, fixture.Rtol, $"{fixture} opset {opset} batch {batch} output {j}");
+            {
+                var label = $"{fixture} opset {opset} batch {batch} output {j}";
+                Closeness.AssertClose(native[j], converted[j], fixture.Atol, fixture.Rtol, label + " vs libtorch");
+                Closeness.AssertClose(saved[j], converted[j], fixture.Atol, fixture.Rtol, label + " vs PyTorch 1.13");
+            }
         }
         return result.Model;
     }

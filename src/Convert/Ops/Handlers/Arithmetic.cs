@@ -129,7 +129,7 @@ internal static class FloorDivide
     public static object Lower(OpContext c, object? left, object? right)
     {
         var quotient = Binary.Lower(c, "Div", left, right, FloorDiv);
-        if (quotient is not Value q) return quotient;
+        if (quotient is not Value q || q.IsInitializer) return quotient; // folded at conversion time
         if (q.Type.ElementType.IsFloatingPoint()) return c.Op("Floor", [q], q.Type);
         var type = q.Type.ElementType;
         var a = c.Cast(c.AsTensor(left, type), type);

@@ -1,4 +1,5 @@
 using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
@@ -15,11 +16,17 @@ internal static class Convolution
     {
         var input = a.Tensor(0);
         var weight = a.Tensor(1);
+        var isFull = c.OpName == "aten::_convolution";
         var bias = a.OptionalTensor(2);
         var spatial = weight.Type.Rank - 2;
+        if (input.Type.Shape is not { } shape || shape.Count != weight.Type.Rank ||
+            shape[1].Value is { } channels && channels != weight.Type.StaticShape()[1] * (isFull ? a.Int(8, "groups") : a.Int(6, "groups", 1)))
+            throw c.Error(DiagnosticCode.ShapeMismatch,
+                $"convolution expects a rank-{weight.Type.Rank} input with {weight.Type.StaticShape()[1]}×groups channels " +
+                $"(weight {weight.Type}), got {input.Type}",
+                "check the rank and channel dim of the --input that feeds this layer");
         var stride = a.Ints(3, "stride", spatial);
         var dilation = a.Ints(5, "dilation", spatial);
-        var isFull = c.OpName == "aten::_convolution";
         var transposed = isFull && a.Bool(6, "transposed");
         var groups = isFull ? a.Int(8, "groups") : a.Int(6, "groups", 1);
         var kernel = weight.Type.StaticShape()[2..];

@@ -163,7 +163,7 @@ internal static class Chunk
         var x = a.Tensor(0);
         var axis = Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank);
         var size = x.Type.Shape![axis].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
-            $"{c.OpName} along a dynamic dim is not supported", "split along a dim with a fixed size");
+            $"{c.OpName} along dim {axis} of {x.Type}, whose size is not known at conversion time, is not supported", "give that dim a fixed size in --input");
         long[] sizes;
         if (c.OpName.EndsWith("chunk", StringComparison.Ordinal))
         {

@@ -1,0 +1,95 @@
+using System.Text;
+using ModelForge.Convert;
+using ModelForge.Convert.IR;
+using ModelForge.Convert.Ops;
+using ModelForge.Core.Diagnostics;
+
+namespace ModelForge.Convert.Tests.Ops;
+
+/// <summary>A handler that exists only from opset 18, to check the "needs a newer opset" path.</summary>
+[AtenOp("aten::relu")]
+internal static class ReluFromOpset18
+{
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => c.Op("Relu", [a.Tensor(0)], a.Tensor(0).Type);
+}
+
+public sealed class OpRegistryTests
+{
+    private static string RepoRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(directory!.FullName, "ModelForge.sln"))) directory = directory.Parent;
+        return directory.FullName;
+    }
+
+    [Fact]
+    public void Dispatches_to_the_highest_opset_method_not_above_the_target()
+    {
+        var registry = OpRegistry.Default;
+        Assert.NotNull(registry.Resolve("aten::hardswish", 13, out _));
+        var opsets = registry.Describe().Single(d => d.Op == "aten::hardswish").Opsets;
+        Assert.Equal([13, 14], opsets);
+    }
+
+    [Fact]
+    public void An_op_known_only_from_a_later_opset_says_which_opset_would_work()
+    {
+        var registry = OpRegistry.FromAssembly(typeof(OpRegistryTests).Assembly);
+        Assert.Null(registry.Resolve("aten::relu", 17, out var minimum));
+        Assert.Equal(18, minimum);
+
+        var model = Path.Combine(RepoRoot(), "fixtures", "ops", "relu", "model.pt");
+        var spec = new InputSpec("x", DataType.Float32, [Dim.Named("batch"), 4, 5, 5]);
+        var error = Assert.Throws<ModelForgeException>(() => ModelConverter.Convert(model, new ConvertOptions([spec], 17), registry));
+        Assert.Equal(DiagnosticCode.OpsetTooLow, error.Code);
+        Assert.Contains("needs opset ≥ 18", error.Message);
+        Assert.Contains("raise --opset to 18", error.Diagnostics[0].Hint);
+    }
+
+    /// <summary>
+    /// docs/op-support.md is generated from the registry. Set MODELFORGE_UPDATE_DOCS=1 to rewrite it after adding a handler.
+    /// </summary>
+    [Fact]
+    public void Op_support_doc_matches_the_registry()
+    {
+        var expected = RenderOpSupport(OpRegistry.Default, FixturesByOp());
+        var path = Path.Combine(RepoRoot(), "docs", "op-support.md");
+        if (Environment.GetEnvironmentVariable("MODELFORGE_UPDATE_DOCS") == "1") File.WriteAllText(path, expected);
+        Assert.True(File.Exists(path) && File.ReadAllText(path) == expected,
+            "docs/op-support.md is out of date: run `MODELFORGE_UPDATE_DOCS=1 dotnet test tests/Convert.Tests --filter Op_support_doc` and commit it");
+    }
+
+    /// <summary>Which fixtures/ops cases exercise each op, from the "ops" list in their spec.json.</summary>
+    private static ILookup<string, string> FixturesByOp() =>
+        Directory.GetDirectories(Path.Combine(RepoRoot(), "fixtures", "ops"))
+            .Where(d => File.Exists(Path.Combine(d, "spec.json")))
+            .Order(StringComparer.Ordinal)
+            .SelectMany(d =>
+            {
+                using var spec = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(d, "spec.json")));
+                return spec.RootElement.GetProperty("ops").EnumerateArray().Select(op => (Op: op.GetString()!, Case: Path.GetFileName(d))).ToList();
+            })
+            .ToLookup(p => p.Op, p => p.Case);
+
+    private static string RenderOpSupport(OpRegistry registry, ILookup<string, string> fixtures)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("# Supported ops");
+        text.AppendLine();
+        text.AppendLine("Generated from the op registry (`src/Convert/Ops/Handlers`) by `OpRegistryTests.Op_support_doc_matches_the_registry`; do not edit by hand.");
+        text.AppendLine($"Opsets {OpRegistry.MinOpset}–{OpRegistry.MaxOpset} are supported (default {OpRegistry.DefaultOpset}). \"Lowering from opset\" lists the");
+        text.AppendLine("opsets at which the handler has its own method; a target opset uses the highest one not above it.");
+        text.AppendLine("\"Tested by\" lists the `fixtures/ops/` cases that exercise the op; each is converted and compared with libtorch");
+        text.AppendLine("at opsets 13, 17 and 20 (`tests/Ops.Tests/OpParityTests.cs`). An alias with no case shares its handler with a tested name.");
+        text.AppendLine();
+        text.AppendLine("| op | lowering from opset | handler | tested by |");
+        text.AppendLine("|---|---|---|---|");
+        foreach (var (op, opsets, handler) in registry.Describe())
+        {
+            var cases = fixtures[op].Distinct().ToList();
+            text.AppendLine($"| `{op}` | {string.Join(", ", opsets)} | `{handler.Name}` | {(cases.Count == 0 ? "—" : string.Join(", ", cases))} |");
+        }
+        return text.ToString();
+    }
+}
