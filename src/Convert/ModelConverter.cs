@@ -29,7 +29,7 @@ public sealed class ConversionResult(TorchScriptModel source, Graph graph, Model
     {
         try
         {
-            AtomicFile.Write(path, stream => Model.WriteTo(stream));
+            AtomicFile.Write(path, stream => OnnxFileWriter.Write(Model, stream));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -13,12 +13,16 @@ internal sealed unsafe class MappedMemoryManager : MemoryManager<byte>
     private readonly byte* _pointer;
     private readonly int _length;
 
-    public MappedMemoryManager(TorchScriptArchive owner, byte* pointer, int length)
+    public MappedMemoryManager(TorchScriptArchive owner, byte* pointer, long fileOffset, int length)
     {
         _owner = owner;
         _pointer = pointer;
+        FileOffset = fileOffset;
         _length = length;
     }
+
+    /// <summary>Where this memory starts in the archive file, so writers can copy it with file reads instead of touching the mapping.</summary>
+    public long FileOffset { get; }
 
     /// <summary>The archive whose mapped file backs this memory.</summary>
     public TorchScriptArchive Owner => _owner;

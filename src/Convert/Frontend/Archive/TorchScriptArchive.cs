@@ -219,7 +219,7 @@ public sealed unsafe class TorchScriptArchive : IDisposable
                 throw new ModelForgeException(DiagnosticCode.TensorStorageInvalid,
                     $"entry '{name}' is {entry.UncompressedSize} bytes; entries above {Array.MaxLength} bytes are not supported yet",
                     new SourceLocation($"{FilePath}!/{name}"), "split the tensor or keep each weight below 2 GiB");
-            return new MappedMemoryManager(this, _base + entry.DataOffset, (int)entry.UncompressedSize).Memory;
+            return new MappedMemoryManager(this, _base + entry.DataOffset, entry.DataOffset, (int)entry.UncompressedSize).Memory;
         }
         return Inflate(name, entry);
     }

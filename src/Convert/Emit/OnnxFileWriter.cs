@@ -1,0 +1,104 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Microsoft.Win32.SafeHandles;
+using ModelForge.Convert.Frontend.Archive;
+using Onnx;
+
+namespace ModelForge.Convert.Emit;
+
+/// <summary>
+/// Writes a <see cref="ModelProto"/> to a stream with the initializers' raw bytes copied from the source archive
+/// through file reads, not through its memory mapping. Reading weights through the mapping would make every weight
+/// page resident in this process (peak RSS ≈ model size + runtime); with reads through a small buffer they pass through
+/// the page cache only, so conversion memory stays near the runtime's own.
+/// </summary>
+/// <remarks>
+/// Protobuf lets a message's fields appear in any order and repeated fields be split, so the file is written as:
+/// the model without its graph, then the graph field holding the graph without initializers followed by each
+/// initializer (its header fields, then <c>raw_data</c> last). The layout is a function of the model alone, so the
+/// output stays byte-for-byte deterministic.
+/// </remarks>
+public static class OnnxFileWriter
+{
+    private const int ModelGraphField = 7;
+    private const int GraphInitializerField = 5;
+    private const int TensorRawDataField = 9;
+    private const int CopyBufferSize = 1 << 20;
+
+    public static void Write(ModelProto model, Stream stream)
+    {
+        var withoutGraph = model.Clone();
+        withoutGraph.Graph = null;
+        var graphShell = model.Graph.Clone();
+        graphShell.Initializer.Clear();
+        var initializers = model.Graph.Initializer.Select(tensor =>
+        {
+            var header = tensor.Clone();
+            header.RawData = ByteString.Empty;
+            var raw = tensor.RawData.Memory;
+            var length = checked((int)(header.CalculateSize() + FieldSize(TensorRawDataField, raw.Length)));
+            return (Header: header, Raw: raw, Length: length);
+        }).ToList();
+
+        var output = new CodedOutputStream(stream, leaveOpen: true);
+        withoutGraph.WriteTo(output);
+        long graphLength = graphShell.CalculateSize() + initializers.Sum(i => FieldSize(GraphInitializerField, i.Length));
+        output.WriteTag(ModelGraphField, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(checked((int)graphLength));
+        graphShell.WriteTo(output);
+
+        using var sources = new SourceFiles();
+        var buffer = new byte[CopyBufferSize];
+        foreach (var (header, raw, length) in initializers)
+        {
+            output.WriteTag(GraphInitializerField, WireFormat.WireType.LengthDelimited);
+            output.WriteLength(length);
+            header.WriteTo(output);
+            output.WriteTag(TensorRawDataField, WireFormat.WireType.LengthDelimited);
+            output.WriteLength(raw.Length);
+            output.Flush();
+            CopyRaw(raw, stream, sources, buffer);
+        }
+        output.Flush();
+    }
+
+    /// <summary>Size of a length-delimited field: tag, length varint, payload.</summary>
+    private static long FieldSize(int field, long payload) =>
+        CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeLengthSize(checked((int)payload)) + payload;
+
+    private static void CopyRaw(ReadOnlyMemory<byte> raw, Stream destination, SourceFiles sources, byte[] buffer)
+    {
+        if (!MemoryMarshal.TryGetMemoryManager<byte, MappedMemoryManager>(raw, out var mapped, out var start, out var length))
+        {
+            destination.Write(raw.Span);
+            return;
+        }
+        var handle = sources.Open(mapped.Owner.FilePath);
+        var offset = mapped.FileOffset + start;
+        for (var done = 0; done < length;)
+        {
+            var read = RandomAccess.Read(handle, buffer.AsSpan(0, Math.Min(buffer.Length, length - done)), offset + done);
+            if (read <= 0) throw new EndOfStreamException($"'{mapped.Owner.FilePath}' ended while copying a weight; was it changed during the conversion?");
+            destination.Write(buffer, 0, read);
+            done += read;
+        }
+    }
+
+    /// <summary>Read handles on the archives weights come from, opened once each.</summary>
+    private sealed class SourceFiles : IDisposable
+    {
+        private readonly Dictionary<string, SafeFileHandle> _handles = new(StringComparer.Ordinal);
+
+        public SafeFileHandle Open(string path)
+        {
+            if (!_handles.TryGetValue(path, out var handle))
+                _handles[path] = handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            return handle;
+        }
+
+        public void Dispose()
+        {
+            foreach (var handle in _handles.Values) handle.Dispose();
+        }
+    }
+}
