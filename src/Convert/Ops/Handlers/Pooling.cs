@@ -3,19 +3,15 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-/// <summary><c>max_pool{1,2,3}d(x, kernel_size, stride, padding, dilation, ceil_mode)</c>; an empty stride means stride = kernel.</summary>
+/// <summary><c>max_pool{1,2,3}d(x, kernel_size, stride, padding, dilation, ceil_mode)</c>.</summary>
 [AtenOp("aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d")]
 internal static class MaxPool
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var x = a.Tensor(0);
-        var spatial = x.Type.Rank - 2;
-        var kernel = a.Ints(1, "kernel_size", spatial);
-        var stride = Pooling.Stride(a.Ints(2, "stride", spatial), kernel);
-        var padding = a.Ints(3, "padding", spatial);
-        var dilation = a.Ints(4, "dilation", spatial);
+        var (x, kernel, stride, padding) = Pooling.Window(a);
+        var dilation = a.Ints(4, "dilation", kernel.Length);
         var ceil = a.Bool(5, "ceil_mode", false);
         var shape = Pooling.OutputShape(x, kernel, stride, padding, dilation, ceil);
         return c.Op("MaxPool", [x], x.Type.WithShape(shape),
@@ -33,16 +29,12 @@ internal static class AvgPool
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var x = a.Tensor(0);
-        var spatial = x.Type.Rank - 2;
-        var kernel = a.Ints(1, "kernel_size", spatial);
-        var stride = Pooling.Stride(a.Ints(2, "stride", spatial), kernel);
-        var padding = a.Ints(3, "padding", spatial);
+        var (x, kernel, stride, padding) = Pooling.Window(a);
         var ceil = a.Bool(4, "ceil_mode", false);
         var countIncludePad = a.Bool(5, "count_include_pad", true);
         if (!a.IsNone(6, "divisor_override"))
             throw c.Error(DiagnosticCode.UnsupportedConstruct, "avg_pool with divisor_override has no ONNX equivalent");
-        var shape = Pooling.OutputShape(x, kernel, stride, padding, Enumerable.Repeat(1L, spatial).ToArray(), ceil);
+        var shape = Pooling.OutputShape(x, kernel, stride, padding, Enumerable.Repeat(1L, kernel.Length).ToArray(), ceil);
         return c.Op("AveragePool", [x], x.Type.WithShape(shape),
             ("ceil_mode", ceil ? 1 : 0), ("count_include_pad", countIncludePad ? 1 : 0), ("kernel_shape", kernel),
             ("pads", padding.Concat(padding).ToArray()), ("strides", stride));
@@ -110,7 +102,15 @@ internal static class AdaptiveAvgPool
 
 internal static class Pooling
 {
-    public static long[] Stride(long[] stride, long[] kernel) => stride.Length == 0 ? kernel : stride;
+    /// <summary>The arguments max and average pooling share: input, kernel, stride (empty means = kernel), padding.</summary>
+    public static (Value X, long[] Kernel, long[] Stride, long[] Padding) Window(OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var spatial = x.Type.Rank - 2;
+        var kernel = a.Ints(1, "kernel_size", spatial);
+        var stride = a.Ints(2, "stride", spatial);
+        return (x, kernel, stride.Length == 0 ? kernel : stride, a.Ints(3, "padding", spatial));
+    }
 
     public static Dim[] OutputShape(Value x, long[] kernel, long[] stride, long[] padding, long[] dilation, bool ceil)
     {

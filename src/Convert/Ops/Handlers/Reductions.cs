@@ -30,7 +30,7 @@ internal static class Reduction
     {
         var x = a.Tensor(0);
         var rank = x.Type.Rank;
-        var allAxes = a.Count <= 1 || a.Get(1) is null || a.Get(1) is List<object?> { Count: 0 } || a.Get(1) is DataType;
+        var allAxes = a.Count <= 1 || a.Get(1) is null || a.Get(1) is List<object?> { Count: 0 };
         var axes = allAxes ? Enumerable.Range(0, rank).Select(i => (long)i).ToArray()
             : (a.Get(1) is long single ? [single] : a.Ints(1, "dim")).Select(d => (long)Shapes.NormalizeAxis(d, rank)).Distinct().Order().ToArray();
         var keep = !allAxes && a.Bool(2, "keepdim", false);

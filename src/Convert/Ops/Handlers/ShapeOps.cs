@@ -127,13 +127,6 @@ internal static class Size
     }
 }
 
-[AtenOp("aten::dim")]
-internal static class Rank
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => (long)a.Tensor(0).Type.Rank;
-}
-
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat
 {
