@@ -60,6 +60,19 @@ public sealed class OpRegistryTests
             "docs/op-support.md is out of date: run `MODELFORGE_UPDATE_DOCS=1 dotnet test tests/Convert.Tests --filter Op_support_doc` and commit it");
     }
 
+    /// <summary>Every handler class is exercised by at least one per-op fixture (through one of its op names).</summary>
+    [Fact]
+    public void Every_handler_is_tested_by_an_op_fixture()
+    {
+        var fixtures = FixturesByOp();
+        var untested = OpRegistry.Default.Describe()
+            .GroupBy(d => d.Handler)
+            .Where(handler => handler.All(d => !fixtures[d.Op].Any()))
+            .Select(handler => $"{handler.Key.Name} ({string.Join(", ", handler.Select(d => d.Op))})")
+            .ToList();
+        Assert.True(untested.Count == 0, "handlers without a fixtures/ops case: " + string.Join("; ", untested));
+    }
+
     /// <summary>Which fixtures/ops cases exercise each op, from the "ops" list in their spec.json.</summary>
     private static ILookup<string, string> FixturesByOp() =>
         Directory.GetDirectories(Path.Combine(RepoRoot(), "fixtures", "ops"))
