@@ -12,12 +12,4 @@ internal static class CliRunner
         var exitCode = Program.BuildRootCommand().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
         return (exitCode, output.ToString(), error.ToString());
     }
-
-    public static string Fixture(params string[] parts)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "ModelForge.sln")))
-            directory = directory.Parent;
-        return Path.Combine([directory?.FullName ?? throw new InvalidOperationException("repo root not found"), "fixtures", .. parts]);
-    }
 }

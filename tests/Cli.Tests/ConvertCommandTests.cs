@@ -9,7 +9,7 @@ namespace ModelForge.Cli.Tests;
 public sealed class ConvertCommandTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("modelforge-cli-").FullName;
-    private static readonly string ResNet = CliRunner.Fixture("models", "resnet18_small", "model.pt");
+    private static readonly string ResNet = RepoPaths.Fixture("models", "resnet18_small", "model.pt");
     private const string ResNetInput = "x:float32[batch,3,64,64]";
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -56,7 +56,7 @@ public sealed class ConvertCommandTests : IDisposable
     public void Every_unsupported_op_is_listed_with_its_python_source_line_and_exit_code_2()
     {
         var output = Path.Combine(_directory, "unsupported.onnx");
-        var (exitCode, _, stderr) = CliRunner.Run("convert", CliRunner.Fixture("diagnostics", "unsupported_ops.pt"), "--input", "x:float32[batch,4]", "-o", output);
+        var (exitCode, _, stderr) = CliRunner.Run("convert", RepoPaths.Fixture("diagnostics", "unsupported_ops.pt"), "--input", "x:float32[batch,4]", "-o", output);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF2001", stderr);
@@ -70,7 +70,7 @@ public sealed class ConvertCommandTests : IDisposable
     [Fact]
     public void A_pickle_that_names_os_system_is_refused_before_anything_runs()
     {
-        var (exitCode, _, stderr) = CliRunner.Run("convert", CliRunner.Fixture("archives", "malicious_os_system.pt"), "--input", "x:float32[1]");
+        var (exitCode, _, stderr) = CliRunner.Run("convert", RepoPaths.Fixture("archives", "malicious_os_system.pt"), "--input", "x:float32[1]");
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF1010", stderr);
         Assert.Contains("os.system", stderr);
@@ -79,7 +79,7 @@ public sealed class ConvertCommandTests : IDisposable
     [Fact]
     public void A_state_dict_saved_with_torch_save_gets_a_hint_to_use_torch_jit()
     {
-        var (exitCode, _, stderr) = CliRunner.Run("convert", CliRunner.Fixture("archives", "state_dict.pt"), "--input", "x:float32[1]");
+        var (exitCode, _, stderr) = CliRunner.Run("convert", RepoPaths.Fixture("archives", "state_dict.pt"), "--input", "x:float32[1]");
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF1003", stderr);
         Assert.Contains("torch.jit.trace", stderr);

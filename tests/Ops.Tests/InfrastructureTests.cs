@@ -45,7 +45,7 @@ public class InfrastructureTests
     public void NpyReadsFilesWrittenByNumPy()
     {
         // Written by TestData/make_tiny_models.py: np.save(np.arange(6, dtype='<i8').reshape(2, 3)).
-        var a = Npy.Read(Path.Combine(RepoPaths.TestData, "arange_2x3_i8.npy"));
+        var a = Npy.Read(Path.Combine(Path.Combine(RepoPaths.Root, "tests", "Ops.Tests", "Infrastructure", "TestData"), "arange_2x3_i8.npy"));
         Assert.Equal("int64", a.DType);
         Assert.Equal([2L, 3L], a.Shape);
         Assert.Equal([0L, 1, 2, 3, 4, 5], a.ToInt64());

@@ -4,7 +4,7 @@ namespace ModelForge.Ops.Tests;
 
 public class OrtRunnerTests
 {
-    private static string TinyModel => Path.Combine(RepoPaths.TestData, "tiny_linear.onnx");
+    private static string TinyModel => Path.Combine(Path.Combine(RepoPaths.Root, "tests", "Ops.Tests", "Infrastructure", "TestData"), "tiny_linear.onnx");
 
     // Mirrors TestData/make_tiny_models.py: y = relu(x @ W^T + b), argmax(y, 1), y > 0.
     private static readonly float[,] W = { { 1.0f, -1.0f, 0.5f }, { 0.25f, 2.0f, -1.0f } };

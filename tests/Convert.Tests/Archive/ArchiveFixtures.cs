@@ -8,18 +8,8 @@ namespace ModelForge.Convert.Tests.Archive;
 /// <summary>Paths of the archive fixtures (fixtures/archives, made by fixtures/generate.sh) and helpers to build zips.</summary>
 internal static class ArchiveFixtures
 {
-    private static readonly Lazy<string> Root = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ModelForge.sln"))) return dir.FullName;
-        throw new InvalidOperationException("ModelForge.sln not found above " + AppContext.BaseDirectory);
-    });
-
-    public static string RepoRoot => Root.Value;
-
-    /// <summary>fixtures/archives/<paramref name="name"/>; MF_ARCHIVE_FIXTURES overrides the folder (for trying other samples).</summary>
-    public static string Fixture(string name) =>
-        System.IO.Path.Combine(Environment.GetEnvironmentVariable("MF_ARCHIVE_FIXTURES") is { Length: > 0 } dir ? dir : System.IO.Path.Combine(RepoRoot, "fixtures", "archives"), name);
+    /// <summary>fixtures/archives/<paramref name="name"/>.</summary>
+    public static string Fixture(string name) => RepoPaths.Fixture("archives", name);
 
     public static ModelForgeException Throws(DiagnosticCode code, Action action)
     {

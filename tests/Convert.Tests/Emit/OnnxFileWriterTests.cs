@@ -11,14 +11,7 @@ namespace ModelForge.Convert.Tests.Emit;
 /// </summary>
 public sealed class OnnxFileWriterTests
 {
-    private static string Fixture(params string[] parts)
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(directory!.FullName, "ModelForge.sln"))) directory = directory.Parent;
-        return Path.Combine([directory.FullName, "fixtures", .. parts]);
-    }
-
-    private static ConversionResult ConvertResNet() => ModelConverter.Convert(Fixture("models", "resnet18_small", "model.pt"),
+    private static ConversionResult ConvertResNet() => ModelConverter.Convert(RepoPaths.Fixture("models", "resnet18_small", "model.pt"),
         new ConvertOptions([new InputSpec("x", DataType.Float32, [Dim.Named("batch"), 3, 64, 64])]));
 
     [Fact]

@@ -16,13 +16,6 @@ internal static class ReluFromOpset18
 
 public sealed class OpRegistryTests
 {
-    private static string RepoRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(directory!.FullName, "ModelForge.sln"))) directory = directory.Parent;
-        return directory.FullName;
-    }
-
     [Fact]
     public void Dispatches_to_the_highest_opset_method_not_above_the_target()
     {
@@ -39,7 +32,7 @@ public sealed class OpRegistryTests
         Assert.Null(registry.Resolve("aten::relu", 17, out var minimum));
         Assert.Equal(18, minimum);
 
-        var model = Path.Combine(RepoRoot(), "fixtures", "ops", "relu", "model.pt");
+        var model = RepoPaths.Fixture("ops", "relu", "model.pt");
         var spec = new InputSpec("x", DataType.Float32, [Dim.Named("batch"), 4, 5, 5]);
         var error = Assert.Throws<ModelForgeException>(() => ModelConverter.Convert(model, new ConvertOptions([spec], 17), registry));
         Assert.Equal(DiagnosticCode.OpsetTooLow, error.Code);
@@ -54,7 +47,7 @@ public sealed class OpRegistryTests
     public void Op_support_doc_matches_the_registry()
     {
         var expected = RenderOpSupport(OpRegistry.Default, FixturesByOp());
-        var path = Path.Combine(RepoRoot(), "docs", "op-support.md");
+        var path = Path.Combine(RepoPaths.Root, "docs", "op-support.md");
         if (Environment.GetEnvironmentVariable("MODELFORGE_UPDATE_DOCS") == "1") File.WriteAllText(path, expected);
         Assert.True(File.Exists(path) && File.ReadAllText(path) == expected,
             "docs/op-support.md is out of date: run `MODELFORGE_UPDATE_DOCS=1 dotnet test tests/Convert.Tests --filter Op_support_doc` and commit it");
@@ -75,7 +68,7 @@ public sealed class OpRegistryTests
 
     /// <summary>Which fixtures/ops cases exercise each op, from the "ops" list in their spec.json.</summary>
     private static ILookup<string, string> FixturesByOp() =>
-        Directory.GetDirectories(Path.Combine(RepoRoot(), "fixtures", "ops"))
+        Directory.GetDirectories(RepoPaths.Fixture("ops"))
             .Where(d => File.Exists(Path.Combine(d, "spec.json")))
             .Order(StringComparer.Ordinal)
             .SelectMany(d =>
