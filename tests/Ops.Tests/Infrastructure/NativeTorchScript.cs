@@ -1,3 +1,4 @@
+using ModelForge.Validate.Reference;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,25 +8,12 @@ namespace ModelForge.Ops.Tests.Infrastructure;
 /// Runs a TorchScript file natively through TorchSharp (libtorch 2.10): the reference the converted ONNX model is
 /// compared against, on top of the PyTorch 1.13 outputs committed with each fixture.
 /// </summary>
-/// <remarks>
-/// Determinism: libtorch's CPU kernels split reductions (conv, matmul, sum) by thread count, so results can differ in
-/// the last bits between machines with different core counts. The intra-op pool is pinned to one thread once per
-/// process (<see cref="Threads"/>), which makes repeated runs bit-identical on any machine and keeps libtorch from
-/// competing with ONNX Runtime and xunit's parallel test collections for cores. All runs use no_grad and eval().
-/// </remarks>
+/// <remarks>Process setup (thread count, the oneDNN ISA cap that keeps batched convolutions right) is
+/// <see cref="LibTorchRuntime"/>'s, shared with the Validate stage. All runs use no_grad and eval().</remarks>
 public static class NativeTorchScript
 {
-    /// <summary>libtorch intra-op threads used by this process.</summary>
-    public const int Threads = 1;
-
-    private static readonly Lazy<bool> Initialized = new(() =>
-    {
-        torch.set_num_threads(Threads);
-        return true;
-    });
-
     /// <summary>Forces libtorch to load (throws TypeInitializationException when libLibTorchSharp.so cannot load).</summary>
-    public static void EnsureInitialized() => _ = Initialized.Value;
+    public static void EnsureInitialized() => LibTorchRuntime.EnsureConfigured();
 
     /// <summary>Loads <paramref name="modelPath"/>, runs forward on <paramref name="inputs"/>, returns the outputs flattened.</summary>
     public static NdArray[] Run(string modelPath, IReadOnlyList<NdArray> inputs)
@@ -41,43 +29,6 @@ public static class NativeTorchScript
         Flatten(result, outputs);
         return outputs.ToArray();
     }
-
-    /// <summary>
-    /// Runs each sample of the batch (dim 0 of every input) on its own and concatenates the outputs along dim 0.
-    /// The reference for batch &gt; 1: libtorch 2.10's CPU convolution gives wrong results for some batched
-    /// shapes on this project's machines (alexnet/googlenet/inception fixtures at batch 2, thread-count dependent;
-    /// PyTorch 1.13 and ONNX Runtime agree with each other), while single samples are always right.
-    /// Valid for models whose samples are independent, as every eval-mode classifier fixture is; not for ops
-    /// that reduce over the batch (<see cref="Reference"/> chooses).
-    /// </summary>
-    public static NdArray[] RunPerSample(string modelPath, IReadOnlyList<NdArray> inputs)
-    {
-        var batch = inputs[0].Shape[0];
-        if (batch == 1) return Run(modelPath, inputs);
-        var perSample = Enumerable.Range(0, (int)batch)
-            .Select(b => Run(modelPath, inputs.Select(input => Sample(input, b)).ToArray()))
-            .ToArray();
-        return Enumerable.Range(0, perSample[0].Length)
-            .Select(j => Stack(perSample.Select(outputs => outputs[j]).ToArray()))
-            .ToArray();
-    }
-
-    /// <summary>The native reference for a fixture: per sample for model fixtures (see <see cref="RunPerSample"/>), whole batch for op fixtures.</summary>
-    public static NdArray[] Reference(FixtureCase fixture, IReadOnlyList<NdArray> inputs) =>
-        fixture.Kind == "models" ? RunPerSample(fixture.ModelPath, inputs) : Run(fixture.ModelPath, inputs);
-
-    private static NdArray Sample(NdArray array, int index)
-    {
-        var size = array.Data.Length / (int)array.Shape[0];
-        return array with { Shape = [1, .. array.Shape[1..]], Data = array.Data.AsSpan(index * size, size).ToArray() };
-    }
-
-    private static NdArray Stack(NdArray[] samples) =>
-        samples[0] with
-        {
-            Shape = [samples.Length, .. samples[0].Shape[1..]],
-            Data = samples.SelectMany(s => s.Data).ToArray(),
-        };
 
     /// <summary>An NdArray as a CPU tensor (copies the data).</summary>
     public static Tensor ToTensor(NdArray a)

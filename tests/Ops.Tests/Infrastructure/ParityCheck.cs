@@ -25,7 +25,7 @@ public static class ParityCheck
         foreach (var batch in fixture.BatchSizes)
         {
             var inputs = fixture.LoadInputs(batch);
-            var native = NativeTorchScript.Reference(fixture, inputs);
+            var native = NativeTorchScript.Run(fixture.ModelPath, inputs);
             var saved = fixture.LoadOutputs(batch);
             var converted = runner.Run(fixture.LoadNamedInputs(batch));
             Assert.Equal(native.Length, converted.Length);
