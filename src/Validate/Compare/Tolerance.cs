@@ -1,0 +1,9 @@
+namespace ModelForge.Validate.Compare;
+
+/// <summary>Elementwise closeness: |actual − expected| ≤ Atol + Rtol·|expected| (numpy.allclose / torch.allclose).</summary>
+public sealed record Tolerance(double Atol, double Rtol)
+{
+    public bool Accepts(double expected, double actual) => Math.Abs(actual - expected) <= Atol + Rtol * Math.Abs(expected);
+
+    public override string ToString() => FormattableString.Invariant($"atol={Atol:G3} rtol={Rtol:G3}");
+}
