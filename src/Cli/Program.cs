@@ -9,8 +9,9 @@ public static class Program
 
     internal static RootCommand BuildRootCommand() => new(
         "ModelForge: a build-time model compiler. Converts TorchScript archives (torch.jit.trace/script + save) " +
-        "to ONNX without Python.")
+        "to ONNX without Python, and checks the result against the original model.")
     {
         ConvertCommand.Create(),
+        ValidateCommand.Create(),
     };
 }

@@ -15,14 +15,7 @@ internal static class ConvertCommand
         {
             Description = "TorchScript archive to convert (saved with torch.jit.save after torch.jit.trace or torch.jit.script).",
         };
-        var inputs = new Option<string[]>("--input", "-i")
-        {
-            Description = "A forward() input as NAME:DTYPE[DIMS], once per input in order. DIMS are comma-separated ints " +
-                          "(static) or names (dynamic, e.g. batch). Example: --input input:float32[batch,3,224,224]. " +
-                          "DTYPE: float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool.",
-            Required = true,
-            AllowMultipleArgumentsPerToken = false,
-        };
+        var inputs = CommonOptions.Inputs();
         var opset = new Option<int>("--opset")
         {
             Description = $"Target ONNX opset ({OpRegistry.MinOpset}–{OpRegistry.MaxOpset}).",

@@ -2,7 +2,7 @@ namespace ModelForge.Core.Diagnostics;
 
 /// <summary>
 /// Every failure a user can cause has one stable code here. Ranges: MF1xxx reading the model
-/// (archive, pickle, TorchScript source, input specs), MF2xxx conversion (ops, opsets, shapes),
+/// (archive, pickle, TorchScript source, input specs), MF2xxx conversion (ops, opsets, shapes), MF3xxx validation,
 /// MF5xxx command line and output files. Codes are never renumbered or reused.
 /// </summary>
 public enum DiagnosticCode
@@ -21,6 +21,12 @@ public enum DiagnosticCode
     ScriptClassMissing = 1021,
     InputSpecInvalid = 1030,
     InputSpecMismatch = 1031,
+    /// <summary>A symbolic input dim has no value for generated validation inputs (give one with <c>--dim NAME=SIZE</c>).</summary>
+    InputDimUnresolved = 1032,
+    /// <summary>A .npy/.npz data file is malformed, truncated or uses an unsupported dtype or layout.</summary>
+    DataFileInvalid = 1040,
+    /// <summary>User-supplied input arrays do not match the declared inputs (names, dtypes, ranks or static dims).</summary>
+    DataFileMismatch = 1041,
 
     // MF2xxx: conversion
     UnsupportedOps = 2001,
@@ -30,6 +36,12 @@ public enum DiagnosticCode
     ShapeMismatch = 2005,
     StaticValueRequired = 2006,
     InvalidOpArguments = 2007,
+
+    // MF3xxx: validation
+    ReferenceFailed = 3001,
+    CandidateFailed = 3002,
+    CandidateUnavailable = 3003,
+    OutputCountMismatch = 3004,
 
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,

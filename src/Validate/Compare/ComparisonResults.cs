@@ -14,8 +14,8 @@ public sealed record ErrorStatistics(
 public sealed record Mismatch(long[] Index, double Expected, double Actual, double AbsError, double RelError);
 
 /// <summary>
-/// A histogram of log10 absolute errors: <see cref="Counts"/>[i] counts errors in [Edges[i], Edges[i+1]) (decades);
-/// exact matches are counted in <see cref="ExactCount"/>.
+/// A histogram of absolute errors by decade: <see cref="Edges"/> are powers of ten (the last may be +Inf) and
+/// <see cref="Counts"/>[i] counts errors in [Edges[i], Edges[i+1]); exact matches are counted in <see cref="ExactCount"/>.
 /// </summary>
 public sealed record ErrorHistogram(double[] Edges, long[] Counts, long ExactCount);
 

@@ -5,5 +5,5 @@ public sealed record Tolerance(double Atol, double Rtol)
 {
     public bool Accepts(double expected, double actual) => Math.Abs(actual - expected) <= Atol + Rtol * Math.Abs(expected);
 
-    public override string ToString() => FormattableString.Invariant($"atol={Atol:G3} rtol={Rtol:G3}");
+    public override string ToString() => FormattableString.Invariant($"atol={Atol:0.00e+00} rtol={Rtol:0.00e+00}");
 }

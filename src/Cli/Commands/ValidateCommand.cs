@@ -1,0 +1,153 @@
+using System.CommandLine;
+using System.Globalization;
+using ModelForge.Convert;
+using ModelForge.Core;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Validate;
+using ModelForge.Validate.Compare;
+using ModelForge.Validate.Inputs;
+using ModelForge.Validate.Reports;
+using ModelForge.Validate.Runtime;
+using ModelForge.Validate.Tensors;
+
+namespace ModelForge.Cli.Commands;
+
+/// <summary>
+/// <c>modelforge validate MODEL.pt MODEL.onnx --input … [--batch 1,8] [--atol X --rtol Y] [--inputs data.npz] [--report DIR]</c>:
+/// the accuracy gate. Exit 0 when every candidate matches the native reference, 1 when one does not, 2 for invalid
+/// input or a requested execution provider that cannot run here.
+/// </summary>
+internal static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<FileInfo>("model") { Description = "The original TorchScript archive (the reference, run with libtorch)." };
+        var onnx = new Argument<FileInfo>("onnx") { Description = "The converted ONNX model to check." };
+        var inputs = CommonOptions.Inputs();
+        var batches = new Option<string>("--batch")
+        {
+            Description = "Batch sizes to check, comma-separated; the batch dim is the first dim when it is symbolic.",
+            DefaultValueFactory = _ => "1,8",
+        };
+        var atol = new Option<double?>("--atol") { Description = "Absolute tolerance for float outputs (default 1e-4 for float32/64; 1e-2 float16; 5e-2 bfloat16)." };
+        var rtol = new Option<double?>("--rtol") { Description = "Relative tolerance for float outputs (default 1e-3 for float32/64; 1e-2 float16; 5e-2 bfloat16)." };
+        var perOutput = new Option<string[]>("--tolerance")
+        {
+            Description = "Tolerance for one output as OUTPUT:ATOL:RTOL (wins over --atol/--rtol), e.g. --tolerance logits:1e-3:1e-2. Repeatable.",
+        };
+        var topK = new Option<int?>("--top-k") { Description = "Also require the top-K classes of every row of rank-2 float outputs to agree." };
+        var data = new Option<FileInfo?>("--inputs")
+        {
+            Description = "Use these inputs instead of generated ones: an .npz with one array per input name, or an .npy for a single-input model.",
+        };
+        var ranges = new Option<string[]>("--range")
+        {
+            Description = "Value range of a generated input as NAME:LOW:HIGH (floats uniform in [LOW,HIGH); ints in [LOW,HIGH)). e.g. --range ids:0:30000",
+        };
+        var dims = new Option<string[]>("--dim") { Description = "Size of a symbolic dim other than the batch, as NAME=SIZE, e.g. --dim seq=128." };
+        var seed = new Option<int>("--seed") { Description = "Seed for generated inputs.", DefaultValueFactory = _ => 0 };
+        var providers = new Option<string[]>("--ep")
+        {
+            Description = "Execution providers that must run: cpu, cuda, tensorrt (repeatable). Default: cpu always, plus cuda and " +
+                          "tensorrt when they are available here. A provider named here that cannot run fails with exit 2.",
+        };
+        var report = new Option<DirectoryInfo?>("--report") { Description = "Write report.json, report.junit.xml and report.html into this directory." };
+        var saveFailures = new Option<DirectoryInfo?>("--save-failures")
+        {
+            Description = "On a failed check, save the inputs and both sides' outputs as .npz files here, to reproduce it.",
+        };
+
+        var command = new Command("validate", "Check that an ONNX model computes what the original TorchScript model computes (the accuracy gate).")
+        {
+            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, report, saveFailures,
+        };
+        command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var specs = parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList();
+            var tolerances = ToleranceSettings.Default.WithGlobal(parse.GetValue(atol), parse.GetValue(rtol)) with
+            {
+                PerOutput = (parse.GetValue(perOutput) ?? []).Select(ParseOutputTolerance).ToDictionary(p => p.Output, p => p.Tolerance),
+                TopK = parse.GetValue(topK),
+            };
+            var requested = (parse.GetValue(providers) ?? []).Select(ParseProvider).Distinct().ToList();
+            var dataFile = parse.GetValue(data);
+            var options = new ValidateOptions
+            {
+                Inputs = specs,
+                BatchSizes = ParseBatches(parse.GetValue(batches)!),
+                Seed = parse.GetValue(seed),
+                Ranges = (parse.GetValue(ranges) ?? []).Select(InputRange.Parse).ToDictionary(r => r.Name, r => r),
+                DimValues = (parse.GetValue(dims) ?? []).Select(ParseDim).ToDictionary(d => d.Name, d => d.Size),
+                Data = dataFile is null ? null : LoadData(dataFile.FullName, specs),
+                DataSource = dataFile?.FullName ?? "",
+                Tolerances = tolerances,
+                Required = requested.Count > 0 ? requested : [CandidateKind.Cpu],
+                Optional = requested.Count > 0 ? [] : [CandidateKind.Cuda, CandidateKind.TensorRt],
+                SaveFailuresDirectory = parse.GetValue(saveFailures)?.FullName,
+            };
+
+            var (result, skipped) = Validator.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(onnx).FullName, options,
+                parse.InvocationConfiguration.Error);
+            foreach (var skip in skipped) output.WriteLine($"{skip.Name}: skipped ({skip.Reason})");
+            ConsoleReport.Write(result, output);
+            if (parse.GetValue(report) is { } directory)
+                foreach (var path in ReportWriter.WriteAll(result, directory.FullName).All) output.WriteLine($"wrote {path}");
+
+            if (result.Passed) return ExitCodes.Success;
+            if (result.Runs.Any(r => r.Status == CandidateStatus.Failed)) return ExitCodes.AccuracyGateFailed;
+            foreach (var unavailable in result.Runs.Where(r => r.Status == CandidateStatus.Unavailable).DistinctBy(r => r.Candidate.Name))
+                parse.InvocationConfiguration.Error.WriteLine(new Diagnostic(DiagnosticCode.CandidateUnavailable,
+                    $"{unavailable.Candidate.Name} was requested but cannot run here: {unavailable.Reason}", null,
+                    "drop it from --ep, or run on a machine with that execution provider").Format());
+            return ExitCodes.InvalidInput;
+        }));
+        return command;
+    }
+
+    private static IReadOnlyList<int> ParseBatches(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var sizes = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var b) && b > 0 ? b : -1).ToList();
+        if (sizes.Count == 0 || sizes.Contains(-1))
+            throw Usage($"--batch '{text}' is not a comma-separated list of positive ints", "e.g. --batch 1,8");
+        return sizes.Distinct().ToList();
+    }
+
+    private static (string Output, Tolerance Tolerance) ParseOutputTolerance(string text)
+    {
+        var parts = text.Split(':');
+        if (parts.Length == 3 && parts[0].Length > 0 &&
+            double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var a) && a >= 0 &&
+            double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r >= 0)
+            return (parts[0], new Tolerance(a, r));
+        throw Usage($"--tolerance '{text}' is not OUTPUT:ATOL:RTOL", "e.g. --tolerance logits:1e-3:1e-2");
+    }
+
+    private static (string Name, long Size) ParseDim(string text)
+    {
+        var parts = text.Split('=');
+        if (parts.Length == 2 && parts[0].Length > 0 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size > 0)
+            return (parts[0].Trim(), size);
+        throw Usage($"--dim '{text}' is not NAME=SIZE", "e.g. --dim seq=128");
+    }
+
+    private static CandidateKind ParseProvider(string text) => text.ToLowerInvariant() switch
+    {
+        "cpu" => CandidateKind.Cpu,
+        "cuda" => CandidateKind.Cuda,
+        "tensorrt" or "trt" => CandidateKind.TensorRt,
+        _ => throw Usage($"--ep '{text}' is not an execution provider", "use cpu, cuda or tensorrt"),
+    };
+
+    private static IReadOnlyDictionary<string, HostTensor> LoadData(string path, IReadOnlyList<InputSpec> specs)
+    {
+        if (path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return Npz.Read(path);
+        if (specs.Count != 1)
+            throw Usage($"an .npy file holds one array but the model has {specs.Count} inputs", "pass an .npz with one array per input name");
+        return new Dictionary<string, HostTensor> { [specs[0].Name] = Npy.Read(path) };
+    }
+
+    private static ModelForgeException Usage(string message, string hint) =>
+        new(DiagnosticCode.InputSpecInvalid, message, null, hint);
+}

@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Validate.Tensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ModelForge.Validate.Reference;
+
+/// <summary>
+/// The original TorchScript model run natively by libtorch (TorchSharp) in eval mode without autograd: the
+/// reference every converted artifact is checked against. Outputs are flattened depth-first (tuples, lists, dict
+/// values), the same order the converter names <c>output_0, output_1, …</c>.
+/// </summary>
+public sealed class TorchScriptReference : IDisposable
+{
+    private readonly jit.ScriptModule _module;
+
+    public TorchScriptReference(string modelPath)
+    {
+        LibTorchRuntime.EnsureConfigured();
+        try
+        {
+            _module = jit.load(modelPath);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ModelForgeException(new Diagnostic(DiagnosticCode.ReferenceFailed,
+                $"libtorch cannot load '{modelPath}': {FirstLine(e.Message)}", new SourceLocation(modelPath),
+                "check that the file is a TorchScript archive saved with torch.jit.save"), e);
+        }
+        _module.eval();
+    }
+
+    /// <summary>How the reference ran, for reports.</summary>
+    public static string Description =>
+        $"TorchScript on libtorch (TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}), eval, no_grad, " +
+        $"{LibTorchRuntime.Threads} thread, oneDNN ≤ {LibTorchRuntime.OneDnnIsaCap}";
+
+    public IReadOnlyList<HostTensor> Run(IReadOnlyList<HostTensor> inputs)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        object result;
+        try
+        {
+            result = _module.forward(inputs.Select(i => (object)ToTorch(i)).ToArray());
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ModelForgeException(new Diagnostic(DiagnosticCode.ReferenceFailed,
+                $"the TorchScript model failed on inputs ({string.Join(", ", inputs)}): {FirstLine(e.Message)}", null,
+                "check that --input declares the shapes and dtypes the model's forward expects"), e);
+        }
+        var outputs = new List<HostTensor>();
+        Flatten(result, outputs);
+        return outputs;
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+
+    private static Tensor ToTorch(HostTensor tensor)
+    {
+        var result = empty(tensor.Shape, ScalarTypeOf(tensor.ElementType));
+        result.bytes = tensor.Data;
+        return result;
+    }
+
+    private static HostTensor FromTorch(Tensor tensor)
+    {
+        using var contiguous = tensor.detach().cpu().contiguous();
+        return new HostTensor(DataTypeOf(contiguous.dtype), contiguous.shape, contiguous.bytes.ToArray());
+    }
+
+    private static void Flatten(object? value, List<HostTensor> outputs)
+    {
+        switch (value)
+        {
+            case Tensor t: outputs.Add(FromTorch(t)); break;
+            case ITuple tuple: for (var i = 0; i < tuple.Length; i++) Flatten(tuple[i], outputs); break;
+            case System.Collections.IDictionary dict: foreach (var item in dict.Values) Flatten(item, outputs); break;
+            case System.Collections.IEnumerable items when value is not string: foreach (var item in items) Flatten(item, outputs); break;
+            default:
+                throw new ModelForgeException(DiagnosticCode.ReferenceFailed,
+                    $"the TorchScript model returned {value?.GetType().Name ?? "None"}, which is not a tensor or a tuple/list/dict of tensors");
+        }
+    }
+
+    private static ScalarType ScalarTypeOf(DataType type) => type switch
+    {
+        DataType.Float32 => ScalarType.Float32,
+        DataType.Float64 => ScalarType.Float64,
+        DataType.Float16 => ScalarType.Float16,
+        DataType.BFloat16 => ScalarType.BFloat16,
+        DataType.Int64 => ScalarType.Int64,
+        DataType.Int32 => ScalarType.Int32,
+        DataType.Int16 => ScalarType.Int16,
+        DataType.Int8 => ScalarType.Int8,
+        DataType.UInt8 => ScalarType.Byte,
+        DataType.Bool => ScalarType.Bool,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "no libtorch scalar type"),
+    };
+
+    private static DataType DataTypeOf(ScalarType type) => type switch
+    {
+        ScalarType.Float32 => DataType.Float32,
+        ScalarType.Float64 => DataType.Float64,
+        ScalarType.Float16 => DataType.Float16,
+        ScalarType.BFloat16 => DataType.BFloat16,
+        ScalarType.Int64 => DataType.Int64,
+        ScalarType.Int32 => DataType.Int32,
+        ScalarType.Int16 => DataType.Int16,
+        ScalarType.Int8 => DataType.Int8,
+        ScalarType.Byte => DataType.UInt8,
+        ScalarType.Bool => DataType.Bool,
+        _ => throw new ModelForgeException(DiagnosticCode.ReferenceFailed, $"the TorchScript model returned a {type} tensor, which ModelForge cannot compare"),
+    };
+
+    public void Dispose() => _module.Dispose();
+}

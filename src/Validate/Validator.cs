@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using ModelForge.Convert;
+using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Validate.Compare;
+using ModelForge.Validate.Inputs;
+using ModelForge.Validate.Reference;
+using ModelForge.Validate.Reports;
+using ModelForge.Validate.Runtime;
+using ModelForge.Validate.Tensors;
+
+namespace ModelForge.Validate;
+
+/// <summary>What to validate and how strictly.</summary>
+public sealed record ValidateOptions
+{
+    public required IReadOnlyList<InputSpec> Inputs { get; init; }
+    /// <summary>Batch sizes to run generated inputs at (ignored when <see cref="Data"/> is given).</summary>
+    public IReadOnlyList<int> BatchSizes { get; init; } = [1, 8];
+    public int Seed { get; init; }
+    public IReadOnlyDictionary<string, InputRange> Ranges { get; init; } = new Dictionary<string, InputRange>();
+    public IReadOnlyDictionary<string, long> DimValues { get; init; } = new Dictionary<string, long>();
+    /// <summary>User-supplied inputs by name (from .npy/.npz); replaces generated inputs.</summary>
+    public IReadOnlyDictionary<string, HostTensor>? Data { get; init; }
+    public string DataSource { get; init; } = "";
+    public ToleranceSettings Tolerances { get; init; } = ToleranceSettings.Default;
+    /// <summary>Candidates that must run: one that cannot is reported Unavailable and fails the gate.</summary>
+    public IReadOnlyList<CandidateKind> Required { get; init; } = [CandidateKind.Cpu];
+    /// <summary>Candidates run when their provider is available here, skipped (with the probe's reason) otherwise.</summary>
+    public IReadOnlyList<CandidateKind> Optional { get; init; } = [CandidateKind.Cuda, CandidateKind.TensorRt];
+    /// <summary>Where to save the inputs and outputs of a failed check (inputs.npz, reference.npz, CANDIDATE.npz per batch).</summary>
+    public string? SaveFailuresDirectory { get; init; }
+}
+
+/// <summary>An optional candidate that was not run, and why.</summary>
+public sealed record SkippedCandidate(string Name, string Reason);
+
+/// <summary>
+/// The accuracy gate: runs the original TorchScript natively (the reference) and every ONNX Runtime candidate on
+/// the same inputs at each batch size, and compares every output.
+/// </summary>
+public static class Validator
+{
+    public static (ValidationReport Report, IReadOnlyList<SkippedCandidate> Skipped) Run(
+        string modelPath, string onnxPath, ValidateOptions options, TextWriter? log = null)
+    {
+        if (!File.Exists(onnxPath))
+            throw new ModelForgeException(DiagnosticCode.FileNotFound, $"ONNX model '{onnxPath}' does not exist",
+                new SourceLocation(onnxPath), "convert the model first: modelforge convert MODEL.pt --input ... -o MODEL.onnx");
+
+        var skipped = new List<SkippedCandidate>();
+        var runs = new List<CandidateRun>();
+        var batches = Batches(options);
+        var candidates = OpenCandidates(onnxPath, options, batches.Select(b => b.Batch).ToList(), skipped, runs);
+        try
+        {
+            foreach (var candidate in candidates) CheckInputNames(candidate, options.Inputs, onnxPath);
+            using var reference = new TorchScriptReference(modelPath);
+            var referenceTime = TimeSpan.Zero;
+            foreach (var (batch, inputs) in batches)
+            {
+                log?.WriteLine($"batch {batch}: running the TorchScript reference");
+                var clock = Stopwatch.StartNew();
+                var expected = reference.Run(inputs);
+                referenceTime += clock.Elapsed;
+                foreach (var candidate in candidates)
+                {
+                    log?.WriteLine($"batch {batch}: running {candidate.Info.Name}");
+                    var (run, actual) = RunCandidate(candidate, batch, options.Inputs, inputs, expected, options.Tolerances);
+                    runs.Add(run);
+                    if (run.Status == CandidateStatus.Failed && options.SaveFailuresDirectory is { } directory)
+                        SaveFailure(directory, candidate, batch, options.Inputs, inputs, expected, actual);
+                }
+            }
+            var report = new ValidationReport(
+                Path.GetFullPath(modelPath), Path.GetFullPath(onnxPath),
+                Describe(options, batches.Select(b => b.Batch).ToList()),
+                batches.Select(b => b.Batch).ToList(), options.Seed, TorchScriptReference.Description, referenceTime,
+                runs, DateTimeOffset.UtcNow, typeof(Validator).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+            return (report, skipped);
+        }
+        finally
+        {
+            foreach (var candidate in candidates) candidate.Dispose();
+        }
+    }
+
+    private static List<OrtCandidate> OpenCandidates(string onnxPath, ValidateOptions options, IReadOnlyList<int> batchSizes,
+        List<SkippedCandidate> skipped, List<CandidateRun> runs)
+    {
+        var opened = new List<OrtCandidate>();
+        foreach (var kind in options.Required.Concat(options.Optional.Except(options.Required)).Distinct())
+        {
+            var candidate = OrtCandidate.TryCreate(kind, onnxPath, out var reason);
+            if (candidate is not null) { opened.Add(candidate); continue; }
+            var info = new CandidateInfo(OrtCandidate.NameOf(kind), OrtCandidate.ProviderOf(kind), new Dictionary<string, string>());
+            if (options.Required.Contains(kind))
+                runs.AddRange(batchSizes.Select(batch => new CandidateRun(info, batch, CandidateStatus.Unavailable, reason, [], TimeSpan.Zero)));
+            else
+                skipped.Add(new SkippedCandidate(info.Name, reason ?? "not available"));
+        }
+        return opened;
+    }
+
+    private static void CheckInputNames(OrtCandidate candidate, IReadOnlyList<InputSpec> specs, string onnxPath)
+    {
+        var declared = specs.Select(s => s.Name).Order(StringComparer.Ordinal).ToList();
+        var graph = candidate.InputNames.Order(StringComparer.Ordinal).ToList();
+        if (!declared.SequenceEqual(graph))
+            throw new ModelForgeException(DiagnosticCode.InputSpecMismatch,
+                $"the ONNX model's inputs are ({string.Join(", ", candidate.InputNames)}) but --input declares ({string.Join(", ", specs.Select(s => s.Name))})",
+                new SourceLocation(onnxPath), "declare the same inputs as for modelforge convert, one --input per model input");
+    }
+
+    private static List<(int Batch, IReadOnlyList<HostTensor> Inputs)> Batches(ValidateOptions options)
+    {
+        if (options.Data is { } data)
+        {
+            var inputs = InputGenerator.FromData(options.Inputs, data, options.DataSource);
+            var batch = inputs.Count > 0 && inputs[0].Shape.Length > 0 ? (int)inputs[0].Shape[0] : 1;
+            return [(batch, inputs)];
+        }
+        return options.BatchSizes.Select(batch =>
+            (batch, InputGenerator.Generate(options.Inputs, batch, options.Seed, options.Ranges, options.DimValues))).ToList();
+    }
+
+    private static (CandidateRun Run, IReadOnlyList<HostTensor> Actual) RunCandidate(OrtCandidate candidate, int batch,
+        IReadOnlyList<InputSpec> specs, IReadOnlyList<HostTensor> inputs, IReadOnlyList<HostTensor> expected, ToleranceSettings tolerances)
+    {
+        // Inputs follow the --input order; the session takes them in graph order (CheckInputNames matched the names).
+        var specIndex = specs.Select((spec, i) => (spec.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+        var ordered = candidate.InputNames.Select(name => inputs[specIndex[name]]).ToList();
+        var clock = Stopwatch.StartNew();
+        var actual = candidate.Run(ordered);
+        var elapsed = clock.Elapsed;
+        if (actual.Count != expected.Count)
+        {
+            var reason = $"the ONNX model returns {actual.Count} output(s) but the TorchScript model returns {expected.Count}";
+            return (new CandidateRun(candidate.Info, batch, CandidateStatus.Failed, reason, [], elapsed), actual);
+        }
+        var comparisons = expected.Select((e, i) => OutputComparer.Compare(candidate.OutputNames[i], e, actual[i], tolerances)).ToList();
+        var failure = comparisons.FirstOrDefault(c => !c.Passed);
+        var status = failure is null ? CandidateStatus.Passed : CandidateStatus.Failed;
+        return (new CandidateRun(candidate.Info, batch, status, failure is null ? null : $"{failure.Output}: {failure.FailureReason}", comparisons, elapsed), actual);
+    }
+
+    /// <summary>Saves what reproduces a failed check: the inputs, the reference outputs and the candidate's outputs.</summary>
+    private static void SaveFailure(string directory, OrtCandidate candidate, int batch, IReadOnlyList<InputSpec> specs,
+        IReadOnlyList<HostTensor> inputs, IReadOnlyList<HostTensor> expected, IReadOnlyList<HostTensor> actual)
+    {
+        var folder = Path.Combine(directory, $"batch{batch}");
+        Npz.Write(Path.Combine(folder, "inputs.npz"), specs.Select((s, i) => (s.Name, inputs[i])).ToDictionary(p => p.Name, p => p.Item2));
+        Npz.Write(Path.Combine(folder, "reference.npz"), Named(expected, candidate.OutputNames));
+        Npz.Write(Path.Combine(folder, $"{candidate.Info.Name}.npz"), Named(actual, candidate.OutputNames));
+    }
+
+    private static Dictionary<string, HostTensor> Named(IReadOnlyList<HostTensor> tensors, IReadOnlyList<string> names) =>
+        tensors.Select((t, i) => (Name: i < names.Count ? names[i] : $"output_{i}", t)).ToDictionary(p => p.Name, p => p.t);
+
+    private static IReadOnlyList<InputDescription> Describe(ValidateOptions options, IReadOnlyList<int> batches) =>
+        options.Inputs.Select(spec => new InputDescription(spec.Name, spec.DataType.Name(),
+            "[" + string.Join(",", spec.Dims) + "]",
+            options.Data is not null ? options.DataSource
+            : options.Ranges.TryGetValue(spec.Name, out var range) ? $"generated, seed {options.Seed}, range {range}"
+            : $"generated, seed {options.Seed}")).ToList();
+}

@@ -1,0 +1,89 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace ModelForge.Cli.Tests;
+
+/// <summary><c>modelforge validate</c>: the exit codes CI relies on, and the report files.</summary>
+public sealed class ValidateCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("modelforge-validate-").FullName;
+    private static readonly string ResNet = RepoPaths.Fixture("models", "resnet18_small", "model.pt");
+    private const string Input = "x:float32[batch,3,64,64]";
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string Converted()
+    {
+        var path = Path.Combine(_directory, "resnet.onnx");
+        Assert.Equal(0, CliRunner.Run("convert", ResNet, "--input", Input, "-o", path).ExitCode);
+        return path;
+    }
+
+    [Fact]
+    public void A_faithful_conversion_passes_with_exit_0_and_writes_the_reports()
+    {
+        var reports = Path.Combine(_directory, "reports");
+        var (exitCode, stdout, stderr) = CliRunner.Run("validate", ResNet, Converted(), "--input", Input, "--batch", "1,2", "--ep", "cpu", "--report", reports);
+
+        Assert.True(exitCode == 0, stdout + stderr);
+        Assert.Contains("PASSED", stdout);
+        foreach (var file in new[] { "report.json", "report.junit.xml", "report.html" })
+            Assert.True(File.Exists(Path.Combine(reports, file)), file);
+    }
+
+    [Fact]
+    public void A_broken_weight_fails_the_gate_with_exit_1_naming_the_output_and_saves_the_failure()
+    {
+        var onnx = Converted();
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        var weight = model.Graph.Initializer.Single(t => t.Name == "fc.weight");
+        var bytes = weight.RawData.ToByteArray();
+        BitConverter.GetBytes(BitConverter.ToSingle(bytes, 0) + 1f).CopyTo(bytes, 0);
+        weight.RawData = ByteString.CopyFrom(bytes);
+        File.WriteAllBytes(onnx, model.ToByteArray());
+        var saved = Path.Combine(_directory, "failure");
+
+        var (exitCode, stdout, _) = CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--batch", "2", "--ep", "cpu", "--save-failures", saved);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("FAILED: onnxruntime-cpu batch 2 output \"output\"", stdout);
+        Assert.True(File.Exists(Path.Combine(saved, "batch2", "inputs.npz")));
+        Assert.True(File.Exists(Path.Combine(saved, "batch2", "reference.npz")));
+        Assert.True(File.Exists(Path.Combine(saved, "batch2", "onnxruntime-cpu.npz")));
+    }
+
+    [Fact]
+    public void A_loose_tolerance_on_the_command_line_lets_a_small_drift_pass()
+    {
+        var onnx = Converted();
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        var bias = model.Graph.Initializer.Single(t => t.Name == "fc.bias");
+        var bytes = bias.RawData.ToByteArray();
+        BitConverter.GetBytes(BitConverter.ToSingle(bytes, 0) + 0.01f).CopyTo(bytes, 0);
+        bias.RawData = ByteString.CopyFrom(bytes);
+        File.WriteAllBytes(onnx, model.ToByteArray());
+
+        Assert.Equal(1, CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--batch", "1", "--ep", "cpu").ExitCode);
+        Assert.Equal(0, CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--batch", "1", "--ep", "cpu", "--tolerance", "output:0.02:0").ExitCode);
+    }
+
+    [Theory]
+    [InlineData("--batch", "0")]
+    [InlineData("--tolerance", "output:x:1")]
+    [InlineData("--ep", "npu")]
+    [InlineData("--dim", "seq")]
+    public void Invalid_options_exit_2_with_a_diagnostic(string option, string value)
+    {
+        var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, Converted(), "--input", Input, option, value);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("error MF1030", stderr);
+    }
+
+    [Fact]
+    public void A_missing_onnx_file_exits_2()
+    {
+        var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, Path.Combine(_directory, "missing.onnx"), "--input", Input);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("error MF1001", stderr);
+    }
+}
