@@ -19,6 +19,17 @@ public sealed class ValidateCommandTests : IDisposable
         return path;
     }
 
+    /// <summary>Breaks an ONNX file in place: adds <paramref name="delta"/> to the first float of an initializer.</summary>
+    private static void AddToFirstElement(string onnx, string initializer, float delta)
+    {
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        var tensor = model.Graph.Initializer.Single(t => t.Name == initializer);
+        var bytes = tensor.RawData.ToByteArray();
+        BitConverter.GetBytes(BitConverter.ToSingle(bytes, 0) + delta).CopyTo(bytes, 0);
+        tensor.RawData = ByteString.CopyFrom(bytes);
+        File.WriteAllBytes(onnx, model.ToByteArray());
+    }
+
     [Fact]
     public void A_faithful_conversion_passes_with_exit_0_and_writes_the_reports()
     {
@@ -35,12 +46,7 @@ public sealed class ValidateCommandTests : IDisposable
     public void A_broken_weight_fails_the_gate_with_exit_1_naming_the_output_and_saves_the_failure()
     {
         var onnx = Converted();
-        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
-        var weight = model.Graph.Initializer.Single(t => t.Name == "fc.weight");
-        var bytes = weight.RawData.ToByteArray();
-        BitConverter.GetBytes(BitConverter.ToSingle(bytes, 0) + 1f).CopyTo(bytes, 0);
-        weight.RawData = ByteString.CopyFrom(bytes);
-        File.WriteAllBytes(onnx, model.ToByteArray());
+        AddToFirstElement(onnx, "fc.weight", 1f);
         var saved = Path.Combine(_directory, "failure");
 
         var (exitCode, stdout, _) = CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--batch", "2", "--ep", "cpu", "--save-failures", saved);
@@ -56,12 +62,7 @@ public sealed class ValidateCommandTests : IDisposable
     public void A_loose_tolerance_on_the_command_line_lets_a_small_drift_pass()
     {
         var onnx = Converted();
-        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
-        var bias = model.Graph.Initializer.Single(t => t.Name == "fc.bias");
-        var bytes = bias.RawData.ToByteArray();
-        BitConverter.GetBytes(BitConverter.ToSingle(bytes, 0) + 0.01f).CopyTo(bytes, 0);
-        bias.RawData = ByteString.CopyFrom(bytes);
-        File.WriteAllBytes(onnx, model.ToByteArray());
+        AddToFirstElement(onnx, "fc.bias", 0.01f);
 
         Assert.Equal(1, CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--batch", "1", "--ep", "cpu").ExitCode);
         Assert.Equal(0, CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--batch", "1", "--ep", "cpu", "--tolerance", "output:0.02:0").ExitCode);

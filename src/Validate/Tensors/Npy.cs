@@ -39,22 +39,10 @@ public static class Npy
     /// <summary>Reads a .npy file.</summary>
     public static HostTensor Read(string path)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.FileNotFound, $"data file '{path}' does not exist",
-                new SourceLocation(path)), e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
-        {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.DataFileInvalid, $"cannot read data file '{path}': {e.Message}",
-                new SourceLocation(path)), e);
-        }
-        return Read(bytes, path);
+        using var stream = DataFiles.OpenRead(path);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return Read(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), path);
     }
 
     /// <summary>Parses the bytes of a .npy file; <paramref name="sourceName"/> names it in errors.</summary>

@@ -23,22 +23,8 @@ public static class Npz
 
     public static IReadOnlyDictionary<string, HostTensor> Read(string path)
     {
-        FileStream stream;
-        try
-        {
-            stream = File.OpenRead(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.FileNotFound, $"data file '{path}' does not exist",
-                new SourceLocation(path)), e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
-        {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.DataFileInvalid, $"cannot read data file '{path}': {e.Message}",
-                new SourceLocation(path)), e);
-        }
-        using (stream) return Read(stream, path);
+        using var stream = DataFiles.OpenRead(path);
+        return Read(stream, path);
     }
 
     /// <summary>Reads an .npz archive from a seekable stream; <paramref name="sourceName"/> names it in errors.</summary>
