@@ -122,8 +122,9 @@ public sealed class OrtCandidate : IDisposable
     {
         // ORT logs a failed provider-library load at ERROR level on the process-wide environment before any session
         // options apply; the probe reports that reason itself, so the environment only logs fatal errors.
-        var options = new EnvironmentCreationOptions { logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-        OrtEnv.CreateInstanceWithOptions(ref options);
+        // (Setting the level on the shared instance, not creating one with options: something else in the process
+        // may have created it already.)
+        OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         return true;
     });
 
