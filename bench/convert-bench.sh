@@ -8,47 +8,19 @@
 #   env SKIP_TORCH=1    don't run the torch.onnx.export baseline
 set -uo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-WORK=bench/work
-CLI="$WORK/cli/modelforge"
-MODELS_DIR="$WORK/models"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ONNX_DIR="$WORK/onnx"
-LOGS="$WORK/logs"
-REPS="${REPS:-3}"
-PY=/usr/bin/python3   # Debian's python3 with python3-torch, not the pyenv one on PATH
 
 ALL_MODELS=(resnet50 resnet18 mobilenet_v2 mobilenet_v3_large efficientnet_b0 densenet121
             vgg11 squeezenet1_1 shufflenet_v2_x1_0 alexnet googlenet regnet_y_400mf mnasnet1_0)
 if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=("${ALL_MODELS[@]}"); fi
 
-log() { echo "$*" >&2; }
-
-# --- GNU time ---------------------------------------------------------------
-if [ ! -x /usr/bin/time ]; then
-    log "installing GNU time"
-    apt-get install -y time >&2 || { apt-get update >&2 && apt-get install -y time >&2; } || { log "need /usr/bin/time"; exit 1; }
-fi
-
-# --- publish the CLI once ---------------------------------------------------
-mkdir -p "$WORK" "$ONNX_DIR" "$LOGS"
-if [ -z "${SKIP_PUBLISH:-}" ] || [ ! -x "$CLI" ]; then
-    log "publishing src/Cli (Release) -> $WORK/cli"
-    if ! dotnet publish src/Cli -c Release -o "$WORK/cli" >"$LOGS/publish.log" 2>&1; then
-        log "dotnet publish failed; see $LOGS/publish.log"; tail -20 "$LOGS/publish.log" >&2; exit 1
-    fi
-fi
-
-# --- models -----------------------------------------------------------------
+mkdir -p "$ONNX_DIR"
+need_gnu_time
+publish_cli
 HAVE_TORCH=0
 if [ -z "${SKIP_TORCH:-}" ] && [ -x "$PY" ] && "$PY" -c 'import torch, torchvision' 2>/dev/null; then HAVE_TORCH=1; fi
-missing=()
-for m in "${MODELS[@]}"; do [ -f "$MODELS_DIR/$m.pt" ] || missing+=("$m"); done
-if [ ${#missing[@]} -gt 0 ]; then
-    "$PY" -c 'import torch, torchvision' 2>/dev/null || { log "need Debian python3-torch/python3-torchvision at $PY to generate ${missing[*]}"; exit 1; }
-    log "generating ${missing[*]}"
-    "$PY" bench/make_models.py "$MODELS_DIR" "${missing[@]}" || exit 1
-fi
+ensure_models "${MODELS[@]}"
 
 # --- helpers ----------------------------------------------------------------
 # measure NAME CMD... : runs CMD $REPS times under /usr/bin/time.

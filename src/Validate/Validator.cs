@@ -36,18 +36,30 @@ public sealed record ValidateOptions
 public sealed record SkippedCandidate(string Name, string Reason);
 
 /// <summary>
+/// Where a validation run spent its time: setting up (inputs, sessions, loading the TorchScript), the two runtimes'
+/// inferences, and the checking itself (comparison and statistics). The benchmark reads these.
+/// </summary>
+public sealed record PhaseTimings(TimeSpan Setup, TimeSpan ReferenceInference, TimeSpan CandidateInference, TimeSpan Comparison)
+{
+    public TimeSpan Inference => ReferenceInference + CandidateInference;
+}
+
+/// <summary>The result of <see cref="Validator.Run"/>.</summary>
+public sealed record ValidationOutcome(ValidationReport Report, IReadOnlyList<SkippedCandidate> Skipped, PhaseTimings Timings);
+
+/// <summary>
 /// The accuracy gate: runs the original TorchScript natively (the reference) and every ONNX Runtime candidate on
 /// the same inputs at each batch size, and compares every output.
 /// </summary>
 public static class Validator
 {
-    public static (ValidationReport Report, IReadOnlyList<SkippedCandidate> Skipped) Run(
-        string modelPath, string onnxPath, ValidateOptions options, TextWriter? log = null)
+    public static ValidationOutcome Run(string modelPath, string onnxPath, ValidateOptions options, TextWriter? log = null)
     {
         if (!File.Exists(onnxPath))
             throw new ModelForgeException(DiagnosticCode.FileNotFound, $"ONNX model '{onnxPath}' does not exist",
                 new SourceLocation(onnxPath), "convert the model first: modelforge convert MODEL.pt --input ... -o MODEL.onnx");
 
+        var setupClock = Stopwatch.StartNew();
         var skipped = new List<SkippedCandidate>();
         var runs = new List<CandidateRun>();
         var batches = Batches(options);
@@ -56,7 +68,10 @@ public static class Validator
         {
             foreach (var candidate in candidates) CheckInputNames(candidate, options.Inputs, onnxPath);
             using var reference = new TorchScriptReference(modelPath);
+            var setup = setupClock.Elapsed;
             var referenceTime = TimeSpan.Zero;
+            var candidateTime = TimeSpan.Zero;
+            var comparisonTime = TimeSpan.Zero;
             foreach (var (batch, inputs) in batches)
             {
                 log?.WriteLine($"batch {batch}: running the TorchScript reference");
@@ -66,8 +81,10 @@ public static class Validator
                 foreach (var candidate in candidates)
                 {
                     log?.WriteLine($"batch {batch}: running {candidate.Info.Name}");
-                    var (run, actual) = RunCandidate(candidate, batch, options.Inputs, inputs, expected, options.Tolerances);
+                    var (run, actual, comparison) = RunCandidate(candidate, batch, options.Inputs, inputs, expected, options.Tolerances);
                     runs.Add(run);
+                    candidateTime += run.InferenceTime;
+                    comparisonTime += comparison;
                     if (run.Status == CandidateStatus.Failed && options.SaveFailuresDirectory is { } directory)
                         SaveFailure(directory, candidate, batch, options.Inputs, inputs, expected, actual);
                 }
@@ -77,7 +94,7 @@ public static class Validator
                 Describe(options, batches.Select(b => b.Batch).ToList()),
                 batches.Select(b => b.Batch).ToList(), options.Seed, TorchScriptReference.Description, referenceTime,
                 runs, DateTimeOffset.UtcNow, typeof(Validator).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
-            return (report, skipped);
+            return new ValidationOutcome(report, skipped, new PhaseTimings(setup, referenceTime, candidateTime, comparisonTime));
         }
         finally
         {
@@ -124,7 +141,7 @@ public static class Validator
             (batch, InputGenerator.Generate(options.Inputs, batch, options.Seed, options.Ranges, options.DimValues))).ToList();
     }
 
-    private static (CandidateRun Run, IReadOnlyList<HostTensor> Actual) RunCandidate(OrtCandidate candidate, int batch,
+    private static (CandidateRun Run, IReadOnlyList<HostTensor> Actual, TimeSpan Comparison) RunCandidate(OrtCandidate candidate, int batch,
         IReadOnlyList<InputSpec> specs, IReadOnlyList<HostTensor> inputs, IReadOnlyList<HostTensor> expected, ToleranceSettings tolerances)
     {
         // Inputs follow the --input order; the session takes them in graph order (CheckInputNames matched the names).
@@ -136,12 +153,14 @@ public static class Validator
         if (actual.Count != expected.Count)
         {
             var reason = $"the ONNX model returns {actual.Count} output(s) but the TorchScript model returns {expected.Count}";
-            return (new CandidateRun(candidate.Info, batch, CandidateStatus.Failed, reason, [], elapsed), actual);
+            return (new CandidateRun(candidate.Info, batch, CandidateStatus.Failed, reason, [], elapsed), actual, TimeSpan.Zero);
         }
+        clock.Restart();
         var comparisons = expected.Select((e, i) => OutputComparer.Compare(candidate.OutputNames[i], e, actual[i], tolerances)).ToList();
+        var comparisonTime = clock.Elapsed;
         var failure = comparisons.FirstOrDefault(c => !c.Passed);
         var status = failure is null ? CandidateStatus.Passed : CandidateStatus.Failed;
-        return (new CandidateRun(candidate.Info, batch, status, failure is null ? null : $"{failure.Output}: {failure.FailureReason}", comparisons, elapsed), actual);
+        return (new CandidateRun(candidate.Info, batch, status, failure is null ? null : $"{failure.Output}: {failure.FailureReason}", comparisons, elapsed), actual, comparisonTime);
     }
 
     /// <summary>Saves what reproduces a failed check: the inputs, the reference outputs and the candidate's outputs.</summary>

@@ -52,7 +52,7 @@ public sealed class GateTests : IDisposable
         retype?.Invoke(graph.Output.Single(o => o.Name == output));
     }
 
-    private static (ValidationReport Report, IReadOnlyList<SkippedCandidate> Skipped) Validate(string model, string onnx, IReadOnlyList<InputSpec> inputs) =>
+    private static ValidationOutcome Validate(string model, string onnx, IReadOnlyList<InputSpec> inputs) =>
         Validator.Run(model, onnx, new ValidateOptions { Inputs = inputs, BatchSizes = [1, 3], Optional = [] });
 
     private static OutputComparisonAssert Failing(ValidationReport report)
@@ -69,7 +69,7 @@ public sealed class GateTests : IDisposable
     public void A_correct_conversion_passes_at_every_batch_size()
     {
         var onnx = Convert(ResNet, [ResNetInput], "resnet");
-        var (report, _) = Validate(ResNet, onnx, [ResNetInput]);
+        var (report, _, _) = Validate(ResNet, onnx, [ResNetInput]);
         Assert.True(report.Passed, string.Join("; ", report.Runs.Select(r => r.Reason)));
         Assert.Equal([1, 3], report.Runs.Select(r => r.BatchSize).ToArray());
         Assert.All(report.Runs, r => Assert.Equal("onnxruntime-cpu", r.Candidate.Name));
@@ -79,7 +79,7 @@ public sealed class GateTests : IDisposable
     public void Several_outputs_int64_inputs_and_an_integer_output_pass()
     {
         var onnx = Convert(MultiIo, MultiIoInputs, "multi");
-        var (report, _) = Validate(MultiIo, onnx, MultiIoInputs);
+        var (report, _, _) = Validate(MultiIo, onnx, MultiIoInputs);
         Assert.True(report.Passed, string.Join("; ", report.Runs.Select(r => r.Reason)));
         var outputs = report.Runs[0].Outputs;
         Assert.Equal(["output_0", "output_1"], outputs.Select(o => o.Output).ToArray());
@@ -170,7 +170,7 @@ public sealed class GateTests : IDisposable
     public void A_requested_provider_that_cannot_run_is_reported_unavailable_not_replaced()
     {
         var onnx = Convert(ResNet, [ResNetInput], "resnet");
-        var (report, _) = Validator.Run(ResNet, onnx, new ValidateOptions
+        var (report, _, _) = Validator.Run(ResNet, onnx, new ValidateOptions
         {
             Inputs = [ResNetInput], BatchSizes = [1],
             Required = [Runtime.CandidateKind.Cpu, Runtime.CandidateKind.Cuda], Optional = [],

@@ -87,12 +87,17 @@ internal static class ValidateCommand
                 SaveFailuresDirectory = parse.GetValue(saveFailures)?.FullName,
             };
 
-            var (result, skipped) = Validator.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(onnx).FullName, options,
+            var (result, skipped, timings) = Validator.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(onnx).FullName, options,
                 parse.InvocationConfiguration.Error);
             foreach (var skip in skipped) output.WriteLine($"{skip.Name}: skipped ({skip.Reason})");
+            var reportClock = System.Diagnostics.Stopwatch.StartNew();
             ConsoleReport.Write(result, output);
             if (parse.GetValue(report) is { } directory)
                 foreach (var path in ReportWriter.WriteAll(result, directory.FullName).All) output.WriteLine($"wrote {path}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"time: setup {timings.Setup.TotalSeconds:F3} s, reference inference {timings.ReferenceInference.TotalSeconds:F3} s, " +
+                $"candidate inference {timings.CandidateInference.TotalSeconds:F3} s, comparison {timings.Comparison.TotalSeconds:F3} s, " +
+                $"reports {reportClock.Elapsed.TotalSeconds:F3} s"));
 
             if (result.Passed) return ExitCodes.Success;
             if (result.Runs.Any(r => r.Status == CandidateStatus.Failed)) return ExitCodes.AccuracyGateFailed;
