@@ -41,7 +41,6 @@ public enum DiagnosticCode
     ReferenceFailed = 3001,
     CandidateFailed = 3002,
     CandidateUnavailable = 3003,
-    OutputCountMismatch = 3004,
 
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,
