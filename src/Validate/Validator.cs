@@ -66,7 +66,7 @@ public static class Validator
         var candidates = OpenCandidates(onnxPath, options, batches.Select(b => b.Batch).ToList(), skipped, runs);
         try
         {
-            foreach (var candidate in candidates) CheckInputNames(candidate, options.Inputs, onnxPath);
+            foreach (var candidate in candidates) CheckInputs(candidate, options.Inputs, onnxPath);
             using var reference = new TorchScriptReference(modelPath);
             var setup = setupClock.Elapsed;
             var referenceTime = TimeSpan.Zero;
@@ -119,14 +119,25 @@ public static class Validator
         return opened;
     }
 
-    private static void CheckInputNames(OrtCandidate candidate, IReadOnlyList<InputSpec> specs, string onnxPath)
+    /// <summary>The declared inputs must be the ONNX model's: same names, element types, ranks and fixed dims.</summary>
+    private static void CheckInputs(OrtCandidate candidate, IReadOnlyList<InputSpec> specs, string onnxPath)
     {
         var declared = specs.Select(s => s.Name).Order(StringComparer.Ordinal).ToList();
         var graph = candidate.InputNames.Order(StringComparer.Ordinal).ToList();
         if (!declared.SequenceEqual(graph))
-            throw new ModelForgeException(DiagnosticCode.InputSpecMismatch,
-                $"the ONNX model's inputs are ({string.Join(", ", candidate.InputNames)}) but --input declares ({string.Join(", ", specs.Select(s => s.Name))})",
-                new SourceLocation(onnxPath), "declare the same inputs as for modelforge convert, one --input per model input");
+            throw Mismatch($"the ONNX model's inputs are ({string.Join(", ", candidate.InputNames)}) but --input declares ({string.Join(", ", specs.Select(s => s.Name))})");
+        foreach (var spec in specs)
+        {
+            var (type, dims) = candidate.InputSignature(spec.Name);
+            var fits = type == spec.DataType && dims.Length == spec.Dims.Count &&
+                       dims.Zip(spec.Dims).All(p => p.First is null || p.Second.Value is null || p.First == p.Second.Value);
+            if (!fits)
+                throw Mismatch($"--input {spec} does not fit the ONNX model's input {spec.Name}: " +
+                               $"{type.Name()}[{string.Join(",", dims.Select(d => d?.ToString() ?? "?"))}]");
+        }
+
+        ModelForgeException Mismatch(string message) => new(DiagnosticCode.InputSpecMismatch, message, new SourceLocation(onnxPath),
+            "declare the same inputs as for modelforge convert, one --input per model input");
     }
 
     private static List<(int Batch, IReadOnlyList<HostTensor> Inputs)> Batches(ValidateOptions options)

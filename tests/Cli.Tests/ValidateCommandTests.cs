@@ -80,6 +80,17 @@ public sealed class ValidateCommandTests : IDisposable
         Assert.Contains("error MF1030", stderr);
     }
 
+    [Theory]
+    [InlineData("x:float32[batch,3,64,65]")]
+    [InlineData("x:float16[batch,3,64,64]")]
+    [InlineData("y:float32[batch,3,64,64]")]
+    public void Inputs_that_do_not_fit_the_onnx_model_exit_2_with_MF1031(string spec)
+    {
+        var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, Converted(), "--input", spec, "--ep", "cpu");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("error MF1031", stderr);
+    }
+
     [Fact]
     public void A_missing_onnx_file_exits_2()
     {

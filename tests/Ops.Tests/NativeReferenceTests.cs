@@ -1,11 +1,12 @@
 using ModelForge.Ops.Tests.Infrastructure;
+using ModelForge.Validate.Reference;
 using TorchSharp;
 
 namespace ModelForge.Ops.Tests;
 
 /// <summary>
-/// Proves the native reference works: libtorch 2.10 (TorchSharp) run on each fixture's committed inputs reproduces the
-/// outputs PyTorch 1.13 saved with it, to the fixture's atol/rtol.
+/// Proves the native reference works: libtorch 2.10 (TorchSharp, through <see cref="TorchScriptReference"/>) run on
+/// each fixture's committed inputs reproduces the outputs PyTorch 1.13 saved with it, to the fixture's atol/rtol.
 /// </summary>
 public class NativeReferenceTests
 {
@@ -22,7 +23,7 @@ public class NativeReferenceTests
     [Fact]
     public void TorchSharpLoadsAndComputes()
     {
-        NativeTorchScript.EnsureInitialized();
+        LibTorchRuntime.EnsureConfigured();
         using var ones = torch.ones(2, 2);
         using var sum = ones.sum();
         Assert.Equal(4f, sum.item<float>());
@@ -30,8 +31,8 @@ public class NativeReferenceTests
 
     /// <summary>
     /// Regression: oneDNN's convolutions in libtorch 2.10 gave wrong batched results on AMD EPYC hosts (these
-    /// fixtures at batch 2 were off by up to ~5). With <see cref="ModelForge.Validate.Reference.LibTorchRuntime"/>'s
-    /// ISA cap, the whole batch matches the samples run one at a time (within the fixture's tolerances).
+    /// fixtures at batch 2 were off by up to ~5). With <see cref="LibTorchRuntime"/>'s ISA cap, the whole batch
+    /// matches the samples run one at a time (within the fixture's tolerances).
     /// </summary>
     [Theory]
     [InlineData("alexnet_small")]
@@ -43,15 +44,16 @@ public class NativeReferenceTests
         var fixture = FixtureCase.Load("models", name);
         var batch = fixture.BatchSizes.Max();
         var input = fixture.LoadInputs(batch)[0];
-        var whole = NativeTorchScript.Run(fixture.ModelPath, [input])[0];
+        using var reference = new TorchScriptReference(fixture.ModelPath);
+        var whole = reference.Run([input])[0];
         var sampleSize = input.Data.Length / batch;
         var outputSize = whole.Data.Length / batch;
         for (var b = 0; b < batch; b++)
         {
             var sample = input with { Shape = [1, .. input.Shape[1..]], Data = input.Data.AsSpan(b * sampleSize, sampleSize).ToArray() };
-            var alone = NativeTorchScript.Run(fixture.ModelPath, [sample])[0];
+            var alone = reference.Run([sample])[0];
             var slice = whole with { Shape = [1, .. whole.Shape[1..]], Data = whole.Data.AsSpan(b * outputSize, outputSize).ToArray() };
-            Closeness.AssertClose(alone, slice, fixture.Atol, fixture.Rtol, $"{fixture} sample {b} batched vs alone");
+            ParityCheck.AssertClose(alone, slice, fixture.Atol, fixture.Rtol, $"{fixture} sample {b} batched vs alone");
         }
     }
 
@@ -68,21 +70,22 @@ public class NativeReferenceTests
         if (name is null) return; // no fixtures of this kind yet
         var fixture = FixtureCase.Load(kind, name);
         Assert.NotEmpty(fixture.BatchSizes);
+        using var reference = new TorchScriptReference(fixture.ModelPath);
         foreach (int batch in fixture.BatchSizes)
         {
             var inputs = fixture.LoadInputs(batch);
             for (int i = 0; i < inputs.Length; i++)
             {
                 var declared = fixture.Inputs[i];
-                Assert.Equal(declared.DType, inputs[i].DType);
+                Assert.Equal(declared.ElementType, inputs[i].ElementType);
                 Assert.Equal(declared.ShapeFor(batch), inputs[i].Shape);
             }
             var expected = fixture.LoadOutputs(batch);
-            var actual = NativeTorchScript.Run(fixture.ModelPath, inputs);
-            Assert.True(expected.Length == actual.Length,
-                $"{fixture} b{batch}: libtorch returned {actual.Length} outputs, spec says {expected.Length}");
+            var actual = reference.Run(inputs);
+            Assert.True(expected.Length == actual.Count,
+                $"{fixture} b{batch}: libtorch returned {actual.Count} outputs, spec says {expected.Length}");
             for (int j = 0; j < expected.Length; j++)
-                Closeness.AssertClose(expected[j], actual[j], fixture.Atol, fixture.Rtol, $"{fixture} b{batch} output_{j}");
+                ParityCheck.AssertClose(expected[j], actual[j], fixture.Atol, fixture.Rtol, $"{fixture} b{batch} output_{j}");
         }
     }
 }

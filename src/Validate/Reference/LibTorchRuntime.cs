@@ -28,11 +28,7 @@ public static class LibTorchRuntime
     private static readonly Lazy<bool> Configured = new(() =>
     {
         if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
-        {
             _ = setenv(OneDnnIsaVariable, OneDnnIsaCap, overwrite: 0);
-            // libtorch warns once per convolution that NNPACK does not support this CPU; it falls back silently.
-            _ = setenv("TORCH_CPP_LOG_LEVEL", "ERROR", overwrite: 0);
-        }
         torch.set_num_threads(Threads);
         return true;
     });

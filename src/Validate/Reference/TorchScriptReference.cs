@@ -16,11 +16,15 @@ public sealed class TorchScriptReference : IDisposable
 {
     private readonly jit.ScriptModule _module;
 
+    /// <summary>libtorch's per-convolution warning on CPUs NNPACK does not support (it falls back by itself).</summary>
+    private const string NnpackNoise = "Could not initialize NNPACK";
+
     public TorchScriptReference(string modelPath)
     {
         LibTorchRuntime.EnsureConfigured();
         try
         {
+            using var quiet = NativeStderrFilter.Dropping(NnpackNoise);
             _module = jit.load(modelPath);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -44,6 +48,7 @@ public sealed class TorchScriptReference : IDisposable
         object result;
         try
         {
+            using var quiet = NativeStderrFilter.Dropping(NnpackNoise);
             result = _module.forward(inputs.Select(i => (object)ToTorch(i)).ToArray());
         }
         catch (Exception e) when (e is not OutOfMemoryException)

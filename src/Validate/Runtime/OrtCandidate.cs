@@ -34,6 +34,13 @@ public sealed class OrtCandidate : IDisposable
     public IReadOnlyList<string> InputNames => _session.InputNames;
     public IReadOnlyList<string> OutputNames => _session.OutputNames;
 
+    /// <summary>An input's element type and dims as the ONNX model declares them (null for a dim without a fixed size).</summary>
+    public (DataType ElementType, long?[] Dims) InputSignature(string name)
+    {
+        var metadata = _session.InputMetadata[name];
+        return ((DataType)(int)metadata.ElementDataType, metadata.Dimensions.Select(d => d >= 0 ? (long?)d : null).ToArray());
+    }
+
     public static string NameOf(CandidateKind kind) => kind switch
     {
         CandidateKind.Cpu => "onnxruntime-cpu",

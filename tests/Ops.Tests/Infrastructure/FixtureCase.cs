@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
+using ModelForge.Convert.IR;
+using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Ops.Tests.Infrastructure;
 
-/// <summary>One declared input of a fixture: name, dtype ("float32", "int64", "bool", ...) and dims.</summary>
-public sealed record FixtureInput(string Name, string DType, IReadOnlyList<FixtureDim> Dims)
+/// <summary>One declared input of a fixture: name, element type (spec.json's "float32", "int64", "bool", ...) and dims.</summary>
+public sealed record FixtureInput(string Name, DataType ElementType, IReadOnlyList<FixtureDim> Dims)
 {
     /// <summary>The concrete shape for a batch size.</summary>
     public long[] ShapeFor(int batch) => Dims.Select(d => d.IsBatch ? batch : d.Value).ToArray();
@@ -41,18 +43,11 @@ public sealed class FixtureCase
     public string InputPath(int batch, int index) => Path.Combine(BatchDirectory(batch), $"input_{index}.npy");
     public string OutputPath(int batch, int index) => Path.Combine(BatchDirectory(batch), $"output_{index}.npy");
 
-    public NdArray[] LoadInputs(int batch) =>
+    public HostTensor[] LoadInputs(int batch) =>
         Enumerable.Range(0, Inputs.Count).Select(i => Npy.Read(InputPath(batch, i))).ToArray();
 
-    public NdArray[] LoadOutputs(int batch) =>
+    public HostTensor[] LoadOutputs(int batch) =>
         Enumerable.Range(0, OutputCount).Select(j => Npy.Read(OutputPath(batch, j))).ToArray();
-
-    /// <summary>Inputs keyed by their spec names (as an exported ONNX graph would name them).</summary>
-    public IReadOnlyDictionary<string, NdArray> LoadNamedInputs(int batch)
-    {
-        var arrays = LoadInputs(batch);
-        return Inputs.Select((input, i) => (input.Name, arrays[i])).ToDictionary(p => p.Name, p => p.Item2);
-    }
 
     private FixtureCase(string kind, string directory, JsonElement spec)
     {
@@ -115,7 +110,8 @@ public sealed class FixtureCase
     private static FixtureInput ParseInput(JsonElement e)
     {
         string name = Required(e, "name").GetString() ?? throw new FormatException("input name is null");
-        string dtype = Required(e, "dtype").GetString() ?? throw new FormatException("input dtype is null");
+        string dtypeName = Required(e, "dtype").GetString() ?? throw new FormatException("input dtype is null");
+        var dtype = DataTypes.FromName(dtypeName) ?? throw new FormatException($"input {name}: unknown dtype \"{dtypeName}\"");
         var dims = Required(e, "dims").EnumerateArray().Select(d => d.ValueKind switch
         {
             JsonValueKind.Number => FixtureDim.Fixed(d.GetInt64()),

@@ -1,41 +1,79 @@
 using ModelForge.Convert;
 using ModelForge.Convert.IR;
+using ModelForge.Validate.Compare;
+using ModelForge.Validate.Reference;
+using ModelForge.Validate.Runtime;
+using ModelForge.Validate.Tensors;
 using Onnx;
 
 namespace ModelForge.Ops.Tests.Infrastructure;
 
 /// <summary>
 /// The per-fixture parity check: convert the fixture's model.pt with its declared inputs (batch dim dynamic),
-/// check the ONNX structure, then at every batch size of the spec run libtorch (TorchSharp) and ONNX Runtime
-/// on the committed inputs and require every output to agree within the spec's tolerances with libtorch and
-/// with the outputs PyTorch 1.13 saved with the fixture.
+/// check the ONNX structure, then at every batch size of the spec run libtorch (<see cref="TorchScriptReference"/>)
+/// and ONNX Runtime's CPU provider (<see cref="OrtCandidate"/>) on the committed inputs and require every output to
+/// agree within the spec's tolerances with libtorch and with the outputs PyTorch 1.13 saved with the fixture.
 /// </summary>
 public static class ParityCheck
 {
     public static ModelProto Run(FixtureCase fixture, int opset)
     {
-        var specs = fixture.Inputs.Select(i => new InputSpec(i.Name,
-            DataTypes.FromName(i.DType) ?? throw new InvalidDataException($"{fixture}: unknown dtype {i.DType}"),
+        var specs = fixture.Inputs.Select(i => new InputSpec(i.Name, i.ElementType,
             i.Dims.Select(d => d.IsBatch ? Dim.Named("batch") : Dim.Of(d.Value)).ToArray())).ToList();
         using var result = ModelConverter.Convert(fixture.ModelPath, new ConvertOptions(specs, opset));
-        var bytes = result.ToBytes();
         OnnxStructure.AssertWellFormed(result.Model, specs.Select(s => s.Name).ToArray(), opset);
 
-        using var runner = new OrtRunner(bytes);
-        foreach (var batch in fixture.BatchSizes)
+        var directory = Directory.CreateTempSubdirectory("modelforge-ops-tests-");
+        try
         {
-            var inputs = fixture.LoadInputs(batch);
-            var native = NativeTorchScript.Run(fixture.ModelPath, inputs);
-            var saved = fixture.LoadOutputs(batch);
-            var converted = runner.Run(fixture.LoadNamedInputs(batch));
-            Assert.Equal(native.Length, converted.Length);
-            for (var j = 0; j < native.Length; j++)
+            var onnxPath = Path.Combine(directory.FullName, "model.onnx");
+            result.WriteTo(onnxPath);
+            using var candidate = OrtCandidate.TryCreate(CandidateKind.Cpu, onnxPath, out var unavailable)
+                ?? throw new InvalidOperationException($"{fixture} opset {opset}: ONNX Runtime's CPU provider is unavailable: {unavailable}");
+            using var reference = new TorchScriptReference(fixture.ModelPath);
+            // OrtCandidate takes inputs in graph order; the graph declares the spec's inputs (AssertWellFormed), so
+            // this is the spec order, but feed them by name all the same.
+            var specNames = fixture.Inputs.Select(i => i.Name).ToList();
+            var graphOrder = candidate.InputNames.Select(n => specNames.IndexOf(n)).ToArray();
+            Assert.True(!graphOrder.Contains(-1),
+                $"{fixture} opset {opset}: ONNX inputs [{string.Join(", ", candidate.InputNames)}] are not the spec's [{string.Join(", ", specNames)}]");
+            foreach (var batch in fixture.BatchSizes)
             {
-                var label = $"{fixture} opset {opset} batch {batch} output {j}";
-                Closeness.AssertClose(native[j], converted[j], fixture.Atol, fixture.Rtol, label + " vs libtorch");
-                Closeness.AssertClose(saved[j], converted[j], fixture.Atol, fixture.Rtol, label + " vs PyTorch 1.13");
+                var inputs = fixture.LoadInputs(batch);
+                var native = reference.Run(inputs);
+                var saved = fixture.LoadOutputs(batch);
+                var converted = candidate.Run(graphOrder.Select(i => inputs[i]).ToArray());
+                Assert.True(native.Count == converted.Count,
+                    $"{fixture} opset {opset} batch {batch}: libtorch returned {native.Count} outputs, ONNX Runtime {converted.Count}");
+                for (var j = 0; j < native.Count; j++)
+                {
+                    var label = $"{fixture} opset {opset} batch {batch} output {j}";
+                    AssertClose(native[j], converted[j], fixture.Atol, fixture.Rtol, label + " vs libtorch");
+                    AssertClose(saved[j], converted[j], fixture.Atol, fixture.Rtol, label + " vs PyTorch 1.13");
+                }
             }
         }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
         return result.Model;
+    }
+
+    /// <summary>
+    /// Fails unless <paramref name="actual"/> matches <paramref name="expected"/> by <see cref="OutputComparer"/>: same
+    /// dtype and shape, floats within |a − e| ≤ atol + rtol·|e| (NaN only against NaN), integers and bools exactly.
+    /// The message is the label, the comparer's <see cref="OutputComparison.FailureReason"/>, both
+    /// tensors' dtype and shape, and the worst element's values.
+    /// </summary>
+    public static void AssertClose(HostTensor expected, HostTensor actual, double atol, double rtol, string label)
+    {
+        var comparison = OutputComparer.Compare(label, expected, actual, ToleranceSettings.Default.WithGlobal(atol, rtol));
+        if (comparison.Passed) return;
+        var worst = comparison.WorstMismatches.Count > 0
+            ? FormattableString.Invariant(
+                $"; worst element: expected {comparison.WorstMismatches[0].Expected:G9}, actual {comparison.WorstMismatches[0].Actual:G9}")
+            : "";
+        Assert.Fail($"{label}: {comparison.FailureReason} (expected {expected}, actual {actual}){worst}");
     }
 }

@@ -1,5 +1,5 @@
-# Regenerates the tiny ONNX models used by OrtRunnerTests (run with Debian's PyTorch: /usr/bin/python3).
-# Nothing at test time needs Python; the .onnx files are committed.
+# Regenerates the tiny ONNX model used by OrtCandidateTests (run with Debian's PyTorch: /usr/bin/python3).
+# Nothing at test time needs Python; the .onnx file is committed.
 import torch
 
 class Tiny(torch.nn.Module):
@@ -17,6 +17,3 @@ class Tiny(torch.nn.Module):
 torch.onnx.export(Tiny().eval(), (torch.zeros(1, 3),), "tiny_linear.onnx", opset_version=17,
                   input_names=["x"], output_names=["y", "argmax", "positive"],
                   dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}, "argmax": {0: "batch"}, "positive": {0: "batch"}})
-
-import numpy as np
-np.save("arange_2x3_i8.npy", np.arange(6, dtype="<i8").reshape(2, 3))
