@@ -13,5 +13,6 @@ public static class Program
     {
         ConvertCommand.Create(),
         ValidateCommand.Create(),
+        EngineCommand.Create(),
     };
 }

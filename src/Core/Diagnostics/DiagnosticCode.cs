@@ -3,7 +3,7 @@ namespace ModelForge.Core.Diagnostics;
 /// <summary>
 /// Every failure a user can cause has one stable code here. Ranges: MF1xxx reading the model
 /// (archive, pickle, TorchScript source, input specs), MF2xxx conversion (ops, opsets, shapes), MF3xxx validation,
-/// MF5xxx command line and output files. Codes are never renumbered or reused.
+/// MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime). Codes are never renumbered or reused.
 /// </summary>
 public enum DiagnosticCode
 {
@@ -13,6 +13,8 @@ public enum DiagnosticCode
     NotTorchScript = 1003,
     ArchiveCorrupt = 1004,
     UnsafeArchiveEntry = 1005,
+    /// <summary>A PyTorch Mobile (lite interpreter) model: a flatbuffer, or a zip with bytecode.pkl but without the TorchScript code or data.</summary>
+    MobileArchive = 1006,
     PickleForbiddenGlobal = 1010,
     PickleMalformed = 1011,
     TensorStorageInvalid = 1012,
@@ -44,6 +46,16 @@ public enum DiagnosticCode
 
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,
+
+    // MF6xxx: engines
+    /// <summary><c>--require tensorrt|cuda</c> names an execution provider whose probe says it cannot run here.</summary>
+    EngineProviderUnavailable = 6001,
+    /// <summary>A <c>--profile</c> is malformed, names an unknown input, or does not fit the declared input.</summary>
+    EngineProfileInvalid = 6002,
+    /// <summary>An engine target option is out of range (precision, max batch, workspace, builder level, --require).</summary>
+    EngineTargetInvalid = 6003,
+    /// <summary>TensorRT is available but building or warming up the engine failed (unsupported node, out of memory, …).</summary>
+    EngineBuildFailed = 6004,
 }
 
 public static class DiagnosticCodeExtensions

@@ -2,6 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Engine;
 using ModelForge.Validate.Reports;
 using ModelForge.Validate.Tensors;
 
@@ -16,9 +17,10 @@ public enum CandidateKind
 }
 
 /// <summary>
-/// One ONNX Runtime session with one execution provider. Creating it is also the probe: a provider whose native
-/// libraries cannot load (no CUDA, no TensorRT) makes <see cref="TryCreate"/> return null with ORT's own reason,
-/// and the caller reports the candidate as unavailable — it is never replaced by the CPU provider.
+/// One ONNX Runtime session with one execution provider. GPU providers are probed first (<see cref="EngineProbe"/>,
+/// shared with the engine stage): one that cannot run here (no CUDA, no TensorRT) makes <see cref="TryCreate"/>
+/// return null with the probe's reason, and the caller reports the candidate as unavailable — it is never replaced
+/// by the CPU provider.
 /// </summary>
 public sealed class OrtCandidate : IDisposable
 {
@@ -61,8 +63,13 @@ public sealed class OrtCandidate : IDisposable
     /// </summary>
     public static OrtCandidate? TryCreate(CandidateKind kind, string onnxPath, out string? unavailableReason)
     {
-        EnsureQuietEnvironment();
+        EngineProbe.QuietEnvironment();
         unavailableReason = null;
+        if (RequirementOf(kind) is { } requirement && EngineProbe.For(requirement) is { Available: false } probe)
+        {
+            unavailableReason = probe.Reason;
+            return null;
+        }
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -74,33 +81,16 @@ public sealed class OrtCandidate : IDisposable
             ["onnxruntime"] = OrtEnv.Instance().GetVersionString(),
         };
         var provider = ProviderOf(kind);
-        try
+        if (RequirementOf(kind) is { } required)
         {
-            switch (kind)
-            {
-                case CandidateKind.Cpu:
-                    break;
-                case CandidateKind.Cuda:
-                    options.AppendExecutionProvider_CUDA(0);
-                    described["device_id"] = "0";
-                    break;
-                default:
-                    using (var trt = new OrtTensorRTProviderOptions())
-                    {
-                        options.AppendExecutionProvider_Tensorrt(trt);
-                    }
-                    described["device_id"] = "0";
-                    // Every node on TensorRT, or the candidate says why not: no silent CPU fallback.
-                    options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
-                    described["session.disable_cpu_ep_fallback"] = "1";
-                    break;
-            }
+            EngineProbe.AppendProvider(options, required, new Dictionary<string, string> { ["device_id"] = "0" });
+            described["device_id"] = "0";
         }
-        catch (OnnxRuntimeException e)
+        if (kind == CandidateKind.TensorRt)
         {
-            options.Dispose();
-            unavailableReason = $"{provider} cannot be used here: {FirstLine(e.Message)}{MissingLibraryDetail(kind)}";
-            return null;
+            // Every node on TensorRT, or the candidate says why not: no silent CPU fallback.
+            options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
+            described["session.disable_cpu_ep_fallback"] = "1";
         }
 
         try
@@ -125,45 +115,18 @@ public sealed class OrtCandidate : IDisposable
         }
     }
 
-    private static readonly Lazy<bool> QuietEnvironment = new(() =>
-    {
-        // ORT logs a failed provider-library load at ERROR level on the process-wide environment before any session
-        // options apply; the probe reports that reason itself, so the environment only logs fatal errors.
-        // (Setting the level on the shared instance, not creating one with options: something else in the process
-        // may have created it already.)
-        OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
-        return true;
-    });
-
-    private static void EnsureQuietEnvironment() => _ = QuietEnvironment.Value;
-
-    /// <summary>
-    /// ORT's own message only says the provider library failed to load; the dynamic loader knows which dependency
-    /// is missing (libcublas.so.13, libnvinfer.so.10, …), which is what a user needs to fix it.
-    /// </summary>
-    private static string MissingLibraryDetail(CandidateKind kind)
-    {
-        var file = kind == CandidateKind.Cuda ? "libonnxruntime_providers_cuda.so" : "libonnxruntime_providers_tensorrt.so";
-        var candidates = new[] { Path.Combine(AppContext.BaseDirectory, file), Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", file) };
-        var path = candidates.FirstOrDefault(File.Exists);
-        if (path is null) return $" ({file} is not installed next to ModelForge)";
-        try
-        {
-            System.Runtime.InteropServices.NativeLibrary.Free(System.Runtime.InteropServices.NativeLibrary.Load(path));
-            return "";
-        }
-        catch (DllNotFoundException e)
-        {
-            var detail = e.Message.Split(':').Skip(1).FirstOrDefault(part => part.Contains(".so", StringComparison.Ordinal))?.Trim();
-            return detail is null ? "" : $" ({detail} is missing)";
-        }
-    }
-
     private static bool IsProviderFailure(OnnxRuntimeException e) =>
         e.Message.Contains("provider", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("CUDA", StringComparison.Ordinal) ||
         e.Message.Contains("TensorRT", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("fallback", StringComparison.OrdinalIgnoreCase);
 
-    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+    private static string FirstLine(string text) => EngineProbe.FirstLine(text);
+
+    private static EngineRequirement? RequirementOf(CandidateKind kind) => kind switch
+    {
+        CandidateKind.Cuda => EngineRequirement.Cuda,
+        CandidateKind.TensorRt => EngineRequirement.TensorRt,
+        _ => null,
+    };
 
     /// <summary>Runs the model on inputs given in the graph's input order; returns outputs in the graph's output order.</summary>
     public IReadOnlyList<HostTensor> Run(IReadOnlyList<HostTensor> inputs)

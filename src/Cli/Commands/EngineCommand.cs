@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Globalization;
+using ModelForge.Convert;
+using ModelForge.Core;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Engine;
+
+namespace ModelForge.Cli.Commands;
+
+/// <summary>
+/// <c>modelforge engine MODEL.onnx --input … [--precision fp16] [--profile NAME:MIN/OPT/MAX] [--cache DIR] [--require tensorrt]</c>:
+/// TensorRT engines through ONNX Runtime's TensorRT provider. Exit 0 when built or skipped (no TensorRT here), 2 for
+/// invalid input, a failed build, or a provider named in <c>--require</c> that cannot run here.
+/// </summary>
+internal static class EngineCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<FileInfo>("model") { Description = "The ONNX model to build engines for (as written by modelforge convert)." };
+        var inputs = CommonOptions.Inputs();
+        var precision = new Option<string>("--precision")
+        {
+            Description = "Builder precision: fp32 (TF32 stays on, TensorRT's default), fp16 or bf16 (bf16 needs compute capability 8.0+; " +
+                          "on older GPUs ONNX Runtime ignores it with a warning).",
+            DefaultValueFactory = _ => "fp32",
+        };
+        var profiles = new Option<string[]>("--profile")
+        {
+            Description = "Optimisation profile of one input as NAME:MIN/OPT/MAX, dims separated by 'x', e.g. " +
+                          "--profile x:1x3x224x224/8x3x224x224/32x3x224x224. Repeatable, once per input. Default for an input with a " +
+                          "symbolic batch dim (the first dim): batch 1 to --max-batch, opt = --max-batch, other dims as declared; " +
+                          "any other symbolic dim needs a --profile.",
+        };
+        var maxBatch = new Option<int>("--max-batch")
+        {
+            Description = "Largest batch of the default profiles (validate's default batches are 1 and 8).",
+            DefaultValueFactory = _ => EngineTarget.DefaultMaxBatch,
+        };
+        var workspace = new Option<long?>("--workspace-mb") { Description = "Builder workspace limit in MiB. Default: no limit (TensorRT may use all free device memory)." };
+        var builderLevel = new Option<int>("--builder-level")
+        {
+            Description = "TensorRT builder optimisation level, 0 (fastest build) to 5 (slowest build, most tactics tried).",
+            DefaultValueFactory = _ => EngineTarget.DefaultBuilderOptimizationLevel,
+        };
+        var noTimingCache = new Option<bool>("--no-timing-cache") { Description = "Do not load or save TensorRT's timing cache in the cache folder." };
+        var allOnTensorRt = new Option<bool>("--all-on-tensorrt")
+        {
+            Description = "Fail the build when any node cannot run on TensorRT, instead of letting ONNX Runtime run it on the CPU " +
+                          "(session.disable_cpu_ep_fallback). The EP-context model is only usable when the whole model runs on TensorRT.",
+        };
+        var cache = new Option<DirectoryInfo?>("--cache")
+        {
+            Description = "Cache folder. Each build goes into a subfolder named by a hash of the ONNX bytes, the options and the " +
+                          "ONNX Runtime version, holding MODEL_ctx.onnx, the engine, the timing cache and manifest.json. " +
+                          "Default: an 'engines' folder next to the model.",
+        };
+        var require = new Option<string[]>("--require")
+        {
+            Description = "Execution providers that must be usable here: tensorrt, cuda (repeatable). Without it, a machine without " +
+                          "TensorRT reports 'engine: skipped (reason)' and exits 0; with it, that is error MF6001 and exit 2.",
+        };
+
+        var command = new Command("engine", "Build TensorRT engines for an ONNX model through ONNX Runtime's TensorRT execution provider, " +
+                                            "with engine caching and an EP-context model, so serving never builds an engine at start-up.")
+        {
+            model, inputs, precision, profiles, maxBatch, workspace, builderLevel, noTimingCache, allOnTensorRt, cache, require,
+        };
+        command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var specs = parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList();
+            var given = (parse.GetValue(profiles) ?? []).Select(ShapeProfile.Parse).ToList();
+            var workspaceMb = parse.GetValue(workspace);
+            if (workspaceMb is < 1)
+                throw new ModelForgeException(DiagnosticCode.EngineTargetInvalid,
+                    $"--workspace-mb {workspaceMb} is not positive", null, "give a size in MiB, or leave it out for no limit");
+            var target = new EngineTarget
+            {
+                Precision = EngineTarget.ParsePrecision(parse.GetValue(precision)!),
+                Profiles = ShapeProfiles.Resolve(specs, given, parse.GetValue(maxBatch)),
+                WorkspaceBytes = workspaceMb * 1024 * 1024,
+                BuilderOptimizationLevel = parse.GetValue(builderLevel),
+                TimingCache = !parse.GetValue(noTimingCache),
+                AllOnTensorRt = parse.GetValue(allOnTensorRt),
+            };
+            var request = new EngineRequest(parse.GetRequiredValue(model).FullName, specs, target)
+            {
+                CacheRoot = parse.GetValue(cache)?.FullName,
+                Required = (parse.GetValue(require) ?? []).Select(EngineTarget.ParseRequirement).ToList(),
+            };
+
+            var result = EngineBuilder.Build(request);
+            output.WriteLine(result.Cuda.Available ? "cuda: available" : $"cuda: skipped ({result.Cuda.Reason})");
+            if (result.Status == EngineBuildStatus.Skipped)
+            {
+                output.WriteLine($"engine: skipped ({result.Reason})");
+                return ExitCodes.Success;
+            }
+            foreach (var note in result.Notes) output.WriteLine($"engine: note: {note}");
+            var manifest = result.Manifest;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"engine: built {EngineTarget.NameOf(target.Precision)} for {manifest.Gpu?.Name ?? "unknown GPU"} (TensorRT {manifest.TensorRtVersion ?? "?"}) " +
+                $"in {manifest.BuildSeconds:F1} s: {result.Layout.Directory}"));
+            output.WriteLine($"wrote {result.Layout.ManifestPath}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+}
