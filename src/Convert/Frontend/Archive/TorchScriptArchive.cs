@@ -165,6 +165,10 @@ public sealed unsafe class TorchScriptArchive : IDisposable
             throw NotTorchScript(path, "the zip is empty", TorchJitHint);
         var hasData = entries.ContainsKey("data.pkl");
         var hasCode = entries.Keys.Any(n => n.StartsWith("code/", StringComparison.Ordinal));
+        // _save_for_lite_interpreter writes bytecode.pkl (and extra/mobile_info.json when given mobile info). Such a
+        // zip that still carries the TorchScript code and data.pkl (PyTorch 1.13 writes both) converts like any other.
+        if ((!hasData || !hasCode) && (entries.ContainsKey("bytecode.pkl") || entries.ContainsKey("extra/mobile_info.json")))
+            throw Mobile(path, $"it has bytecode.pkl for the lite interpreter but no {(hasCode ? "data.pkl" : "code/ folder")}");
         if (!hasData && !hasCode)
             throw NotTorchScript(path, "it is a zip without data.pkl or code/", TorchJitHint);
         if (!hasCode)
@@ -322,6 +326,13 @@ public sealed unsafe class TorchScriptArchive : IDisposable
         new(DiagnosticCode.UnsafeArchiveEntry, $"zip entry '{entry}' {problem}; refusing to read the archive", new SourceLocation(path),
             "only open archives written by torch.jit.save from a source you trust");
 
+    private const string MobileHint =
+        "save the scripted or traced module with torch.jit.save(module, \"model.pt\") instead of _save_for_lite_interpreter, and convert that";
+
+    private static ModelForgeException Mobile(string path, string why) =>
+        new(DiagnosticCode.MobileArchive, $"'{Path.GetFileName(path)}' is a PyTorch Mobile (lite interpreter) model, not a TorchScript archive: {why}",
+            new SourceLocation(path), MobileHint);
+
     private static ModelForgeException NotTorchScript(string path, string why, string? hint) =>
         new(DiagnosticCode.NotTorchScript, $"'{Path.GetFileName(path)}' is not a TorchScript archive: {why}", new SourceLocation(path), hint);
 
@@ -331,6 +342,8 @@ public sealed unsafe class TorchScriptArchive : IDisposable
         var file = Path.GetFileName(path);
         if (head.Length == 0)
             return new(DiagnosticCode.NotAZipArchive, $"'{file}' is empty, not a TorchScript archive", location, TorchJitHint);
+        if (head.Length >= 8 && head[4..8].SequenceEqual("PTMF"u8))
+            return Mobile(path, "it is a flatbuffer saved with _save_for_lite_interpreter(_use_flatbuffer=True), which holds bytecode only");
         if (head.Length >= 2 && head[0] == 0x80 && head[1] <= 5)
             return new(DiagnosticCode.NotAZipArchive,
                 $"'{file}' is a raw pickle (the legacy torch.save format, a state_dict or a pickled module), not a TorchScript archive",

@@ -8,6 +8,16 @@ namespace ModelForge.Convert.Frontend.Script;
 public static class ScriptParser
 {
     /// <summary>
+    /// Deepest nesting of expressions (brackets, unary operators, conditional expressions) and blocks accepted
+    /// (MF1020 beyond). The parser and everything that walks the tree recurse once per level, so without a bound a
+    /// hostile file could overflow the stack, which kills the process. Each level costs about 20 parser frames, so
+    /// 100 levels fit a 1 MiB thread stack with room for the walkers that run after the parser; code written by
+    /// torch.jit.save nests a handful of levels. The parser also stops (with the same error) when the thread's stack
+    /// runs low before that, e.g. on a thread with a very small stack.
+    /// </summary>
+    public const int MaxNestingDepth = 100;
+
+    /// <summary>
     /// Parses one source file. <paramref name="path"/> is the archive-relative path used in spans and diagnostics.
     /// Syntax errors throw <see cref="ModelForgeException"/> with <see cref="DiagnosticCode.ScriptSyntaxError"/>.
     /// </summary>
@@ -60,6 +70,19 @@ public static class ScriptParser
         private readonly int[] _byteOffsets;
         private int _index;
         private int _lastEnd; // char index just after the last significant token consumed
+        private int _depth; // current nesting (see MaxNestingDepth); not unwound on errors, which end the parse
+
+        private void Enter()
+        {
+            if (++_depth > MaxNestingDepth || !System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+                throw ErrorAt(Current, $"nesting too deep: expressions or blocks nested more than {MaxNestingDepth} levels");
+        }
+
+        private T Leave<T>(T result)
+        {
+            _depth--;
+            return result;
+        }
 
         // Where a parenthesised expression's '(' is: a node built on it starts there, as in Python's ast
         // (the call in "(conv1).forward(x, )" starts at the '(').
@@ -256,6 +279,12 @@ public static class ScriptParser
         /// <summary>A block after ':' — an indented block, or simple statements on the same line.</summary>
         private List<Stmt> ParseSuite()
         {
+            Enter();
+            return Leave(ParseSuiteBody());
+        }
+
+        private List<Stmt> ParseSuiteBody()
+        {
             if (Current.Kind != TokenKind.Newline) return ParseSimpleLine();
             Advance();
             if (Current.Kind != TokenKind.Indent) throw Expected("an indented block");
@@ -307,7 +336,8 @@ public static class ScriptParser
             IReadOnlyList<Stmt> orElse = [];
             if (IsKeyword("elif"))
             {
-                orElse = [ParseIf(Advance())];
+                Enter(); // an elif chain nests one IfStmt per elif
+                orElse = [Leave(ParseIf(Advance()))];
             }
             else if (IsKeyword("else"))
             {
@@ -478,6 +508,12 @@ public static class ScriptParser
         /// <summary><c>or_test ['if' or_test 'else' test]</c>.</summary>
         private Expr ParseTest()
         {
+            Enter();
+            return Leave(ParseTestBody());
+        }
+
+        private Expr ParseTestBody()
+        {
             if (IsKeyword("lambda")) throw ErrorAt(Current, "lambda expressions are not supported");
             var body = ParseOrTest();
             if (!IsKeyword("if")) return body;
@@ -508,7 +544,8 @@ public static class ScriptParser
         {
             if (!IsKeyword("not")) return ParseComparison();
             var start = Advance();
-            var operand = ParseNotTest();
+            Enter();
+            var operand = Leave(ParseNotTest());
             return new UnaryExpr(SpanFrom(start), "not", operand);
         }
 
@@ -588,7 +625,8 @@ public static class ScriptParser
                 Advance();
                 return new ConstantExpr(SpanFrom(start), long.MinValue);
             }
-            var operand = ParseFactor();
+            Enter();
+            var operand = Leave(ParseFactor());
             return new UnaryExpr(SpanFrom(start), start.Text, operand);
         }
 
@@ -597,7 +635,8 @@ public static class ScriptParser
         {
             var left = ParsePrimary();
             if (!AcceptOp("**")) return left;
-            var right = ParseFactor();
+            Enter();
+            var right = Leave(ParseFactor());
             return new BinaryExpr(SpanFrom(left), "**", left, right);
         }
 
