@@ -5,18 +5,13 @@ namespace ModelForge.Cli.Tests;
 /// <summary><c>modelforge engine</c>: the skip path and its message, <c>--require</c>, option errors, help.</summary>
 public sealed class EngineCommandTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("modelforge-engine-cli-").FullName;
-    private static readonly string ResNet = RepoPaths.Fixture("models", "resnet18_small", "model.pt");
-    private const string Input = "x:float32[batch,3,64,64]";
+    private readonly ResNetWorkspace _workspace = new("modelforge-engine-cli-");
+    private static readonly string ResNet = ResNetWorkspace.Model;
+    private const string Input = ResNetWorkspace.Input;
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _workspace.Dispose();
 
-    private string Converted()
-    {
-        var path = Path.Combine(_directory, "resnet.onnx");
-        Assert.Equal(0, CliRunner.Run("convert", ResNet, "--input", Input, "-o", path).ExitCode);
-        return path;
-    }
+    private string Converted() => _workspace.Converted();
 
     private sealed class NoTensorRtFactAttribute : FactAttribute
     {
@@ -29,7 +24,7 @@ public sealed class EngineCommandTests : IDisposable
     [NoTensorRtFact]
     public void Without_tensorrt_the_engine_stage_is_skipped_with_the_reason_and_exit_0()
     {
-        var cache = Path.Combine(_directory, "cache");
+        var cache = _workspace.PathOf("cache");
         var (exitCode, stdout, stderr) = CliRunner.Run("engine", Converted(), "--input", Input, "--precision", "fp16", "--cache", cache);
         Assert.True(exitCode == 0, stdout + stderr);
         Assert.Contains($"engine: skipped ({EngineProbe.TensorRt.Reason})", stdout);
@@ -40,7 +35,7 @@ public sealed class EngineCommandTests : IDisposable
     [NoTensorRtFact]
     public void Require_tensorrt_turns_the_skip_into_MF6001_and_exit_2()
     {
-        var (exitCode, _, stderr) = CliRunner.Run("engine", Converted(), "--input", Input, "--require", "tensorrt", "--cache", Path.Combine(_directory, "c"));
+        var (exitCode, _, stderr) = CliRunner.Run("engine", Converted(), "--input", Input, "--require", "tensorrt", "--cache", _workspace.PathOf("c"));
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF6001", stderr);
         Assert.Contains(EngineProbe.TensorRt.Reason!, stderr);
@@ -57,7 +52,7 @@ public sealed class EngineCommandTests : IDisposable
     [InlineData("--require", "rocm", "MF6003")]
     public void Mistaken_options_are_diagnostics_with_exit_2(string option, string value, string code)
     {
-        var (exitCode, _, stderr) = CliRunner.Run("engine", Converted(), "--input", Input, option, value, "--cache", Path.Combine(_directory, "c"));
+        var (exitCode, _, stderr) = CliRunner.Run("engine", Converted(), "--input", Input, option, value, "--cache", _workspace.PathOf("c"));
         Assert.Equal(2, exitCode);
         Assert.Contains($"error {code}", stderr);
     }

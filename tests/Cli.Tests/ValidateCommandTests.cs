@@ -6,18 +6,13 @@ namespace ModelForge.Cli.Tests;
 /// <summary><c>modelforge validate</c>: the exit codes CI relies on, and the report files.</summary>
 public sealed class ValidateCommandTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("modelforge-validate-").FullName;
-    private static readonly string ResNet = RepoPaths.Fixture("models", "resnet18_small", "model.pt");
-    private const string Input = "x:float32[batch,3,64,64]";
+    private readonly ResNetWorkspace _workspace = new("modelforge-validate-");
+    private static readonly string ResNet = ResNetWorkspace.Model;
+    private const string Input = ResNetWorkspace.Input;
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => _workspace.Dispose();
 
-    private string Converted()
-    {
-        var path = Path.Combine(_directory, "resnet.onnx");
-        Assert.Equal(0, CliRunner.Run("convert", ResNet, "--input", Input, "-o", path).ExitCode);
-        return path;
-    }
+    private string Converted() => _workspace.Converted();
 
     /// <summary>Breaks an ONNX file in place: adds <paramref name="delta"/> to the first float of an initializer.</summary>
     private static void AddToFirstElement(string onnx, string initializer, float delta)
@@ -33,7 +28,7 @@ public sealed class ValidateCommandTests : IDisposable
     [Fact]
     public void A_faithful_conversion_passes_with_exit_0_and_writes_the_reports()
     {
-        var reports = Path.Combine(_directory, "reports");
+        var reports = _workspace.PathOf("reports");
         var (exitCode, stdout, stderr) = CliRunner.Run("validate", ResNet, Converted(), "--input", Input, "--batch", "1,2", "--ep", "cpu", "--report", reports);
 
         Assert.True(exitCode == 0, stdout + stderr);
@@ -47,7 +42,7 @@ public sealed class ValidateCommandTests : IDisposable
     {
         var onnx = Converted();
         AddToFirstElement(onnx, "fc.weight", 1f);
-        var saved = Path.Combine(_directory, "failure");
+        var saved = _workspace.PathOf("failure");
 
         var (exitCode, stdout, _) = CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--batch", "2", "--ep", "cpu", "--save-failures", saved);
 
@@ -94,7 +89,7 @@ public sealed class ValidateCommandTests : IDisposable
     [Fact]
     public void A_missing_onnx_file_exits_2()
     {
-        var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, Path.Combine(_directory, "missing.onnx"), "--input", Input);
+        var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, _workspace.PathOf("missing.onnx"), "--input", Input);
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF1001", stderr);
     }
