@@ -182,6 +182,16 @@ public sealed class GateTests : IDisposable
         Assert.Contains(report.Runs, r => r.Candidate.Name == "onnxruntime-cpu" && r.Status == CandidateStatus.Passed);
     }
 
+    [Fact]
+    public void A_malicious_archive_is_refused_before_libtorch_loads_it()
+    {
+        var onnx = Convert(ResNet, [ResNetInput], "resnet");
+        var malicious = RepoPaths.Fixture("archives", "malicious_os_system.pt");
+        var error = Assert.Throws<ModelForge.Core.Diagnostics.ModelForgeException>(
+            () => Validator.Run(malicious, onnx, new ValidateOptions { Inputs = [ResNetInput], BatchSizes = [1], Optional = [] }));
+        Assert.Equal(ModelForge.Core.Diagnostics.DiagnosticCode.PickleForbiddenGlobal, error.Code);
+    }
+
     private static TensorProto Int64s(string name, params long[] values)
     {
         var tensor = new TensorProto { Name = name, DataType = (int)DataType.Int64 };

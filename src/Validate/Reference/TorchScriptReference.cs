@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ModelForge.Convert.Frontend.Module;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Validate.Tensors;
@@ -21,6 +22,10 @@ public sealed class TorchScriptReference : IDisposable
 
     public TorchScriptReference(string modelPath)
     {
+        // libtorch's loader is not a sandbox: the archive goes through ModelForge's own reader and restricted
+        // unpickler first, so a file with a forbidden pickle global (os.system, …), unsafe zip entries or
+        // inconsistent tensors is refused with its MF diagnostic before libtorch reads a byte of it.
+        TorchScriptModel.Load(modelPath).Dispose();
         LibTorchRuntime.EnsureConfigured();
         try
         {
