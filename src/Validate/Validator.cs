@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ModelForge.Convert;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Engine;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Reference;
@@ -28,6 +29,11 @@ public sealed record ValidateOptions
     public IReadOnlyList<CandidateKind> Required { get; init; } = [CandidateKind.Cpu];
     /// <summary>Candidates run when their provider is available here, skipped (with the probe's reason) otherwise.</summary>
     public IReadOnlyList<CandidateKind> Optional { get; init; } = [CandidateKind.Cuda, CandidateKind.TensorRt];
+    /// <summary>
+    /// An engine folder from the engine stage: its EP-context model runs on the TensorRT provider as one more
+    /// required candidate ("tensorrt-engine"), so the gate checks the engine that serving will load.
+    /// </summary>
+    public string? EngineDirectory { get; init; }
     /// <summary>Where to save the inputs and outputs of a failed check (inputs.npz, reference.npz, CANDIDATE.npz per batch).</summary>
     public string? SaveFailuresDirectory { get; init; }
 }
@@ -106,15 +112,29 @@ public static class Validator
         List<SkippedCandidate> skipped, List<CandidateRun> runs)
     {
         var opened = new List<OrtCandidate>();
+        void Unavailable(string name, CandidateKind kind, string? reason) =>
+            runs.AddRange(batchSizes.Select(batch => new CandidateRun(
+                new CandidateInfo(name, OrtCandidate.ProviderOf(kind), new Dictionary<string, string>()),
+                batch, CandidateStatus.Unavailable, reason, [], TimeSpan.Zero)));
+
         foreach (var kind in options.Required.Concat(options.Optional.Except(options.Required)).Distinct())
         {
             var candidate = OrtCandidate.TryCreate(kind, onnxPath, out var reason);
-            if (candidate is not null) { opened.Add(candidate); continue; }
-            var info = new CandidateInfo(OrtCandidate.NameOf(kind), OrtCandidate.ProviderOf(kind), new Dictionary<string, string>());
-            if (options.Required.Contains(kind))
-                runs.AddRange(batchSizes.Select(batch => new CandidateRun(info, batch, CandidateStatus.Unavailable, reason, [], TimeSpan.Zero)));
+            if (candidate is not null) opened.Add(candidate);
+            else if (options.Required.Contains(kind)) Unavailable(OrtCandidate.NameOf(kind), kind, reason);
+            else skipped.Add(new SkippedCandidate(OrtCandidate.NameOf(kind), reason ?? "not available"));
+        }
+
+        if (options.EngineDirectory is { } directory)
+        {
+            var engine = BuiltEngine.Load(directory);
+            if (!engine.Built || engine.CtxModelPath is null)
+                Unavailable(OrtCandidate.EngineCandidateName, CandidateKind.TensorRt,
+                    engine.Built ? "the engine manifest records no EP-context model" : $"the engine was not built: {engine.Reason}");
+            else if (OrtCandidate.TryCreate(CandidateKind.TensorRt, engine.CtxModelPath, out var reason, OrtCandidate.EngineCandidateName) is { } candidate)
+                opened.Add(candidate);
             else
-                skipped.Add(new SkippedCandidate(info.Name, reason ?? "not available"));
+                Unavailable(OrtCandidate.EngineCandidateName, CandidateKind.TensorRt, reason);
         }
         return opened;
     }

@@ -87,6 +87,36 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_engine_folder_without_a_manifest_is_refused()
+    {
+        var folder = System.IO.Directory.CreateDirectory(_workspace.PathOf("engine")).FullName;
+        var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, Converted(), "--input", Input, "--ep", "cpu", "--engine", folder);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("error MF1001", stderr);
+        Assert.Contains("no manifest.json", stderr);
+    }
+
+    [Theory]
+    [InlineData("built", "TensorrtExecutionProvider")]
+    [InlineData("skipped", "the engine was not built: no GPU here")]
+    public void An_engine_that_cannot_run_here_is_reported_unavailable_with_exit_2(string status, string reason)
+    {
+        if (status == "built" && ModelForge.Engine.EngineProbe.TensorRt.Available) return; // a TensorRT machine runs it for real
+        var onnx = Converted();
+        var folder = System.IO.Directory.CreateDirectory(_workspace.PathOf("engine")).FullName;
+        File.Copy(onnx, Path.Combine(folder, "resnet_ctx.onnx"));
+        File.WriteAllText(Path.Combine(folder, "manifest.json"),
+            $$"""{ "schemaVersion": 1, "status": "{{status}}", "reason": {{(status == "built" ? "null" : "\"no GPU here\"")}}, "ctxModel": "resnet_ctx.onnx" }""");
+
+        var (exitCode, stdout, stderr) = CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--batch", "1", "--ep", "cpu", "--engine", folder);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("tensorrt-engine", stdout);
+        Assert.Contains("error MF3003", stderr);
+        Assert.Contains(reason, stderr);
+    }
+
+    [Fact]
     public void A_missing_onnx_file_exits_2()
     {
         var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, _workspace.PathOf("missing.onnx"), "--input", Input);

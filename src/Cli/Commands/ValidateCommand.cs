@@ -51,6 +51,11 @@ internal static class ValidateCommand
             Description = "Execution providers that must run: cpu, cuda, tensorrt (repeatable). Default: cpu always, plus cuda and " +
                           "tensorrt when they are available here. A provider named here that cannot run fails with exit 2.",
         };
+        var engine = new Option<DirectoryInfo?>("--engine")
+        {
+            Description = "An engine folder from modelforge engine: its EP-context model also runs, on TensorRT, as the " +
+                          "required candidate tensorrt-engine (unavailable, exit 2, where TensorRT cannot run).",
+        };
         var report = new Option<DirectoryInfo?>("--report") { Description = "Write report.json, report.junit.xml and report.html into this directory." };
         var saveFailures = new Option<DirectoryInfo?>("--save-failures")
         {
@@ -59,7 +64,7 @@ internal static class ValidateCommand
 
         var command = new Command("validate", "Check that an ONNX model computes what the original TorchScript model computes (the accuracy gate).")
         {
-            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, report, saveFailures,
+            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, engine, report, saveFailures,
         };
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -85,6 +90,7 @@ internal static class ValidateCommand
                 Required = requested.Count > 0 ? requested : [CandidateKind.Cpu],
                 Optional = requested.Count > 0 ? [] : [CandidateKind.Cuda, CandidateKind.TensorRt],
                 SaveFailuresDirectory = parse.GetValue(saveFailures)?.FullName,
+                EngineDirectory = parse.GetValue(engine)?.FullName,
             };
 
             var (result, skipped, timings) = Validator.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(onnx).FullName, options,

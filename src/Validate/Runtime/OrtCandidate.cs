@@ -50,6 +50,9 @@ public sealed class OrtCandidate : IDisposable
         _ => "onnxruntime-tensorrt",
     };
 
+    /// <summary>The candidate that runs an engine-stage EP-context model on TensorRT.</summary>
+    public const string EngineCandidateName = "tensorrt-engine";
+
     public static string ProviderOf(CandidateKind kind) => kind switch
     {
         CandidateKind.Cpu => "CPUExecutionProvider",
@@ -61,7 +64,7 @@ public sealed class OrtCandidate : IDisposable
     /// Opens <paramref name="onnxPath"/> with the provider. Returns null and the probe's reason when the provider
     /// cannot run here; throws a diagnostic when the model itself cannot be loaded.
     /// </summary>
-    public static OrtCandidate? TryCreate(CandidateKind kind, string onnxPath, out string? unavailableReason)
+    public static OrtCandidate? TryCreate(CandidateKind kind, string onnxPath, out string? unavailableReason, string? name = null)
     {
         EngineProbe.QuietEnvironment();
         unavailableReason = null;
@@ -96,7 +99,7 @@ public sealed class OrtCandidate : IDisposable
         try
         {
             var session = new InferenceSession(onnxPath, options);
-            return new OrtCandidate(session, new CandidateInfo(NameOf(kind), provider, described));
+            return new OrtCandidate(session, new CandidateInfo(name ?? NameOf(kind), provider, described));
         }
         catch (OnnxRuntimeException e) when (kind != CandidateKind.Cpu && IsProviderFailure(e))
         {
