@@ -14,5 +14,6 @@ public static class Program
         ConvertCommand.Create(),
         ValidateCommand.Create(),
         EngineCommand.Create(),
+        BuildCommand.Create(),
     };
 }

@@ -8,17 +8,26 @@ public sealed record SourceLocation(string File, int Line = 0, int Column = 0, s
         Line <= 0 ? File : Column <= 0 ? $"{File}({Line})" : $"{File}({Line},{Column})";
 }
 
+/// <summary>Errors stop the command; warnings are reported and the command goes on (e.g. an accuracy gate set to warn).</summary>
+public enum DiagnosticSeverity
+{
+    Error,
+    Warning,
+}
+
 /// <summary>A user-facing problem: a stable code, what is wrong, where, and what to do about it.</summary>
-public sealed record Diagnostic(DiagnosticCode Code, string Message, SourceLocation? Location = null, string? Hint = null)
+public sealed record Diagnostic(DiagnosticCode Code, string Message, SourceLocation? Location = null, string? Hint = null,
+    DiagnosticSeverity Severity = DiagnosticSeverity.Error)
 {
     /// <summary>
-    /// One diagnostic in MSBuild's canonical error format (<c>origin: error MF1234: message</c>), followed by
+    /// One diagnostic in MSBuild's canonical format (<c>origin: error MF1234: message</c>, or <c>warning</c>), followed by
     /// indented lines for the Python source and the hint.
     /// </summary>
     public string Format()
     {
         var origin = Location is null ? "modelforge" : Location.ToString();
-        var text = $"{origin}: error {Code.AsString()}: {Message}";
+        var severity = Severity == DiagnosticSeverity.Warning ? "warning" : "error";
+        var text = $"{origin}: {severity} {Code.AsString()}: {Message}";
         if (Location?.PythonSource is { Length: > 0 } python)
             text += Environment.NewLine + "    python: " + python;
         if (Hint is { Length: > 0 })

@@ -43,9 +43,13 @@ public enum DiagnosticCode
     ReferenceFailed = 3001,
     CandidateFailed = 3002,
     CandidateUnavailable = 3003,
+    /// <summary><c>modelforge build</c>: a converted artifact does not match the native model within the spec's tolerances.</summary>
+    AccuracyGateFailed = 3004,
 
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,
+    /// <summary>The build output folder would replace a folder holding the spec or the source model (it is replaced as a whole).</summary>
+    OutputFolderUnsafe = 5002,
 
     // MF6xxx: engines
     /// <summary><c>--require tensorrt|cuda</c> names an execution provider whose probe says it cannot run here.</summary>
@@ -56,6 +60,10 @@ public enum DiagnosticCode
     EngineTargetInvalid = 6003,
     /// <summary>TensorRT is available but building or warming up the engine failed (unsupported node, out of memory, …).</summary>
     EngineBuildFailed = 6004,
+
+    // MF7xxx: model specs and builds
+    /// <summary>A <c>*.modelforge.json</c> is not valid JSON, breaks schemas/modelforge.schema.json, or is inconsistent (dims, ranges, names).</summary>
+    SpecInvalid = 7001,
 }
 
 public static class DiagnosticCodeExtensions

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using ModelForge.Convert;
+using ModelForge.Core;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Pipeline;
+using ModelForge.Pipeline.Spec;
+
+namespace ModelForge.Cli.Commands;
+
+/// <summary>
+/// <c>modelforge build SPEC.modelforge.json | MODEL.pt --input … [-o DIR]</c>: the whole pipeline, incrementally.
+/// Exit 0 when built or up to date (an accuracy mismatch in warning mode included), 1 when the accuracy gate failed,
+/// 2 for invalid input.
+/// </summary>
+internal static class BuildCommand
+{
+    public static Command Create()
+    {
+        var source = new Argument<FileInfo>("spec-or-model")
+        {
+            Description = "A model spec (*.modelforge.json; see schemas/modelforge.schema.json), or a TorchScript .pt with --input.",
+        };
+        var inputs = CommonOptions.Inputs();
+        inputs.Required = false;
+        inputs.Description = "With a .pt: " + inputs.Description;
+        var output = new Option<DirectoryInfo?>("--output", "-o")
+        {
+            Description = "Output folder, replaced as a whole by each build (default: the spec's \"output\", else out/NAME next to the spec, " +
+                          "or out/NAME in the current folder for a .pt).",
+        };
+        var onFailure = new Option<string?>("--on-accuracy-failure")
+        {
+            Description = "error: an accuracy mismatch fails the build (exit 1) and publishes nothing; warning: it is reported as a " +
+                          "warning and the bundle is still written. Overrides the spec's validate.onFailure (default error).",
+        };
+        onFailure.AcceptOnlyFromAmong("error", "warning");
+        var engineCache = new Option<DirectoryInfo?>("--engine-cache")
+        {
+            Description = "TensorRT engine cache shared between builds (default ~/.cache/modelforge/engines).",
+        };
+        var progress = new Option<string>("--progress")
+        {
+            Description = "auto: a live display on a terminal, plain lines when output is redirected or CI is set; plain; live.",
+            DefaultValueFactory = _ => "auto",
+        };
+        progress.AcceptOnlyFromAmong("auto", "plain", "live");
+
+        var command = new Command("build",
+            "Run the whole pipeline for one model: convert → TensorRT engines (where TensorRT runs) → validate → build manifest. " +
+            "Incremental: with the spec, the model and the tool unchanged and the previous output intact, it does nothing.")
+        {
+            source, inputs, output, onFailure, engineCache, progress,
+        };
+        command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var file = parse.GetRequiredValue(source);
+            var spec = LoadSpec(file, parse.GetValue(inputs) ?? [], parse.GetValue(output)?.FullName);
+            if (parse.GetValue(onFailure) is { } mode)
+                spec = spec with { Validation = spec.Validation with { OnFailure = mode == "warning" ? GateMode.Warning : GateMode.Error } };
+            var settings = new BuildSettings { EngineCacheRoot = parse.GetValue(engineCache)?.FullName };
+
+            var result = UseLiveDisplay(parse.GetValue(progress)!, parse.InvocationConfiguration.Output)
+                ? LiveBuildReporter.Run(reporter => BuildPipeline.Run(spec, reporter, settings))
+                : BuildPipeline.Run(spec, new PlainBuildReporter(parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error), settings);
+            if (result.Status != BuildStatus.GateFailed) return ExitCodes.Success;
+            parse.InvocationConfiguration.Error.WriteLine(result.Gate!.Format());
+            return ExitCodes.AccuracyGateFailed;
+        }));
+        return command;
+    }
+
+    private static ModelSpec LoadSpec(FileInfo file, string[] inputs, string? output)
+    {
+        if (!file.Name.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !file.Name.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
+        {
+            if (inputs.Length > 0)
+                throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, "--input is only for a .pt; a spec declares its inputs in \"inputs\"",
+                    new SourceLocation(file.FullName), "remove --input, or edit the spec");
+            return SpecReader.Load(file.FullName, output);
+        }
+        if (!file.Exists)
+            throw new ModelForgeException(DiagnosticCode.FileNotFound, $"model file '{file.FullName}' does not exist", new SourceLocation(file.FullName),
+                "check the path");
+        if (inputs.Length == 0)
+            throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, "a build from a .pt needs its inputs: --input NAME:DTYPE[DIMS] per forward() parameter",
+                new SourceLocation(file.FullName), "e.g. --input x:float32[batch,3,224,224], or write a *.modelforge.json spec");
+        var name = Path.GetFileNameWithoutExtension(file.Name);
+        return new ModelSpec
+        {
+            Name = name,
+            SourcePath = file.FullName,
+            Inputs = inputs.Select(InputSpec.Parse).ToList(),
+            OutputDirectory = output ?? Path.GetFullPath(Path.Combine("out", name)),
+        };
+    }
+
+    private static bool UseLiveDisplay(string mode, TextWriter output) => mode switch
+    {
+        "live" => true,
+        "plain" => false,
+        _ => output == Console.Out && !Console.IsOutputRedirected && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))
+             && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb"),
+    };
+}

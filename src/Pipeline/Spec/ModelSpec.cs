@@ -1,0 +1,58 @@
+using ModelForge.Convert;
+using ModelForge.Engine;
+using ModelForge.Validate.Compare;
+using ModelForge.Validate.Inputs;
+
+namespace ModelForge.Pipeline.Spec;
+
+/// <summary>
+/// Everything <c>modelforge build</c> needs to know about one model, read from a <c>*.modelforge.json</c>
+/// (schemas/modelforge.schema.json) or made from a <c>.pt</c> and command-line inputs. Paths are absolute.
+/// </summary>
+public sealed record ModelSpec
+{
+    /// <summary>The spec file, or null when the build was started from a <c>.pt</c>.</summary>
+    public string? SpecPath { get; init; }
+    public required string Name { get; init; }
+    public required string SourcePath { get; init; }
+    public required IReadOnlyList<InputSpec> Inputs { get; init; }
+    public IReadOnlyList<string>? OutputNames { get; init; }
+    public IReadOnlyDictionary<string, DimRange> Dims { get; init; } = new Dictionary<string, DimRange>();
+    public int Opset { get; init; } = Convert.Ops.OpRegistry.DefaultOpset;
+    /// <summary>Null when the spec asks for no TensorRT engines.</summary>
+    public TensorRtSpec? TensorRt { get; init; }
+    public ValidationSpec Validation { get; init; } = new();
+    public required string OutputDirectory { get; init; }
+}
+
+/// <summary>The range of one symbolic dim: TensorRT profile min/opt/max, validation batch sizes, the bundles' largest batch.</summary>
+public sealed record DimRange(long Min, long Opt, long Max);
+
+public sealed record TensorRtSpec
+{
+    public EnginePrecision Precision { get; init; } = EnginePrecision.Fp32;
+    public bool Require { get; init; }
+    public bool AllOnTensorRt { get; init; }
+    public long? WorkspaceMb { get; init; }
+    public int BuilderLevel { get; init; } = EngineTarget.DefaultBuilderOptimizationLevel;
+    public bool TimingCache { get; init; } = true;
+}
+
+/// <summary>What an accuracy mismatch does to the build.</summary>
+public enum GateMode
+{
+    /// <summary>The build fails (exit 1) and publishes nothing: the CI gate.</summary>
+    Error,
+    /// <summary>A warning diagnostic; the bundles are still published.</summary>
+    Warning,
+}
+
+public sealed record ValidationSpec
+{
+    /// <summary>Null: the batch dim's min and opt (or 1 and 8 when the spec gives no range).</summary>
+    public IReadOnlyList<int>? Batches { get; init; }
+    public int Seed { get; init; }
+    public ToleranceSettings Tolerances { get; init; } = ToleranceSettings.Default;
+    public IReadOnlyDictionary<string, InputRange> Ranges { get; init; } = new Dictionary<string, InputRange>();
+    public GateMode OnFailure { get; init; } = GateMode.Error;
+}

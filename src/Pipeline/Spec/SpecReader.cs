@@ -1,0 +1,249 @@
+using System.Text.Json;
+using Json.Schema;
+using ModelForge.Convert;
+using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Engine;
+using ModelForge.Validate.Compare;
+using ModelForge.Validate.Inputs;
+
+namespace ModelForge.Pipeline.Spec;
+
+/// <summary>
+/// Reads a <c>*.modelforge.json</c>: the JSON schema first (every violation is reported, each with its JSON path and
+/// line/column), then the checks a schema cannot express (dims without a range, min ≤ opt ≤ max, the source exists).
+/// The spec is data only: nothing in it is executed.
+/// </summary>
+public static class SpecReader
+{
+    /// <summary>Specs are small; a larger file is a mistake (or an attack), not a model spec.</summary>
+    public const int MaxSpecBytes = 1 << 20;
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = 64 };
+
+    private static readonly Lazy<JsonSchema> Schema = new(() =>
+    {
+        using var stream = typeof(SpecReader).Assembly.GetManifestResourceStream("modelforge.schema.json")
+            ?? throw new InvalidOperationException("the spec schema is not embedded in ModelForge.Pipeline");
+        using var text = new StreamReader(stream);
+        return JsonSchema.FromText(text.ReadToEnd());
+    });
+
+    public static ModelSpec Load(string specPath, string? outputOverride = null)
+    {
+        var fullPath = Path.GetFullPath(specPath);
+        if (!File.Exists(fullPath))
+            throw new ModelForgeException(DiagnosticCode.FileNotFound, $"spec file '{specPath}' does not exist", new SourceLocation(specPath),
+                "pass a *.modelforge.json file or a TorchScript .pt with --input");
+        var bytes = File.ReadAllBytes(fullPath);
+        if (bytes.Length > MaxSpecBytes)
+            throw Invalid(specPath, (1, 1), $"the spec is {bytes.Length} bytes; specs are limited to {MaxSpecBytes} bytes", "a model spec is a few hundred bytes of JSON");
+        return Parse(bytes, specPath, outputOverride);
+    }
+
+    /// <summary>Parses spec text; <paramref name="specPath"/> locates relative paths and names the file in diagnostics.</summary>
+    public static ModelSpec Parse(ReadOnlySpan<byte> json, string specPath, string? outputOverride = null)
+    {
+        if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
+        JsonDocument document;
+        JsonPositions positions;
+        try
+        {
+            document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions
+            {
+                CommentHandling = ReaderOptions.CommentHandling, AllowTrailingCommas = true, MaxDepth = ReaderOptions.MaxDepth,
+            });
+            positions = new JsonPositions(json, ReaderOptions);
+        }
+        catch (JsonException e)
+        {
+            var line = (int)(e.LineNumber ?? 0) + 1;
+            var column = (int)(e.BytePositionInLine ?? 0) + 1;
+            throw Invalid(specPath, (line, column), $"the spec is not valid JSON: {FirstSentence(e.Message)}", "fix the JSON syntax at that position");
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            CheckSchema(root, specPath, positions);
+            return new SpecMapper(root, specPath, positions).Map(outputOverride);
+        }
+    }
+
+    private static void CheckSchema(JsonElement root, string specPath, JsonPositions positions)
+    {
+        var results = Schema.Value.Evaluate(root, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        if (results.IsValid) return;
+        var diagnostics = new List<Diagnostic>();
+        foreach (var detail in results.Details ?? [])
+        {
+            if (detail.Errors is null) continue;
+            var pointer = detail.InstanceLocation.ToString();
+            foreach (var (keyword, message) in detail.Errors)
+            {
+                // anyOf reports every failed branch and then itself; the summary line is enough.
+                if (detail.EvaluationPath.ToString().Contains("/anyOf/", StringComparison.Ordinal)) continue;
+                diagnostics.Add(new Diagnostic(DiagnosticCode.SpecInvalid, $"{DisplayPath(pointer)}: {Explain(keyword, message, pointer)}",
+                    Location(specPath, positions.Of(pointer)), "see schemas/modelforge.schema.json for every field and its allowed values"));
+            }
+        }
+        if (diagnostics.Count == 0)
+            diagnostics.Add(new Diagnostic(DiagnosticCode.SpecInvalid, "the spec does not match schemas/modelforge.schema.json",
+                Location(specPath, (1, 1)), "see schemas/modelforge.schema.json"));
+        throw new ModelForgeException(diagnostics.DistinctBy(d => d.Message + d.Location).ToList());
+    }
+
+    private static string Explain(string keyword, string message, string pointer) => keyword switch
+    {
+        "" when pointer.Length > 0 => $"'{Unescape(pointer[(pointer.LastIndexOf('/') + 1)..])}' is not a known field here",
+        "required" => message.Replace("Required properties", "missing required field(s)", StringComparison.Ordinal),
+        _ => message,
+    };
+
+    /// <summary>A JSON pointer as users read it: <c>$.inputs[0].dtype</c>.</summary>
+    public static string DisplayPath(string pointer)
+    {
+        if (pointer.Length == 0) return "$";
+        var text = "$";
+        foreach (var segment in pointer[1..].Split('/').Select(Unescape))
+            text += segment.Length > 0 && segment.All(char.IsAsciiDigit) ? $"[{segment}]" : "." + segment;
+        return text;
+    }
+
+    private static string Unescape(string segment) => segment.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
+
+    private static string FirstSentence(string message) => message.Split(" LineNumber:", 2)[0].TrimEnd('.', ' ');
+
+    internal static SourceLocation Location(string specPath, (int Line, int Column) position) => new(specPath, position.Line, position.Column);
+
+    internal static ModelForgeException Invalid(string specPath, (int Line, int Column) position, string message, string hint) =>
+        new(DiagnosticCode.SpecInvalid, message, Location(specPath, position), hint);
+
+    /// <summary>Turns a schema-valid document into a <see cref="ModelSpec"/>, checking what the schema cannot.</summary>
+    private sealed class SpecMapper(JsonElement root, string specPath, JsonPositions positions)
+    {
+        private readonly string _directory = Path.GetDirectoryName(Path.GetFullPath(specPath))!;
+
+        public ModelSpec Map(string? outputOverride)
+        {
+            var source = Path.GetFullPath(Path.Combine(_directory, root.GetProperty("source").GetString()!));
+            if (!File.Exists(source))
+                throw new ModelForgeException(DiagnosticCode.FileNotFound, $"$.source: the model '{root.GetProperty("source").GetString()}' does not exist " +
+                    $"(looked for {source})", At("/source"), "paths in a spec are relative to the spec file");
+            var name = String(root, "name") ?? Path.GetFileNameWithoutExtension(source);
+            var dims = Dims();
+            var inputs = Inputs(dims);
+            var output = outputOverride is not null ? Path.GetFullPath(outputOverride)
+                : String(root, "output") is { } o ? Path.GetFullPath(Path.Combine(_directory, o))
+                : Path.Combine(_directory, "out", name);
+            return new ModelSpec
+            {
+                SpecPath = Path.GetFullPath(specPath),
+                Name = name,
+                SourcePath = source,
+                Inputs = inputs,
+                OutputNames = root.TryGetProperty("outputs", out var outputs) ? outputs.EnumerateArray().Select(e => e.GetString()!).ToList() : null,
+                Dims = dims,
+                Opset = root.TryGetProperty("onnx", out var onnx) && onnx.TryGetProperty("opset", out var opset) ? opset.GetInt32() : Convert.Ops.OpRegistry.DefaultOpset,
+                TensorRt = root.TryGetProperty("tensorrt", out var trt) ? TensorRt(trt) : null,
+                Validation = root.TryGetProperty("validate", out var validate) ? Validation(validate, inputs) : new ValidationSpec(),
+                OutputDirectory = output,
+            };
+        }
+
+        private Dictionary<string, DimRange> Dims()
+        {
+            var dims = new Dictionary<string, DimRange>(StringComparer.Ordinal);
+            if (!root.TryGetProperty("dims", out var element)) return dims;
+            foreach (var dim in element.EnumerateObject())
+            {
+                var min = dim.Value.GetProperty("min").GetInt64();
+                var max = dim.Value.GetProperty("max").GetInt64();
+                var opt = dim.Value.TryGetProperty("opt", out var o) ? o.GetInt64() : max;
+                if (!(min <= opt && opt <= max))
+                    throw new ModelForgeException(DiagnosticCode.SpecInvalid, $"$.dims.{dim.Name}: needs min <= opt <= max, got min {min}, opt {opt}, max {max}",
+                        At($"/dims/{JsonPositions.Escape(dim.Name)}"), "e.g. \"batch\": { \"min\": 1, \"opt\": 8, \"max\": 32 }");
+                dims[dim.Name] = new DimRange(min, opt, max);
+            }
+            return dims;
+        }
+
+        private List<InputSpec> Inputs(Dictionary<string, DimRange> dims)
+        {
+            var inputs = new List<InputSpec>();
+            var index = 0;
+            foreach (var input in root.GetProperty("inputs").EnumerateArray())
+            {
+                var shape = new List<Dim>();
+                var dimIndex = 0;
+                foreach (var dim in input.GetProperty("shape").EnumerateArray())
+                {
+                    if (dim.ValueKind == JsonValueKind.Number) shape.Add(Dim.Of(dim.GetInt64()));
+                    else if (root.TryGetProperty("dims", out _) && !dims.ContainsKey(dim.GetString()!))
+                        throw new ModelForgeException(DiagnosticCode.SpecInvalid,
+                            $"$.inputs[{index}].shape[{dimIndex}]: symbolic dim '{dim.GetString()}' has no range in $.dims", At($"/inputs/{index}/shape/{dimIndex}"),
+                            $"add \"{dim.GetString()}\": {{ \"min\": 1, \"max\": N }} to \"dims\"");
+                    else shape.Add(Dim.Named(dim.GetString()!));
+                    dimIndex++;
+                }
+                var name = input.GetProperty("name").GetString()!;
+                if (inputs.Any(i => i.Name == name))
+                    throw new ModelForgeException(DiagnosticCode.SpecInvalid, $"$.inputs[{index}].name: input '{name}' is declared twice", At($"/inputs/{index}/name"),
+                        "give every input a distinct name");
+                inputs.Add(new InputSpec(name, DataTypes.FromName(input.GetProperty("dtype").GetString()!)!.Value, shape));
+                index++;
+            }
+            return inputs;
+        }
+
+        private static TensorRtSpec TensorRt(JsonElement trt) => new()
+        {
+            Precision = EngineTarget.ParsePrecision(String(trt, "precision") ?? "fp32"),
+            Require = Bool(trt, "require") ?? false,
+            AllOnTensorRt = Bool(trt, "allOnTensorRt") ?? false,
+            WorkspaceMb = trt.TryGetProperty("workspaceMb", out var w) ? w.GetInt64() : null,
+            BuilderLevel = trt.TryGetProperty("builderLevel", out var b) ? b.GetInt32() : EngineTarget.DefaultBuilderOptimizationLevel,
+            TimingCache = Bool(trt, "timingCache") ?? true,
+        };
+
+        private ValidationSpec Validation(JsonElement validate, List<InputSpec> inputs)
+        {
+            var perOutput = new Dictionary<string, Tolerance>(StringComparer.Ordinal);
+            if (validate.TryGetProperty("outputs", out var outputs))
+                foreach (var output in outputs.EnumerateObject())
+                    perOutput[output.Name] = new Tolerance(output.Value.GetProperty("atol").GetDouble(), output.Value.GetProperty("rtol").GetDouble());
+            var ranges = new Dictionary<string, InputRange>(StringComparer.Ordinal);
+            if (validate.TryGetProperty("ranges", out var rangeElement))
+                foreach (var range in rangeElement.EnumerateObject())
+                {
+                    if (inputs.All(i => i.Name != range.Name))
+                        throw new ModelForgeException(DiagnosticCode.SpecInvalid, $"$.validate.ranges.{range.Name}: there is no input named '{range.Name}'",
+                            At($"/validate/ranges/{JsonPositions.Escape(range.Name)}"), $"the inputs are {string.Join(", ", inputs.Select(i => i.Name))}");
+                    var low = range.Value[0].GetDouble();
+                    var high = range.Value[1].GetDouble();
+                    if (!(low < high))
+                        throw new ModelForgeException(DiagnosticCode.SpecInvalid, $"$.validate.ranges.{range.Name}: needs low < high, got [{low}, {high}]",
+                            At($"/validate/ranges/{JsonPositions.Escape(range.Name)}"), "e.g. [0, 1] for images, [0, 30000] for token ids");
+                    ranges[range.Name] = new InputRange(range.Name, low, high);
+                }
+            var tolerances = ToleranceSettings.Default.WithGlobal(Number(validate, "atol"), Number(validate, "rtol")) with
+            {
+                PerOutput = perOutput,
+                TopK = validate.TryGetProperty("topK", out var k) ? k.GetInt32() : null,
+            };
+            return new ValidationSpec
+            {
+                Batches = validate.TryGetProperty("batches", out var batches) ? batches.EnumerateArray().Select(b => b.GetInt32()).Distinct().ToList() : null,
+                Seed = validate.TryGetProperty("seed", out var seed) ? seed.GetInt32() : 0,
+                Tolerances = tolerances,
+                Ranges = ranges,
+                OnFailure = String(validate, "onFailure") == "warning" ? GateMode.Warning : GateMode.Error,
+            };
+        }
+
+        private SourceLocation At(string pointer) => Location(specPath, positions.Of(pointer));
+
+        private static string? String(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.GetString() : null;
+        private static bool? Bool(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.GetBoolean() : null;
+        private static double? Number(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.GetDouble() : null;
+    }
+}
