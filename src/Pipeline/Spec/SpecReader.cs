@@ -21,13 +21,14 @@ public static class SpecReader
 
     private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = 64 };
 
-    private static readonly Lazy<JsonSchema> Schema = new(() =>
+    // The schema users point their editors at is the one enforced here (embedded from schemas/).
+    private static readonly Lazy<JsonDocument> SchemaDocument = new(() =>
     {
-        using var stream = typeof(SpecReader).Assembly.GetManifestResourceStream("modelforge.schema.json")
-            ?? throw new InvalidOperationException("the spec schema is not embedded in ModelForge.Pipeline");
-        using var text = new StreamReader(stream);
-        return JsonSchema.FromText(text.ReadToEnd());
+        using var stream = typeof(SpecReader).Assembly.GetManifestResourceStream("modelforge.schema.json")!;
+        return JsonDocument.Parse(stream);
     });
+
+    private static readonly Lazy<JsonSchema> Schema = new(() => JsonSchema.FromText(SchemaDocument.Value.RootElement.GetRawText()));
 
     public static ModelSpec Load(string specPath, string? outputOverride = null)
     {
@@ -73,31 +74,50 @@ public static class SpecReader
     {
         var results = Schema.Value.Evaluate(root, new EvaluationOptions { OutputFormat = OutputFormat.List });
         if (results.IsValid) return;
+        var details = results.Details ?? [];
         var diagnostics = new List<Diagnostic>();
-        foreach (var detail in results.Details ?? [])
-        {
-            if (detail.Errors is null) continue;
-            var pointer = detail.InstanceLocation.ToString();
-            foreach (var (keyword, message) in detail.Errors)
-            {
-                // anyOf reports every failed branch and then itself; the summary line is enough.
-                if (detail.EvaluationPath.ToString().Contains("/anyOf/", StringComparison.Ordinal)) continue;
-                diagnostics.Add(new Diagnostic(DiagnosticCode.SpecInvalid, $"{DisplayPath(pointer)}: {Explain(keyword, message, pointer)}",
-                    Location(specPath, positions.Of(pointer)), "see schemas/modelforge.schema.json for every field and its allowed values"));
-            }
-        }
-        if (diagnostics.Count == 0)
-            diagnostics.Add(new Diagnostic(DiagnosticCode.SpecInvalid, "the spec does not match schemas/modelforge.schema.json",
-                Location(specPath, (1, 1)), "see schemas/modelforge.schema.json"));
+        void Add(string pointer, string message) => diagnostics.Add(new Diagnostic(DiagnosticCode.SpecInvalid, $"{DisplayPath(pointer)}: {message}",
+            Location(specPath, positions.Of(pointer)), "see schemas/modelforge.schema.json for every field and its allowed values"));
+
+        foreach (var detail in details.Where(d => d.Errors is not null && !IsAnyOfBranch(d.EvaluationPath.ToString())))
+            foreach (var (keyword, message) in detail.Errors!)
+                Add(detail.InstanceLocation.ToString(), Explain(keyword, message, detail));
+
+        // An anyOf that no branch satisfies reports nothing itself, only each branch's complaint: join those.
+        var failedAnyOf = details.Where(d => d.Errors is not null && IsAnyOfBranch(d.EvaluationPath.ToString()))
+            .GroupBy(d => (Instance: d.InstanceLocation.ToString(), Parent: AnyOfParent(d.EvaluationPath.ToString())))
+            .Where(g => details.Any(d => !d.IsValid && d.EvaluationPath.ToString() == g.Key.Parent && d.InstanceLocation.ToString() == g.Key.Instance));
+        foreach (var group in failedAnyOf)
+            Add(group.Key.Instance, "matches none of the allowed forms: " + string.Join("; or ", group.SelectMany(d => d.Errors!.Values)));
+
+        if (diagnostics.Count == 0) Add("", "the spec does not match schemas/modelforge.schema.json");
         throw new ModelForgeException(diagnostics.DistinctBy(d => d.Message + d.Location).ToList());
     }
 
-    private static string Explain(string keyword, string message, string pointer) => keyword switch
+    private static bool IsAnyOfBranch(string evaluationPath) => evaluationPath.Contains("/anyOf/", StringComparison.Ordinal);
+
+    private static string AnyOfParent(string evaluationPath) => evaluationPath[..evaluationPath.LastIndexOf("/anyOf/", StringComparison.Ordinal)];
+
+    private static string Explain(string keyword, string message, EvaluationResults detail)
     {
-        "" when pointer.Length > 0 => $"'{Unescape(pointer[(pointer.LastIndexOf('/') + 1)..])}' is not a known field here",
-        "required" => message.Replace("Required properties", "missing required field(s)", StringComparison.Ordinal),
-        _ => message,
-    };
+        var pointer = detail.InstanceLocation.ToString();
+        return keyword switch
+        {
+            "" when pointer.Length > 0 => $"'{Unescape(pointer[(pointer.LastIndexOf('/') + 1)..])}' is not a known field here",
+            "required" => message.Replace("Required properties", "missing required field(s)", StringComparison.Ordinal),
+            "enum" => "must be one of " + string.Join(", ", SchemaNodeAt(detail.SchemaLocation).GetProperty("enum").EnumerateArray().Select(v => v.GetRawText())),
+            _ => message,
+        };
+    }
+
+    /// <summary>The schema object a result came from: its canonical location's fragment is a pointer into the schema.</summary>
+    private static JsonElement SchemaNodeAt(Uri schemaLocation)
+    {
+        var node = SchemaDocument.Value.RootElement;
+        foreach (var segment in Uri.UnescapeDataString(schemaLocation.Fragment.TrimStart('#')).Split('/', StringSplitOptions.RemoveEmptyEntries))
+            node = node.ValueKind == JsonValueKind.Array ? node[int.Parse(segment, System.Globalization.CultureInfo.InvariantCulture)] : node.GetProperty(Unescape(segment));
+        return node;
+    }
 
     /// <summary>A JSON pointer as users read it: <c>$.inputs[0].dtype</c>.</summary>
     public static string DisplayPath(string pointer)

@@ -1,0 +1,143 @@
+using ModelForge.Core.Diagnostics;
+using ModelForge.Pipeline.Spec;
+
+namespace ModelForge.Pipeline.Tests;
+
+/// <summary>Real builds of the small ResNet fixture: real conversion, real libtorch and ONNX Runtime in the gate.</summary>
+public class BuildPipelineTests
+{
+    private static (BuildResult Result, RecordingReporter Reporter) Build(ModelSpec spec)
+    {
+        var reporter = new RecordingReporter();
+        return (BuildPipeline.Run(spec, reporter), reporter);
+    }
+
+    [Fact]
+    public void AFirstBuildPublishesTheBundleAndANoChangeBuildDoesNothing()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec());
+
+        var (first, firstReport) = Build(spec);
+        Assert.Equal(BuildStatus.Built, first.Status);
+        Assert.Equal(["convert", "validate"], firstReport.Started);
+        Assert.Equal("passed", first.Manifest!.Stages["validate"]);
+        var onnx = Path.Combine(spec.OutputDirectory, BuildPipeline.OnnxFileName);
+        Assert.True(File.Exists(onnx));
+        Assert.True(File.Exists(Path.Combine(spec.OutputDirectory, "validation", "report.html")));
+        Assert.Equal(BuildManifest.Scan(spec.OutputDirectory), first.Manifest.Artifacts);
+        var writtenAt = File.GetLastWriteTimeUtc(onnx);
+
+        var (second, secondReport) = Build(spec);
+        Assert.Equal(BuildStatus.UpToDate, second.Status);
+        Assert.Empty(secondReport.Started);
+        Assert.Equal(writtenAt, File.GetLastWriteTimeUtc(onnx));
+        Assert.Equal(first.Manifest.InputHash, second.Manifest!.InputHash);
+    }
+
+    [Fact]
+    public void AChangedModelOrADamagedArtifactRebuilds()
+    {
+        using var workspace = new SpecWorkspace();
+        var model = Path.Combine(workspace.Directory, "net.pt");
+        File.Copy(SpecWorkspace.ResNetModel, model);
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec().Replace(System.Text.Json.JsonSerializer.Serialize(SpecWorkspace.ResNetModel), "\"net.pt\""));
+        var first = Build(spec).Result;
+
+        File.Copy(RepoPaths.Fixture("models", "mobilenet_v2_025", "model.pt"), model, overwrite: true);
+        var second = Build(spec).Result;
+        Assert.Equal(BuildStatus.Built, second.Status);
+        Assert.NotEqual(first.Manifest!.InputHash, second.Manifest!.InputHash);
+
+        File.AppendAllText(Path.Combine(spec.OutputDirectory, BuildPipeline.OnnxFileName), "tampered");
+        var (third, report) = Build(spec);
+        Assert.Equal(BuildStatus.Built, third.Status);
+        Assert.Contains(report.Lines, l => l.Contains("an artifact changed", StringComparison.Ordinal));
+        Assert.True(third.Manifest!.ArtifactsIntact(spec.OutputDirectory));
+    }
+
+    [Fact]
+    public void AnImpossibleToleranceFailsTheGateAndKeepsThePreviousBundle()
+    {
+        using var workspace = new SpecWorkspace();
+        var good = workspace.Load(SpecWorkspace.ResNetSpec());
+        var previous = Build(good).Result.Manifest!;
+        var strict = workspace.Load(SpecWorkspace.ResNetSpec("\"validate\": { \"atol\": 0, \"rtol\": 0 }"));
+
+        var (result, _) = Build(strict);
+
+        Assert.Equal(BuildStatus.GateFailed, result.Status);
+        Assert.Equal(DiagnosticCode.AccuracyGateFailed, result.Gate!.Code);
+        Assert.Equal(DiagnosticSeverity.Error, result.Gate.Severity);
+        Assert.Contains("output", result.Gate.Message);
+        Assert.True(File.Exists(Path.Combine(result.RejectedDirectory!, "validation", "report.json")));
+        Assert.False(File.Exists(Path.Combine(result.RejectedDirectory!, BuildManifest.FileName)));
+        Assert.Equal(previous.InputHash, BuildManifest.TryLoad(strict.OutputDirectory)!.InputHash);
+        Assert.True(previous.ArtifactsIntact(strict.OutputDirectory));
+    }
+
+    [Fact]
+    public void InWarningModeAMismatchIsAWarningAndTheBundleIsPublished()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("\"validate\": { \"atol\": 0, \"rtol\": 0, \"onFailure\": \"warning\" }"));
+
+        var (result, report) = Build(spec);
+        Assert.Equal(BuildStatus.Built, result.Status);
+        Assert.Equal(DiagnosticSeverity.Warning, Assert.Single(report.Warnings).Severity);
+        Assert.StartsWith("failed", result.Manifest!.Stages["validate"], StringComparison.Ordinal);
+        Assert.Contains(": warning MF3004: ", report.Warnings[0].Format());
+
+        // The unchanged build does nothing but still says the bundle failed its gate.
+        var (again, againReport) = Build(spec);
+        Assert.Equal(BuildStatus.UpToDate, again.Status);
+        Assert.Equal(DiagnosticCode.AccuracyGateFailed, Assert.Single(againReport.Warnings).Code);
+
+        // Switching the gate to error (the MSBuild property does it on the command line) is a change: it rebuilds and fails.
+        var gated = spec with { Validation = spec.Validation with { OnFailure = GateMode.Error } };
+        Assert.Equal(BuildStatus.GateFailed, Build(gated).Result.Status);
+    }
+
+    [Fact]
+    public void LeftoversOfAKilledBuildAreRemovedAndNeverTrusted()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec());
+        var parent = Path.GetDirectoryName(spec.OutputDirectory)!;
+        var leftover = Path.Combine(parent, $".{Path.GetFileName(spec.OutputDirectory)}.staging-1-0123");
+        Directory.CreateDirectory(leftover);
+        File.WriteAllText(Path.Combine(leftover, BuildPipeline.OnnxFileName), "half-written");
+
+        Assert.Equal(BuildStatus.Built, Build(spec).Result.Status);
+
+        Assert.False(Directory.Exists(leftover));
+        Assert.Equal([Path.GetFileName(spec.OutputDirectory)], Directory.GetDirectories(parent).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void AnOutputFolderHoldingTheModelIsRefused()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec()) with { OutputDirectory = workspace.Directory };
+
+        var error = Assert.Throws<ModelForgeException>(() => Build(spec));
+
+        Assert.Equal(DiagnosticCode.OutputFolderUnsafe, error.Code);
+        Assert.True(File.Exists(Path.Combine(workspace.Directory, "model.modelforge.json")));
+    }
+
+    [Fact]
+    public void TheSameInputsGiveTheSameOnnxBytes()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec());
+        var elsewhere = spec with { OutputDirectory = Path.Combine(workspace.Directory, "out", "again") };
+
+        Build(spec);
+        Build(elsewhere);
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(spec.OutputDirectory, BuildPipeline.OnnxFileName)),
+            File.ReadAllBytes(Path.Combine(elsewhere.OutputDirectory, BuildPipeline.OnnxFileName)));
+        Assert.Equal(BuildPipeline.InputHash(spec), BuildPipeline.InputHash(elsewhere));
+    }
+}

@@ -1,0 +1,146 @@
+using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Engine;
+using ModelForge.Pipeline.Spec;
+
+namespace ModelForge.Pipeline.Tests;
+
+public class SpecReaderTests
+{
+    [Fact]
+    public void TheExampleSpecMapsEveryField()
+    {
+        var spec = SpecReader.Load(Path.Combine(RepoPaths.Root, "examples", "resnet18", "resnet18.modelforge.json"));
+
+        Assert.Equal("resnet18", spec.Name);
+        Assert.Equal(SpecWorkspace.ResNetModel, spec.SourcePath);
+        Assert.Equal("x:float32[batch,3,64,64]", Assert.Single(spec.Inputs).ToString());
+        Assert.Equal(["logits"], spec.OutputNames!);
+        Assert.Equal(new DimRange(1, 4, 16), spec.Dims["batch"]);
+        Assert.Equal(17, spec.Opset);
+        Assert.Equal(EnginePrecision.Fp16, spec.TensorRt!.Precision);
+        Assert.False(spec.TensorRt.Require);
+        Assert.Equal(5, spec.Validation.Tolerances.TopK);
+        Assert.Equal(1e-4, spec.Validation.Tolerances.For("logits", DataType.Float32).Atol);
+        Assert.Equal((0.0, 1.0), (spec.Validation.Ranges["x"].Low, spec.Validation.Ranges["x"].High));
+        Assert.Equal(GateMode.Error, spec.Validation.OnFailure);
+        Assert.Equal(Path.Combine(RepoPaths.Root, "out", "resnet18"), spec.OutputDirectory);
+    }
+
+    [Fact]
+    public void DefaultsComeFromTheSourceNameAndTheSpecFolder()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec());
+
+        Assert.Equal("model", spec.Name);
+        Assert.Null(spec.TensorRt);
+        Assert.Null(spec.Validation.Batches);
+        Assert.Equal(Path.Combine(workspace.Directory, "out", "model"), spec.OutputDirectory);
+    }
+
+    [Fact]
+    public void InvalidJsonIsReportedAtItsLineAndColumn()
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load("{\n  \"source\": \"a.pt\"\n  \"inputs\": []\n}"));
+
+        var diagnostic = Assert.Single(error.Diagnostics);
+        Assert.Equal(DiagnosticCode.SpecInvalid, diagnostic.Code);
+        Assert.Contains("not valid JSON", diagnostic.Message);
+        Assert.Equal(3, diagnostic.Location!.Line);
+    }
+
+    [Fact]
+    public void AnUnknownFieldIsNamedWithItsPathAndLine()
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load(SpecWorkspace.ResNetSpec("\"validate\": {\n  \"atoll\": 1e-3 }")));
+
+        var diagnostic = Assert.Single(error.Diagnostics);
+        Assert.Equal(DiagnosticCode.SpecInvalid, diagnostic.Code);
+        Assert.Equal("$.validate.atoll: 'atoll' is not a known field here", diagnostic.Message);
+        Assert.Equal(5, diagnostic.Location!.Line);
+        Assert.Equal(12, diagnostic.Location.Column);
+    }
+
+    [Fact]
+    public void EveryViolationIsReportedWithItsJsonPath()
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load("""
+            {
+              "source": "model.pt",
+              "inputs": [ { "name": "x", "dtype": "float33", "shape": ["batch", 0] } ],
+              "tensorrt": { "precision": "int4", "builderLevel": 9 }
+            }
+            """));
+
+        var messages = error.Diagnostics.Select(d => d.Message).ToList();
+        Assert.All(error.Diagnostics, d => Assert.Equal(DiagnosticCode.SpecInvalid, d.Code));
+        Assert.Contains(messages, m => m.StartsWith("$.inputs[0].dtype:", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("$.inputs[0].shape[1]:", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("$.tensorrt.precision:", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("$.tensorrt.builderLevel:", StringComparison.Ordinal));
+        Assert.All(error.Diagnostics.Where(d => d.Message.StartsWith("$.inputs", StringComparison.Ordinal)), d => Assert.Equal(3, d.Location!.Line));
+    }
+
+    [Fact]
+    public void AMissingRequiredFieldIsNamed()
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load("""{ "source": "model.pt" }"""));
+
+        Assert.Contains("missing required field(s)", Assert.Single(error.Diagnostics).Message);
+        Assert.Contains("inputs", error.Diagnostics[0].Message);
+    }
+
+    [Theory]
+    [InlineData("\"dims\": { \"batch\": { \"min\": 8, \"max\": 4 } }", "$.dims.batch: needs min <= opt <= max")]
+    [InlineData("\"dims\": { \"seq\": { \"min\": 1, \"max\": 4 } }", "$.inputs[0].shape[0]: symbolic dim 'batch' has no range in $.dims")]
+    [InlineData("\"validate\": { \"ranges\": { \"y\": [0, 1] } }", "$.validate.ranges.y: there is no input named 'y'")]
+    [InlineData("\"validate\": { \"ranges\": { \"x\": [1, 1] } }", "$.validate.ranges.x: needs low < high")]
+    public void InconsistentSpecsAreRefusedWithTheirPath(string extra, string expected)
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load(SpecWorkspace.ResNetSpec(extra)));
+
+        Assert.Equal(DiagnosticCode.SpecInvalid, error.Code);
+        Assert.StartsWith(expected, error.Diagnostics[0].Message, StringComparison.Ordinal);
+        Assert.True(error.Diagnostics[0].Location!.Line > 1);
+    }
+
+    [Fact]
+    public void AMissingSourceIsReportedAtTheSourceField()
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load("""
+            {
+              "source": "missing.pt",
+              "inputs": [ { "name": "x", "dtype": "float32", "shape": [1] } ]
+            }
+            """));
+
+        Assert.Equal(DiagnosticCode.FileNotFound, error.Code);
+        Assert.Equal((2, 13), (error.Diagnostics[0].Location!.Line, error.Diagnostics[0].Location!.Column));
+        Assert.Contains("relative to the spec file", error.Diagnostics[0].Hint);
+    }
+
+    [Fact]
+    public void AnOversizedSpecIsRefusedBeforeParsing()
+    {
+        using var workspace = new SpecWorkspace();
+        var path = workspace.Write("{" + new string(' ', SpecReader.MaxSpecBytes) + "}");
+
+        var error = Assert.Throws<ModelForgeException>(() => SpecReader.Load(path));
+
+        Assert.Equal(DiagnosticCode.SpecInvalid, error.Code);
+        Assert.Contains("limited to", error.Diagnostics[0].Message);
+    }
+
+    [Theory]
+    [InlineData("", "$")]
+    [InlineData("/inputs/0/dtype", "$.inputs[0].dtype")]
+    [InlineData("/dims/a~1b", "$.dims.a/b")]
+    public void JsonPointersAreShownAsPaths(string pointer, string expected) => Assert.Equal(expected, SpecReader.DisplayPath(pointer));
+}
