@@ -50,6 +50,8 @@ public enum DiagnosticCode
     OutputNotWritable = 5001,
     /// <summary>The build output folder would replace a folder holding the spec or the source model (it is replaced as a whole).</summary>
     OutputFolderUnsafe = 5002,
+    /// <summary>The ModelForge.Build MSBuild package is misconfigured (an unknown ModelForgeAccuracyFailures value, the CLI missing from the package).</summary>
+    MSBuildSetupInvalid = 5003,
 
     // MF6xxx: engines
     /// <summary><c>--require tensorrt|cuda</c> names an execution provider whose probe says it cannot run here.</summary>

@@ -1,0 +1,121 @@
+using ModelForge.Pipeline;
+
+namespace ModelForge.MSBuild.Tests;
+
+/// <summary>
+/// Packs ModelForge.Build once (the real package: targets, task and the published CLI) into a local folder feed, for
+/// the sample model projects to restore.
+/// </summary>
+public sealed class PackageFeed : IDisposable
+{
+    public string Root { get; } = Path.Combine(Path.GetTempPath(), "mf-msbuild-" + Guid.NewGuid().ToString("N"));
+    public string Feed => Path.Combine(Root, "feed");
+    /// <summary>A packages folder of this run's own, so no copy of the package from an earlier run is reused.</summary>
+    public string Packages => Path.Combine(Root, "packages");
+
+    public PackageFeed()
+    {
+        var (exitCode, output) = DotnetProcess.Run(RepoPaths.Root, "pack", "src/MSBuild.Tasks", "-c", "Debug", "-o", Feed, "-nodeReuse:false");
+        if (exitCode != 0) throw new InvalidOperationException("dotnet pack of ModelForge.Build failed:\n" + output);
+    }
+
+    /// <summary>A copy of tests/MSBuild.Tests/Sample with the ResNet fixture as models/resnet.pt and a nuget.config for the feed.</summary>
+    public string NewSampleProject()
+    {
+        var project = Path.Combine(Root, "sample-" + Guid.NewGuid().ToString("N")[..8]);
+        var sample = Path.Combine(RepoPaths.Root, "tests", "MSBuild.Tests", "Sample");
+        foreach (var file in Directory.EnumerateFiles(sample, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(project, Path.GetRelativePath(sample, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        File.Copy(RepoPaths.Fixture("models", "resnet18_small", "model.pt"), Path.Combine(project, "models", "resnet.pt"));
+        File.WriteAllText(Path.Combine(project, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources><clear /><add key="local" value="{Feed}" /></packageSources>
+              <config><add key="globalPackagesFolder" value="{Packages}" /></config>
+            </configuration>
+            """);
+        return project;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); }
+        catch (IOException) { /* a leftover temp folder is harmless */ }
+    }
+}
+
+/// <summary>Real <c>dotnet build</c> of a model project that restores the packed ModelForge.Build from a folder feed.</summary>
+public sealed class PackageBuildTests(PackageFeed feed) : IClassFixture<PackageFeed>
+{
+    private static (int ExitCode, string Output) Build(string project, params string[] extra) =>
+        DotnetProcess.Run(project, ["build", "Sample.Models.csproj", "-p:ModelForgeBuildVersion=0.1.0", "-nodeReuse:false", .. extra]);
+
+    [Fact]
+    public void BuildsOnceSkipsUnchangedRebuildsOnChangeAndCleans()
+    {
+        var project = feed.NewSampleProject();
+        var bundle = Path.Combine(project, "bin", "models", "resnet");
+        var manifest = Path.Combine(bundle, BuildManifest.FileName);
+
+        // 1. The first build produces the bundle.
+        var first = Build(project);
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.True(File.Exists(Path.Combine(bundle, "model.onnx")), first.Output);
+        Assert.Contains("[validate] passed", first.Output);
+        var built = BuildManifest.TryLoad(bundle)!;
+        Assert.True(built.ArtifactsIntact(bundle));
+        var writtenAt = File.GetLastWriteTimeUtc(manifest);
+        Assert.True(File.Exists(Path.Combine(project, "obj", "Debug", "net10.0", "modelforge", "resnet.stamp")));
+
+        // 2. Nothing changed: MSBuild skips the target, the CLI never starts.
+        var second = Build(project, "-v:d");
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Contains("Skipping target \"ModelForgeBuildModels\" because all output files are up-to-date", second.Output);
+        Assert.DoesNotContain("[convert]", second.Output);
+        Assert.Equal(writtenAt, File.GetLastWriteTimeUtc(manifest));
+
+        // 3. Touching the .pt runs the target again; the CLI compares content and finds nothing to do.
+        File.SetLastWriteTimeUtc(Path.Combine(project, "models", "resnet.pt"), DateTime.UtcNow);
+        var touched = Build(project);
+        Assert.True(touched.ExitCode == 0, touched.Output);
+        Assert.Contains("resnet: up to date", touched.Output);
+        Assert.Equal(writtenAt, File.GetLastWriteTimeUtc(manifest));
+        Assert.Contains("Skipping target \"ModelForgeBuildModels\"", Build(project, "-v:d").Output);
+
+        // 4. A different model in the same place is rebuilt.
+        File.Copy(RepoPaths.Fixture("models", "mobilenet_v2_025", "model.pt"), Path.Combine(project, "models", "resnet.pt"), overwrite: true);
+        File.SetLastWriteTimeUtc(Path.Combine(project, "models", "resnet.pt"), DateTime.UtcNow);
+        var changed = Build(project);
+        Assert.True(changed.ExitCode == 0, changed.Output);
+        Assert.Contains("[convert] done", changed.Output);
+        Assert.NotEqual(built.InputHash, BuildManifest.TryLoad(bundle)!.InputHash);
+
+        // 5. dotnet clean removes the bundle.
+        var clean = DotnetProcess.Run(project, "clean", "Sample.Models.csproj", "-p:ModelForgeBuildVersion=0.1.0", "-nodeReuse:false");
+        Assert.True(clean.ExitCode == 0, clean.Output);
+        Assert.False(Directory.Exists(bundle));
+        Assert.False(File.Exists(Path.Combine(project, "obj", "Debug", "net10.0", "modelforge", "resnet.stamp")));
+    }
+
+    [Fact]
+    public void AnImpossibleToleranceFailsTheBuildWithItsCodeUnlessAccuracyFailuresAreWarnings()
+    {
+        var project = feed.NewSampleProject();
+        var spec = Path.Combine(project, "models", "resnet.modelforge.json");
+        File.WriteAllText(spec, File.ReadAllText(spec).Replace("\"atol\": 1e-4, \"rtol\": 1e-3", "\"atol\": 0, \"rtol\": 0"));
+
+        var gated = Build(project);
+        Assert.NotEqual(0, gated.ExitCode);
+        Assert.Matches(@"resnet\.modelforge\.json : error MF3004: accuracy gate failed for resnet", gated.Output);
+        Assert.False(Directory.Exists(Path.Combine(project, "bin", "models", "resnet")));
+
+        var warned = Build(project, "-p:ModelForgeAccuracyFailures=Warning");
+        Assert.True(warned.ExitCode == 0, warned.Output);
+        Assert.Matches(@"resnet\.modelforge\.json : warning MF3004: accuracy gate failed for resnet", warned.Output);
+        Assert.True(File.Exists(Path.Combine(project, "bin", "models", "resnet", "model.onnx")));
+    }
+}
