@@ -90,8 +90,7 @@ public static class TritonRepositoryWriter
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.OutputNotWritable, $"cannot write '{modelDirectory}': {e.Message}",
-                new SourceLocation(modelDirectory), "check that the repository folder exists or can be created and is writable"), e);
+            throw TextOutput.NotWritable(modelDirectory, e);
         }
         return new TritonModel(Path.GetFullPath(repositoryRoot), modelDirectory, Path.Combine(modelDirectory, ConfigFileName), plan);
     }
