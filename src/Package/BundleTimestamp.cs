@@ -12,7 +12,8 @@ namespace ModelForge.Package;
 /// repackaging the same file gives the same bytes, and <c>createdOn</c> still says when the model was made. (A fixed
 /// constant would also be deterministic but would make <c>createdOn</c> meaningless.)</item>
 /// </list>
-/// Times are UTC, truncated to whole seconds, and clamped to 1980-01-01 or later: zip's DOS timestamps cannot go earlier.
+/// Times are UTC, truncated to whole seconds, and clamped to 1980-01-01 or later: zip's DOS timestamps cannot go earlier
+/// (and have two-second resolution, so zip entry times are the even second at or before this time).
 /// </summary>
 public static class BundleTimestamp
 {

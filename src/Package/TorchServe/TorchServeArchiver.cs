@@ -271,16 +271,20 @@ public static partial class TorchServeArchiver
         }
     }
 
-    private static UstarTarEntry TarEntry(TarEntryType type, string name, UnixFileMode mode, DateTimeOffset time, Stream? data) => new(type, name)
+    private static UstarTarEntry TarEntry(TarEntryType type, string name, UnixFileMode mode, DateTimeOffset time, Stream? data)
     {
-        Mode = mode,
-        ModificationTime = time,
-        Uid = 0,
-        Gid = 0,
-        UserName = "root",
-        GroupName = "root",
-        DataStream = data,
-    };
+        var entry = new UstarTarEntry(type, name)
+        {
+            Mode = mode,
+            ModificationTime = time,
+            Uid = 0,
+            Gid = 0,
+            UserName = "root",
+            GroupName = "root",
+        };
+        if (data is not null) entry.DataStream = data;
+        return entry;
+    }
 
     /// <summary>0o100644: a regular file, rw-r--r-- (zip external attributes carry the Unix mode in the high 16 bits).</summary>
     private const int RegularFileMode = 0x81A4;
