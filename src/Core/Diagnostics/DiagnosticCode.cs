@@ -3,7 +3,7 @@ namespace ModelForge.Core.Diagnostics;
 /// <summary>
 /// Every failure a user can cause has one stable code here. Ranges: MF1xxx reading the model
 /// (archive, pickle, TorchScript source, input specs), MF2xxx conversion (ops, opsets, shapes), MF3xxx validation,
-/// MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime). Codes are never renumbered or reused.
+/// MF4xxx packaging (TorchServe, Triton, KServe bundles; MF4001–MF4039), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime). Codes are never renumbered or reused.
 /// </summary>
 public enum DiagnosticCode
 {
@@ -45,6 +45,28 @@ public enum DiagnosticCode
     CandidateUnavailable = 3003,
     /// <summary><c>modelforge build</c>: a converted artifact does not match the native model within the spec's tolerances.</summary>
     AccuracyGateFailed = 3004,
+
+    // MF4xxx: packaging
+    /// <summary>A file a bundle needs (model, handler, extra file, requirements, engine file) does not exist.</summary>
+    PackageFileMissing = 4001,
+    /// <summary>A <c>BatchingConfig</c> breaks a server rule (negative max batch, preferred size outside 1..max, negative delay, no instance).</summary>
+    BatchingConfigInvalid = 4002,
+    /// <summary>A model, version or service name the target server would refuse or rename.</summary>
+    BundleNameInvalid = 4003,
+    /// <summary>A TorchServe archive rule: serialized file suffix, handler, duplicate entries, workers, timeouts.</summary>
+    TorchServeArchiveInvalid = 4004,
+    /// <summary>The declared inputs/outputs do not match the ONNX model the way Triton's onnxruntime backend checks them.</summary>
+    TritonModelMismatch = 4005,
+    /// <summary>A Triton model configuration rule: dims, data types, scalars, warmup, backend choice.</summary>
+    TritonConfigInvalid = 4006,
+    /// <summary>An execution accelerator the onnxruntime backend would refuse or ignore (name, device kind, parameter, value).</summary>
+    TritonAcceleratorInvalid = 4007,
+    /// <summary>An engine folder that cannot serve this model: not built, files missing, batch range too small.</summary>
+    PackageEngineUnusable = 4008,
+    /// <summary>A KServe InferenceService setting KServe would refuse (name, storage URI).</summary>
+    KServeSpecInvalid = 4009,
+    /// <summary>The ONNX model to package cannot be read as an ONNX ModelProto.</summary>
+    PackageOnnxUnreadable = 4010,
 
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,
