@@ -162,14 +162,9 @@ public sealed class BatchTunerTests
     public void Progress_reports_each_measurement_and_the_choice()
     {
         var lines = new List<string>();
-        BatchTuner.Tune(Probe(), new TuningObjective(), Options(), _clock, "fake.onnx", new SyncProgress(lines));
+        BatchTuner.Tune(Probe(), new TuningObjective(), Options(), _clock, "fake.onnx", new ListProgress(lines));
 
         Assert.Contains(lines, l => l.StartsWith("measuring batch 1 × 1 instance", StringComparison.Ordinal));
         Assert.StartsWith("chose max batch 32", lines[^1], StringComparison.Ordinal);
-    }
-
-    private sealed class SyncProgress(List<string> lines) : IProgress<string>
-    {
-        public void Report(string value) => lines.Add(value);
     }
 }

@@ -10,14 +10,16 @@ internal static class TunerTestData
         BatchSizes = [1, 2, 4, 8, 16, 32, 64],
         InstanceCounts = [1, 2, 3],
         Cores = 4,
-        Measurement = new MeasurementSettings
-        {
-            Warmup = TimeSpan.FromMilliseconds(100),
-            Window = TimeSpan.FromMilliseconds(500),
-            MaxWindow = TimeSpan.FromSeconds(1),
-            MinRequestsPerWindow = 1,
-            MaxWindows = 6,
-        },
+        Measurement = Windows(warmupMs: 100, windowMs: 500, maxWindowMs: 1000, minRequests: 1, maxWindows: 6),
+    };
+
+    public static MeasurementSettings Windows(int warmupMs, int windowMs, int maxWindowMs, int minRequests, int maxWindows) => new()
+    {
+        Warmup = TimeSpan.FromMilliseconds(warmupMs),
+        Window = TimeSpan.FromMilliseconds(windowMs),
+        MaxWindow = TimeSpan.FromMilliseconds(maxWindowMs),
+        MinRequestsPerWindow = minRequests,
+        MaxWindows = maxWindows,
     };
 
     /// <summary>
@@ -34,4 +36,13 @@ internal static class TunerTestData
 
     public static TuningResult Tune(FakeProbe probe, FakeClock clock, TuningObjective objective, TuningOptions? options = null) =>
         BatchTuner.Tune(probe, objective, options ?? Options(), clock, "fake.onnx");
+}
+
+/// <summary>Collects progress lines synchronously (<see cref="Progress{T}"/> would post them to the thread pool).</summary>
+internal sealed class ListProgress(List<string> lines) : IProgress<string>
+{
+    public void Report(string value)
+    {
+        lock (lines) lines.Add(value);
+    }
 }
