@@ -68,6 +68,22 @@ public enum DiagnosticCode
     /// <summary>The ONNX model to package cannot be read as an ONNX ModelProto.</summary>
     PackageOnnxUnreadable = 4010,
 
+    // MF4xxx: packaging
+    /// <summary>Batch tuning options are unusable: an empty or unordered grid, a non-positive latency budget, bad window settings.</summary>
+    TuningOptionsInvalid = 4050,
+    /// <summary>Warning in a tuning report: no measured configuration meets the p99 budget; the lowest-p99 one was chosen.</summary>
+    TuningLatencyBudgetUnmet = 4051,
+    /// <summary>The tuner cannot make inputs for the model: a symbolic dim other than the batch without a size, or an input type it cannot generate.</summary>
+    TuningInputUnresolved = 4052,
+    /// <summary>Warning in a tuning report: a configuration's windows did not stabilise within the window cap; its last windows were used.</summary>
+    TuningMeasurementUnstable = 4053,
+    /// <summary>Warning in a tuning report: the requested execution provider cannot run here; the CPU provider was measured instead.</summary>
+    TuningProviderUnavailable = 4054,
+    /// <summary>ONNX Runtime failed to run the model at a configuration (a warning in the report), or at every configuration (an error).</summary>
+    TuningRunFailed = 4055,
+    /// <summary>Warning in a tuning report: the model has no symbolic batch dim, so only the instance count was tuned (max batch size 0).</summary>
+    TuningNoBatchDim = 4056,
+
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,
     /// <summary>The build output folder would replace a folder holding the spec or the source model (it is replaced as a whole).</summary>

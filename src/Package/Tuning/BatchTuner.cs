@@ -1,0 +1,115 @@
+using ModelForge.Convert;
+using ModelForge.Core.Diagnostics;
+
+namespace ModelForge.Package.Tuning;
+
+/// <summary>
+/// Chooses a serving <see cref="BatchingConfig"/> (max batch size, preferred batch sizes, queue delay, instance count)
+/// by measuring the ONNX model on this machine's ONNX Runtime, for an objective such as "highest throughput with p99
+/// ≤ 50 ms". The method (warm-up, windows until stable, the search, the decision rule) is in docs/tuning.md.
+/// </summary>
+/// <example>
+/// <code>
+/// var result = BatchTuner.Tune("model.onnx", TuningObjective.ThroughputWithin(50), TuningOptions.For(TuningLevel.Quick),
+///     new Progress&lt;string&gt;(Console.Error.WriteLine));
+/// TuningReportWriter.Write(result.Report, "out/tuning");   // tuning.json + tuning.svg
+/// </code>
+/// </example>
+public static class BatchTuner
+{
+    /// <summary>
+    /// Tunes <paramref name="onnxPath"/>, describing its inputs from the model itself (see <see cref="TuningInputs.Describe"/>).
+    /// </summary>
+    /// <param name="onnxPath">The ONNX model the bundle serves.</param>
+    /// <param name="objective">What to optimise, and the p99 budget.</param>
+    /// <param name="options">Grid, measurement windows, search and provider; default <c>TuningOptions.For(TuningLevel.Quick)</c>.</param>
+    /// <param name="progress">Receives one line per measured configuration (and the decision) while it runs.</param>
+    /// <param name="cancellationToken">Stops between requests; the call then throws <see cref="OperationCanceledException"/>.</param>
+    /// <exception cref="ModelForgeException">MF4050 (options), MF4052 (inputs), MF4055 (every configuration failed), MF1001 (no file).</exception>
+    public static TuningResult Tune(string onnxPath, TuningObjective objective, TuningOptions? options = null,
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default) =>
+        Tune(onnxPath, TuningInputs.Describe(onnxPath), objective, options, progress, cancellationToken);
+
+    /// <summary>Tunes <paramref name="onnxPath"/> with inputs described by the caller (e.g. parsed from <c>--input</c>).</summary>
+    /// <inheritdoc cref="Tune(string, TuningObjective, TuningOptions?, IProgress{string}?, CancellationToken)"/>
+    public static TuningResult Tune(string onnxPath, IReadOnlyList<InputSpec> inputs, TuningObjective objective, TuningOptions? options = null,
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(onnxPath);
+        ArgumentNullException.ThrowIfNull(inputs);
+        options = (options ?? TuningOptions.For(TuningLevel.Quick)).Validated(objective);
+        var batching = TuningInputs.HasBatchDim(inputs);
+        var model = Path.GetFileName(onnxPath);
+        if (options.Level == TuningLevel.Off)
+            return Off(model, objective, options, batching);
+        using var probe = new OrtThroughputProbe(onnxPath, inputs, options);
+        return Run(probe, TimeProvider.System, model, batching, objective, options, probe.Warnings, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Tunes from any measurement source: the search, stability loop and decision of the ONNX Runtime path, with the
+    /// clock injected (tests use a fake probe that advances a fake clock, so the result and report are deterministic).
+    /// </summary>
+    public static TuningResult Tune(IThroughputProbe probe, TuningObjective objective, TuningOptions options, TimeProvider? clock = null,
+        string modelName = "model", IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        ArgumentNullException.ThrowIfNull(options);
+        options = options.Validated(objective);
+        if (options.Level == TuningLevel.Off)
+            return Off(modelName, objective, options, batching: true);
+        return Run(probe, clock ?? TimeProvider.System, modelName, batching: true, objective, options, [], progress, cancellationToken);
+    }
+
+    internal static TuningResult Run(IThroughputProbe probe, TimeProvider clock, string model, bool batching, TuningObjective objective,
+        TuningOptions options, IReadOnlyList<TuningWarning> setupWarnings, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        var start = clock.GetTimestamp();
+        var warnings = new List<TuningWarning>(setupWarnings);
+        var batchSizes = batching ? options.BatchSizes : [1];
+        var instanceCounts = options.Provider == TuningProvider.Cpu || probe.ExecutionProvider == "CPUExecutionProvider"
+            ? options.InstanceCounts.Where(i => i <= options.Cores).DefaultIfEmpty(1).ToList()
+            : options.InstanceCounts;
+        if (!batching)
+            warnings.Add(new TuningWarning(DiagnosticCode.TuningNoBatchDim.AsString(),
+                $"{model} has no symbolic batch dim; only the instance count was tuned (at batch 1), and max batch size is 0"));
+        var measurer = new StableMeasurer(probe, clock, options.Measurement);
+        var search = new ConfigSearch((batch, instances, step) =>
+        {
+            progress?.Report($"measuring batch {batch} × {ConfigSearch.Instances(instances)} ({step})");
+            var m = measurer.Measure(batch, instances, step, cancellationToken);
+            progress?.Report(m.Succeeded
+                ? $"  batch {batch} × {ConfigSearch.Instances(instances)}: {m.ThroughputPerSecond:0.0} inferences/s, p99 {ConfigSearch.Ms(m.P99Milliseconds)}{(m.Stable ? "" : " (unstable)")} after {m.Windows.Count} windows"
+                : $"  batch {batch} × {ConfigSearch.Instances(instances)} failed: {m.Failure}");
+            return m;
+        }, options, objective, batchSizes, instanceCounts);
+        search.Run();
+
+        foreach (var m in search.Measurements)
+        {
+            if (!m.Succeeded)
+                warnings.Add(new TuningWarning(DiagnosticCode.TuningRunFailed.AsString(), $"batch {m.BatchSize} × {ConfigSearch.Instances(m.InstanceCount)} failed: {m.Failure}"));
+            else if (!m.Stable)
+                warnings.Add(new TuningWarning(DiagnosticCode.TuningMeasurementUnstable.AsString(),
+                    $"batch {m.BatchSize} × {ConfigSearch.Instances(m.InstanceCount)} did not stabilise within {m.Windows.Count} windows (±{options.Measurement.StabilityThreshold:P0}); its last {options.Measurement.StableWindows} windows were used"));
+        }
+        var decision = TuningDecider.Decide(search.Measurements, objective, batching, warnings);
+        progress?.Report($"chose {Describe(decision.Config)}: {decision.Reason}");
+        var report = new TuningReport(model, probe.ExecutionProvider, options.Cores, options.Level, options.Search, objective,
+            batchSizes, instanceCounts, options.Measurement, search.Measurements, search.Log, decision, warnings, clock.GetElapsedTime(start).TotalSeconds);
+        return new TuningResult(decision.Config, report);
+    }
+
+    private static TuningResult Off(string model, TuningObjective objective, TuningOptions options, bool batching)
+    {
+        var config = batching ? TuningOptions.DefaultConfig : new BatchingConfig(0, [], 0, 1);
+        var decision = new TuningDecision(config, null, null, 0, 0, true,
+            $"tuning is off: the default configuration {Describe(config)}, nothing measured", []);
+        var report = new TuningReport(model, "none", options.Cores, options.Level, options.Search, objective, [], [], options.Measurement, [], [], decision, [], 0);
+        return new TuningResult(config, report);
+    }
+
+    /// <summary>A configuration in words, e.g. "max batch 8, preferred [4, 8], queue delay 500 µs, 2 instances".</summary>
+    public static string Describe(BatchingConfig config) =>
+        $"max batch {config.MaxBatchSize}, preferred [{string.Join(", ", config.PreferredBatchSizes)}], queue delay {config.MaxQueueDelayMicroseconds} µs, {ConfigSearch.Instances(config.InstanceCount)}";
+}

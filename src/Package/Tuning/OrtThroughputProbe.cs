@@ -1,0 +1,182 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using ModelForge.Convert;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Engine;
+
+namespace ModelForge.Package.Tuning;
+
+/// <summary>
+/// Measures an ONNX model on this machine's ONNX Runtime: one <see cref="InferenceSession"/> per instance, each driven
+/// by its own worker thread that sends requests back to back (concurrency = instance count, as a server with that many
+/// instances under full load). Each instance gets cores / instances intra-op threads (at least 1), so instances ×
+/// threads never exceeds the cores. A requested GPU provider that cannot run here (<see cref="EngineProbe"/>) is
+/// replaced by the CPU provider with warning MF4054 in <see cref="Warnings"/>.
+/// <para>
+/// A window starts when the workers are released and ends at the first request completion at which it has lasted
+/// <c>window</c> and counted <see cref="MeasurementSettings.MinRequestsPerWindow"/> requests (or has lasted
+/// <see cref="MeasurementSettings.MaxWindow"/> with at least one). Requests completing after the end are not counted.
+/// </para>
+/// </summary>
+public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
+{
+    private readonly string _onnxPath;
+    private readonly IReadOnlyList<InputSpec> _inputs;
+    private readonly TuningOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly TuningProvider _provider;
+    private readonly List<InferenceSession> _sessions = [];
+    private readonly List<OrtValue> _values = [];
+    private int _valuesBatch = -1;
+
+    public OrtThroughputProbe(string onnxPath, IReadOnlyList<InputSpec> inputs, TuningOptions options, TimeProvider? clock = null)
+    {
+        _onnxPath = onnxPath;
+        _inputs = inputs;
+        _options = options;
+        _clock = clock ?? TimeProvider.System;
+        foreach (var input in inputs.Where(i => !TuningInputs.CanFill(i.DataType)))
+            throw new ModelForgeException(DiagnosticCode.TuningInputUnresolved, $"input '{input.Name}' has element type {(int)input.DataType}, which the tuner cannot generate", null,
+                "the tuner generates float, integer and bool inputs");
+        TuningInputs.Shapes(inputs, 1, options.DimValues); // every symbolic dim has a size, or fail before measuring
+        EngineProbe.QuietEnvironment();
+        _provider = options.Provider;
+        if (Requirement(_provider) is { } requirement && EngineProbe.For(requirement) is { Available: false } probe)
+        {
+            Warnings.Add(new TuningWarning(DiagnosticCode.TuningProviderUnavailable.AsString(),
+                $"{EngineProbe.ProviderName(requirement)} cannot run here ({probe.Reason}); measured on CPUExecutionProvider instead, so the choice fits this machine's CPU, not the serving GPU"));
+            _provider = TuningProvider.Cpu;
+        }
+    }
+
+    /// <summary>Warnings from setting up (a provider replaced by the CPU one).</summary>
+    public List<TuningWarning> Warnings { get; } = [];
+
+    public string ExecutionProvider => Requirement(_provider) is { } r ? EngineProbe.ProviderName(r) : "CPUExecutionProvider";
+
+    public int ThreadsPerInstance(int instanceCount) => Math.Max(1, _options.Cores / Math.Max(1, instanceCount));
+
+    public WindowStats Measure(int batchSize, int instanceCount, TimeSpan window, MeasurementSettings settings, CancellationToken cancellationToken)
+    {
+        PrepareSessions(instanceCount);
+        PrepareValues(batchSize);
+        var names = _sessions[0].InputNames;
+        var outputs = _sessions[0].OutputNames;
+        var completions = new List<(long End, double Ms)>[instanceCount];
+        var failures = new Exception?[instanceCount];
+        long start = 0, end = long.MaxValue;
+        var completed = 0;
+        using var ready = new Barrier(instanceCount + 1);
+        var threads = new Thread[instanceCount];
+        for (var w = 0; w < instanceCount; w++)
+        {
+            var worker = w;
+            completions[worker] = [];
+            threads[worker] = new Thread(() =>
+            {
+                using var runOptions = new RunOptions();
+                ready.SignalAndWait();
+                try
+                {
+                    while (Volatile.Read(ref end) == long.MaxValue && !cancellationToken.IsCancellationRequested)
+                    {
+                        var t0 = _clock.GetTimestamp();
+                        using (var results = _sessions[worker].Run(runOptions, names, _values, outputs)) { }
+                        var t1 = _clock.GetTimestamp();
+                        completions[worker].Add((t1, _clock.GetElapsedTime(t0, t1).TotalMilliseconds));
+                        var count = Interlocked.Increment(ref completed);
+                        var elapsed = _clock.GetElapsedTime(Volatile.Read(ref start), t1);
+                        if ((elapsed >= window && count >= settings.MinRequestsPerWindow) || elapsed >= settings.MaxWindow)
+                            Interlocked.CompareExchange(ref end, t1, long.MaxValue);
+                    }
+                }
+                catch (Exception e) when (e is OnnxRuntimeException or OutOfMemoryException)
+                {
+                    failures[worker] = e;
+                    Interlocked.CompareExchange(ref end, _clock.GetTimestamp(), long.MaxValue);
+                }
+            }) { IsBackground = true, Name = $"tuner-instance-{worker}" };
+            threads[worker].Start();
+        }
+        Volatile.Write(ref start, _clock.GetTimestamp());
+        ready.SignalAndWait();
+        foreach (var thread in threads) thread.Join();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (failures.FirstOrDefault(f => f is not null) is { } failure)
+            throw new ProbeFailedException($"{ExecutionProvider} failed at batch {batchSize}: {EngineProbe.FirstLine(failure.Message)}", failure);
+
+        var latencies = completions.SelectMany(c => c).Where(c => c.End <= end).Select(c => c.Ms).Order().ToList();
+        return WindowStats.From(latencies, batchSize, _clock.GetElapsedTime(start, end).TotalSeconds);
+    }
+
+    private void PrepareSessions(int instanceCount)
+    {
+        if (_sessions.Count == instanceCount) return;
+        DisposeSessions();
+        var threads = ThreadsPerInstance(instanceCount);
+        for (var i = 0; i < instanceCount; i++)
+        {
+            using var options = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                IntraOpNumThreads = threads,
+                InterOpNumThreads = 1,
+            };
+            if (Requirement(_provider) is { } requirement)
+                EngineProbe.AppendProvider(options, requirement, new Dictionary<string, string> { ["device_id"] = "0" });
+            try
+            {
+                _sessions.Add(new InferenceSession(_onnxPath, options));
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelForgeException(new Diagnostic(DiagnosticCode.TuningRunFailed,
+                    $"ONNX Runtime cannot load '{_onnxPath}' with {ExecutionProvider}: {EngineProbe.FirstLine(e.Message)}", new SourceLocation(_onnxPath),
+                    "check that the file is the ONNX model ModelForge wrote"), e);
+            }
+        }
+    }
+
+    private void PrepareValues(int batchSize)
+    {
+        if (_valuesBatch == batchSize) return;
+        DisposeValues();
+        var shapes = TuningInputs.Shapes(_inputs, batchSize, _options.DimValues);
+        for (var i = 0; i < _inputs.Count; i++)
+        {
+            // The workers share these: ONNX Runtime only reads its inputs.
+            var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, (TensorElementType)(int)_inputs[i].DataType, shapes[i]);
+            TuningInputs.Fill(value.GetTensorMutableRawData(), _inputs[i].DataType, _options.Seed, i);
+            _values.Add(value);
+        }
+        _valuesBatch = batchSize;
+    }
+
+    private static EngineRequirement? Requirement(TuningProvider provider) => provider switch
+    {
+        TuningProvider.Cuda => EngineRequirement.Cuda,
+        TuningProvider.TensorRt => EngineRequirement.TensorRt,
+        _ => null,
+    };
+
+    private void DisposeSessions()
+    {
+        foreach (var session in _sessions) session.Dispose();
+        _sessions.Clear();
+    }
+
+    private void DisposeValues()
+    {
+        foreach (var value in _values) value.Dispose();
+        _values.Clear();
+        _valuesBatch = -1;
+    }
+
+    public void Dispose()
+    {
+        DisposeSessions();
+        DisposeValues();
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Serialization;
+
+namespace ModelForge.Package.Tuning;
+
+/// <summary>
+/// One measured configuration: its windows (the warm-up window is not kept), whether the last windows were stable,
+/// and the merged result of the stable windows (throughput over their combined requests and duration, p99 the largest
+/// of their p99s, so a budget check is never optimistic). <see cref="Failure"/> is set when ONNX Runtime failed to
+/// run the configuration; then the numbers are 0 and it is never chosen.
+/// </summary>
+public sealed record TuningMeasurement(
+    int BatchSize,
+    int InstanceCount,
+    int ThreadsPerInstance,
+    string Step,
+    bool Stable,
+    double ThroughputPerSecond,
+    double P50Milliseconds,
+    double P99Milliseconds,
+    double MeanMilliseconds,
+    double ElapsedSeconds,
+    IReadOnlyList<WindowStats> Windows,
+    string? Failure = null)
+{
+    public bool Succeeded => Failure is null;
+}
+
+/// <summary>A warning the tuner recorded instead of failing (code <c>MF405x</c>, see docs/diagnostics.md).</summary>
+public sealed record TuningWarning(string Code, string Message);
+
+/// <summary>
+/// The choice: the configuration, the measurement it rests on (null batch and instances when tuning was off) and
+/// why, in words, including the rules that derived the preferred sizes and queue delay.
+/// </summary>
+public sealed record TuningDecision(
+    BatchingConfig Config,
+    int? BatchSize,
+    int? InstanceCount,
+    double ThroughputPerSecond,
+    double P99Milliseconds,
+    bool WithinBudget,
+    string Reason,
+    IReadOnlyList<string> Rules);
+
+/// <summary>
+/// Everything a tuning run did: the setup, every measurement in the order taken, the search's reasoning, the
+/// decision and warnings. The same measurements give the same report (no wall-clock times or absolute paths; elapsed
+/// times come from the injected clock).
+/// </summary>
+public sealed record TuningReport(
+    string Model,
+    string ExecutionProvider,
+    int Cores,
+    TuningLevel Level,
+    TuningSearch Search,
+    TuningObjective Objective,
+    IReadOnlyList<int> BatchSizes,
+    IReadOnlyList<int> InstanceCounts,
+    MeasurementSettings Measurement,
+    IReadOnlyList<TuningMeasurement> Measurements,
+    IReadOnlyList<string> SearchLog,
+    TuningDecision Decision,
+    IReadOnlyList<TuningWarning> Warnings,
+    double ElapsedSeconds)
+{
+    /// <summary>Bumped when a property changes meaning or is removed.</summary>
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion => 1;
+}
+
+/// <summary>What <see cref="BatchTuner"/> returns: the configuration to write into the bundle and the report behind it.</summary>
+public sealed record TuningResult(BatchingConfig Config, TuningReport Report);
