@@ -438,6 +438,8 @@ public sealed class Interpreter
             case "float": return CallOp("aten::Float", args, keywords, call.Span, frame);
             case "bool": return CallOp("aten::Bool", args, keywords, call.Span, frame);
             case "isinstance": return args[0] is Value;
+            // torch.device("cpu"), the device traced factories (zeros, arange) pass: ONNX graphs have no devices.
+            case "torch.device" when args is [string device]: return device;
         }
 
         var op = path switch

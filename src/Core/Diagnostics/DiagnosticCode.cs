@@ -38,6 +38,8 @@ public enum DiagnosticCode
     ShapeMismatch = 2005,
     StaticValueRequired = 2006,
     InvalidOpArguments = 2007,
+    /// <summary>A supported op called in a variant its lowering does not cover (LSTM proj_size, an unbatched RNN input, …).</summary>
+    UnsupportedOpVariant = 2040,
 
     // MF3xxx: validation
     ReferenceFailed = 3001,

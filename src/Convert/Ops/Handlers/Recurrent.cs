@@ -1,0 +1,141 @@
+using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
+
+namespace ModelForge.Convert.Ops.Handlers;
+
+/// <summary>
+/// <c>lstm(input, [h0, c0], params, has_biases, num_layers, dropout, train, bidirectional, batch_first)</c>
+/// → one ONNX LSTM per layer, returning <c>(output, h_n, c_n)</c>. The flattened weights list holds, per layer
+/// and direction, <c>w_ih, w_hh[, b_ih, b_hh]</c>; PyTorch stacks the gates i, f, g, o and ONNX i, o, f, c, so
+/// the weights are reordered at conversion time. Dropout between layers is a training-time op and is ignored.
+/// </summary>
+[AtenOp("aten::lstm")]
+internal static class Lstm
+{
+    // PyTorch gate blocks i, f, g, o → ONNX i, o, f, c.
+    private static readonly int[] GateOrder = [0, 3, 1, 2];
+
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var state = a.Tensors(1);
+        var result = Recurrence.Lower(c, a, "LSTM", GateOrder, [state[0], state[1]]);
+        return new Interpret.TupleValue([result.Output, result.FinalStates[0], result.FinalStates[1]]);
+    }
+}
+
+/// <summary>
+/// <c>gru(input, h0, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)</c> → one ONNX
+/// GRU per layer with <c>linear_before_reset=1</c> (PyTorch applies the reset gate after the hidden projection),
+/// returning <c>(output, h_n)</c>. PyTorch stacks the gates r, z, n and ONNX z, r, h.
+/// </summary>
+[AtenOp("aten::gru")]
+internal static class Gru
+{
+    private static readonly int[] GateOrder = [1, 0, 2];
+
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var result = Recurrence.Lower(c, a, "GRU", GateOrder, [a.Tensor(1)]);
+        return new Interpret.TupleValue([result.Output, result.FinalStates[0]]);
+    }
+}
+
+/// <summary>The layer stacking shared by LSTM and GRU: layouts, weight packing, initial and final states.</summary>
+internal static class Recurrence
+{
+    public sealed record Result(Value Output, IReadOnlyList<Value> FinalStates);
+
+    public static Result Lower(OpContext c, OpArgs a, string onnxOp, int[] gateOrder, IReadOnlyList<Value> initialStates)
+    {
+        var input = a.Tensor(0);
+        var weights = a.Tensors(2);
+        var hasBiases = a.Bool(3, "has_biases");
+        var layers = (int)a.Int(4, "num_layers");
+        var directions = a.Bool(7, "bidirectional") ? 2 : 1;
+        var batchFirst = a.Bool(8, "batch_first");
+        var perDirection = hasBiases ? 4 : 2;
+        if (input.Type.Rank != 3)
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} on an unbatched {input.Type} input is not supported",
+                "give the recurrent layer a batched [seq, batch, feature] (or batch_first) input");
+        if (weights.Count != layers * directions * perDirection)
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant,
+                $"{c.OpName} got {weights.Count} weight tensors for {layers} layer(s) × {directions} direction(s); " +
+                "only the plain layout (w_ih, w_hh, b_ih, b_hh) is supported, not LSTM proj_size",
+                "remove proj_size, or report the model so projected LSTMs can be added");
+
+        var hidden = weights[1].Type.Shape![1];
+        var sequence = batchFirst ? Permute.Lower(c, input, [1, 0, 2]) : input;
+        var (seqLen, batch) = (sequence.Type.Shape![0], sequence.Type.Shape![1]);
+        var finals = initialStates.Select(_ => new List<Value>()).ToList();
+        for (var layer = 0; layer < layers; layer++)
+        {
+            var layerWeights = weights.Skip(layer * directions * perDirection).Take(directions * perDirection).ToList();
+            var w = Pack(c, Enumerable.Range(0, directions).Select(d => layerWeights[d * perDirection]).ToList(), gateOrder, "W");
+            var r = Pack(c, Enumerable.Range(0, directions).Select(d => layerWeights[d * perDirection + 1]).ToList(), gateOrder, "R");
+            var b = hasBiases
+                ? Pack(c, Enumerable.Range(0, directions).SelectMany(d => new[] { layerWeights[d * perDirection + 2], layerWeights[d * perDirection + 3] }).ToList(),
+                       gateOrder, "B", pairsPerRow: 2)
+                : null;
+            var states = initialStates.Select(s => (Value?)LayerSlice(c, s, layer, directions)).ToList();
+            var stateType = sequence.Type.WithShape([directions, batch, hidden]);
+            var outputTypes = new List<TensorType> { sequence.Type.WithShape([seqLen, directions, batch, hidden]) };
+            outputTypes.AddRange(initialStates.Select(_ => stateType));
+            Value?[] inputs = [sequence, w, r, b, null, .. states];
+            var attributes = new List<(string, AttributeValue)>
+            {
+                ("hidden_size", hidden.Value!.Value), ("direction", directions == 2 ? "bidirectional" : "forward"),
+            };
+            if (onnxOp == "GRU") attributes.Add(("linear_before_reset", 1));
+            var outputs = c.OpMulti(onnxOp, inputs, outputTypes, [.. attributes]);
+            // Y [seq, directions, batch, hidden] → [seq, batch, directions·hidden], the next layer's input.
+            var y = Permute.Lower(c, outputs[0], [0, 2, 1, 3]);
+            sequence = c.Op("Reshape", [y, c.ConstInt64([0, 0, -1])], y.Type.WithShape([seqLen, batch, directions * hidden.Value!.Value]));
+            for (var i = 0; i < finals.Count; i++) finals[i].Add(outputs[i + 1]);
+        }
+        var output = batchFirst ? Permute.Lower(c, sequence, [1, 0, 2]) : sequence;
+        var finalType = sequence.Type.WithShape([layers * directions, batch, hidden]);
+        return new Result(output, finals.Select(f => f.Count == 1 ? f[0] : c.Op("Concat", f, finalType, ("axis", 0))).ToList());
+    }
+
+    /// <summary>The initial states of one layer: rows [layer·directions, (layer+1)·directions) of h0/c0.</summary>
+    private static Value LayerSlice(OpContext c, Value state, int layer, int directions)
+    {
+        var rows = state.Type.Shape![0];
+        if (rows.Value == directions) return state;
+        var shape = state.Type.Shape!.ToArray();
+        shape[0] = directions;
+        return c.Op("Slice", [state, c.ConstInt64([layer * directions]), c.ConstInt64([(layer + 1) * directions]), c.ConstInt64([0])],
+            state.Type.WithShape(shape));
+    }
+
+    /// <summary>
+    /// Stacks one weight per direction into ONNX's [directions, gates·hidden, …] layout, reordering the gate
+    /// blocks. With <paramref name="pairsPerRow"/> 2 (biases), each direction's b_ih and b_hh are concatenated:
+    /// ONNX's B is [Wb, Rb] per direction.
+    /// </summary>
+    private static Value Pack(OpContext c, IReadOnlyList<Value> tensors, int[] gateOrder, string name, int pairsPerRow = 1)
+    {
+        var first = tensors[0];
+        if (tensors.Any(t => t.Constant is null))
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} weights must be parameters of the model, not computed tensors");
+        var type = first.Type.ElementType;
+        var rowShape = first.Constant!.Shape;
+        var blockBytes = first.Constant.Bytes.Length / gateOrder.Length;
+        var packed = new byte[first.Constant.Bytes.Length * tensors.Count];
+        var offset = 0;
+        foreach (var tensor in tensors)
+        {
+            var bytes = tensor.Constant!.Bytes.Span;
+            foreach (var gate in gateOrder)
+            {
+                bytes.Slice(gate * blockBytes, blockBytes).CopyTo(packed.AsSpan(offset));
+                offset += blockBytes;
+            }
+        }
+        var directions = tensors.Count / pairsPerRow;
+        long[] shape = pairsPerRow == 2 ? [directions, 2 * rowShape[0]] : [directions, .. rowShape];
+        return c.Constant(type, shape, packed, name);
+    }
+}

@@ -1,0 +1,43 @@
+using ModelForge.Convert.IR;
+
+namespace ModelForge.Convert.Ops.Handlers;
+
+/// <summary>
+/// <c>triu(x, diagonal)</c> / <c>tril(x, diagonal)</c> on the last two dims: Trilu from opset 14; at opset 13 a
+/// Where on the mask <c>col − row ≥ diagonal</c> (≤ for tril) built from two Ranges.
+/// </summary>
+[AtenOp("aten::triu", "aten::tril")]
+internal static class Triu
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var input = a.Tensor(0);
+        // ONNX Runtime's Where before opset 16 has no bool kernel: masks go through int64.
+        var x = input.Type.ElementType == DataType.Bool ? c.Cast(input, DataType.Int64) : input;
+        var diagonal = a.Int(1, "diagonal", 0);
+        var rank = x.Type.Rank;
+        Value Indices(int axis, long[] unsqueeze)
+        {
+            var size = c.Cast(c.DimSize(x, axis), DataType.Int64);
+            var range = c.Op("Range", [c.ScalarInt64(0), size, c.ScalarInt64(1)], TensorType.Of(DataType.Int64, x.Type.Shape![axis]));
+            return c.Unsqueeze(range, unsqueeze);
+        }
+        var rows = Indices(rank - 2, [1]);
+        var cols = Indices(rank - 1, [0]);
+        var offset = c.Op("Sub", [cols, rows], TensorType.Of(DataType.Int64, x.Type.Shape![rank - 2], x.Type.Shape![rank - 1]));
+        var keep = c.Op(c.OpName == "aten::triu" ? "GreaterOrEqual" : "LessOrEqual", [offset, c.ScalarInt64(diagonal)],
+            offset.Type.WithElementType(DataType.Bool));
+        return c.Cast(c.Op("Where", [keep, x, c.Scalar(0, x.Type.ElementType)], x.Type), input.Type.ElementType);
+    }
+
+    [Opset(14)]
+    private static object? V14(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        // Bool masks (triu(ones(n, n, dtype=bool))) go through int64, which every Trilu kernel takes.
+        var operand = x.Type.ElementType == DataType.Bool ? c.Cast(x, DataType.Int64) : x;
+        var result = c.Op("Trilu", [operand, c.ScalarInt64(a.Int(1, "diagonal", 0))], operand.Type, ("upper", c.OpName == "aten::triu" ? 1 : 0));
+        return c.Cast(result, x.Type.ElementType);
+    }
+}
