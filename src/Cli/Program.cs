@@ -14,6 +14,7 @@ public static class Program
         ConvertCommand.Create(),
         ValidateCommand.Create(),
         EngineCommand.Create(),
+        PackageCommand.Create(),
         BuildCommand.Create(),
     };
 }

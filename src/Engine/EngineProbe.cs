@@ -42,7 +42,7 @@ public static class EngineProbe
         {
             // When the loader names the missing library, ORT's own message (a source path and the provider's path) adds nothing.
             var missing = MissingLibraryDetail(provider);
-            return new ProbeResult(false, missing.Length > 0 ? $"{name} cannot be used here:{missing}" : $"{name} cannot be used here: {FirstLine(e.Message)}");
+            return new ProbeResult(false, missing.Length > 0 ? $"{name} cannot be used here{missing}" : $"{name} cannot be used here: {FirstLine(e.Message)}");
         }
         options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
         try

@@ -5,6 +5,9 @@ using System.Text;
 using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Package;
+using ModelForge.Package.Triton;
+using ModelForge.Package.Tuning;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Validate;
 using ModelForge.Validate.Reports;
@@ -33,7 +36,7 @@ public sealed record BuildSettings
 }
 
 /// <summary>
-/// <c>modelforge build</c>: convert → engines (where TensorRT runs) → validate → manifest, into a staging folder that
+/// <c>modelforge build</c>: convert → engines (where TensorRT runs) → validate → package → manifest, into a staging folder that
 /// is published only when complete (<see cref="StagedOutput"/>). Incremental: the input hash covers the tool, the spec
 /// and the content of the model, so an unchanged build with an intact previous bundle does nothing.
 /// </summary>
@@ -107,6 +110,14 @@ public static class BuildPipeline
             }
             reporter.Warn(gate);
         }
+
+        if (spec.Package is { } package)
+            Stage(reporter, "package", PackageDetail(package), () =>
+            {
+                var result = Packager.Package(PackageRequestFor(spec, package, onnxPath, engineDirectory), PackagingTargetsFor(spec, package, engineDirectory),
+                    staged.StagingDirectory, new Progress<string>(line => reporter.Info("package: " + line.Trim())));
+                return stages["package"] = BatchTuner.Describe(result.Batching);
+            });
 
         var manifest = new BuildManifest
         {
@@ -210,7 +221,48 @@ public static class BuildPipeline
             ["source:" + Path.GetFileName(spec.SourcePath)] = BuildManifest.Sha256Of(spec.SourcePath),
         };
         if (spec.SpecPath is { } specPath) files["spec:" + Path.GetFileName(specPath)] = BuildManifest.Sha256Of(specPath);
+        foreach (var file in spec.Package?.ReferencedFiles ?? [])
+            files["package:" + Path.GetFileName(file)] = File.Exists(file) ? BuildManifest.Sha256Of(file) : "missing";
         return files;
+    }
+
+    private static string PackageDetail(PackageSpec package) =>
+        string.Join(" + ", new[] { package.TorchServe is null ? null : "TorchServe", package.Triton is null ? null : "Triton", package.KServeStorageUri is null ? null : "KServe" }
+            .OfType<string>()) + $", tuning {package.Tuning.ToString().ToLowerInvariant()}";
+
+    private static PackageRequest PackageRequestFor(ModelSpec spec, PackageSpec package, string onnxPath, string? engineDirectory) => new()
+    {
+        ModelName = spec.Name,
+        Version = package.Version,
+        OnnxPath = onnxPath,
+        TorchScriptPath = spec.SourcePath,
+        Inputs = spec.Inputs,
+        OutputNames = spec.OutputNames,
+        Batching = TuningOptions.DefaultConfig,
+        // An engine is bound to the GPU it was built on: the bundle serves it there.
+        Device = engineDirectory is not null ? DeviceKind.Gpu : package.Device,
+        Handler = package.Handler,
+        ExtraFiles = package.ExtraFiles,
+        RequirementsFile = package.RequirementsFile,
+        EngineDirectory = engineDirectory,
+        // SOURCE_DATE_EPOCH, else the model's own time: never the build's, so rebuilding the same inputs gives the same bytes.
+        Timestamp = BundleTimestamp.Resolve(null, spec.SourcePath),
+    };
+
+    private static PackagingTargets PackagingTargetsFor(ModelSpec spec, PackageSpec package, string? engineDirectory)
+    {
+        var batchDim = BatchDim(spec);
+        return new PackagingTargets
+        {
+            TorchServe = package.TorchServe,
+            Triton = package.Triton is { } triton && engineDirectory is not null && spec.TensorRt is { } trt
+                ? triton with { TensorRt = new TensorRtAccelerator { Precision = EngineTarget.NameOf(trt.Precision).ToUpperInvariant() } }
+                : package.Triton,
+            KServeStorageUri = package.KServeStorageUri,
+            Tuning = package.Tuning,
+            Objective = new TuningObjective(P99BudgetMilliseconds: package.LatencyBudgetMs),
+            MaxBatch = batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? (int)range.Max : null,
+        };
     }
 
     private static EngineRequest EngineRequestFor(ModelSpec spec, TensorRtSpec trt, string onnxPath, BuildSettings settings)

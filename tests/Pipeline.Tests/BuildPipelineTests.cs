@@ -127,17 +127,24 @@ public class BuildPipelineTests
     }
 
     [Fact]
-    public void TheSameInputsGiveTheSameOnnxBytes()
+    public void TheSameInputsGiveTheSameBundleBytes()
     {
         using var workspace = new SpecWorkspace();
-        var spec = workspace.Load(SpecWorkspace.ResNetSpec());
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "dims": { "batch": { "min": 1, "opt": 2, "max": 4 } },
+            "package": { "tuning": { "level": "off" }, "torchserve": {}, "triton": {}, "kserve": { "storageUri": "s3://models/resnet" } }
+            """));
         var elsewhere = spec with { OutputDirectory = Path.Combine(workspace.Directory, "out", "again") };
 
-        Build(spec);
+        var (first, report) = Build(spec);
         Build(elsewhere);
 
-        Assert.Equal(File.ReadAllBytes(Path.Combine(spec.OutputDirectory, BuildPipeline.OnnxFileName)),
-            File.ReadAllBytes(Path.Combine(elsewhere.OutputDirectory, BuildPipeline.OnnxFileName)));
+        Assert.Equal(["convert", "validate", "package"], report.Started);
+        Assert.Equal("max batch 4, preferred [], queue delay 100 µs, 1 instance", first.Manifest!.Stages["package"]);
+        foreach (var artifact in new[] { BuildPipeline.OnnxFileName, "torchserve/model-store/model.mar", "triton/model/config.pbtxt", "triton/model/1/model.onnx",
+                     "kserve/triton/inferenceservice.yaml", "kserve/torchserve/inferenceservice.yaml" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(spec.OutputDirectory, artifact)), File.ReadAllBytes(Path.Combine(elsewhere.OutputDirectory, artifact)));
+        Assert.Contains("max_batch_size: 4", File.ReadAllText(Path.Combine(spec.OutputDirectory, "triton", "model", "config.pbtxt")));
         Assert.Equal(BuildPipeline.InputHash(spec), BuildPipeline.InputHash(elsewhere));
     }
 }

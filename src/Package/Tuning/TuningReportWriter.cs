@@ -66,10 +66,11 @@ public static class TuningReportWriter
             Title = $"{report.Model}: throughput and p99 latency vs batch size ({report.ExecutionProvider}, {report.Cores} cores)",
             TitleFontSize = 14,
         };
-        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightBottom, LegendPlacement = LegendPlacement.Outside });
+        // Below the plot, in rows: the SVG exporter measures text roughly, and a legend at the side gets clipped.
+        model.Legends.Add(new Legend { LegendPosition = LegendPosition.BottomCenter, LegendPlacement = LegendPlacement.Outside, LegendOrientation = LegendOrientation.Horizontal });
         model.Axes.Add(new LogarithmicAxis { Position = AxisPosition.Bottom, Base = 2, Title = "batch size", MajorGridlineStyle = LineStyle.Dot });
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Key = "throughput", Title = "throughput (inferences/s), solid", Minimum = 0, MajorGridlineStyle = LineStyle.Dot });
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Right, Key = "p99", Title = "p99 latency (ms), dashed", Minimum = 0 });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Key = "throughput", Title = "throughput (inferences/s), solid", Minimum = 0, MajorGridlineStyle = LineStyle.Dot, AxisTitleDistance = 12 });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Right, Key = "p99", Title = "p99 latency (ms), dashed", Minimum = 0, AxisTitleDistance = 12 });
         var ok = report.Measurements.Where(m => m.Succeeded).ToList();
         var palette = OxyPalettes.HueDistinct(Math.Max(2, ok.Select(m => m.InstanceCount).Distinct().Count()));
         var colour = 0;

@@ -1,5 +1,9 @@
 using ModelForge.Convert;
 using ModelForge.Engine;
+using ModelForge.Package;
+using ModelForge.Package.TorchServe;
+using ModelForge.Package.Triton;
+using ModelForge.Package.Tuning;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Inputs;
 
@@ -22,7 +26,30 @@ public sealed record ModelSpec
     /// <summary>Null when the spec asks for no TensorRT engines.</summary>
     public TensorRtSpec? TensorRt { get; init; }
     public ValidationSpec Validation { get; init; } = new();
+    /// <summary>Null when the spec asks for no serving bundles.</summary>
+    public PackageSpec? Package { get; init; }
     public required string OutputDirectory { get; init; }
+}
+
+public sealed record PackageSpec
+{
+    public int Version { get; init; } = 1;
+    public DeviceKind Device { get; init; } = DeviceKind.Cpu;
+    public TuningLevel Tuning { get; init; } = TuningLevel.Quick;
+    public double? LatencyBudgetMs { get; init; }
+    /// <summary>Null: no TorchServe archive.</summary>
+    public TorchServeOptions? TorchServe { get; init; }
+    public string Handler { get; init; } = "base_handler";
+    public IReadOnlyList<string> ExtraFiles { get; init; } = [];
+    public string? RequirementsFile { get; init; }
+    /// <summary>Null: no Triton repository.</summary>
+    public TritonOptions? Triton { get; init; }
+    /// <summary>Null: no KServe manifests.</summary>
+    public string? KServeStorageUri { get; init; }
+
+    /// <summary>Files the bundles copy from the user's tree: their content is part of the build's input hash.</summary>
+    public IEnumerable<string> ReferencedFiles =>
+        ExtraFiles.Concat(new[] { RequirementsFile, Handler.EndsWith(".py", StringComparison.Ordinal) ? Handler.Split(':')[0] : null }.OfType<string>());
 }
 
 /// <summary>The range of one symbolic dim: TensorRT profile min/opt/max, validation batch sizes, the bundles' largest batch.</summary>

@@ -4,6 +4,10 @@ using ModelForge.Convert;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Package;
+using ModelForge.Package.TorchServe;
+using ModelForge.Package.Triton;
+using ModelForge.Package.Tuning;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Inputs;
 
@@ -166,6 +170,7 @@ public static class SpecReader
                 Opset = root.TryGetProperty("onnx", out var onnx) && onnx.TryGetProperty("opset", out var opset) ? opset.GetInt32() : Convert.Ops.OpRegistry.DefaultOpset,
                 TensorRt = root.TryGetProperty("tensorrt", out var trt) ? TensorRt(trt) : null,
                 Validation = root.TryGetProperty("validate", out var validate) ? Validation(validate, inputs) : new ValidationSpec(),
+                Package = root.TryGetProperty("package", out var package) ? PackageSpecOf(package) : null,
                 OutputDirectory = output,
             };
         }
@@ -224,6 +229,38 @@ public static class SpecReader
             BuilderLevel = trt.TryGetProperty("builderLevel", out var b) ? b.GetInt32() : EngineTarget.DefaultBuilderOptimizationLevel,
             TimingCache = Bool(trt, "timingCache") ?? true,
         };
+
+        private PackageSpec PackageSpecOf(JsonElement package)
+        {
+            var torchServe = package.TryGetProperty("torchserve", out var ts) ? ts : (JsonElement?)null;
+            var triton = package.TryGetProperty("triton", out var tr) ? tr : (JsonElement?)null;
+            var tuning = package.TryGetProperty("tuning", out var tu) ? tu : (JsonElement?)null;
+            return new PackageSpec
+            {
+                Version = package.TryGetProperty("version", out var v) ? v.GetInt32() : 1,
+                Device = String(package, "device") == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
+                Tuning = tuning is { } t && String(t, "level") is { } level ? Enum.Parse<TuningLevel>(level, ignoreCase: true) : TuningLevel.Quick,
+                LatencyBudgetMs = tuning is { } b ? Number(b, "latencyBudgetMs") : null,
+                TorchServe = torchServe is { } options ? new TorchServeOptions
+                {
+                    Format = String(options, "format") switch { "tgz" => MarFormat.Tgz, "no-archive" => MarFormat.NoArchive, _ => MarFormat.Default },
+                    Serialized = String(options, "serializedModel") == "onnx" ? SerializedModel.Onnx : SerializedModel.TorchScript,
+                    ResponseTimeoutSeconds = options.TryGetProperty("responseTimeoutSeconds", out var r) ? r.GetInt32() : 120,
+                } : null,
+                Handler = torchServe is { } h && String(h, "handler") is { } handler ? (handler.EndsWith(".py", StringComparison.Ordinal) ? SpecFile(handler) : handler) : "base_handler",
+                ExtraFiles = torchServe is { } e && e.TryGetProperty("extraFiles", out var extra) ? extra.EnumerateArray().Select(f => SpecFile(f.GetString()!)).ToList() : [],
+                RequirementsFile = torchServe is { } q && String(q, "requirements") is { } requirements ? SpecFile(requirements) : null,
+                Triton = triton is { } tri ? new TritonOptions
+                {
+                    Backend = String(tri, "backend") == "libtorch" ? TritonBackend.LibTorch : TritonBackend.OnnxRuntime,
+                    Warmup = Bool(tri, "warmup") ?? true,
+                } : null,
+                KServeStorageUri = package.TryGetProperty("kserve", out var kserve) ? String(kserve, "storageUri") : null,
+            };
+        }
+
+        /// <summary>A path from the spec, relative to the spec file.</summary>
+        private string SpecFile(string path) => Path.GetFullPath(Path.Combine(_directory, path));
 
         private ValidationSpec Validation(JsonElement validate, List<InputSpec> inputs)
         {

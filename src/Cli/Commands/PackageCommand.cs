@@ -1,0 +1,105 @@
+using System.CommandLine;
+using ModelForge.Convert;
+using ModelForge.Core;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Package;
+using ModelForge.Package.TorchServe;
+using ModelForge.Package.Triton;
+using ModelForge.Package.Tuning;
+using ModelForge.Pipeline;
+
+namespace ModelForge.Cli.Commands;
+
+/// <summary>
+/// <c>modelforge package MODEL.onnx --source MODEL.pt --input … --name NAME [--torchserve] [--triton] [--kserve --storage-uri URI]
+/// [--latency-budget-ms N] -o DIR</c>: serving bundles with measured batching. Exit 0, or 2 for invalid input or a bundle
+/// rule the server would reject.
+/// </summary>
+internal static class PackageCommand
+{
+    public static Command Create()
+    {
+        var onnx = new Argument<FileInfo>("onnx") { Description = "The converted ONNX model (modelforge convert output)." };
+        var source = new Option<FileInfo?>("--source") { Description = "The original TorchScript .pt: TorchServe's serialized model by default." };
+        var inputs = CommonOptions.Inputs();
+        var name = new Option<string>("--name") { Description = "Model name in the bundles (TorchServe model name, Triton model folder).", Required = true };
+        var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties (default: both TorchServe and Triton)." };
+        var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository (default: both TorchServe and Triton)." };
+        var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
+        var storageUri = new Option<string?>("--storage-uri") { Description = "Where the KServe storage folder will be uploaded, e.g. s3://bucket/models/resnet." };
+        var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
+        var tune = new Option<string>("--tune")
+        {
+            Description = "Batch tuning: quick (a guided search, the default), full (a larger grid), off (max batch 8, no measurement).",
+            DefaultValueFactory = _ => "quick",
+        };
+        tune.AcceptOnlyFromAmong("off", "quick", "full");
+        var maxBatch = new Option<int?>("--max-batch") { Description = "The largest batch the bundles may accept; the tuner's grid stops there." };
+        var device = new Option<string>("--device") { Description = "cpu or gpu: Triton's instance kind, TorchServe's deviceType.", DefaultValueFactory = _ => "cpu" };
+        device.AcceptOnlyFromAmong("cpu", "gpu");
+        var engine = new Option<DirectoryInfo?>("--engine")
+        {
+            Description = "An engine folder from modelforge engine: Triton serves its EP-context model through the TensorRT accelerator (implies --device gpu).",
+        };
+        var handler = new Option<string>("--handler") { Description = "TorchServe handler: a built-in name or a handler .py file.", DefaultValueFactory = _ => "base_handler" };
+        var extraFiles = new Option<string[]>("--extra-file") { Description = "A file for the .mar, e.g. index_to_name.json (repeatable)." };
+        var format = new Option<string>("--archive-format") { Description = "TorchServe archive: default (.mar zip), tgz or no-archive.", DefaultValueFactory = _ => "default" };
+        format.AcceptOnlyFromAmong("default", "tgz", "no-archive");
+        var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the .pt, default) or onnx.", DefaultValueFactory = _ => "torchscript" };
+        serialized.AcceptOnlyFromAmong("torchscript", "onnx");
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Output folder, replaced as a whole.", Required = true };
+
+        var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
+        {
+            onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output,
+        };
+        command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
+        {
+            var console = parse.InvocationConfiguration.Output;
+            var bothByDefault = !parse.GetValue(torchServe) && !parse.GetValue(triton);
+            var engineDirectory = parse.GetValue(engine)?.FullName;
+            if (parse.GetValue(kserve) && parse.GetValue(storageUri) is null)
+                throw new ModelForgeException(DiagnosticCode.KServeSpecInvalid, "--kserve needs --storage-uri: the InferenceService must say where the model is",
+                    null, "e.g. --storage-uri s3://bucket/models/NAME");
+            var request = new PackageRequest
+            {
+                ModelName = parse.GetRequiredValue(name),
+                OnnxPath = parse.GetRequiredValue(onnx).FullName,
+                TorchScriptPath = parse.GetValue(source)?.FullName,
+                Inputs = parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList(),
+                Batching = TuningOptions.DefaultConfig,
+                Device = engineDirectory is not null || parse.GetValue(device) == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
+                Handler = parse.GetValue(handler)!,
+                ExtraFiles = (parse.GetValue(extraFiles) ?? []).Select(Path.GetFullPath).ToList(),
+                EngineDirectory = engineDirectory,
+            };
+            var targets = new PackagingTargets
+            {
+                TorchServe = bothByDefault || parse.GetValue(torchServe)
+                    ? new TorchServeOptions { Format = ParseFormat(parse.GetValue(format)!), Serialized = parse.GetValue(serialized) == "onnx" ? SerializedModel.Onnx : SerializedModel.TorchScript }
+                    : null,
+                Triton = bothByDefault || parse.GetValue(triton) ? new TritonOptions { TensorRt = engineDirectory is null ? null : new TensorRtAccelerator() } : null,
+                KServeStorageUri = parse.GetValue(kserve) ? parse.GetValue(storageUri) : null,
+                Tuning = Enum.Parse<TuningLevel>(parse.GetValue(tune)!, ignoreCase: true),
+                Objective = new TuningObjective(P99BudgetMilliseconds: parse.GetValue(budget)),
+                MaxBatch = parse.GetValue(maxBatch),
+            };
+
+            using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName);
+            var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));
+            staged.Publish();
+            console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}");
+            foreach (var path in result.Written)
+                console.WriteLine($"wrote {Path.Combine(staged.OutputDirectory, Path.GetRelativePath(staged.StagingDirectory, path))}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static MarFormat ParseFormat(string text) => text switch
+    {
+        "tgz" => MarFormat.Tgz,
+        "no-archive" => MarFormat.NoArchive,
+        _ => MarFormat.Default,
+    };
+}
