@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using ModelForge.Pipeline;
+
+namespace ModelForge.Cli.Tests;
+
+/// <summary><c>modelforge build</c> and <c>modelforge package</c>: exit codes, diagnostics, and what an interrupted build leaves.</summary>
+public sealed class BuildCommandTests : IDisposable
+{
+    private readonly ResNetWorkspace _workspace = new("modelforge-build-");
+
+    public void Dispose() => _workspace.Dispose();
+
+    private string Spec(string extra = "", string name = "resnet.modelforge.json")
+    {
+        var path = _workspace.PathOf(name);
+        File.WriteAllText(path, $$"""
+            {
+              "source": {{System.Text.Json.JsonSerializer.Serialize(ResNetWorkspace.Model)}},
+              "inputs": [ { "name": "x", "dtype": "float32", "shape": ["batch", 3, 64, 64] } ],
+              "output": "out/resnet"{{extra}}
+            }
+            """);
+        return path;
+    }
+
+    [Fact]
+    public void A_build_exits_0_and_an_unchanged_build_says_up_to_date()
+    {
+        var spec = Spec();
+
+        var first = CliRunner.Run("build", spec, "--progress", "plain");
+        Assert.True(first.ExitCode == 0, first.Output + first.Error);
+        Assert.Contains("[validate] passed", first.Output);
+
+        var second = CliRunner.Run("build", spec);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("up to date", second.Output);
+    }
+
+    [Fact]
+    public void A_failed_gate_exits_1_with_MF3004_and_a_spec_error_exits_2_with_its_line()
+    {
+        var strict = CliRunner.Run("build", Spec(",\n  \"validate\": { \"atol\": 0, \"rtol\": 0 }"));
+        Assert.Equal(1, strict.ExitCode);
+        Assert.Contains("resnet.modelforge.json: error MF3004: accuracy gate failed", strict.Error);
+
+        var invalid = CliRunner.Run("build", Spec(",\n  \"validate\": { \"atol\": \"small\" }"));
+        Assert.Equal(2, invalid.ExitCode);
+        Assert.Matches(@"resnet\.modelforge\.json\(5,25\): error MF7001: \$\.validate\.atol:", invalid.Error);
+    }
+
+    [Fact]
+    public void A_model_without_inputs_or_a_spec_with_inputs_is_refused_with_exit_2()
+    {
+        Assert.Contains("error MF1030", CliRunner.Run("build", ResNetWorkspace.Model).Error);
+        var both = CliRunner.Run("build", Spec(), "--input", ResNetWorkspace.Input);
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--input is only for a .pt", both.Error);
+    }
+
+    [Fact]
+    public void Package_writes_every_bundle_and_refuses_kserve_without_a_storage_uri()
+    {
+        var onnx = _workspace.Converted();
+        var output = _workspace.PathOf("bundles");
+
+        var noUri = CliRunner.Run("package", onnx, "--input", ResNetWorkspace.Input, "--name", "resnet", "--kserve", "-o", output);
+        Assert.Equal(2, noUri.ExitCode);
+        Assert.Contains("error MF4009", noUri.Error);
+
+        var (exitCode, stdout, stderr) = CliRunner.Run("package", onnx, "--source", ResNetWorkspace.Model, "--input", ResNetWorkspace.Input,
+            "--name", "resnet", "--kserve", "--storage-uri", "s3://models/resnet", "--tune", "off", "-o", output);
+        Assert.True(exitCode == 0, stdout + stderr);
+        Assert.Contains("batching: max batch 8", stdout);
+        foreach (var file in new[] { "torchserve/model-store/resnet.mar", "torchserve/config.properties", "triton/resnet/config.pbtxt",
+                     "triton/resnet/1/model.onnx", "kserve/torchserve/inferenceservice.yaml", "kserve/triton/inferenceservice.yaml" })
+            Assert.True(File.Exists(Path.Combine(output, file)), file);
+    }
+
+    /// <summary>
+    /// Kills a real <c>modelforge build</c> process at spread-out points of a rebuild, several times: the output folder
+    /// must always hold a complete bundle (every artifact matching the manifest) or none; the next build repairs it.
+    /// </summary>
+    [Fact]
+    public void A_build_killed_at_any_point_leaves_a_complete_bundle_or_none_and_the_next_build_repairs_it()
+    {
+        var spec = Spec();
+        var output = _workspace.PathOf("out/resnet");
+        Assert.Equal(0, CliRunner.Run("build", spec).ExitCode);
+        // A changed seed makes every later build a real rebuild, so each kill lands somewhere inside one.
+        Spec(",\n  \"validate\": { \"seed\": 7 }");
+
+        var random = new Random(20261125);
+        for (var attempt = 0; attempt < 6; attempt++)
+        {
+            using var process = StartCli("build", spec, "--progress", "plain");
+            Thread.Sleep(random.Next(200, 6000));
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+
+            if (Directory.Exists(output))
+            {
+                var manifest = BuildManifest.TryLoad(output);
+                Assert.True(manifest is not null, $"attempt {attempt}: the output folder has no readable manifest");
+                Assert.True(manifest.ArtifactsIntact(output), $"attempt {attempt}: an artifact does not match the manifest");
+            }
+        }
+
+        var repaired = CliRunner.Run("build", spec);
+        Assert.Equal(0, repaired.ExitCode);
+        Assert.True(BuildManifest.TryLoad(output)!.ArtifactsIntact(output));
+        Assert.DoesNotContain(Directory.GetDirectories(Path.GetDirectoryName(output)!), d => Path.GetFileName(d).Contains(".staging-", StringComparison.Ordinal));
+    }
+
+    private static Process StartCli(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "modelforge.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+}
