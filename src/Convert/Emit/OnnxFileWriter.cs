@@ -134,6 +134,19 @@ public static class OnnxFileWriter
         }
     }
 
+    /// <summary>
+    /// A private copy of constant bytes. Archive weights are read with file reads, not through the mapping, so the
+    /// copy is the only resident instance (passes that compute new weights from old ones use this).
+    /// </summary>
+    public static byte[] CopyOut(ReadOnlyMemory<byte> raw)
+    {
+        var copy = new byte[raw.Length];
+        using var stream = new MemoryStream(copy);
+        using var sources = new SourceFiles();
+        CopyRaw(raw, stream, sources, new byte[Math.Min(CopyBufferSize, Math.Max(raw.Length, 1))]);
+        return copy;
+    }
+
     /// <summary>Read handles on the archives weights come from, opened once each.</summary>
     private sealed class SourceFiles : IDisposable
     {

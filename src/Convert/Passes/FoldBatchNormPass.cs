@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using ModelForge.Convert.Emit;
 using ModelForge.Convert.IR;
 
 namespace ModelForge.Convert.Passes;
@@ -46,11 +48,11 @@ public sealed class FoldBatchNormPass : IGraphPass
         if (weightValue?.Constant is not { ElementType: DataType.Float32 } weightData || weightData.Shape[0] != s.Length) return false;
         var bias = conv.Inputs.Count > 2 && conv.Inputs[2] is { } b ? PassHelpers.Floats(b) : new float[s.Length];
         if (bias is null || bias.Length != s.Length) return false;
-        var weight = PassHelpers.Floats(weightValue)!;
+        var bytes = OnnxFileWriter.CopyOut(weightData.Bytes);
+        var weight = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
         var perChannel = weight.Length / s.Length;
         for (var i = 0; i < weight.Length; i++) weight[i] *= s[i / perChannel];
-        var newBias = FoldedBias(bias, s, beta, mean);
-        SetInputs(graph, conv, weightValue, PassHelpers.FloatConstant(weight, weightData.Shape), newBias);
+        SetInputs(graph, conv, weightValue, weightData with { Bytes = bytes }, FoldedBias(bias, s, beta, mean));
         return true;
     }
 
@@ -72,12 +74,13 @@ public sealed class FoldBatchNormPass : IGraphPass
             if (bias is null) return false;
             for (var i = 0; i < n; i++) bias[i] *= gemmBeta;
         }
-        var weight = PassHelpers.Floats(weightValue)!;
+        var bytes = OnnxFileWriter.CopyOut(weightData.Bytes);
+        var weight = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
         var cols = weightData.Shape[1];
         for (var i = 0; i < weight.Length; i++) weight[i] *= alpha * s[transB ? i / cols : i % cols];
         gemm.Attributes.Remove("alpha");
         gemm.Attributes.Remove("beta");
-        SetInputs(graph, gemm, weightValue, PassHelpers.FloatConstant(weight, weightData.Shape), FoldedBias(bias, s, beta, mean));
+        SetInputs(graph, gemm, weightValue, weightData with { Bytes = bytes }, FoldedBias(bias, s, beta, mean));
         return true;
     }
 
