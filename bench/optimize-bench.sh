@@ -71,7 +71,7 @@ echo "## Optimised ONNX latency and a model over 2 GB"
 echo
 echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
 echo "- Command: \`bash bench/optimize-bench.sh${*:+ $*}\` (RUNS=$RUNS)"
-echo "- Latency: ONNX Runtime $(basename "$(ls "$WORK"/ortlatency/libonnxruntime.so.* 2>/dev/null | head -1)" 2>/dev/null) CPU EP, intra-op threads 2, ORT_ENABLE_ALL, median ms of $RUNS alternating runs after 3 warm-up runs; ratio = ModelForge / torch.onnx.export (≤ 1.00 means ModelForge's ONNX is as fast or faster)"
+echo "- Latency: ONNX Runtime $(grep -o 'OnnxRuntime.Gpu.Linux" Version="[^"]*' Directory.Packages.props | cut -d'"' -f3) CPU EP, intra-op threads 2, ORT_ENABLE_ALL, median ms of $RUNS alternating runs after 3 warm-up runs; ratio = ModelForge / torch.onnx.export (≤ 1.00 means ModelForge's ONNX is as fast or faster)"
 echo
 echo "| model | ModelForge b1 ms | torch.onnx b1 ms | ratio b1 | ModelForge b8 ms | torch.onnx b8 ms | ratio b8 |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
