@@ -4,23 +4,46 @@ using ModelForge.Convert.Frontend.Module;
 using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Convert.Ops;
+using ModelForge.Convert.Passes;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using Onnx;
 
 namespace ModelForge.Convert;
 
-/// <summary>What to convert: the declared inputs, the target opset, optional output names.</summary>
-public sealed record ConvertOptions(IReadOnlyList<InputSpec> Inputs, int Opset = OpRegistry.DefaultOpset, IReadOnlyList<string>? OutputNames = null);
+/// <summary>What to convert: the declared inputs, the target opset, optional output names, optimisation and external data.</summary>
+public sealed record ConvertOptions(IReadOnlyList<InputSpec> Inputs, int Opset = OpRegistry.DefaultOpset, IReadOnlyList<string>? OutputNames = null)
+{
+    /// <summary>Which graph passes run (docs/optimization.md). Default: all.</summary>
+    public OptimizeLevel Optimize { get; init; } = OptimizeLevel.All;
+
+    /// <summary>The passes to run instead of those of <see cref="Optimize"/> (tests run single passes or verify after each).</summary>
+    public PassPipeline? Pipeline { get; init; }
+
+    /// <summary>Always write weights to a side file (<c>--external-data</c>), not only when the model is too large.</summary>
+    public bool ExternalData { get; init; }
+
+    /// <summary>
+    /// A model whose inline size (graph plus weights) exceeds this many bytes is written with external data. The default
+    /// is protobuf's 2 GiB limit; tests lower it to exercise the external-data path on small models.
+    /// </summary>
+    public long ExternalDataThreshold { get; init; } = OnnxFileWriter.ProtobufLimit;
+}
 
 /// <summary>
 /// A converted model. Holds the source archive open: the ONNX initializers are views on its mapped
 /// memory, so weights are never held twice. Dispose after writing.
 /// </summary>
-public sealed class ConversionResult(TorchScriptModel source, Graph graph, ModelProto model) : IDisposable
+public sealed class ConversionResult(TorchScriptModel source, Graph graph, ModelProto model, ConvertOptions options) : IDisposable
 {
     public Graph Graph { get; } = graph;
     public ModelProto Model { get; } = model;
+
+    /// <summary>The side file the last <see cref="WriteTo"/> put the weights in, or null when they are inline.</summary>
+    public string? ExternalDataPath { get; private set; }
+
+    /// <summary>The side file's name next to <paramref name="modelPath"/>: <c>model.onnx</c> → <c>model.onnx.data</c>.</summary>
+    public static string ExternalDataPathFor(string modelPath) => modelPath + ".data";
 
     public byte[] ToBytes() => Model.ToByteArray();
 
@@ -29,7 +52,19 @@ public sealed class ConversionResult(TorchScriptModel source, Graph graph, Model
     {
         try
         {
-            AtomicFile.Write(path, stream => OnnxFileWriter.Write(Model, stream));
+            if (options.ExternalData || OnnxFileWriter.InlineSize(Model) > options.ExternalDataThreshold)
+            {
+                // The side file is renamed into place before the model, so a model file never names missing data.
+                var dataPath = ExternalDataPathFor(Path.GetFullPath(path));
+                AtomicFile.Write(path, stream => AtomicFile.Write(dataPath, data =>
+                    OnnxFileWriter.Write(Model, stream, new OnnxFileWriter.ExternalDataTarget(data, Path.GetFileName(dataPath)))));
+                ExternalDataPath = dataPath;
+            }
+            else
+            {
+                AtomicFile.Write(path, stream => OnnxFileWriter.Write(Model, stream));
+                ExternalDataPath = null;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -41,7 +76,7 @@ public sealed class ConversionResult(TorchScriptModel source, Graph graph, Model
     public void Dispose() => source.Dispose();
 }
 
-/// <summary>TorchScript archive → ONNX: load, interpret <c>forward</c> symbolically, verify, emit.</summary>
+/// <summary>TorchScript archive → ONNX: load, interpret <c>forward</c> symbolically, verify, optimise (passes), emit.</summary>
 public static class ModelConverter
 {
     public static ConversionResult Convert(string modelPath, ConvertOptions options, OpRegistry? registry = null)
@@ -63,7 +98,9 @@ public static class ModelConverter
             DeclareOutputs(graph, result, options.OutputNames, model);
             graph.RemoveUnusedInitializers();
             GraphVerifier.Verify(graph);
-            return new ConversionResult(model, graph, OnnxEmitter.Emit(graph, options.Opset));
+            (options.Pipeline ?? PassPipeline.For(options.Optimize)).Run(graph, new PassContext(options.Opset));
+            GraphVerifier.Verify(graph);
+            return new ConversionResult(model, graph, OnnxEmitter.Emit(graph, options.Opset), options);
         }
         catch
         {

@@ -41,6 +41,39 @@ public sealed class ConvertCommandTests : IDisposable
         Assert.Equal(File.ReadAllBytes(first), File.ReadAllBytes(second));
     }
 
+    [Theory]
+    [InlineData("none")]
+    [InlineData("basic")]
+    [InlineData("all")]
+    public void Optimize_levels_write_models_onnx_runtime_loads(string level)
+    {
+        var output = Path.Combine(_directory, level + ".onnx");
+        var (exitCode, stdout, stderr) = CliRunner.Run("convert", ResNet, "--input", ResNetInput, "-o", output, "--optimize", level);
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains($"optimize {level}", stdout);
+        using var session = new InferenceSession(output);
+    }
+
+    [Fact]
+    public void An_unknown_optimize_level_is_a_usage_error()
+    {
+        var (exitCode, _, stderr) = CliRunner.Run("convert", ResNet, "--input", ResNetInput, "-o", Path.Combine(_directory, "x.onnx"), "--optimize", "max");
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("max", stderr);
+    }
+
+    [Fact]
+    public void External_data_goes_to_a_side_file_next_to_the_model()
+    {
+        var output = Path.Combine(_directory, "external.onnx");
+        var (exitCode, stdout, stderr) = CliRunner.Run("convert", ResNet, "--input", ResNetInput, "-o", output, "--external-data");
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("weights in external.onnx.data", stdout);
+        Assert.True(new FileInfo(output + ".data").Length > new FileInfo(output).Length);
+        using var session = new InferenceSession(output);
+        Assert.Empty(Directory.GetFiles(_directory, ".*tmp*"));
+    }
+
     [Fact]
     public void Output_names_and_opset_are_honoured()
     {

@@ -44,6 +44,7 @@ public static class OnnxEmitter
         var proto = new GraphProto { Name = graph.Name };
         proto.Input.AddRange(graph.Inputs.Select(ValueInfo));
         proto.Output.AddRange(graph.Outputs.Select(ValueInfo));
+        proto.ValueInfo.AddRange(graph.ValueInfo.Select(ValueInfo));
         proto.Initializer.AddRange(graph.Initializers.Select(i => Tensor(i.Name, i.Constant!)));
         foreach (var node in graph.Nodes)
         {

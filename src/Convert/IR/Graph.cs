@@ -88,6 +88,8 @@ public sealed class Graph
     public List<Value> Outputs { get; } = [];
     public List<Value> Initializers { get; } = [];
     public List<Node> Nodes { get; } = [];
+    /// <summary>Intermediate values whose type and shape are emitted as <c>value_info</c> (filled by <c>ValueInfoPass</c>).</summary>
+    public List<Value> ValueInfo { get; } = [];
 
     /// <summary>Returns <paramref name="preferred"/> if unused, else the first free <c>preferred_N</c>.</summary>
     public string UniqueName(string preferred)
@@ -150,14 +152,102 @@ public sealed class Graph
         Initializers.RemoveAll(i => !used.Contains(i));
     }
 
-    /// <summary>A readable, deterministic dump (for golden tests and debugging).</summary>
+    /// <summary>Nodes that read each value (a node appears once per input slot that reads the value).</summary>
+    public Dictionary<Value, List<Node>> Consumers()
+    {
+        var consumers = new Dictionary<Value, List<Node>>(ReferenceEqualityComparer.Instance);
+        foreach (var node in Nodes)
+            foreach (var input in node.Inputs)
+                if (input is not null)
+                {
+                    if (!consumers.TryGetValue(input, out var list)) consumers[input] = list = [];
+                    list.Add(node);
+                }
+        return consumers;
+    }
+
+    /// <summary>
+    /// Makes every reader of <paramref name="old"/> read <paramref name="replacement"/> instead. A graph output keeps
+    /// its name: the replacement takes it over when it is a node output not exposed yet, else an Identity carries it.
+    /// The caller removes <paramref name="old"/>'s producer (or leaves it to dead-code elimination).
+    /// </summary>
+    public void ReplaceAllUses(Value old, Value replacement)
+    {
+        if (ReferenceEquals(old, replacement)) return;
+        foreach (var node in Nodes)
+            for (var i = 0; i < node.Inputs.Count; i++)
+                if (ReferenceEquals(node.Inputs[i], old)) node.Inputs[i] = replacement;
+        var index = Outputs.IndexOf(old);
+        if (index < 0) return;
+        var name = old.Name;
+        Rename(old, UniqueName(name + "_replaced"));
+        if (replacement.Producer is null || Outputs.Contains(replacement))
+        {
+            var identity = new Node(UniqueName("/Identity"), "Identity", [replacement], [new Value(name, replacement.Type)],
+                new SortedDictionary<string, AttributeValue>(StringComparer.Ordinal), null);
+            identity.Outputs[0].Producer = identity;
+            _usedNames.Add(name);
+            Nodes.Add(identity);
+            Outputs[index] = identity.Outputs[0];
+        }
+        else
+        {
+            Rename(replacement, name);
+            Outputs[index] = replacement;
+        }
+    }
+
+    /// <summary>Adds a node right before <paramref name="anchor"/> (so it sees everything the anchor sees).</summary>
+    public Node InsertNodeBefore(Node anchor, string opType, IReadOnlyList<Value?> inputs, IReadOnlyList<TensorType> outputTypes,
+        SortedDictionary<string, AttributeValue>? attributes = null)
+    {
+        var node = AddNode(opType, inputs, outputTypes, attributes, ScopeOf(anchor), anchor.Origin);
+        Nodes.RemoveAt(Nodes.Count - 1);
+        Nodes.Insert(Nodes.IndexOf(anchor), node);
+        return node;
+    }
+
+    /// <summary>The scope part of a node name (<c>layer1/conv/Conv_2</c> → <c>layer1/conv</c>).</summary>
+    private static string ScopeOf(Node node) => node.Name.LastIndexOf('/') is var slash and >= 0 ? node.Name[..slash] : "";
+
+    /// <summary>Renames a value; <paramref name="name"/> must be unused (or freed by this rename's caller).</summary>
+    internal void Rename(Value value, string name)
+    {
+        if (value.Name == name) return;
+        _usedNames.Remove(value.Name);
+        _usedNames.Add(name);
+        value.Name = name;
+    }
+
+    /// <summary>A readable, deterministic dump (for golden tests and debugging): types of every value, small constants' contents.</summary>
     public string Dump()
     {
         var sb = new System.Text.StringBuilder();
         sb.AppendLine($"graph {Name}(" + string.Join(", ", Inputs) + ")");
-        foreach (var init in Initializers) sb.AppendLine($"  init {init}");
-        foreach (var node in Nodes) sb.AppendLine($"  {node}");
+        foreach (var init in Initializers) sb.AppendLine($"  init {init}{ConstantText(init.Constant!)}");
+        foreach (var node in Nodes)
+            sb.AppendLine("  " + string.Join(", ", node.Outputs) + " = " + (node.Domain.Length > 0 ? node.Domain + "." : "") +
+                $"{node.OpType}({string.Join(", ", node.Inputs.Select(i => i is null ? "_" : "%" + i.Name))})" +
+                (node.Attributes.Count == 0 ? "" : " {" + string.Join(", ", node.Attributes.Select(a => $"{a.Key}={a.Value}")) + "}"));
+        foreach (var info in ValueInfo) sb.AppendLine($"  value_info {info}");
         sb.AppendLine("  return " + string.Join(", ", Outputs.Select(o => o.ToString())));
         return sb.ToString();
+    }
+
+    /// <summary>Up to 8 elements printed in full (what golden tests need), larger constants by size only.</summary>
+    private static string ConstantText(ConstantData data)
+    {
+        if (data.ElementCount > 8) return $" = <{data.Bytes.Length} bytes>";
+        var span = data.Bytes.Span;
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        IEnumerable<string> items = data.ElementType switch
+        {
+            DataType.Float32 => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(span).ToArray().Select(f => f.ToString("R", culture)),
+            DataType.Float64 => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(span).ToArray().Select(f => f.ToString("R", culture)),
+            DataType.Int64 => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(span).ToArray().Select(f => f.ToString(culture)),
+            DataType.Int32 => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(span).ToArray().Select(f => f.ToString(culture)),
+            _ => [System.Convert.ToHexString(span)],
+        };
+        return " = [" + string.Join(", ", items) + "]";
     }
 }

@@ -1,0 +1,117 @@
+using ModelForge.Convert.IR;
+
+namespace ModelForge.Convert.Passes;
+
+/// <summary>
+/// Evaluates nodes whose inputs are all constants and replaces their outputs with initializers, and does shape
+/// arithmetic on static dims: <c>Shape</c>/<c>Size</c> of a value whose dims are known, and <c>Gather</c> of static
+/// entries of a <c>Shape</c>, become constants even when the value itself is computed at run time. Results over
+/// <see cref="PassContext.MaxFoldedBytes"/> are left to the runtime, so large weights are never materialised here.
+/// Folded ops: Identity, Shape, Size, Gather, Unsqueeze, Squeeze, Reshape, Flatten, Concat, Cast, Transpose, Slice,
+/// ConstantOfShape, Neg, Sqrt, Reciprocal, Add, Sub, Mul, Div (int64, int32, float32, float64 with broadcasting).
+/// </summary>
+public sealed class ConstantFoldingPass : IGraphPass
+{
+    public string Name => "ConstantFolding";
+    public OptimizeLevel Level => OptimizeLevel.Basic;
+
+    public bool Run(Graph graph, PassContext context)
+    {
+        var changed = false;
+        foreach (var node in graph.Nodes.ToList())
+        {
+            if (node.Domain.Length != 0 || node.Outputs.Count != 1) continue;
+            if (node.Outputs[0].Type is { IsFullyStatic: true } outType &&
+                outType.StaticShape().Aggregate(1L, (a, b) => a * b) * SafeSize(outType.ElementType) > context.MaxFoldedBytes) continue;
+            var folded = TryFold(node);
+            if (folded is null || folded.Bytes.Length > context.MaxFoldedBytes) continue;
+            var output = node.Outputs[0];
+            var constant = graph.AddInitializer(output.Name + "_folded", folded);
+            constant.SizeOf = output.SizeOf;
+            graph.Nodes.Remove(node);
+            graph.ReplaceAllUses(output, constant);
+            changed = true;
+        }
+        if (changed) graph.RemoveUnusedInitializers();
+        return changed;
+    }
+
+    private static long SafeSize(DataType type) => type == DataType.String ? 1 : type.SizeInBytes();
+
+    private static ConstantData? TryFold(Node node)
+    {
+        var inputs = node.Inputs;
+        switch (node.OpType)
+        {
+            case "Shape": return FoldShape(node);
+            case "Size":
+                return inputs[0]!.Type.IsFullyStatic
+                    ? PassHelpers.LongConstant([inputs[0]!.Type.StaticShape().Aggregate(1L, (a, b) => a * b)], []) : null;
+            case "Gather" when inputs[0]?.Producer is { OpType: "Shape" } shape && inputs[1]?.Constant is not null:
+                return FoldGatherOfShape(node, shape);
+        }
+        if (inputs.Any(i => i is not null && i.Constant is null)) return null;
+        var tensors = inputs.Select(i => i is null ? null : FoldTensor.From(i.Constant!)).ToArray();
+        try
+        {
+            return node.OpType switch
+            {
+                "Identity" => tensors[0]!.ToConstant(),
+                "Unsqueeze" or "Squeeze" or "Flatten" => Reshaped(tensors[0]!, node.Outputs[0].Type),
+                "Reshape" => FoldTensor.Reshape(tensors[0]!, tensors[1]!.Longs(), PassHelpers.IntAttribute(node, "allowzero", 0) != 0)?.ToConstant(),
+                "Concat" => FoldTensor.Concat(tensors.Select(t => t!).ToArray(), PassHelpers.IntAttribute(node, "axis", 0)).ToConstant(),
+                "Gather" => FoldTensor.Gather(tensors[0]!, tensors[1]!, PassHelpers.IntAttribute(node, "axis", 0)).ToConstant(),
+                "Transpose" => FoldTensor.Transpose(tensors[0]!, node.Attributes.TryGetValue("perm", out var perm) ? (long[])perm.Value : null).ToConstant(),
+                "Slice" => FoldTensor.Slice(tensors[0]!, tensors[1]!.Longs(), tensors[2]!.Longs(),
+                    tensors.Length > 3 ? tensors[3]?.Longs() : null, tensors.Length > 4 ? tensors[4]?.Longs() : null).ToConstant(),
+                "Cast" => FoldTensor.Cast(tensors[0]!, (DataType)PassHelpers.IntAttribute(node, "to", 0))?.ToConstant(),
+                "ConstantOfShape" => FoldTensor.ConstantOfShape(tensors[0]!.Longs(),
+                    node.Attributes.TryGetValue("value", out var fill) ? FoldTensor.From((ConstantData)fill.Value) : null)?.ToConstant(),
+                "Neg" => FoldTensor.Unary(tensors[0]!, x => -x)?.ToConstant(),
+                "Sqrt" => tensors[0]!.Type.IsFloatingPoint() ? FoldTensor.Unary(tensors[0]!, Math.Sqrt)?.ToConstant() : null,
+                "Reciprocal" => tensors[0]!.Type.IsFloatingPoint() ? FoldTensor.Unary(tensors[0]!, x => 1 / x)?.ToConstant() : null,
+                "Add" or "Sub" or "Mul" or "Div" => FoldTensor.Binary(tensors[0]!, tensors[1]!, node.OpType)?.ToConstant(),
+                _ => null,
+            };
+        }
+        catch (FoldTensor.CannotFold)
+        {
+            return null;
+        }
+    }
+
+    private static ConstantData? Reshaped(FoldTensor input, TensorType outputType) =>
+        outputType.IsFullyStatic && outputType.StaticShape().Aggregate(1L, (a, b) => a * b) == input.Count
+            ? new ConstantData(input.Type, outputType.StaticShape(), input.Bytes) : null;
+
+    /// <summary><c>Shape(x)</c> (opset 15's start/end included) when those dims of x are static.</summary>
+    private static ConstantData? FoldShape(Node node)
+    {
+        if (node.Inputs[0]!.Type.Shape is not { } shape) return null;
+        var (start, end) = ShapeRange(node, shape.Count);
+        var dims = shape.Skip(start).Take(end - start).ToArray();
+        return dims.All(d => d.IsStatic) ? PassHelpers.LongConstant(dims.Select(d => d.Value!.Value).ToArray(), [dims.Length]) : null;
+    }
+
+    private static (int Start, int End) ShapeRange(Node shapeNode, int rank)
+    {
+        static int Clamp(long v, int rank) => (int)Math.Clamp(v < 0 ? v + rank : v, 0, rank);
+        return (Clamp(PassHelpers.IntAttribute(shapeNode, "start", 0), rank), Clamp(PassHelpers.IntAttribute(shapeNode, "end", rank), rank));
+    }
+
+    /// <summary><c>Gather(Shape(x), indices)</c> when every gathered dim of x is static, even if others are not.</summary>
+    private static ConstantData? FoldGatherOfShape(Node gather, Node shapeNode)
+    {
+        if (shapeNode.Inputs[0]!.Type.Shape is not { } shape || PassHelpers.Longs(gather.Inputs[1]) is not { } indices) return null;
+        var (start, end) = ShapeRange(shapeNode, shape.Count);
+        var dims = shape.Skip(start).Take(end - start).ToArray();
+        var picked = new long[indices.Length];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            var index = indices[i] < 0 ? indices[i] + dims.Length : indices[i];
+            if (index < 0 || index >= dims.Length || dims[index].Value is not { } size) return null;
+            picked[i] = size;
+        }
+        return PassHelpers.LongConstant(picked, gather.Inputs[1]!.Constant!.Shape);
+    }
+}
