@@ -64,7 +64,8 @@ public static class BuildPipeline
 
         Stage(reporter, "convert", $"{Path.GetFileName(spec.SourcePath)} → {OnnxFileName} (opset {spec.Opset})", () =>
         {
-            using var converted = ModelConverter.Convert(spec.SourcePath, new ConvertOptions(spec.Inputs, spec.Opset, spec.OutputNames));
+            using var converted = ModelConverter.Convert(spec.SourcePath,
+                new ConvertOptions(spec.Inputs, spec.Opset, spec.OutputNames) { Optimize = spec.Optimize, ExternalData = spec.ExternalData });
             converted.WriteTo(onnxPath);
             return stages["convert"] = "done";
         });
@@ -206,7 +207,7 @@ public static class BuildPipeline
     }
 
     private static string Describe(ModelSpec spec) =>
-        $"name={spec.Name}\ninputs={string.Join(";", spec.Inputs)}\noutputs={string.Join(";", spec.OutputNames ?? [])}\nopset={spec.Opset}";
+        $"name={spec.Name}\ninputs={string.Join(";", spec.Inputs)}\noutputs={string.Join(";", spec.OutputNames ?? [])}\nopset={spec.Opset}\noptimize={spec.Optimize}";
 
     private static SortedDictionary<string, string> ToolVersions() => new(StringComparer.Ordinal)
     {

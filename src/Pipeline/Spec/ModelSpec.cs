@@ -23,6 +23,8 @@ public sealed record ModelSpec
     public IReadOnlyList<string>? OutputNames { get; init; }
     public IReadOnlyDictionary<string, DimRange> Dims { get; init; } = new Dictionary<string, DimRange>();
     public int Opset { get; init; } = Convert.Ops.OpRegistry.DefaultOpset;
+    public Convert.Passes.OptimizeLevel Optimize { get; init; } = Convert.Passes.OptimizeLevel.All;
+    public bool ExternalData { get; init; }
     /// <summary>Null when the spec asks for no TensorRT engines.</summary>
     public TensorRtSpec? TensorRt { get; init; }
     public ValidationSpec Validation { get; init; } = new();

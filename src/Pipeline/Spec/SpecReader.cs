@@ -168,6 +168,9 @@ public static class SpecReader
                 OutputNames = root.TryGetProperty("outputs", out var outputs) ? outputs.EnumerateArray().Select(e => e.GetString()!).ToList() : null,
                 Dims = dims,
                 Opset = root.TryGetProperty("onnx", out var onnx) && onnx.TryGetProperty("opset", out var opset) ? opset.GetInt32() : Convert.Ops.OpRegistry.DefaultOpset,
+                Optimize = onnx.ValueKind == JsonValueKind.Object && String(onnx, "optimize") is { } level
+                    ? Enum.Parse<Convert.Passes.OptimizeLevel>(level, ignoreCase: true) : Convert.Passes.OptimizeLevel.All,
+                ExternalData = onnx.ValueKind == JsonValueKind.Object && (Bool(onnx, "externalData") ?? false),
                 TensorRt = root.TryGetProperty("tensorrt", out var trt) ? TensorRt(trt) : null,
                 Validation = root.TryGetProperty("validate", out var validate) ? Validation(validate, inputs) : new ValidationSpec(),
                 Package = root.TryGetProperty("package", out var package) ? PackageSpecOf(package) : null,
