@@ -6,6 +6,7 @@ using ModelForge.Convert.Frontend.Archive;
 using ModelForge.Convert.Frontend.Pickle;
 using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.IR;
+using ModelForge.Pipeline.Spec;
 using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Fuzz;
@@ -15,7 +16,7 @@ internal sealed record Target(string Name, bool ZipAware, IReadOnlyList<byte[]> 
 
 internal static class Targets
 {
-    public static readonly string[] Names = ["archive", "unpickler", "script", "npy", "npz", "convert"];
+    public static readonly string[] Names = ["archive", "unpickler", "script", "npy", "npz", "convert", "spec"];
 
     private static readonly string[] ScriptTokens =
     [
@@ -51,6 +52,7 @@ internal static class Targets
         "npy" => NpyTarget(repoRoot),
         "npz" => NpzTarget(repoRoot),
         "convert" => ConvertTarget(repoRoot, scratchDir),
+        "spec" => SpecTarget(repoRoot, scratchDir),
         _ => throw new ArgumentException($"unknown target '{name}' (use {string.Join(", ", Names)} or all)"),
     };
 
@@ -91,6 +93,16 @@ internal static class Targets
         }
         return result;
     }
+
+    private static readonly string[] SpecTokens =
+    [
+        "{", "}", "[", "]", ":", ",", "\"", "\\", "\\u0000", "//", "/*", "*/", "null", "true", "false", "0", "-1", "1e999", "1.5",
+        "9223372036854775808", "\"source\"", "\"inputs\"", "\"name\"", "\"dtype\"", "\"shape\"", "\"batch\"", "\"dims\"", "\"min\"",
+        "\"opt\"", "\"max\"", "\"onnx\"", "\"opset\"", "\"optimize\"", "\"tensorrt\"", "\"precision\"", "\"validate\"",
+        "\"ranges\"", "\"outputs\"", "\"package\"", "\"torchserve\"", "\"triton\"", "\"kserve\"", "\"storageUri\"",
+        "\"extraFiles\"", "\"handler\"", "\"output\"", "\"../../etc/passwd\"", "\"/\"", "\"float32\"", "\"int64\"", "\"fp16\"",
+        "[[[[[[[[[[[[[[[[", "]]]]]]]]]]]]]]]]", "\ufeff", "\u00e9",
+    ];
 
     private static List<byte[]> Tokens(IEnumerable<string> tokens, Encoding encoding) => tokens.Select(encoding.GetBytes).ToList();
 
@@ -181,6 +193,22 @@ internal static class Targets
             using var stream = new MemoryStream(bytes, writable: false);
             Npz.Read(stream, "fuzz.npz");
         }, ".npz");
+    }
+
+    /// <summary>
+    /// The model spec reader (JSON, schema, consistency checks), seeded with the example and sample specs whose
+    /// <c>source</c> is made absolute so the seeds get past the file check.
+    /// </summary>
+    private static Target SpecTarget(string root, string scratch)
+    {
+        var model = Path.Combine(root, "fixtures", "models", "resnet18_small", "model.pt");
+        var seeds = new[] { Path.Combine(root, "examples", "resnet18", "resnet18.modelforge.json"), Path.Combine(root, "tests", "MSBuild.Tests", "Sample", "models", "resnet.modelforge.json") }
+            .Where(File.Exists)
+            .Select(path => System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(path), "\"source\": \"[^\"]*\"", "\"source\": " + JsonSerializer.Serialize(model)))
+            .Select(Encoding.UTF8.GetBytes)
+            .ToList();
+        var specPath = Path.Combine(scratch, "fuzz.modelforge.json");
+        return new Target("spec", false, seeds, Tokens(SpecTokens, Encoding.UTF8), bytes => SpecReader.Parse(bytes, specPath), ".json");
     }
 
     private static Target ConvertTarget(string root, string scratch)

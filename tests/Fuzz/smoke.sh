@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI smoke run of the ModelForge fuzzer: a Release build, then ~60 s spread over all six targets (10 s each) with a
+# CI smoke run of the ModelForge fuzzer: a Release build, then ~60 s spread over all seven targets (about 8.5 s each) with a
 # fixed seed. Exits non-zero on any finding (inputs and exceptions under $FINDINGS), and also when the fuzzer process
 # dies (a stack overflow cannot be caught; the input that killed it is left in $FINDINGS/current-input.bin).
 set -euo pipefail

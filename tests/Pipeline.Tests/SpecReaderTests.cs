@@ -138,6 +138,31 @@ public class SpecReaderTests
         Assert.Contains("limited to", error.Diagnostics[0].Message);
     }
 
+    /// <summary>Regressions from the spec fuzzer (tests/Fuzz, target spec): each crashed the reader before it was fixed.</summary>
+    [Theory]
+    [InlineData("\"dims\": { \"batch\": { \"min\": 1.0, \"max\": 4 } }", "cannot be used")]
+    [InlineData("\"dims\": { \"batch\": { \"min\": 1, \"max\": 1e30 } }", "cannot be used")]
+    [InlineData("\"output\": \"out\\u0000x\"", "cannot be used")]
+    [InlineData("\"validate\": { \"seed\": 1 }, \"validate\": { \"seed\": 2 }", "not valid JSON")]
+    public void ValuesTheSchemaLetsThroughButDotNetCannotUseAreMF7001(string extra, string expected)
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load(SpecWorkspace.ResNetSpec(extra)));
+
+        Assert.Equal(DiagnosticCode.SpecInvalid, error.Code);
+        Assert.Contains(expected, error.Diagnostics[0].Message);
+    }
+
+    [Fact]
+    public void InvalidUtf8IsMF7001()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(SpecWorkspace.ResNetSpec()).Concat(new byte[] { 0xC3, 0x28 }).ToArray();
+
+        var error = Assert.Throws<ModelForgeException>(() => SpecReader.Parse(bytes, "fuzz.modelforge.json"));
+
+        Assert.Contains("not valid UTF-8", error.Diagnostics[0].Message);
+    }
+
     [Theory]
     [InlineData("", "$")]
     [InlineData("/inputs/0/dtype", "$.inputs[0].dtype")]

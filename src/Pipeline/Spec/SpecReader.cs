@@ -50,6 +50,8 @@ public static class SpecReader
     public static ModelSpec Parse(ReadOnlySpan<byte> json, string specPath, string? outputOverride = null)
     {
         if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            throw Invalid(specPath, (1, 1), "the spec is not valid UTF-8 text", "save the spec as UTF-8");
         JsonDocument document;
         JsonPositions positions;
         try
@@ -57,6 +59,8 @@ public static class SpecReader
             document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions
             {
                 CommentHandling = ReaderOptions.CommentHandling, AllowTrailingCommas = true, MaxDepth = ReaderOptions.MaxDepth,
+                // A field given twice would be read one way by the schema check and another by the mapper.
+                AllowDuplicateProperties = false,
             });
             positions = new JsonPositions(json, ReaderOptions);
         }
@@ -70,7 +74,17 @@ public static class SpecReader
         {
             var root = document.RootElement;
             CheckSchema(root, specPath, positions);
-            return new SpecMapper(root, specPath, positions).Map(outputOverride);
+            try
+            {
+                return new SpecMapper(root, specPath, positions).Map(outputOverride);
+            }
+            catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException or OverflowException or KeyNotFoundException)
+            {
+                // What the schema lets through but .NET cannot represent: 1.0 or 1e3 where an int is read, ints beyond
+                // 32/64 bits, NUL characters in paths. Found by the spec fuzzer (tests/Fuzz).
+                throw Invalid(specPath, (1, 1), $"a value in the spec cannot be used: {e.Message}",
+                    "write integers without a fraction or exponent, within 32 bits (64 for dims and sizes), and paths without control characters");
+            }
         }
     }
 
