@@ -24,8 +24,20 @@ public sealed class Value
     /// <summary>For a 0-d int64 holding the size of a symbolic dim (Shape → Gather): that dim, so shapes built from it keep its name.</summary>
     public Dim? SizeOf { get; internal set; }
 
+    /// <summary>
+    /// For the result of <c>slice</c>/<c>select</c>: which part of which tensor it views, so that an in-place op on it
+    /// (<c>x[:, 2:4].fill_(v)</c>) can be written back into the base tensor.
+    /// </summary>
+    public ViewOf? View { get; set; }
+
     public override string ToString() => $"%{Name}: {Type}";
 }
+
+/// <summary>
+/// <see cref="Value.View"/>: the value is <c>Base</c> restricted to [<c>Start</c>, <c>End</c>) along <c>Axis</c> (static,
+/// normalized, step 1); <c>Squeezed</c> when that axis was removed (<c>select</c>).
+/// </summary>
+public sealed record ViewOf(Value Base, int Axis, long Start, long End, bool Squeezed);
 
 /// <summary>An ONNX attribute value: long, double, string, long[], double[], or a tensor.</summary>
 public sealed record AttributeValue(object Value)

@@ -5,6 +5,7 @@ using ModelForge.Convert.Frontend.Pickle;
 using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.IR;
 using ModelForge.Convert.Ops;
+using ModelForge.Convert.Ops.Handlers;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Interpret;
@@ -432,14 +433,17 @@ public sealed class Interpreter
                 var range = new List<object?>();
                 for (var i = start; step > 0 ? i < stop : i > stop; i += step) range.Add(i);
                 return range;
+            case "int" or "float" or "bool" when args is [PoisonValue poison]:
+                return poison;
             case "int" or "float" or "bool" when args is [var scalar] && scalar is not Value && scalar is not DynamicInt:
                 return PythonOps.Convert(path, scalar, () => Unsupported(call.Span, $"{path}() of {DescribeValue(scalar)}"));
             case "int": return CallOp("aten::Int", args, keywords, call.Span, frame);
             case "float": return CallOp("aten::Float", args, keywords, call.Span, frame);
             case "bool": return CallOp("aten::Bool", args, keywords, call.Span, frame);
             case "isinstance": return args[0] is Value;
-            // torch.device("cpu"), the device traced factories (zeros, arange) pass: ONNX graphs have no devices.
-            case "torch.device" when args is [string device]: return device;
+            // torch.device("cpu"), the device traced factories (zeros, arange, new_zeros(…, device=…)) pass, is plain
+            // data: ONNX graphs have no devices.
+            case "torch.device": return args.Count > 0 ? args[0] : null;
         }
 
         var op = path switch
@@ -484,7 +488,17 @@ public sealed class Interpreter
         // An in-place op's first argument now holds the result.
         if (op.EndsWith('_') && !op.EndsWith("__", StringComparison.Ordinal) && args.Count > 0 &&
             args[0] is Value mutated && result is Value replacement && !ReferenceEquals(mutated, replacement))
+        {
             _mutated[mutated] = replacement;
+            // A view (x[:, 2:4]) mutated in place changes the tensor it views, and that one's base in turn.
+            for (var view = mutated.View; view is not null; view = view.Base.View)
+            {
+                var current = Resolve(view.Base);
+                var updated = Views.WriteBack(context, view with { Base = current }, replacement);
+                _mutated[current] = updated;
+                replacement = updated;
+            }
+        }
         return result;
     }
 

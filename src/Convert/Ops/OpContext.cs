@@ -130,6 +130,10 @@ public sealed class OpContext
         return size;
     }
 
+    /// <summary>The shape of <paramref name="input"/> as a 1-D int64 tensor: a constant when static, else a Shape node.</summary>
+    public Value ShapeOf(Value input) =>
+        input.Type.IsFullyStatic ? ConstInt64(input.Type.StaticShape()) : Op("Shape", [input], TensorType.Of(DataType.Int64, input.Type.Rank));
+
     public Value Cast(Value input, DataType to) =>
         input.Type.ElementType == to ? input : Op("Cast", [input], input.Type.WithElementType(to), ("to", (long)to));
 }

@@ -37,6 +37,12 @@ public sealed class FixtureCase
     public double Rtol { get; }
     public int OutputCount { get; }
 
+    /// <summary>
+    /// spec.json's optional "ort_cpu": why ONNX Runtime's CPU provider cannot run this case (bfloat16 kernels it lacks);
+    /// null when it can.
+    /// </summary>
+    public string? OrtCpuUnsupported { get; }
+
     public string ModelPath => Path.Combine(Directory, "model.pt");
     public string SpecPath => Path.Combine(Directory, "spec.json");
     public string BatchDirectory(int batch) => Path.Combine(Directory, $"b{batch}");
@@ -61,6 +67,7 @@ public sealed class FixtureCase
         Atol = Required(spec, "atol").GetDouble();
         Rtol = Required(spec, "rtol").GetDouble();
         OutputCount = Required(spec, "outputs").GetInt32();
+        OrtCpuUnsupported = spec.TryGetProperty("ort_cpu", out var ort) ? ort.GetString() : null;
     }
 
     /// <summary>Loads <c>fixtures/&lt;kind&gt;/&lt;name&gt;/spec.json</c>.</summary>

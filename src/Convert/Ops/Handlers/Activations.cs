@@ -82,7 +82,8 @@ internal static class Dropout
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        if (a.Bool(2, "train", false))
+        // Swin's attention calls dropout(x, 0.0, True) even in eval mode: with p = 0 that is the identity too.
+        if (a.Bool(2, "train", false) && a.Float(1, "p", 0.5) != 0)
             throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedConstruct, "dropout in training mode cannot be exported for inference",
                 "call model.eval() before torch.jit.trace / torch.jit.script");
         return a.Tensor(0);

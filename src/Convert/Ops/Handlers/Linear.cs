@@ -10,11 +10,10 @@ namespace ModelForge.Convert.Ops.Handlers;
 internal static class Linear
 {
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a.Tensor(0), a.Tensor(1), a.OptionalTensor(2));
+
+    public static Value Lower(OpContext c, Value x, Value weight, Value? bias)
     {
-        var x = a.Tensor(0);
-        var weight = a.Tensor(1);
-        var bias = a.OptionalTensor(2);
         var outFeatures = weight.Type.Shape![0];
         var outputShape = x.Type.Shape!.Take(x.Type.Rank - 1).Append(outFeatures).ToArray();
         if (x.Type.Rank == 2)

@@ -3,8 +3,8 @@ using ModelForge.Convert.IR;
 namespace ModelForge.Convert.Ops.Handlers;
 
 /// <summary>
-/// <c>remainder(a, b)</c> (Python's <c>%</c>: the sign of the divisor). Integers → Mod(fmod=0), exact; floats →
-/// a − floor(a / b)·b, torch's own formula.
+/// <c>remainder(a, b)</c> (Python's <c>%</c>: the sign of the divisor). Integers → Mod (fmod=0 has exactly that
+/// meaning), folded when both sides are constants; floats → a − floor(a/b)·b (ONNX Mod needs fmod=1 for floats).
 /// </summary>
 [AtenOp("aten::remainder", "aten::remainder_")]
 internal static class Remainder
@@ -12,12 +12,13 @@ internal static class Remainder
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var type = Binary.ResultType(a.Get(0), a.Get(1));
-        if (!type.IsFloatingPoint())
-            return Binary.Lower(c, "Mod", a.Get(0), a.Get(1), (x, y) => ((x % y) + y) % y);
-        var (x, y) = (c.Cast(c.AsTensor(a.Get(0), type), type), c.Cast(c.AsTensor(a.Get(1), type), type));
-        var quotient = c.Op("Floor", [c.Op("Div", [x, y], x.Type.WithShape(Shapes.Broadcast(x.Type.Shape, y.Type.Shape)))],
-            x.Type.WithShape(Shapes.Broadcast(x.Type.Shape, y.Type.Shape)));
-        return c.Op("Sub", [x, c.Op("Mul", [quotient, y], quotient.Type)], quotient.Type);
+        var (left, right) = (a.Get(0), a.Get(1));
+        var type = Binary.ResultType(left, right);
+        if (!type.IsFloatingPoint()) return Binary.Lower(c, "Mod", left, right, (x, y) => (x % y + y) % y);
+        var x = c.Cast(c.AsTensor(left, type), type);
+        var y = c.Cast(c.AsTensor(right, type), type);
+        var quotient = (Value)Binary.Lower(c, "Div", x, y);
+        var floored = c.Op("Floor", [quotient], quotient.Type);
+        return c.Op("Sub", [x, c.Op("Mul", [floored, y], quotient.Type)], quotient.Type);
     }
 }

@@ -77,20 +77,11 @@ internal static class TransformerEncoderLayer
         var v = SplitHeads(parts[2], [0, 2, 1, 3]);
         var scoresType = x.Type.WithShape([batch, heads, seq, seq]);
         var scores = c.Op("MatMul", [q, kT], scoresType);
-        if (mask is not null) scores = ApplyMask(c, scores, mask, maskType);
+        if (mask is not null) scores = NativeMultiHeadAttention.ApplyMask(c, scores, mask, maskType);
         var weights = c.Op("Softmax", [scores], scoresType, ("axis", 3));
         var context = Permute.Lower(c, c.Op("MatMul", [weights, v], q.Type), [0, 2, 1, 3]);
         var merged = c.Op("Reshape", [context, c.ConstInt64([0, 0, embed])], x.Type);
         return (Value)Aten.Call(c, "aten::linear", merged, projWeight, projBias)!;
-    }
-
-    private static Value ApplyMask(OpContext c, Value scores, Value mask, long? maskType)
-    {
-        // Key padding [B, S] → [B, 1, 1, S]; an attention mask [S, S] broadcasts as it is.
-        var broadcast = maskType == 1 ? c.Unsqueeze(mask, [1, 2]) : mask;
-        if (mask.Type.ElementType == DataType.Bool)
-            return c.Op("Where", [broadcast, c.Scalar(double.NegativeInfinity, scores.Type.ElementType), scores], scores.Type);
-        return c.Op("Add", [scores, c.Cast(broadcast, scores.Type.ElementType)], scores.Type);
     }
 }
 
