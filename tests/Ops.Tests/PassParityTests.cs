@@ -27,6 +27,15 @@ public sealed class PassParityTests
         var fixture = FixtureCase.Load(kind, name);
         var specs = fixture.Inputs.Select(i => new InputSpec(i.Name, i.ElementType,
             i.Dims.Select(d => d.IsBatch ? Dim.Named("batch") : Dim.Of(d.Value)).ToArray())).ToList();
+        if (fixture.OrtCpuUnsupported is not null)
+        {
+            // ONNX Runtime's CPU provider cannot run these (bfloat16 kernels): the passes still run with the verifier
+            // after each, but there is nothing to compare outputs on.
+            using var verified = ModelConverter.Convert(fixture.ModelPath,
+                new ConvertOptions(specs, opset) { Pipeline = new PassPipeline(PassPipeline.Default()) { VerifyAfterEachPass = true } });
+            Assert.NotEmpty(verified.Graph.Nodes);
+            return;
+        }
         var directory = Directory.CreateTempSubdirectory("modelforge-pass-parity-");
         try
         {
