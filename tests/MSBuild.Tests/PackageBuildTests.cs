@@ -64,7 +64,8 @@ public sealed class PackageBuildTests(PackageFeed feed) : IClassFixture<PackageF
         // 1. The first build produces the bundle.
         var first = Build(project);
         Assert.True(first.ExitCode == 0, first.Output);
-        Assert.True(File.Exists(Path.Combine(bundle, "model.onnx")), first.Output);
+        foreach (var artifact in new[] { "model.onnx", "torchserve/model-store/resnet.mar", "triton/resnet/config.pbtxt", "triton/resnet/1/model.onnx" })
+            Assert.True(File.Exists(Path.Combine(bundle, artifact)), artifact + "\n" + first.Output);
         Assert.Contains("[validate] passed", first.Output);
         var built = BuildManifest.TryLoad(bundle)!;
         Assert.True(built.ArtifactsIntact(bundle));
