@@ -19,6 +19,10 @@ public enum DiagnosticCode
     PickleMalformed = 1011,
     TensorStorageInvalid = 1012,
     UnsupportedDtype = 1013,
+    /// <summary>A size a file declares (a tensor storage, a compressed entry, a .npy shape, a generated input) exceeds the memory cap (<c>MODELFORGE_MEMORY_LIMIT_MB</c>, default 75% of available memory).</summary>
+    MemoryLimitExceeded = 1014,
+    /// <summary><c>MODELFORGE_MEMORY_LIMIT_MB</c> is set but is not a positive whole number of MiB.</summary>
+    MemoryLimitInvalid = 1015,
     ScriptSyntaxError = 1020,
     ScriptClassMissing = 1021,
     InputSpecInvalid = 1030,

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using ModelForge.Convert;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.Limits;
 using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Validate.Inputs;
@@ -43,6 +44,12 @@ public static class InputGenerator
         CheckRangeNames(specs, ranges, problems);
         var shapes = ResolveShapes(specs, batchSize, dimValues, problems);
         if (problems.Count > 0) throw new ModelForgeException(problems);
+
+        long total = 0;
+        for (var i = 0; i < specs.Count; i++)
+            if (specs[i].DataType.IsFloatingPoint() || specs[i].DataType.IsInteger() || specs[i].DataType == DataType.Bool) // GenerateOne refuses others
+                total = Math.Min(long.MaxValue / 2, total) + Math.Min(long.MaxValue / 2, ByteCount(specs[i].DataType, shapes[i]));
+        if (specs.Count > 1) MemoryLimit.Check(total, $"the {specs.Count} generated inputs together", null);
 
         var result = new HostTensor[specs.Count];
         for (var i = 0; i < specs.Count; i++)
@@ -197,25 +204,36 @@ public static class InputGenerator
 
     // ---- values ----
 
-    private static HostTensor GenerateOne(InputSpec spec, long[] shape, InputRange? range, SplitMix64 random)
+    /// <summary>The bytes of a tensor of <paramref name="shape"/>; <see cref="long.MaxValue"/> when that overflows.</summary>
+    private static long ByteCount(DataType type, long[] shape)
+    {
+        try
+        {
+            long count = 1;
+            foreach (var d in shape) count = checked(count * Math.Max(d, 0));
+            return checked(count * type.SizeInBytes());
+        }
+        catch (OverflowException)
+        {
+            return long.MaxValue;
+        }
+    }
+
+        private static HostTensor GenerateOne(InputSpec spec, long[] shape, InputRange? range, SplitMix64 random)
     {
         var type = spec.DataType;
         if (!type.IsFloatingPoint() && !type.IsInteger() && type != DataType.Bool)
             throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, $"cannot generate values for input {spec} of type {type.Name()}", null,
                 "supply its values with --data");
-        long count = 1, byteCount;
-        try
-        {
-            foreach (var d in shape) count = checked(count * Math.Max(d, 0));
-            byteCount = checked(count * type.SizeInBytes());
-        }
-        catch (OverflowException) { byteCount = long.MaxValue; }
+        var byteCount = ByteCount(type, shape);
         if (byteCount > Array.MaxLength)
             throw new ModelForgeException(DiagnosticCode.InputSpecInvalid,
                 $"input {spec} at shape [{string.Join(",", shape)}] needs {(byteCount == long.MaxValue ? "more than 2^63" : byteCount.ToString())} bytes, more than one tensor can hold",
                 null, "use a smaller batch size or --dim values");
+        MemoryLimit.Check(byteCount, $"generated input {spec} at shape [{string.Join(",", shape)}]", null);
         var data = new byte[byteCount];
         var size = type.SizeInBytes();
+        var count = byteCount / size;
 
         if (type.IsFloatingPoint())
         {

@@ -4,6 +4,7 @@ using System.Text;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
+using ModelForge.Core.Limits;
 
 namespace ModelForge.Validate.Tensors;
 
@@ -40,7 +41,9 @@ public static class Npy
     public static HostTensor Read(string path)
     {
         using var stream = DataFiles.OpenRead(path);
-        using var buffer = new MemoryStream();
+        // The whole file is read into memory; its declared shape is checked against the cap again in ParseHeader.
+        MemoryLimit.Check(stream.Length, $"data file '{path}'", new SourceLocation(path));
+        using var buffer = new MemoryStream((int)Math.Min(stream.Length, Array.MaxLength));
         stream.CopyTo(buffer);
         return Read(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), path);
     }
@@ -225,6 +228,7 @@ public static class Npy
         }
         if (dataLength > Array.MaxLength)
             throw Invalid(location, description, $"shape {ShapeText(shape)} of {descr} needs {dataLength} bytes, more than the {Array.MaxLength} one tensor can hold");
+        MemoryLimit.Check(dataLength, $"{description}, shape {ShapeText(shape)} of {descr},", location);
         return new Header(descr, elementType, bigEndian, fortranOrder, shape, dataOffset.Value, dataLength);
     }
 

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
+using ModelForge.Core.Limits;
 
 namespace ModelForge.Validate.Tensors;
 
@@ -35,6 +36,7 @@ public static class Npz
         {
             using var archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
             var result = new SortedDictionary<string, HostTensor>(StringComparer.Ordinal);
+            long total = 0; // data bytes of the arrays read so far, checked against the memory cap with each header
             foreach (var entry in archive.Entries)
             {
                 var entryName = entry.FullName;
@@ -43,7 +45,7 @@ public static class Npz
                     throw Invalid(location, sourceName, $"it holds array '{name}' twice");
                 var description = $"'{entryName}' in '{sourceName}'";
                 using var entryStream = entry.Open();
-                var bytes = ReadBounded(entryStream, location, description);
+                var bytes = ReadBounded(entryStream, location, description, sourceName, ref total);
                 result.Add(name, Npy.Read(bytes, location, description));
             }
             return result;
@@ -111,9 +113,11 @@ public static class Npz
 
     /// <summary>
     /// Reads one entry: first its .npy header, then exactly as many data bytes as the header declares, and one
-    /// more byte to prove there is no more. Buffers grow with what is read, never with what is claimed.
+    /// more byte to prove there is no more. Buffers grow with what is read, never with what is claimed, and the
+    /// declared data sizes (this entry's, and <paramref name="total"/> with the entries before it) are checked against
+    /// the memory cap before the data is read.
     /// </summary>
-    private static byte[] ReadBounded(Stream stream, SourceLocation location, string description)
+    private static byte[] ReadBounded(Stream stream, SourceLocation location, string description, string sourceName, ref long total)
     {
         var buffer = new MemoryStream();
         ReadUpTo(stream, buffer, 12);
@@ -122,6 +126,8 @@ public static class Npz
         if (dataOffset is null || dataOffset.Value > buffer.Length)
             throw Npy.Invalid(location, description, $"the entry is truncated inside its header ({buffer.Length} bytes)");
         var header = Npy.ParseHeader(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), location, description);
+        total += header.DataLength; // each is at most Array.MaxLength (ParseHeader), so this cannot overflow
+        MemoryLimit.Check(total, $"the arrays of '{sourceName}' read so far", location);
         var end = header.DataOffset + header.DataLength;
         if (end > buffer.Length) ReadUpTo(stream, buffer, end - buffer.Length);
         if (buffer.Length != end)

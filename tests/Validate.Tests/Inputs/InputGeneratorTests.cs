@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ModelForge.Convert;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.Limits;
 using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Tensors;
 
@@ -30,6 +31,21 @@ public class InputGeneratorTests
         Assert.Equal(DataType.Float32, tensors[0].ElementType);
         Assert.Equal(DataType.Bool, tensors[1].ElementType);
         Assert.All(tensors, t => Assert.Equal(t.ElementCount * t.ElementType.SizeInBytes(), t.Data.LongLength));
+    }
+
+    [Fact]
+    public void InputsAboveTheMemoryCapAreMF1014BeforeTheyAreGenerated()
+    {
+        using var _ = MemoryLimit.Override(1000);
+        var one = Assert.Throws<ModelForgeException>(() => Generate(Specs("x:float32[batch,300]"), batch: 1));
+        Assert.Equal(DiagnosticCode.MemoryLimitExceeded, one.Code);
+        Assert.Contains("generated input", one.Message);
+        Assert.Contains("needs 1200 bytes", one.Message);
+
+        Assert.Equal(2, Generate(Specs("x:float32[batch,100]", "y:float32[batch,100]"), batch: 1).Count); // 800 bytes
+        var both = Assert.Throws<ModelForgeException>(() => Generate(Specs("x:float32[batch,100]", "y:float32[batch,100]"), batch: 2));
+        Assert.Equal(DiagnosticCode.MemoryLimitExceeded, both.Code);
+        Assert.Contains("the 2 generated inputs together needs 1600 bytes", both.Message);
     }
 
     [Fact]

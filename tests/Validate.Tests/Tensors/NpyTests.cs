@@ -1,6 +1,7 @@
 using System.Text;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.Limits;
 using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Validate.Tests.Tensors;
@@ -221,6 +222,40 @@ public class NpyTests
         Assert.Contains("bad.npy", error.Message);
         Assert.Contains(expectedFragment, error.Message);
         return error;
+    }
+
+    [Fact]
+    public void DeclaredShapeAboveTheMemoryCapIsMF1014BeforeAnythingIsAllocated()
+    {
+        // The header claims 1 Mi float32 elements (4 MiB); no data follows, so only the declared size can trip the cap.
+        var bytes = WithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (1048576,), }");
+        using var _ = MemoryLimit.Override(1 << 20);
+        var error = Assert.Throws<ModelForgeException>(() => Npy.Read(bytes, "big.npy"));
+        Assert.Equal(DiagnosticCode.MemoryLimitExceeded, error.Code);
+        Assert.Contains("'big.npy', shape [1048576] of <f4, needs 4 MiB (4194304 bytes)", error.Message);
+        Assert.Contains("MODELFORGE_MEMORY_LIMIT_MB", error.Diagnostics[0].Hint);
+    }
+
+    [Fact]
+    public void FilesAboveTheMemoryCapAreMF1014BeforeTheyAreRead()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mf-npy-cap-{Guid.NewGuid():N}.npy");
+        Npy.Write(path, HostTensor.FromFloats(new float[1024], 1024));
+        try
+        {
+            using (MemoryLimit.Override(4096 + 256))
+                Assert.Equal(1024, Npy.Read(path).ElementCount);
+            using (MemoryLimit.Override(2048))
+            {
+                var error = Assert.Throws<ModelForgeException>(() => Npy.Read(path));
+                Assert.Equal(DiagnosticCode.MemoryLimitExceeded, error.Code);
+                Assert.Contains($"data file '{path}'", error.Message);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]

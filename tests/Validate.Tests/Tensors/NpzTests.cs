@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.Limits;
 using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Validate.Tests.Tensors;
@@ -115,6 +116,24 @@ public sealed class NpzTests : IDisposable
         AssertInvalid(Zip((".npy", npy, CompressionLevel.Optimal)), "paths");
         AssertInvalid(Zip(("readme.txt", "hello"u8.ToArray(), CompressionLevel.Optimal)), "not an .npy array");
         AssertInvalid(Zip(("x.npy", npy, CompressionLevel.Optimal), ("x.npy", npy, CompressionLevel.NoCompression)), "twice");
+    }
+
+    [Fact]
+    public void ArraysAboveTheMemoryCapTogetherAreMF1014()
+    {
+        // two 800-byte arrays: each fits a 1000-byte cap, both together do not
+        var npy = Npy.ToBytes(HostTensor.FromFloats(new float[200], 200));
+        var path = Zip(("a.npy", npy, CompressionLevel.Optimal), ("b.npy", npy, CompressionLevel.Optimal));
+        using (MemoryLimit.Override(1600))
+            Assert.Equal(2, Npz.Read(path).Count);
+        using (MemoryLimit.Override(1000))
+        {
+            var error = Assert.Throws<ModelForgeException>(() => Npz.Read(path));
+            Assert.Equal(DiagnosticCode.MemoryLimitExceeded, error.Code);
+            Assert.Contains("read so far needs 1600 bytes", error.Message);
+        }
+        using (MemoryLimit.Override(700))
+            Assert.Contains("'a.npy' in", Assert.Throws<ModelForgeException>(() => Npz.Read(path)).Message);
     }
 
     [Fact]

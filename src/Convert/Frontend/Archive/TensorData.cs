@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.Limits;
 
 namespace ModelForge.Convert.Frontend.Archive;
 
@@ -115,6 +116,7 @@ public sealed class TensorData
         if (IsContiguous)
             return Storage.Bytes.Slice(checked((int)(StorageOffset * itemSize)), checked((int)(ElementCount * itemSize)));
 
+        MemoryLimit.Check(checked(ElementCount * itemSize), $"a contiguous copy of {this}", null);
         var result = new byte[checked(ElementCount * itemSize)];
         var source = Storage.Bytes.Span;
         var rank = Shape.Length;
@@ -153,6 +155,7 @@ public sealed class TensorData
     /// <summary>The values converted to float (any dtype: fp16, bf16, fp64, integers, bool), row-major.</summary>
     public float[] ToFloatArray()
     {
+        MemoryLimit.Check(checked(ElementCount * sizeof(float)), $"the float values of {this}", null);
         var bytes = ContiguousBytes().Span;
         var result = new float[ElementCount];
         switch (DataType)
@@ -181,6 +184,7 @@ public sealed class TensorData
     /// <summary>The values as int64, row-major; for integer and bool tensors only.</summary>
     public long[] ToInt64Array()
     {
+        MemoryLimit.Check(checked(ElementCount * sizeof(long)), $"the int64 values of {this}", null);
         var bytes = ContiguousBytes().Span;
         var result = new long[ElementCount];
         switch (DataType)

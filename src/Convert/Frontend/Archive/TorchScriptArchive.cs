@@ -7,6 +7,7 @@ using System.Text;
 using ModelForge.Convert.Frontend.Pickle;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.Limits;
 
 namespace ModelForge.Convert.Frontend.Archive;
 
@@ -29,6 +30,9 @@ public sealed unsafe class TorchScriptArchive : IDisposable
     private readonly Dictionary<string, ZipEntry> _entries;
     private readonly Dictionary<string, TensorStorage> _storages = new(StringComparer.Ordinal);
     private readonly object _storageLock = new();
+
+    /// <summary>Bytes of tensor storages inflated into arrays so far (under <see cref="_storageLock"/>); mapped storages do not count.</summary>
+    private long _inflatedStorageBytes;
     private int _disposed;
 
     private TorchScriptArchive(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePointer, long length,
@@ -232,6 +236,7 @@ public sealed unsafe class TorchScriptArchive : IDisposable
     {
         if (entry.UncompressedSize > Array.MaxLength)
             throw Unsafe(FilePath, RootFolder + "/" + name, $"would decompress to {entry.UncompressedSize} bytes, more than one buffer can hold");
+        MemoryLimit.Check(entry.UncompressedSize, $"compressed entry '{name}' (decompressed)", new SourceLocation($"{FilePath}!/{name}"));
         var buffer = new byte[entry.UncompressedSize];
         try
         {
@@ -289,10 +294,38 @@ public sealed unsafe class TorchScriptArchive : IDisposable
                 throw new ModelForgeException(DiagnosticCode.TensorStorageInvalid,
                     $"{pickleName} references tensor storage '{key}', but the archive has no entry '{tensorDir}{key}'",
                     new SourceLocation($"{FilePath}!/{pickleName}"), "the archive is incomplete; save the model again with torch.jit.save");
+            CheckStorageMemory(key, type, count, entryName, pickleName);
             var storage = new TensorStorage(key, type, count, Read(entryName), $"{FilePath}!/{entryName}");
             _storages.Add(entryName, storage);
             return storage;
         }
+    }
+
+    /// <summary>
+    /// Checks a storage's declared size (<paramref name="count"/> elements in <c>data.pkl</c>) against the memory cap
+    /// before its entry is read: each storage on its own, since a conversion may copy one whole (a non-contiguous view
+    /// gathered, values read as floats), and the total of the storages that are inflated into arrays. Stored
+    /// (uncompressed) storages, which torch.jit.save writes for weights, are memory-mapped, not allocated, so they do
+    /// not count towards the total. Caller holds <see cref="_storageLock"/>.
+    /// </summary>
+    private void CheckStorageMemory(string key, DataType type, long count, string entryName, string pickleName)
+    {
+        if (!type.HasFixedSize()) return; // TensorStorage reports the dtype
+        long declared;
+        try
+        {
+            declared = checked(count * type.SizeInBytes());
+        }
+        catch (OverflowException)
+        {
+            return; // TensorStorage reports the impossible size
+        }
+        var location = new SourceLocation($"{FilePath}!/{pickleName}");
+        MemoryLimit.Check(declared, $"tensor storage '{key}' ({count} {type.Name()} elements)", location);
+        if (_entries[entryName].Method != ZipEntry.Deflated) return;
+        var total = _inflatedStorageBytes + declared;
+        MemoryLimit.Check(total, $"the archive's compressed tensor storages (up to '{key}')", location);
+        _inflatedStorageBytes = total;
     }
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
