@@ -515,9 +515,37 @@ public sealed class Interpreter
             result = (long)shape.Count;
             return true;
         }
+        // Tensor properties of a converted graph value: a dense CPU tensor without autograd (conversion is eval mode).
+        if (op is "prim::is_nested" or "prim::is_cuda" or "prim::is_sparse" or "prim::is_mkldnn" or "prim::is_quantized"
+                or "prim::is_meta" or "prim::requires_grad" && args is [Value])
+        {
+            result = false;
+            return true;
+        }
+        if (op is "aten::is_grad_enabled" or "aten::is_autocast_enabled" && args.Count == 0)
+        {
+            result = false;
+            return true;
+        }
+        if (op == "prim::device" && args is [Value])
+        {
+            result = "cpu";
+            return true;
+        }
+        // x.dtype as TorchScript spells it: the c10::ScalarType number (compared, or passed to torch.to).
+        if (op == "prim::dtype" && args is [Value typed] &&
+            Enumerable.Range(0, 16).FirstOrDefault(code => DataTypes.FromTorchScalarType(code) == typed.Type.ElementType, -1) is var scalarType and >= 0)
+        {
+            result = (long)scalarType;
+            return true;
+        }
         // List operations hold any items (tensors included).
         switch (op, args)
         {
+            // `query is not key` on tensors: the same tensor object is the same graph value.
+            case ("aten::__is__" or "aten::__isnot__", [Value left, Value right]):
+                result = ReferenceEquals(Resolve(left), Resolve(right)) == (op == "aten::__is__");
+                return true;
             case ("aten::len", [List<object?> list]): result = (long)list.Count; return true;
             case ("aten::len", [TupleValue tuple]): result = (long)tuple.Items.Count; return true;
             case ("aten::append", [List<object?> list, var item]): list.Add(item); result = list; return true;
@@ -532,6 +560,14 @@ public sealed class Interpreter
         switch (op, args)
         {
             case ("aten::len", [string text]): result = (long)text.Length; return true;
+            case ("str", [var scalar]): result = FormatScalar(scalar); return true;
+            case ("aten::find", [string text, string needle, long start, long end]):
+                var found = text[(int)Math.Min(start, text.Length)..(int)Math.Min(end, text.Length)].IndexOf(needle, StringComparison.Ordinal);
+                result = found < 0 ? -1L : found + start;
+                return true;
+            case ("aten::all" or "aten::any" or "all" or "any", [List<object?> flags]) when flags.All(f => f is bool):
+                result = op.EndsWith("all", StringComparison.Ordinal) ? flags.All(f => (bool)f!) : flags.Any(f => (bool)f!);
+                return true;
             case ("aten::format", [string format, ..]):
                 var parts = format.Split("{}");
                 result = string.Concat(parts.Select((part, i) => i == 0 ? part : (args.Count > i ? FormatScalar(args[i]) : "{}") + part));
