@@ -116,7 +116,8 @@ public static class ModelConverter
                 new SourceLocation(model.Archive.FilePath), "save the module itself (torch.jit.trace(model, example)), not a container of it");
         var parameters = forward.Parameters.Skip(1).ToList();
         var signature = "forward(" + string.Join(", ", parameters.Select(p => p.Name)) + ")";
-        if (specs.Count != parameters.Count)
+        // Trailing parameters with defaults (a scripted forward(src, mask: Optional[Tensor]=None)) may be left out.
+        if (specs.Count > parameters.Count || parameters.Skip(specs.Count).Any(p => p.Default is null))
             throw new ModelForgeException(DiagnosticCode.InputSpecMismatch,
                 $"the model's {signature} takes {parameters.Count} input(s) but {specs.Count} were declared",
                 model.Locate(forward.Span),
