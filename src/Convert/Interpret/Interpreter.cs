@@ -131,7 +131,7 @@ public sealed class Interpreter
                 frame.ReturnValue = ret.Value is null ? null : Evaluate(ret.Value, frame);
                 return Flow.Return;
             case IfStmt conditional:
-                return Execute(StaticCondition(conditional.Condition, frame) ? conditional.Then : conditional.Else, frame);
+                return Execute(GuardCondition(conditional, frame) ? conditional.Then : conditional.Else, frame);
             case ForStmt loop:
                 return ExecuteFor(loop, frame);
             case WhileStmt loop:
@@ -174,6 +174,27 @@ public sealed class Interpreter
         }
         return Flow.Normal;
     }
+
+    /// <summary>
+    /// An <c>if</c>'s condition. A check whose branch only raises (<c>if hx.size() != expected: raise ...</c>) and whose
+    /// condition is only known at run time is taken to pass: the converted graph is for inputs the model accepts.
+    /// </summary>
+    private bool GuardCondition(IfStmt conditional, Frame frame)
+    {
+        if (!AlwaysRaises(conditional.Then) && !AlwaysRaises(conditional.Else)) return StaticCondition(conditional.Condition, frame);
+        try
+        {
+            return StaticCondition(conditional.Condition, frame);
+        }
+        catch (ModelForgeException e) when (e.Code == DiagnosticCode.UnsupportedConstruct)
+        {
+            return !AlwaysRaises(conditional.Then);
+        }
+    }
+
+    private static bool AlwaysRaises(IReadOnlyList<Stmt> body) =>
+        body.Count > 0 && body[^1] is RaiseStmt or ExprStmt { Value: CallExpr { Function: AttributeExpr { Name: "RaiseException" } } } &&
+        body.SkipLast(1).All(s => s is AssignStmt);
 
     private bool StaticCondition(Expr condition, Frame frame) => Evaluate(condition, frame) switch
     {
@@ -306,6 +327,9 @@ public sealed class Interpreter
         {
             PickleObject child => new ModuleValue(child, _model.ResolveClass(child.ClassName), child.ClassName, Join(module.Path, name)),
             TensorData tensor => Weight(tensor, Join(module.Path, name)),
+            // A List[Tensor] attribute (a scripted nn.LSTM's _flat_weights).
+            List<object?> items when items.Count > 0 && items.All(i => i is TensorData) =>
+                items.Select((t, i) => (object?)Weight((TensorData)t!, Join(module.Path, $"{name}.{i}"))).ToList(),
             _ => FromPickle(raw),
         };
     }
@@ -594,10 +618,15 @@ public sealed class Interpreter
             "aten::eq" => "==", "aten::ne" => "!=", "aten::lt" => "<", "aten::le" => "<=", "aten::gt" => ">", "aten::ge" => ">=",
             _ => null,
         };
-        if (comparison is not null && args.Count == 2 && PythonOps.TryCompare(comparison, args[0], args[1], out var holds))
+        if (comparison is not null && args.Count == 2)
         {
-            result = holds;
-            return true;
+            if (PythonOps.TryCompare(comparison, args[0], args[1], out var holds))
+            {
+                result = holds;
+                return true;
+            }
+            if (args[0] is List<object?> || args[1] is List<object?>)
+                throw Unsupported(span, $"comparison of {DescribeValue(args[0])} and {DescribeValue(args[1])} is only known at run time");
         }
         var binary = op switch
         {

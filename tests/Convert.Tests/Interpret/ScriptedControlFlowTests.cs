@@ -34,4 +34,16 @@ public class ScriptedControlFlowTests
         Assert.Single(result.Graph.Outputs);
         Assert.DoesNotContain(result.Graph.Nodes, n => n.OpType is "Loop" or "If");
     }
+
+    [Fact]
+    public void Scripted_lstm_converts_through_its_tensor_forward_overload()
+    {
+        // forward__0 (Tensor) rather than forward__1 (PackedSequence); the hidden-size checks compare run-time batch
+        // sizes, and their raise-only branches are taken not to fire. Numerics: TorchSharp cannot run this archive,
+        // so only conversion and shapes are checked here (the aten::lstm lowering itself is parity-tested traced).
+        var path = Path.Combine(RepoPaths.Root, "tests", "Convert.Tests", "Interpret", "TestData", "scripted_lstm.pt");
+        using var result = ModelConverter.Convert(path, new ConvertOptions([InputSpec.Parse("x:float32[batch,5,4]")]));
+        Assert.Equal(["float32[batch,5,8]", "float32[1,batch,8]", "float32[1,batch,8]"],
+            result.Graph.Outputs.Select(o => o.Type.ToString()).ToArray());
+    }
 }
