@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using ModelForge.Convert.Emit;
 using ModelForge.Convert.Frontend.Module;
+using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Convert.Ops;
@@ -93,7 +94,7 @@ public static class ModelConverter
             var interpreter = new Interpreter(model, graph, registry ?? OpRegistry.Default, options.Opset);
             var root = interpreter.RootModule();
             var inputs = DeclareInputs(model, root, graph, options.Inputs);
-            var result = interpreter.CallMethod(root, "forward", inputs);
+            var result = interpreter.CallMethod(root, EntryMethod(root)!.Name, inputs); // DeclareInputs checked it exists
             ReportUnsupported(interpreter.UnsupportedCalls, options.Opset);
             DeclareOutputs(graph, result, options.OutputNames, model);
             graph.RemoveUnusedInitializers();
@@ -109,14 +110,24 @@ public static class ModelConverter
         }
     }
 
+    /// <summary>
+    /// <c>forward</c>; for a scripted module with <c>@overload</c>ed forwards (nn.LSTM: a Tensor and a PackedSequence
+    /// one, serialized as <c>forward__0</c>, <c>forward__1</c>), the first overload whose first input is a Tensor.
+    /// </summary>
+    private static FunctionDef? EntryMethod(ModuleValue root) =>
+        root.Class.Methods.FirstOrDefault(m => m.Name == "forward")
+        ?? root.Class.Methods.FirstOrDefault(m => m.Name.StartsWith("forward__", StringComparison.Ordinal) &&
+                                                  m.Parameters.Skip(1).FirstOrDefault()?.Type is NameExpr { Id: "Tensor" });
+
     private static List<object?> DeclareInputs(TorchScriptModel model, ModuleValue root, Graph graph, IReadOnlyList<InputSpec> specs)
     {
-        var forward = root.Class.Methods.FirstOrDefault(m => m.Name == "forward")
+        var forward = EntryMethod(root)
             ?? throw new ModelForgeException(DiagnosticCode.NotTorchScript, $"the root module {root.QualifiedClassName} has no forward method",
                 new SourceLocation(model.Archive.FilePath), "save the module itself (torch.jit.trace(model, example)), not a container of it");
         var parameters = forward.Parameters.Skip(1).ToList();
         var signature = "forward(" + string.Join(", ", parameters.Select(p => p.Name)) + ")";
-        if (specs.Count != parameters.Count)
+        // Trailing parameters with defaults (a scripted forward(src, mask: Optional[Tensor]=None)) may be left out.
+        if (specs.Count > parameters.Count || parameters.Skip(specs.Count).Any(p => p.Default is null))
             throw new ModelForgeException(DiagnosticCode.InputSpecMismatch,
                 $"the model's {signature} takes {parameters.Count} input(s) but {specs.Count} were declared",
                 model.Locate(forward.Span),

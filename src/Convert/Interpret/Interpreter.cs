@@ -54,22 +54,34 @@ public sealed class Interpreter
             ?? throw new ModelForgeException(DiagnosticCode.ScriptClassMissing,
                 $"class '{self.QualifiedClassName}' has no method '{methodName}'",
                 callSite is { } site ? _model.Locate(site) : new SourceLocation(_model.Archive.FilePath));
+        return Invoke(method, self, isMethod: true, args, new Dictionary<string, object?>(), $"{self.QualifiedClassName}.{methodName}");
+    }
+
+    /// <summary>Runs a method (bound to <paramref name="self"/>) or a free function (run in the caller's module, for op scopes).</summary>
+    private object? Invoke(FunctionDef function, ModuleValue self, bool isMethod, IReadOnlyList<object?> args,
+        IReadOnlyDictionary<string, object?> keywords, string displayName)
+    {
         if (++_depth > MaxCallDepth)
-            throw Unsupported(method.Span, $"calls nest deeper than {MaxCallDepth} levels (recursion is not supported)");
+            throw Unsupported(function.Span, $"calls nest deeper than {MaxCallDepth} levels (recursion is not supported)");
         try
         {
             var frame = new Frame(self);
-            var parameters = method.Parameters;
-            var offset = parameters.Count > 0 && parameters[0].Name == "self" ? 1 : 0;
-            frame.Locals[parameters.Count > 0 ? parameters[0].Name : "self"] = self;
+            var parameters = function.Parameters;
+            var offset = 0;
+            if (isMethod)
+            {
+                offset = parameters.Count > 0 && parameters[0].Name == "self" ? 1 : 0;
+                frame.Locals[parameters.Count > 0 ? parameters[0].Name : "self"] = self;
+            }
             for (var i = offset; i < parameters.Count; i++)
             {
                 var argIndex = i - offset;
                 frame.Locals[parameters[i].Name] = argIndex < args.Count ? args[argIndex]
+                    : keywords.TryGetValue(parameters[i].Name, out var named) ? named
                     : parameters[i].Default is { } d ? Evaluate(d, frame)
-                    : throw Unsupported(method.Span, $"missing argument '{parameters[i].Name}' for {self.QualifiedClassName}.{methodName}");
+                    : throw Unsupported(function.Span, $"missing argument '{parameters[i].Name}' for {displayName}");
             }
-            return Execute(method.Body, frame) == Flow.Return ? frame.ReturnValue : null;
+            return Execute(function.Body, frame) == Flow.Return ? frame.ReturnValue : null;
         }
         finally
         {
@@ -119,7 +131,7 @@ public sealed class Interpreter
                 frame.ReturnValue = ret.Value is null ? null : Evaluate(ret.Value, frame);
                 return Flow.Return;
             case IfStmt conditional:
-                return Execute(StaticCondition(conditional.Condition, frame) ? conditional.Then : conditional.Else, frame);
+                return Execute(GuardCondition(conditional, frame) ? conditional.Then : conditional.Else, frame);
             case ForStmt loop:
                 return ExecuteFor(loop, frame);
             case WhileStmt loop:
@@ -163,6 +175,27 @@ public sealed class Interpreter
         return Flow.Normal;
     }
 
+    /// <summary>
+    /// An <c>if</c>'s condition. A check whose branch only raises (<c>if hx.size() != expected: raise ...</c>) and whose
+    /// condition is only known at run time is taken to pass: the converted graph is for inputs the model accepts.
+    /// </summary>
+    private bool GuardCondition(IfStmt conditional, Frame frame)
+    {
+        if (!AlwaysRaises(conditional.Then) && !AlwaysRaises(conditional.Else)) return StaticCondition(conditional.Condition, frame);
+        try
+        {
+            return StaticCondition(conditional.Condition, frame);
+        }
+        catch (ModelForgeException e) when (e.Code == DiagnosticCode.UnsupportedConstruct)
+        {
+            return !AlwaysRaises(conditional.Then);
+        }
+    }
+
+    private static bool AlwaysRaises(IReadOnlyList<Stmt> body) =>
+        body.Count > 0 && body[^1] is RaiseStmt or ExprStmt { Value: CallExpr { Function: AttributeExpr { Name: "RaiseException" } } } &&
+        body.SkipLast(1).All(s => s is AssignStmt);
+
     private bool StaticCondition(Expr condition, Frame frame) => Evaluate(condition, frame) switch
     {
         bool b => b,
@@ -172,8 +205,12 @@ public sealed class Interpreter
         string s => s.Length > 0,
         List<object?> list => list.Count > 0,
         Value v when v.Constant is { ElementCount: 1 } c => c.Bytes.Span.IndexOfAnyExcept((byte)0) >= 0,
+        PoisonValue poison when _unsupported.Count > 0 => throw Unsupported(condition.Span,
+            $"a condition depends on the result of {poison.Op}, which cannot be converted: {_unsupported[0].Op} has no handler " +
+            $"(called at {_unsupported[0].Location})"),
         var other => throw Unsupported(condition.Span,
-            $"a condition depends on {DescribeValue(other)}, which is only known at run time (data-dependent control flow)"),
+            $"a condition depends on {DescribeValue(other)}, which is only known at run time (data-dependent control flow; " +
+            "lowering it to ONNX If is not supported)"),
     };
 
     private void Assign(Expr target, object? value, Frame frame)
@@ -290,6 +327,9 @@ public sealed class Interpreter
         {
             PickleObject child => new ModuleValue(child, _model.ResolveClass(child.ClassName), child.ClassName, Join(module.Path, name)),
             TensorData tensor => Weight(tensor, Join(module.Path, name)),
+            // A List[Tensor] attribute (a scripted nn.LSTM's _flat_weights).
+            List<object?> items when items.Count > 0 && items.All(i => i is TensorData) =>
+                items.Select((t, i) => (object?)Weight((TensorData)t!, Join(module.Path, $"{name}.{i}"))).ToList(),
             _ => FromPickle(raw),
         };
     }
@@ -407,6 +447,17 @@ public sealed class Interpreter
             Evaluate(receiverExpr, frame) is ModuleValue receiver)
         {
             var methodArgs = call.Args.Select(a => Evaluate(a, frame)).ToList();
+            if (receiver.Class.Methods.All(m => m.Name != methodName))
+            {
+                // Scripted code calls len(self.layers) / self.layers[i] on a ModuleList or Sequential as methods
+                // the container class does not serialize.
+                if (methodName == "__len__" && methodArgs.Count == 0) return (long)ModuleChildren(receiver).Count();
+                if (methodName == "__getitem__" && methodArgs is [long index])
+                {
+                    var children = ModuleChildren(receiver).ToList();
+                    return children[PythonOps.Index(index, children.Count, () => Unsupported(call.Span, "module list index out of range"))];
+                }
+            }
             return CallMethod(receiver, methodName, methodArgs, call.Span);
         }
 
@@ -418,21 +469,30 @@ public sealed class Interpreter
         var args = call.Args.Select(a => Evaluate(a, frame)).ToList();
         var keywords = call.Keywords.ToDictionary(k => k.Name, k => Evaluate(k.Value, frame), StringComparer.Ordinal);
 
+        if (path.StartsWith("__torch__.", StringComparison.Ordinal) && _model.ResolveFunction(path) is { } scriptFunction)
+            return Invoke(scriptFunction, frame.Self, isMethod: false, args, keywords, path);
+
         switch (path)
         {
             case "annotate": return args.Count == 2 ? args[1] : throw Unsupported(call.Span, "annotate takes a type and a value");
             case "uninitialized": return null;
+            case "unchecked_cast" when args.Count == 2: return args[1]; // unchecked_cast(T, x): Optional[T] → T after a None check
             case "getattr" when args is [ModuleValue module, string attributeName]:
                 return ModuleAttribute(module, attributeName, call.Span);
             case "len":
                 return args is [List<object?> l] ? l.Count : args is [TupleValue t] ? t.Items.Count
                     : CallOp("aten::len", args, keywords, call.Span, frame);
             case "range":
-                var bounds = args.Select(a => a as long? ?? throw Unsupported(call.Span, "range() bounds must be known at conversion time")).ToArray();
+                var bounds = args.Select(a => a as long? ?? throw Unsupported(call.Span,
+                    $"range() bound {DescribeValue(a)} is not known at conversion time: loops are unrolled, so their trip count must " +
+                    "be static (a dynamic dim or a tensor value gives a run-time trip count; lowering to ONNX Loop is not supported)")).ToArray();
                 var (start, stop, step) = bounds.Length switch { 1 => (0L, bounds[0], 1L), 2 => (bounds[0], bounds[1], 1L), _ => (bounds[0], bounds[1], bounds[2]) };
                 var range = new List<object?>();
                 for (var i = start; step > 0 ? i < stop : i > stop; i += step) range.Add(i);
                 return range;
+            // bool(t > 0) on a run-time tensor stays a tensor, so an `if` on it is reported as data-dependent.
+            case "bool" when args is [Value { Constant: null } runtime]:
+                return runtime;
             case "int" or "float" or "bool" when args is [PoisonValue poison]:
                 return poison;
             case "int" or "float" or "bool" when args is [var scalar] && scalar is not Value && scalar is not DynamicInt:
@@ -453,8 +513,141 @@ public sealed class Interpreter
             _ when path.StartsWith("ops.aten.", StringComparison.Ordinal) => "aten::" + path["ops.aten.".Length..],
             _ => path,
         };
+        if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, out var folded)) return folded;
         return CallOp(op, args, keywords, call.Span, frame);
     }
+
+    /// <summary>
+    /// The ops scripted code applies to Python-level values (ints, bools, strings, lists, None): <c>torch.ne(torch.dim(x), 4)</c>,
+    /// <c>torch.append(outs, y)</c>, <c>ops.prim.RaiseException(...)</c>. They fold at conversion time, so control flow
+    /// on attributes, constants and static shapes folds too. Tensor operands go to the op registry instead.
+    /// </summary>
+    private bool TryFoldScripted(string op, IReadOnlyList<object?> args, SourceSpan span, out object? result)
+    {
+        result = null;
+        if (op == "prim::RaiseException")
+            throw Unsupported(span, "the model raises an exception for the declared inputs" +
+                                    (args is [string message, ..] ? $": {message}" : ""));
+        if (op == "prim::unchecked_cast" && args is [var only])
+        {
+            result = only;
+            return true;
+        }
+        if (op == "aten::warn") return true;
+        if (op == "aten::dim" && args is [Value { Type.Shape: { } shape }])
+        {
+            result = (long)shape.Count;
+            return true;
+        }
+        // Tensor properties of a converted graph value: a dense CPU tensor without autograd (conversion is eval mode).
+        if (op is "prim::is_nested" or "prim::is_cuda" or "prim::is_sparse" or "prim::is_mkldnn" or "prim::is_quantized"
+                or "prim::is_meta" or "prim::requires_grad" && args is [Value])
+        {
+            result = false;
+            return true;
+        }
+        if (op is "aten::is_grad_enabled" or "aten::is_autocast_enabled" && args.Count == 0)
+        {
+            result = false;
+            return true;
+        }
+        if (op == "prim::device" && args is [Value])
+        {
+            result = "cpu";
+            return true;
+        }
+        // x.dtype as TorchScript spells it: the c10::ScalarType number (compared, or passed to torch.to).
+        if (op == "prim::dtype" && args is [Value typed] &&
+            Enumerable.Range(0, 16).FirstOrDefault(code => DataTypes.FromTorchScalarType(code) == typed.Type.ElementType, -1) is var scalarType and >= 0)
+        {
+            result = (long)scalarType;
+            return true;
+        }
+        // List operations hold any items (tensors included).
+        switch (op, args)
+        {
+            // `query is not key` on tensors: the same tensor object is the same graph value.
+            case ("aten::__is__" or "aten::__isnot__", [Value left, Value right]):
+                result = ReferenceEquals(Resolve(left), Resolve(right)) == (op == "aten::__is__");
+                return true;
+            case ("aten::len", [List<object?> list]): result = (long)list.Count; return true;
+            case ("aten::len", [TupleValue tuple]): result = (long)tuple.Items.Count; return true;
+            case ("aten::append", [List<object?> list, var item]): list.Add(item); result = list; return true;
+            case ("aten::__getitem__", [List<object?> list, long i]):
+                result = Current(list[PythonOps.Index(i, list.Count, () => Unsupported(span, "list index out of range"))]);
+                return true;
+            case ("aten::__getitem__", [TupleValue tuple, long i]):
+                result = Current(tuple.Items[PythonOps.Index(i, tuple.Items.Count, () => Unsupported(span, "tuple index out of range"))]);
+                return true;
+        }
+        if (args.Any(a => a is Value or DynamicInt or PoisonValue or ModuleValue or Namespace)) return false;
+        switch (op, args)
+        {
+            case ("aten::len", [string text]): result = (long)text.Length; return true;
+            case ("str", [var scalar]): result = FormatScalar(scalar); return true;
+            case ("aten::find", [string text, string needle, long start, long end]):
+                var found = text[(int)Math.Min(start, text.Length)..(int)Math.Min(end, text.Length)].IndexOf(needle, StringComparison.Ordinal);
+                result = found < 0 ? -1L : found + start;
+                return true;
+            case ("aten::all" or "aten::any" or "all" or "any", [List<object?> flags]) when flags.All(f => f is bool):
+                result = op.EndsWith("all", StringComparison.Ordinal) ? flags.All(f => (bool)f!) : flags.Any(f => (bool)f!);
+                return true;
+            case ("aten::format", [string format, ..]):
+                var parts = format.Split("{}");
+                result = string.Concat(parts.Select((part, i) => i == 0 ? part : (args.Count > i ? FormatScalar(args[i]) : "{}") + part));
+                return true;
+            case ("aten::__not__", [var operand]):
+                result = PythonOps.Unary("not", operand, () => Unsupported(span, "not on this value"));
+                return true;
+            case ("aten::__is__" or "aten::__isnot__", [var left, var right]):
+                result = PythonOps.TryCompare(op == "aten::__is__" ? "is" : "is not", left, right, out var same) ? same : Equals(left, right) == (op == "aten::__is__");
+                return true;
+            case ("aten::neg", [long or double]):
+                result = PythonOps.Unary("-", args[0], () => Unsupported(span, "neg"));
+                return true;
+            case ("prim::min" or "prim::max", [long or double, long or double]):
+                var swap = PythonOps.TryCompare("<", args[0], args[1], out var less) && less;
+                result = (op == "prim::min") == swap ? args[0] : args[1];
+                return true;
+            case ("prim::min" or "prim::max", [List<object?> { Count: > 0 } values]) when values.All(v => v is long):
+                result = op == "prim::min" ? values.Cast<long>().Min() : values.Cast<long>().Max();
+                return true;
+        }
+        var comparison = op switch
+        {
+            "aten::eq" => "==", "aten::ne" => "!=", "aten::lt" => "<", "aten::le" => "<=", "aten::gt" => ">", "aten::ge" => ">=",
+            _ => null,
+        };
+        if (comparison is not null && args.Count == 2)
+        {
+            if (PythonOps.TryCompare(comparison, args[0], args[1], out var holds))
+            {
+                result = holds;
+                return true;
+            }
+            if (args[0] is List<object?> || args[1] is List<object?>)
+                throw Unsupported(span, $"comparison of {DescribeValue(args[0])} and {DescribeValue(args[1])} is only known at run time");
+        }
+        var binary = op switch
+        {
+            "aten::add" => "+", "aten::sub" => "-", "aten::mul" => "*", "aten::floordiv" => "//", "aten::div" => "/",
+            "aten::remainder" => "%", "aten::pow" => "**", "aten::__and__" => "&", "aten::__or__" => "|", "aten::__xor__" => "^",
+            _ => null,
+        };
+        if (binary is null || args.Count != 2 || !PythonOps.TryBinary(binary, args[0], args[1], out result)) return false;
+        if (binary is "&" or "|" or "^" && args[0] is bool && args[1] is bool) result = (long)result! != 0;
+        return true;
+    }
+
+    private static string FormatScalar(object? value) => value switch
+    {
+        null => "None",
+        bool b => b ? "True" : "False",
+        double d => d.ToString(CultureInfo.InvariantCulture),
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        string s => s,
+        _ => DescribeValue(value),
+    };
 
     private object? CallOp(string op, IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> keywords, SourceSpan span, Frame frame)
     {

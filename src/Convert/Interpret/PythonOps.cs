@@ -97,6 +97,12 @@ internal static class PythonOps
         }
         if (op is "==" or "!=")
         {
+            // Sizes known only at run time ([1, batch, 8] against another size() of batch) decide nothing unless a
+            // static element already differs.
+            if (left is List<object?> dl && right is List<object?> dr && dl.Count == dr.Count &&
+                dl.Zip(dr).Any(p => (p.First is DynamicInt || p.Second is DynamicInt) && !Equals(p.First, p.Second)) &&
+                !dl.Zip(dr).Any(p => p.First is long or double && p.Second is long or double && !Equals(p.First, p.Second)))
+                return false;
             var equal = left is List<object?> la && right is List<object?> lb ? la.SequenceEqual(lb) : Equals(left, right);
             holds = equal == (op == "==");
             return true;

@@ -61,6 +61,17 @@ public sealed class TorchScriptModel : IDisposable
                 new SourceLocation($"{Archive.FilePath}!/{path}"), "the archive is incomplete or was edited; save the model again with torch.jit.save");
     }
 
+    /// <summary>The free function <c>__torch__.a.b.name</c> (scripted code calls e.g. <c>__torch__.torch.nn.functional.layer_norm</c>), or null.</summary>
+    public FunctionDef? ResolveFunction(string qualifiedName)
+    {
+        var lastDot = qualifiedName.LastIndexOf('.');
+        if (lastDot <= 0) return null;
+        var path = SourcePathOf(qualifiedName);
+        if (!_files.ContainsKey(path) && !Archive.Contains(path)) return null;
+        var name = qualifiedName[(lastDot + 1)..];
+        return ParseFile(path, qualifiedName).Functions.FirstOrDefault(f => f.Name == name);
+    }
+
     private ScriptFile ParseFile(string path, string forClass)
     {
         if (_files.TryGetValue(path, out var file)) return file;
