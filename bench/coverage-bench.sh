@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Coverage benchmark (issue 5, "Convert II"): the torchvision 0.14 classification zoo plus a text encoder, an LSTM
+# tagger and a GRU classifier, traced locally with Debian's python3-torch (bench/make_zoo.py, not committed), each
+# converted with the published CLI (timed), validated against libtorch (CPU EP, batches 1 and 2, atol 1e-4,
+# rtol 1e-3), and exported with torch.onnx.export (opset 17) in the same run.
+# Target: every model converts and matches, including those torch.onnx.export fails on.
+#
+# Usage: bash bench/coverage-bench.sh [MODEL ...]        (default: every model of `make_zoo.py list`, cheap first)
+#   env MODELS="a b"    same as the arguments
+#   env SKIP_HUGE=1     (default) skip models above ~300 M parameters (vit_h_14, regnet_y_128gf, vit_l_16, vit_l_32)
+#   env TIMEOUT=600     seconds per step (trace, convert, validate, export) of one model
+#   env BUDGET_S=0      stop starting new models after this many seconds (0 = no limit); the rest are listed
+#                       as not run
+#   env SKIP_PUBLISH=1  reuse bench/work/cli (common.sh)
+# Rows go to stdout as they finish and to bench/work/logs/coverage/table.md; logs per model in that folder.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+SKIP_HUGE="${SKIP_HUGE:-1}"
+TIMEOUT="${TIMEOUT:-600}"
+BUDGET_S="${BUDGET_S:-0}"
+ZOO="$WORK/zoo"
+CL="$LOGS/coverage"
+mkdir -p "$ZOO" "$CL"
+
+"$PY" -c 'import torch, torchvision' 2>/dev/null || { log "need Debian python3-torch/python3-torchvision at $PY"; exit 1; }
+publish_cli
+
+declare -A HUGE=()
+all=()
+while read -r name tag; do
+    all+=("$name")
+    [ "$tag" = huge ] && HUGE[$name]=1
+done < <("$PY" bench/make_zoo.py list)
+
+if [ $# -gt 0 ]; then sel=("$@"); elif [ -n "${MODELS:-}" ]; then read -r -a sel <<<"$MODELS"; else sel=("${all[@]}"); fi
+
+TABLE="$CL/table.md"
+: >"$TABLE"
+row() { echo "$*"; echo "$*" >>"$TABLE"; }
+
+echo "## Coverage run: ${#sel[@]} model(s), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GB RAM"
+echo "## SKIP_HUGE=$SKIP_HUGE TIMEOUT=$TIMEOUT BUDGET_S=$BUDGET_S"
+echo
+row "| model | params M | input | convert s | ModelForge convert | validate (CPU EP, batch 1,2; max abs err) | torch.onnx.export (opset 17) |"
+row "|---|---:|---|---:|---|---|---|"
+
+n_conv=0; n_match=0; n_mf_fail=0; n_te_fail=0; n_run=0
+not_run=(); mf_failures=(); te_failures=()
+t_begin=$(date +%s)
+
+first_error() {  # first "error MF####: ..." line of a log, else its last line
+    local l
+    l=$(grep -m1 -oE '(error|warning) MF[0-9]{4}:.*' "$1")
+    [ -n "$l" ] || l=$(grep -v '^\s*$' "$1" | tail -1)
+    echo "${l:0:220}" | tr '|' '/'
+}
+
+for m in "${sel[@]}"; do
+    if [ "$SKIP_HUGE" = 1 ] && [ -n "${HUGE[$m]:-}" ]; then
+        not_run+=("$m (SKIP_HUGE: above ~300 M parameters)"); log "skip $m (huge)"; continue
+    fi
+    if [ "$BUDGET_S" -gt 0 ] && [ $(( $(date +%s) - t_begin )) -ge "$BUDGET_S" ]; then
+        not_run+=("$m (time budget BUDGET_S=$BUDGET_S spent)"); continue
+    fi
+    log "== $m"
+    n_run=$((n_run + 1))
+    pt="$ZOO/$m.pt"; meta="$ZOO/$m.json"; onnx="$ZOO/$m.onnx"
+    if ! timeout "$TIMEOUT" "$PY" bench/make_zoo.py trace "$ZOO" "$m" >"$CL/$m.trace.log" 2>&1 || [ ! -f "$meta" ]; then
+        row "| $m | ? | ? | – | not traced: $(tail -1 "$CL/$m.trace.log" | cut -c1-150 | tr '|' '/') | – | – |"
+        n_run=$((n_run - 1)); not_run+=("$m (tracing with torch.jit.trace failed, see $CL/$m.trace.log)"); continue
+    fi
+    read -r params input extra < <("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["params_m"], d["input"], " ".join(d["validate"]))' "$meta")
+    read -r -a vextra <<<"$extra"
+
+    # convert (timed, whole process)
+    rm -f "$onnx"
+    t0=$(date +%s.%N)
+    timeout "$TIMEOUT" "$CLI" convert "$pt" --input "$input" -o "$onnx" >"$CL/$m.convert.log" 2>&1
+    crc=$?
+    t1=$(date +%s.%N)
+    csec=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    if [ $crc -eq 0 ] && [ -f "$onnx" ]; then
+        n_conv=$((n_conv + 1)); conv="ok"
+        timeout "$TIMEOUT" "$CLI" validate "$pt" "$onnx" --input "$input" --batch 1,2 --atol 1e-4 --rtol 1e-3 --ep cpu \
+            "${vextra[@]}" >"$CL/$m.validate.log" 2>&1
+        vrc=$?
+        maxabs=$(awk '$1 == "onnxruntime-cpu" && ($4 == "PASS" || $4 == "FAIL") { if ($5 + 0 > mx) mx = $5 + 0; seen = 1 }
+                      END { if (seen) printf "%.2e", mx }' "$CL/$m.validate.log")
+        case $vrc in
+            0) val="PASS ($maxabs)"; n_match=$((n_match + 1)) ;;
+            1) val="**MISMATCH** ($maxabs)"; n_mf_fail=$((n_mf_fail + 1)); mf_failures+=("$m: validate exit 1, max abs $maxabs: $(grep -m1 -E 'FAILED|MF[0-9]{4}' "$CL/$m.validate.log" | cut -c1-200)") ;;
+            124|137) val="**timeout ${TIMEOUT}s**"; n_mf_fail=$((n_mf_fail + 1)); mf_failures+=("$m: validate timed out after ${TIMEOUT}s") ;;
+            *) val="**error (exit $vrc)**: $(first_error "$CL/$m.validate.log")"; n_mf_fail=$((n_mf_fail + 1)); mf_failures+=("$m: validate exit $vrc: $(first_error "$CL/$m.validate.log")") ;;
+        esac
+    else
+        case $crc in
+            124|137) conv="**timeout ${TIMEOUT}s**" ;;
+            *) conv="**failed (exit $crc)**: $(first_error "$CL/$m.convert.log")" ;;
+        esac
+        val="–"; n_mf_fail=$((n_mf_fail + 1)); mf_failures+=("$m: convert exit $crc: $(first_error "$CL/$m.convert.log")")
+    fi
+
+    # baseline: torch.onnx.export of the same TorchScript module
+    te=$(timeout "$TIMEOUT" "$PY" bench/make_zoo.py export "$pt" "$meta" "$ZOO/$m.torch.onnx" 2>"$CL/$m.export.log" | tail -1)
+    terc=${PIPESTATUS[0]}
+    [ -n "$te" ] || te="failed (exit $terc): $(grep -v '^\s*$' "$CL/$m.export.log" | tail -1 | cut -c1-150)"
+    [ "$te" = ok ] || { n_te_fail=$((n_te_fail + 1)); te_failures+=("$m: $te"); }
+    rm -f "$ZOO/$m.torch.onnx" "$ZOO/$m.torch.onnx.data"
+    row "| $m | $params | \`$input\` | $csec | $conv | $val | $(echo "$te" | tr '|' '/') |"
+done
+
+echo
+echo "Summary: $n_run model(s) run; ModelForge converted $n_conv, matched $n_match, failed $n_mf_fail; torch.onnx.export failed on $n_te_fail."
+echo "Wall time $(( $(date +%s) - t_begin )) s."
+if [ ${#mf_failures[@]} -gt 0 ]; then echo; echo "ModelForge failures:"; printf -- '- %s\n' "${mf_failures[@]}"; fi
+if [ ${#te_failures[@]} -gt 0 ]; then echo; echo "torch.onnx.export failures:"; printf -- '- %s\n' "${te_failures[@]}"; fi
+if [ ${#not_run[@]} -gt 0 ]; then echo; echo "Not run (${#not_run[@]}):"; printf -- '- %s\n' "${not_run[@]}"; fi
+[ "$n_mf_fail" -eq 0 ]
