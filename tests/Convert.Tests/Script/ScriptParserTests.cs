@@ -438,6 +438,8 @@ public class ScriptParserTests
     [InlineData("def f():\n  x = [1, 2)\n", 2, 12, "closing ')' does not match '['")]
     [InlineData("def f():\n  x = 99999999999999999999\n", 2, 7, "does not fit in 64 bits")]
     [InlineData("def f():\n  with x:\n    pass\n", 2, 3, "'with' statements are not supported")]
+    // Found by the convert fuzz target: a mutated archive repeated pin_memory= in a call, which crashed the interpreter.
+    [InlineData("def f():\n  x = g(pin_memory=1, pin_memory=2)\n", 2, 23, "keyword argument 'pin_memory' repeated")]
     public void SyntaxErrorsAreLocated(string source, int line, int column, string message)
     {
         var diagnostic = SyntaxError(source).Diagnostics.Single();

@@ -680,6 +680,8 @@ public static class ScriptParser
                 if (Current.Kind == TokenKind.Name && PeekAt(1) is { Kind: TokenKind.Op, Text: "=" })
                 {
                     var start = Advance();
+                    // As Python's parser does; found by the convert fuzz target (a repeated pin_memory=).
+                    if (keywords.Any(k => k.Name == start.Text)) throw ErrorAt(start, $"keyword argument '{start.Text}' repeated");
                     Advance();
                     var value = ParseTest();
                     keywords.Add(new KeywordArg(SpanFrom(start), start.Text, value));
