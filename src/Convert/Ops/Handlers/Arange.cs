@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
@@ -25,7 +26,11 @@ internal static class Arange
         var isFloat = new[] { start, end, step }.Any(b => b is double || b is Value { Type.ElementType: var t } && t.IsFloatingPoint());
         DataType? requested = a.Get(bounds.Count, "dtype") is long scalarType ? DataTypes.FromTorchScalarType(scalarType) : null;
         var type = requested ?? (isFloat ? DataType.Float32 : DataType.Int64);
-        if (Static(c, start) is { } s && Static(c, end) is { } e && Static(c, step) is { } d)
+        if (Static(c, step) is 0)
+            throw new ModelForgeException(DiagnosticCode.InvalidOpArguments, "aten::arange with step 0", null, "torch.arange needs a nonzero step");
+        // Small static ranges fold to a constant; a huge one (a corrupt or hostile constant) stays a Range node rather
+        // than an allocation of its size at conversion time (the convert fuzz target found such an archive).
+        if (Static(c, start) is { } s && Static(c, end) is { } e && Static(c, step) is { } d && Math.Ceiling((e - s) / d) <= MaxFoldedLength)
             return Constant(c, s, e, d, type);
 
         // Range computes in its own type; torch computes in double and casts, the same for int bounds.
@@ -40,6 +45,8 @@ internal static class Arange
         var range = c.Op("Range", [Scalar(start), Scalar(end), Scalar(step)], TensorType.Of(computeType, length));
         return c.Cast(range, type);
     }
+
+    private const double MaxFoldedLength = 1 << 16;
 
     private static double? Static(OpContext c, object? bound) => bound switch
     {
