@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.IO;
 using ModelForge.Engine;
 using ModelForge.Package;
 using ModelForge.Package.Triton;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using ModelForge.Convert;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.IO;
 using ModelForge.Package;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;

@@ -1,6 +1,6 @@
 using ModelForge.Core.Diagnostics;
 
-namespace ModelForge.Pipeline;
+namespace ModelForge.Core.IO;
 
 /// <summary>
 /// The build output folder, replaced as a whole: the build writes into a hidden sibling staging folder and only a
