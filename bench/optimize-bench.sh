@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Optimisation and large-model benchmark (issue 6), in one run:
 #  1. ONNX Runtime CPU latency (2 intra-op threads, batch 1 and 8) of ModelForge's ONNX (default --optimize all)
-#     vs torch.onnx.export's ONNX for the same TorchScript file, for the torchvision zoo of bench/make_models.py;
-#     both models run alternately in one process (bench/OrtLatency), median of RUNS runs each.
+#     vs torch.onnx.export's ONNX for the same TorchScript file, for the torchvision zoo of bench/make_models.py:
+#     both models in one process on one shared thread pool, run in alternating pairs (bench/OrtLatency); ratio =
+#     median of the per-pair ratios with a bootstrap 95 % interval; plus whether ONNX Runtime, after its own
+#     optimisation, runs the same operators for both files.
 #  2. Conversion wall time and peak RSS of a generated wide MLP whose weights exceed 2 GB (bench/make_big_model.py),
 #     which is written with external data; ONNX Runtime then loads it once.
 #
 # Usage: bash bench/optimize-bench.sh [MODEL ...]
-#   env RUNS=20            timed runs per model and batch size (after 3 warm-up runs)
+#   env RUNS=100           timed pairs per model and batch size (after 5 warm-up runs)
 #   env SKIP_PUBLISH=1     reuse bench/work/cli and bench/work/ortlatency
 #   env SKIP_BIG=1         skip part 2;  BIG_LAYERS=12 BIG_WIDTH=8192 size the MLP (default 3.0 GiB of weights)
 #   env KEEP_BIG=1         keep the big .pt/.onnx/.onnx.data (deleted afterwards by default: several GB)
@@ -15,7 +17,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ONNX_DIR="$WORK/onnx"
 ORTLAT="$WORK/ortlatency/OrtLatency"
-RUNS="${RUNS:-20}"
+RUNS="${RUNS:-100}"
 ALL_MODELS=(resnet50 resnet18 mobilenet_v2 mobilenet_v3_large efficientnet_b0 densenet121
             vgg11 squeezenet1_1 shufflenet_v2_x1_0 alexnet googlenet regnet_y_400mf mnasnet1_0)
 if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=("${ALL_MODELS[@]}"); fi
@@ -35,18 +37,19 @@ for m in "${MODELS[@]}"; do
     pt="$MODELS_DIR/$m.pt"
     log "== $m"
     "$CLI" convert "$pt" --input 'x:float32[batch,3,224,224]' -o "$ONNX_DIR/$m.onnx" >"$LOGS/$m.opt.convert.log" 2>&1 \
-        || { ROWS+=("| $m | ModelForge convert failed (see $LOGS/$m.opt.convert.log) | | | | | |"); continue; }
+        || { ROWS+=("| $m | ModelForge convert failed (see $LOGS/$m.opt.convert.log) | | | | | | |"); continue; }
     if [ ! -f "$ONNX_DIR/$m.torch.onnx" ]; then
         "$PY" bench/torch_export.py "$pt" "$ONNX_DIR/$m.torch.onnx" >"$LOGS/$m.export.log" 2>&1 \
-            || { ROWS+=("| $m | | | torch.onnx.export failed (see $LOGS/$m.export.log) | | | |"); continue; }
+            || { ROWS+=("| $m | | | torch.onnx.export failed (see $LOGS/$m.export.log) | | | | |"); continue; }
     fi
     out="$("$ORTLAT" "$ONNX_DIR/$m.onnx" "$ONNX_DIR/$m.torch.onnx" --threads 2 --batch 1,8 --runs "$RUNS" 2>"$LOGS/$m.latency.stderr")" \
-        || { ROWS+=("| $m | latency run failed (see $LOGS/$m.latency.stderr) | | | | | |"); continue; }
+        || { ROWS+=("| $m | latency run failed (see $LOGS/$m.latency.stderr) | | | | | | |"); continue; }
     echo "$out" >"$LOGS/$m.latency.log"
-    read -r a1 b1 r1 < <(awk '$2 == 1 {print $4, $6, $8}' <<<"$out")
-    read -r a8 b8 r8 < <(awk '$2 == 8 {print $4, $6, $8}' <<<"$out")
-    log "   batch 1: $a1 ms vs $b1 ms ($r1); batch 8: $a8 ms vs $b8 ms ($r8)"
-    ROWS+=("| $m | $a1 | $b1 | $r1 | $a8 | $b8 | $r8 |")
+    read -r a1 b1 r1 < <(awk '$1 == "batch" && $2 == 1 {print $4, $6, $8 " [" $10 ", " $11 "]"}' <<<"$out")
+    read -r a8 b8 r8 < <(awk '$1 == "batch" && $2 == 8 {print $4, $6, $8 " [" $10 ", " $11 "]"}' <<<"$out")
+    graph=$(awk '$1 == "ort-graph" {sub(/^ort-graph /, ""); print}' <<<"$out")
+    log "   batch 1: $a1 ms vs $b1 ms ($r1); batch 8: $a8 ms vs $b8 ms ($r8); ORT graph: $graph"
+    ROWS+=("| $m | $a1 | $b1 | $r1 | $a8 | $b8 | $r8 | $graph |")
 done
 
 # --- 2. a model over 2 GB -------------------------------------------------------
@@ -71,10 +74,10 @@ echo "## Optimised ONNX latency and a model over 2 GB"
 echo
 echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
 echo "- Command: \`bash bench/optimize-bench.sh${*:+ $*}\` (RUNS=$RUNS)"
-echo "- Latency: ONNX Runtime $(grep -o 'OnnxRuntime.Gpu.Linux" Version="[^"]*' Directory.Packages.props | cut -d'"' -f3) CPU EP, intra-op threads 2, ORT_ENABLE_ALL, median ms of $RUNS alternating runs after 3 warm-up runs; ratio = ModelForge / torch.onnx.export (≤ 1.00 means ModelForge's ONNX is as fast or faster)"
+echo "- Latency: ONNX Runtime $(grep -o 'OnnxRuntime.Gpu.Linux" Version="[^"]*' Directory.Packages.props | cut -d'"' -f3) CPU EP, one shared pool of 2 intra-op threads, ORT_ENABLE_ALL, median ms of $RUNS alternating pairs after 5 warm-up runs; ratio = median of per-pair ModelForge / torch.onnx.export [bootstrap 95 % interval] (≤ 1.00 means ModelForge's ONNX is as fast or faster); ORT graph: operator counts of the graphs ONNX Runtime runs after its own optimisation (same = identical counts), and their weight elements"
 echo
-echo "| model | ModelForge b1 ms | torch.onnx b1 ms | ratio b1 | ModelForge b8 ms | torch.onnx b8 ms | ratio b8 |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| model | ModelForge b1 ms | torch.onnx b1 ms | ratio b1 [95 %] | ModelForge b8 ms | torch.onnx b8 ms | ratio b8 [95 %] | ORT graph (ModelForge vs torch) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${ROWS[@]}"
 if [ -n "$BIG_ROW" ]; then
     echo

@@ -1,8 +1,15 @@
-// ONNX Runtime CPU latency of two ONNX models on the same random input, measured alternately in one process so
-// both see the same machine load. Usage:
-//   OrtLatency A.onnx B.onnx [--threads 2] [--batch 1,8] [--warmup 3] [--runs 20] [--hw 224]
+// ONNX Runtime CPU latency of two ONNX models on the same random input. Usage:
+//   OrtLatency A.onnx B.onnx [--threads 2] [--batch 1,8] [--warmup 5] [--runs 100]
 //   OrtLatency A.onnx --load-only      (create a session and run batch 1 once: "does ORT load it?")
-// Prints one line per batch size: "batch B a_ms MEDIAN b_ms MEDIAN ratio A/B".
+// Prints one line per batch size:
+//   "batch B a_ms MEDIAN b_ms MEDIAN ratio R ci95 LO HI"
+// and then one line comparing the graphs ONNX Runtime actually runs (after its own ORT_ENABLE_ALL optimisation):
+//   "ort-graph same|different a_nodes N b_nodes M a_weights X b_weights Y [diff: op a/b ...]"
+//
+// Why measured this way: on a small machine two sessions with their own thread pools disturb each other (the idle
+// pool's threads spin while the other model runs), which made the order of the two models matter by up to +-9 %.
+// Both sessions therefore share one global intra-op pool, runs alternate A,B then B,A, and the ratio is the median of
+// the per-pair ratios (each pair ran back to back, under the same load) with a bootstrap 95 % interval.
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
@@ -12,16 +19,29 @@ var paths = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).T
 string Option(string name, string fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
 var threads = int.Parse(Option("--threads", "2"), CultureInfo.InvariantCulture);
 var batches = Option("--batch", "1,8").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
-var warmup = int.Parse(Option("--warmup", "3"), CultureInfo.InvariantCulture);
-var runs = int.Parse(Option("--runs", "20"), CultureInfo.InvariantCulture);
+var warmup = int.Parse(Option("--warmup", "5"), CultureInfo.InvariantCulture);
+var runs = int.Parse(Option("--runs", "100"), CultureInfo.InvariantCulture);
 
-using var options = new SessionOptions
+var environmentOptions = new EnvironmentCreationOptions
 {
-    IntraOpNumThreads = threads,
-    InterOpNumThreads = 1,
-    ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+    logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+    threadOptions = new OrtThreadingOptions { GlobalIntraOpNumThreads = threads, GlobalInterOpNumThreads = 1, GlobalSpinControl = true },
 };
+OrtEnv.CreateInstanceWithOptions(ref environmentOptions);
+
+SessionOptions NewOptions(string? optimizedModelPath = null)
+{
+    var options = new SessionOptions
+    {
+        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+    };
+    options.DisablePerSessionThreads();
+    if (optimizedModelPath is not null) options.OptimizedModelFilePath = optimizedModelPath;
+    return options;
+}
+
+using var options = NewOptions();
 var sessions = paths.Select(p => new InferenceSession(p, options)).ToArray();
 try
 {
@@ -32,24 +52,27 @@ try
         Console.WriteLine(FormattableString.Invariant($"loaded and ran batch 1 in {stopwatch.Elapsed.TotalSeconds:F2} s"));
         return 0;
     }
+    if (sessions.Length != 2) throw new ArgumentException("give two models (A.onnx B.onnx)");
     foreach (var batch in batches)
     {
         var inputs = sessions.Select(s => Input(s, batch)).ToArray();
         for (var w = 0; w < warmup; w++)
             for (var s = 0; s < sessions.Length; s++) Run(sessions[s], inputs[s]);
-        var times = sessions.Select(_ => new List<double>()).ToArray();
+        var times = new[] { new double[runs], new double[runs] };
         for (var r = 0; r < runs; r++)
-            for (var k = 0; k < sessions.Length; k++)
+            for (var k = 0; k < 2; k++)
             {
-                var s = (r + k) % sessions.Length; // alternate which model goes first
+                var s = (r + k) % 2; // A,B then B,A: neither model always runs second
                 var stopwatch = Stopwatch.StartNew();
                 Run(sessions[s], inputs[s]);
-                times[s].Add(stopwatch.Elapsed.TotalMilliseconds);
+                times[s][r] = stopwatch.Elapsed.TotalMilliseconds;
             }
-        var medians = times.Select(Median).ToArray();
+        var pairRatios = Enumerable.Range(0, runs).Select(r => times[0][r] / times[1][r]).ToArray();
+        var (low, high) = BootstrapMedianInterval(pairRatios);
         Console.WriteLine(FormattableString.Invariant(
-            $"batch {batch} a_ms {medians[0]:F2} b_ms {(medians.Length > 1 ? medians[1] : double.NaN):F2} ratio {(medians.Length > 1 ? medians[0] / medians[1] : double.NaN):F3}"));
+            $"batch {batch} a_ms {Median(times[0]):F2} b_ms {Median(times[1]):F2} ratio {Median(pairRatios):F3} ci95 {low:F3} {high:F3}"));
     }
+    Console.WriteLine(CompareOptimizedGraphs(paths[0], paths[1]));
     return 0;
 }
 finally
@@ -57,10 +80,55 @@ finally
     foreach (var session in sessions) session.Dispose();
 }
 
-static double Median(List<double> values)
+static double Median(IReadOnlyList<double> values)
 {
     var sorted = values.Order().ToArray();
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+// Percentile bootstrap of the median (fixed seed, so a rerun on the same timings prints the same interval).
+static (double Low, double High) BootstrapMedianInterval(double[] values)
+{
+    const int resamples = 2000;
+    var random = new Random(12345);
+    var medians = new double[resamples];
+    var sample = new double[values.Length];
+    for (var b = 0; b < resamples; b++)
+    {
+        for (var i = 0; i < sample.Length; i++) sample[i] = values[random.Next(values.Length)];
+        medians[b] = Median(sample);
+    }
+    Array.Sort(medians);
+    return (medians[(int)(0.025 * resamples)], medians[(int)(0.975 * resamples) - 1]);
+}
+
+// Lets ONNX Runtime write the graph it runs for each model and compares operator counts and weight elements: equal
+// counts mean both files reach the same kernels, so any latency difference between them is measurement noise.
+string CompareOptimizedGraphs(string a, string b)
+{
+    var folder = Directory.CreateTempSubdirectory("ortlatency-");
+    try
+    {
+        var histograms = new[] { a, b }.Select((path, i) =>
+        {
+            var optimized = Path.Combine(folder.FullName, $"m{i}.onnx");
+            using (var optimizedOptions = NewOptions(optimized))
+            using (new InferenceSession(path, optimizedOptions)) { }
+            return OptimizedGraph.Read(optimized);
+        }).ToArray();
+        var ops = histograms[0].Ops.Keys.Union(histograms[1].Ops.Keys).Order(StringComparer.Ordinal);
+        var diff = ops.Where(op => histograms[0].Ops.GetValueOrDefault(op) != histograms[1].Ops.GetValueOrDefault(op))
+            .Select(op => $"{op} {histograms[0].Ops.GetValueOrDefault(op)}/{histograms[1].Ops.GetValueOrDefault(op)}")
+            .ToArray();
+        var same = diff.Length == 0 && histograms[0].WeightElements == histograms[1].WeightElements;
+        return FormattableString.Invariant(
+            $"ort-graph {(same ? "same" : "different")} a_nodes {histograms[0].Ops.Values.Sum()} b_nodes {histograms[1].Ops.Values.Sum()} a_weights {histograms[0].WeightElements} b_weights {histograms[1].WeightElements}")
+            + (diff.Length > 0 ? " diff: " + string.Join(", ", diff) : "");
+    }
+    finally
+    {
+        folder.Delete(recursive: true);
+    }
 }
 
 // One random float input per graph input, with the symbolic dims set to the batch size.
@@ -70,7 +138,7 @@ static List<NamedOnnxValue> Input(InferenceSession session, int batch)
     return session.InputMetadata.Select(kv =>
     {
         var dims = kv.Value.Dimensions.Select(d => d < 0 ? batch : d).ToArray();
-        var data = new float[dims.Aggregate(1L, (a, b) => a * b)];
+        var data = new float[dims.Aggregate(1L, (x, y) => x * y)];
         for (var i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
         return NamedOnnxValue.CreateFromTensor(kv.Key, new DenseTensor<float>(data, dims));
     }).ToList();
