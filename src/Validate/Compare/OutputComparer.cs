@@ -196,7 +196,7 @@ public static class OutputComparer
         {
             var how = isFloat ? $"beyond {tolerance}" : $"(exact comparison of {type.Name()})";
             var at = IndexText(MultiIndex(worstValueAt, expected.Shape));
-            reasons.Add($"{valueMismatches} of {n} elements differ {how}; max abs error {FormatError(worstValue, isFloat)} at {at}");
+            reasons.Add($"{valueMismatches} of {n} elements differ {how}; the worst of them is off by {FormatError(worstValue, isFloat)} at {at}");
         }
         if (topK is not null && topK.AgreeingRows != topK.Rows)
             reasons.Add($"top-{topK.K} differs in {topK.Rows - topK.AgreeingRows} of {topK.Rows} rows");

@@ -75,7 +75,7 @@ public class OutputComparerTests
         Assert.Equal(expected[8], worst.Expected, 6);
         Assert.Equal(actual[8], worst.Actual, 6);
         Assert.Equal(0.5, worst.AbsError, 5);
-        Assert.StartsWith("1 of 10 elements differ beyond atol=1.00e-04 rtol=1.00e-03; max abs error 5.0e-01 at [1,3]", result.FailureReason);
+        Assert.StartsWith("1 of 10 elements differ beyond atol=1.00e-04 rtol=1.00e-03; the worst of them is off by 5.0e-01 at [1,3]", result.FailureReason);
     }
 
     [Fact]
@@ -227,7 +227,7 @@ public class OutputComparerTests
         Assert.Equal(1, result.Statistics.MaxAbsError);
         Assert.Equal(1.0 / 6, result.Statistics.MaxRelError, 12);
         Assert.Equal([1L, 2L], Assert.Single(result.WorstMismatches).Index);
-        Assert.Equal("1 of 6 elements differ (exact comparison of int64); max abs error 1 at [1,2]", result.FailureReason);
+        Assert.Equal("1 of 6 elements differ (exact comparison of int64); the worst of them is off by 1 at [1,2]", result.FailureReason);
         Assert.True(Compare(expected, expected).Passed);
     }
 
@@ -457,7 +457,7 @@ public class OutputComparerTests
 
         var result = Compare(F32(LogitsExpected, 2, 6), F32(actual, 2, 6), Defaults with { TopK = 1 });
 
-        Assert.Equal("1 of 12 elements differ beyond atol=1.00e-04 rtol=1.00e-03; max abs error 8.0e+00 at [1,5]; top-1 differs in 1 of 2 rows",
+        Assert.Equal("1 of 12 elements differ beyond atol=1.00e-04 rtol=1.00e-03; the worst of them is off by 8.0e+00 at [1,5]; top-1 differs in 1 of 2 rows",
             result.FailureReason);
     }
 

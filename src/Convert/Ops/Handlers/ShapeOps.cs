@@ -4,7 +4,11 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-/// <summary><c>flatten(x, start_dim, end_dim)</c> → Reshape: dims before start are copied (0), the range merges into −1.</summary>
+/// <summary>
+/// <c>flatten(x, start_dim, end_dim)</c> → Reshape: dims before start are copied (0), the range merges into −1.
+/// <c>flatten(x, 1)</c>, the classifier-head case, is ONNX Flatten instead: what torch.onnx.export writes, so
+/// ONNX Runtime ends up with the same graph for both (checked by bench/OrtLatency).
+/// </summary>
 [AtenOp("aten::flatten")]
 internal static class Flatten
 {
@@ -18,6 +22,8 @@ internal static class Flatten
         var start = Shapes.NormalizeAxis(a.Int(1, "start_dim", 0), rank);
         var end = Shapes.NormalizeAxis(a.Int(2, "end_dim", -1), rank);
         if (start == end) return x;
+        if (start == 1 && end == rank - 1)
+            return c.Op("Flatten", [x], x.Type.WithShape([shape[0], Shapes.Product(shape.Skip(1))]), ("axis", 1));
         var trailing = shape.Skip(end + 1).ToArray();
         if (trailing.Any(d => !d.IsStatic))
             throw c.Error(DiagnosticCode.StaticValueRequired, "flatten with dynamic dims after end_dim is not supported yet");
