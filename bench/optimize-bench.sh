@@ -74,7 +74,7 @@ echo "## Optimised ONNX latency and a model over 2 GB"
 echo
 echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
 echo "- Command: \`bash bench/optimize-bench.sh${*:+ $*}\` (RUNS=$RUNS)"
-echo "- Latency: ONNX Runtime $(grep -o 'OnnxRuntime.Gpu.Linux" Version="[^"]*' Directory.Packages.props | cut -d'"' -f3) CPU EP, one shared pool of 2 intra-op threads, ORT_ENABLE_ALL, median ms of $RUNS alternating pairs after 5 warm-up runs; ratio = median of per-pair ModelForge / torch.onnx.export [bootstrap 95 % interval] (≤ 1.00 means ModelForge's ONNX is as fast or faster); ORT graph: operator counts of the graphs ONNX Runtime runs after its own optimisation (same = identical counts), and their weight elements"
+echo "- Latency: ONNX Runtime $(grep -o 'OnnxRuntime.Gpu.Linux" Version="[^"]*' Directory.Packages.props | cut -d'"' -f3) CPU EP, one shared pool of 2 intra-op threads, ORT_ENABLE_ALL, median ms of $RUNS alternating pairs after 5 warm-up runs; ratio = median of per-pair ModelForge / torch.onnx.export [bootstrap 95 % interval] (≤ 1.00 means ModelForge's ONNX is as fast or faster); ORT graph: operator counts of the graphs ONNX Runtime runs after its own optimisation (same-ops = identical counts), and their weight elements (torch.onnx.export shares identical initializers, e.g. the all-zero biases folding leaves with random weights)"
 echo
 echo "| model | ModelForge b1 ms | torch.onnx b1 ms | ratio b1 [95 %] | ModelForge b8 ms | torch.onnx b8 ms | ratio b8 [95 %] | ORT graph (ModelForge vs torch) |"
 echo "|---|---:|---:|---:|---:|---:|---:|---|"
