@@ -1,6 +1,7 @@
 // ONNX Runtime CPU latency of two ONNX models on the same random input. Usage:
 //   OrtLatency A.onnx B.onnx [--threads 2] [--batch 1,8] [--warmup 5] [--runs 100]
 //   OrtLatency A.onnx --load-only      (create a session and run batch 1 once: "does ORT load it?")
+//   OrtLatency A.onnx B.onnx --graph-only   (just the ort-graph line below, no timing)
 // Prints one line per batch size:
 //   "batch B a_ms MEDIAN b_ms MEDIAN ratio R ci95 LO HI"
 // and then one line comparing the graphs ONNX Runtime actually runs (after its own ORT_ENABLE_ALL optimisation):
@@ -39,6 +40,12 @@ SessionOptions NewOptions(string? optimizedModelPath = null)
     options.DisablePerSessionThreads();
     if (optimizedModelPath is not null) options.OptimizedModelFilePath = optimizedModelPath;
     return options;
+}
+
+if (args.Contains("--graph-only"))
+{
+    Console.WriteLine(CompareOptimizedGraphs(paths[0], paths[1]));
+    return 0;
 }
 
 using var options = NewOptions();
