@@ -1,5 +1,4 @@
 using ModelForge.Convert.IR;
-using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
@@ -23,7 +22,8 @@ internal static class Norm
         var input = a.Tensor(0);
         var x = a.Get(4, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } requested
             ? c.Cast(input, requested) : input;
-        var p = Order(c, a.Get(1, c.OpName == "aten::norm" ? "p" : "ord"));
+        // p is a number (the schema's Scalar?); None means 2.
+        var p = a.Float(1, c.OpName == "aten::norm" ? "p" : "ord", 2);
         var axes = Reduction.Axes(a, 2, x.Type.Rank);
         var keep = a.Bool(3, "keepdim", false);
         Value Reduce(Value operand, string onnxOp, bool asInput) => Reduction.Reduce(c, operand, axes, keep, onnxOp, asInput);
@@ -43,15 +43,6 @@ internal static class Norm
 
     private static Value PowerOf(OpContext c, Value x, double exponent) =>
         c.Op("Pow", [x, c.Scalar(exponent, x.Type.ElementType)], x.Type);
-
-    /// <summary>The order p: a number, None (2), or "fro" (2 over the given dims); "nuc" needs a matrix decomposition.</summary>
-    private static double Order(OpContext c, object? p) => p switch
-    {
-        null or "fro" => 2,
-        long l => l,
-        double d => d,
-        _ => throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} with p={p} is not supported (only numeric p and 'fro')"),
-    };
 }
 
 /// <summary>
