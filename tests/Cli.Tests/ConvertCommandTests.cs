@@ -101,6 +101,20 @@ public sealed class ConvertCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_lstm_with_proj_size_is_MF2040_with_its_python_line_and_exit_code_2()
+    {
+        var output = Path.Combine(_directory, "lstm.onnx");
+        var (exitCode, _, stderr) = CliRunner.Run("convert", RepoPaths.Fixture("diagnostics", "lstm_proj_size.pt"), "--input", "x:float32[batch,5,4]", "-o", output);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("error MF2040", stderr);
+        Assert.Contains("aten::lstm got 5 weight tensors", stderr);
+        Assert.Contains("generate.py(82): recurrent", stderr);
+        Assert.DoesNotContain("   at ModelForge", stderr);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void A_pickle_that_names_os_system_is_refused_before_anything_runs()
     {
         var (exitCode, _, stderr) = CliRunner.Run("convert", RepoPaths.Fixture("archives", "malicious_os_system.pt"), "--input", "x:float32[1]");

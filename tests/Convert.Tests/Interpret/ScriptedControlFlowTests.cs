@@ -39,9 +39,9 @@ public class ScriptedControlFlowTests
     public void Scripted_lstm_converts_through_its_tensor_forward_overload()
     {
         // forward__0 (Tensor) rather than forward__1 (PackedSequence); the hidden-size checks compare run-time batch
-        // sizes, and their raise-only branches are taken not to fire. Numerics: TorchSharp cannot run this archive,
-        // so only conversion and shapes are checked here (the aten::lstm lowering itself is parity-tested traced).
-        var path = Path.Combine(RepoPaths.Root, "tests", "Convert.Tests", "Interpret", "TestData", "scripted_lstm.pt");
+        // sizes, and their raise-only branches are taken not to fire. The values are compared with the outputs PyTorch
+        // saved by tests/Ops.Tests/SavedOutputParityTests (TorchSharp cannot run this archive).
+        var path = RepoPaths.Fixture("saved_only", "lstm_scripted", "model.pt");
         using var result = ModelConverter.Convert(path, new ConvertOptions([InputSpec.Parse("x:float32[batch,5,4]")]));
         Assert.Equal(["float32[batch,5,8]", "float32[1,batch,8]", "float32[1,batch,8]"],
             result.Graph.Outputs.Select(o => o.Type.ToString()).ToArray());

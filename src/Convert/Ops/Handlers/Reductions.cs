@@ -28,12 +28,24 @@ internal static class Reduction
 {
     public static Value Lower(OpContext c, OpArgs a, string onnxOp, bool axesAsInput)
     {
-        var x = a.Tensor(0);
-        var rank = x.Type.Rank;
-        var allAxes = a.Count <= 1 || a.Get(1) is null || a.Get(1) is List<object?> { Count: 0 };
-        var axes = allAxes ? Enumerable.Range(0, rank).Select(i => (long)i).ToArray()
-            : (a.Get(1) is long single ? [single] : a.Ints(1, "dim")).Select(d => (long)Shapes.NormalizeAxis(d, rank)).Distinct().Order().ToArray();
-        var keep = !allAxes && a.Bool(2, "keepdim", false);
+        var reducesAll = IsAllAxes(a.Get(1, "dim"));
+        return Reduce(c, a.Tensor(0), Axes(a, 1, a.Tensor(0).Type.Rank), keep: !reducesAll && a.Bool(2, "keepdim", false), onnxOp, axesAsInput);
+    }
+
+    /// <summary>True when a <c>dim</c> argument (None or an empty list) means every axis.</summary>
+    public static bool IsAllAxes(object? dim) => dim is null or List<object?> { Count: 0 };
+
+    /// <summary>The sorted, normalized axes of the <c>dim</c> argument at <paramref name="index"/> (an int, a list, or all).</summary>
+    public static long[] Axes(OpArgs a, int index, int rank)
+    {
+        if (IsAllAxes(a.Get(index, "dim"))) return Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        var dims = a.Get(index, "dim") is long single ? [single] : a.Ints(index, "dim");
+        return dims.Select(d => (long)Shapes.NormalizeAxis(d, rank)).Distinct().Order().ToArray();
+    }
+
+    /// <summary>One ONNX Reduce* node over <paramref name="axes"/>; before opset 18 most take the axes as an attribute.</summary>
+    public static Value Reduce(OpContext c, Value x, long[] axes, bool keep, string onnxOp, bool axesAsInput)
+    {
         var shape = x.Type.Shape!.Select((d, i) => axes.Contains(i) ? (keep ? Dim.Of(1) : (Dim?)null) : d)
                                  .Where(d => d is not null).Select(d => d!.Value).ToArray();
         var type = x.Type.WithShape(shape);

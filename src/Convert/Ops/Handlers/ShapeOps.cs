@@ -133,6 +133,23 @@ internal static class Size
     }
 }
 
+/// <summary>
+/// <c>numel(x)</c>: an int at conversion time when every dim is static (Swin V2's <c>qkv_bias.numel() // 3</c>), else
+/// ReduceProd of the shape as a run-time int.
+/// </summary>
+[AtenOp("aten::numel")]
+internal static class Numel
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        if (x.Type.IsFullyStatic) return x.Type.StaticShape().Aggregate(1L, (product, d) => product * d);
+        var shape = c.Op("Shape", [x], TensorType.Of(DataType.Int64, x.Type.Rank));
+        return new DynamicInt(c.Op("ReduceProd", [shape], TensorType.Scalar(DataType.Int64), ("keepdims", 0)));
+    }
+}
+
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat
 {
