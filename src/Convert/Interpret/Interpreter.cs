@@ -16,13 +16,13 @@ namespace ModelForge.Convert.Interpret;
 /// graph. Unsupported ops do not stop the run: their results are <see cref="PoisonValue"/>s, and all of them
 /// are reported together at the end.
 /// </summary>
-public sealed class Interpreter
+public sealed partial class Interpreter
 {
     private const int MaxCallDepth = 200;
     private const int MaxLoopIterations = 100_000;
 
     private readonly TorchScriptModel _model;
-    private readonly Graph _graph;
+    private Graph _graph; // the graph ops go to: the main graph, or an If branch being interpreted
     private readonly OpRegistry _registry;
     private readonly int _opset;
     private readonly Dictionary<TensorData, Value> _weights = new(ReferenceEqualityComparer.Instance);
@@ -131,7 +131,11 @@ public sealed class Interpreter
                 frame.ReturnValue = ret.Value is null ? null : Evaluate(ret.Value, frame);
                 return Flow.Return;
             case IfStmt conditional:
-                return Execute(GuardCondition(conditional, frame) ? conditional.Then : conditional.Else, frame);
+                return GuardCondition(conditional, frame) switch
+                {
+                    bool taken => Execute(taken ? conditional.Then : conditional.Else, frame),
+                    var runTime => ExecuteRunTimeIf(conditional, (Value)runTime, frame),
+                };
             case ForStmt loop:
                 return ExecuteFor(loop, frame);
             case WhileStmt loop:
@@ -176,27 +180,37 @@ public sealed class Interpreter
     }
 
     /// <summary>
-    /// An <c>if</c>'s condition. A check whose branch only raises (<c>if hx.size() != expected: raise ...</c>) and whose
-    /// condition is only known at run time is taken to pass: the converted graph is for inputs the model accepts.
+    /// An <c>if</c>'s condition: a bool, or a run-time bool <see cref="Value"/> (lowered to ONNX If). A check whose branch
+    /// only raises (<c>if hx.size() != expected: raise ...</c>) and whose condition is only known at run time is taken to
+    /// pass: the converted graph is for inputs the model accepts.
     /// </summary>
-    private bool GuardCondition(IfStmt conditional, Frame frame)
+    private object GuardCondition(IfStmt conditional, Frame frame)
     {
-        if (!AlwaysRaises(conditional.Then) && !AlwaysRaises(conditional.Else)) return StaticCondition(conditional.Condition, frame);
+        if (!AlwaysRaises(conditional.Then) && !AlwaysRaises(conditional.Else)) return Condition(conditional.Condition, frame);
         try
         {
-            return StaticCondition(conditional.Condition, frame);
+            if (Condition(conditional.Condition, frame) is bool known) return known;
         }
         catch (ModelForgeException e) when (e.Code == DiagnosticCode.UnsupportedConstruct)
         {
-            return !AlwaysRaises(conditional.Then);
         }
+        return !AlwaysRaises(conditional.Then);
     }
 
     private static bool AlwaysRaises(IReadOnlyList<Stmt> body) =>
         body.Count > 0 && body[^1] is RaiseStmt or ExprStmt { Value: CallExpr { Function: AttributeExpr { Name: "RaiseException" } } } &&
         body.SkipLast(1).All(s => s is AssignStmt);
 
-    private bool StaticCondition(Expr condition, Frame frame) => Evaluate(condition, frame) switch
+    private bool StaticCondition(Expr condition, Frame frame) => Condition(condition, frame) switch
+    {
+        bool b => b,
+        var runTime => throw Unsupported(condition.Span,
+            $"a condition depends on {DescribeValue(runTime)}, which is only known at run time (data-dependent control flow " +
+            "is lowered to ONNX If only for an `if` statement)"),
+    };
+
+    /// <summary>A condition's truth: a bool when known at conversion time, else the run-time tensor (or int) it tests.</summary>
+    private object Condition(Expr condition, Frame frame) => Evaluate(condition, frame) switch
     {
         bool b => b,
         long l => l != 0,
@@ -205,12 +219,12 @@ public sealed class Interpreter
         string s => s.Length > 0,
         List<object?> list => list.Count > 0,
         Value v when v.Constant is { ElementCount: 1 } c => c.Bytes.Span.IndexOfAnyExcept((byte)0) >= 0,
+        Value v => v,
+        DynamicInt d => d.Scalar,
         PoisonValue poison when _unsupported.Count > 0 => throw Unsupported(condition.Span,
             $"a condition depends on the result of {poison.Op}, which cannot be converted: {_unsupported[0].Op} has no handler " +
             $"(called at {_unsupported[0].Location})"),
-        var other => throw Unsupported(condition.Span,
-            $"a condition depends on {DescribeValue(other)}, which is only known at run time (data-dependent control flow; " +
-            "lowering it to ONNX If is not supported)"),
+        var other => throw Unsupported(condition.Span, $"a condition depends on {DescribeValue(other)}, which has no truth value here"),
     };
 
     private void Assign(Expr target, object? value, Frame frame)
@@ -254,7 +268,7 @@ public sealed class Interpreter
             case ConstantExpr constant:
                 return constant.Value;
             case NameExpr name:
-                if (frame.Locals.TryGetValue(name.Id, out var local)) return Current(local);
+                if (frame.Locals.TryGetValue(name.Id, out var local)) return Current(ThrowIfConflict(local));
                 // The serializer writes non-finite float constants as bare names.
                 return name.Id switch { "inf" => double.PositiveInfinity, "nan" => double.NaN, _ => new Namespace(name.Id) };
             case AttributeExpr attribute:
@@ -660,9 +674,8 @@ public sealed class Interpreter
         }
         if (args.Any(IsPoisoned) || keywords.Values.Any(IsPoisoned)) return new PoisonValue(op);
 
-        var scope = "/" + frame.Self.Path.Replace('.', '/');
         var location = _model.Locate(span);
-        var context = new OpContext(_graph, _opset, op, scope.TrimEnd('/'), span, location);
+        var context = new OpContext(_graph, _opset, op, ScopeOf(frame), span, location);
         object? result;
         try
         {
