@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Interpret;
 
-// Control flow whose condition is only known at run time: ONNX If.
+// Control flow whose condition or trip count is only known at run time: ONNX If and Loop.
 public sealed partial class Interpreter
 {
     /// <summary>
@@ -83,8 +83,13 @@ public sealed partial class Interpreter
         _ => "falling through",
     };
 
-    /// <summary>Runs a branch on a copy of the frame's locals, into a new subgraph of the current graph; the interpreter's own state is restored after.</summary>
-    private Branch RunBranch(IReadOnlyList<Stmt> body, string name, Frame frame)
+    private Branch RunBranch(IReadOnlyList<Stmt> body, string name, Frame frame) => RunSubgraph(name, frame, (_, branchFrame) => Execute(body, branchFrame));
+
+    /// <summary>
+    /// Runs <paramref name="run"/> on a copy of the frame's locals with ops going to a new subgraph of the current graph
+    /// (an If branch, a Loop body); the interpreter's own state is restored after.
+    /// </summary>
+    private Branch RunSubgraph(string name, Frame frame, Func<Graph, Frame, Flow> run)
     {
         var outerGraph = _graph;
         var outerMutated = new Dictionary<Value, Value>(_mutated, ReferenceEqualityComparer.Instance);
@@ -93,7 +98,7 @@ public sealed partial class Interpreter
         _graph = outerGraph.CreateSubgraph(name);
         try
         {
-            var flow = Execute(body, branchFrame);
+            var flow = run(_graph, branchFrame);
             return new Branch(_graph, branchFrame.Locals, new Dictionary<Value, Value>(_mutated, ReferenceEqualityComparer.Instance), flow,
                 branchFrame.ReturnValue);
         }

@@ -139,8 +139,12 @@ public sealed partial class Interpreter
             case ForStmt loop:
                 return ExecuteFor(loop, frame);
             case WhileStmt loop:
-                for (var i = 0; StaticCondition(loop.Condition, frame); i++)
+                for (var i = 0; ; i++)
                 {
+                    // Unrolled while the condition is known; from the first iteration it is not, the rest is an ONNX Loop.
+                    var condition = Condition(loop.Condition, frame);
+                    if (condition is not bool holds) return ExecuteRunTimeWhile(loop, (Value)condition, frame);
+                    if (!holds) break;
                     if (i >= MaxLoopIterations) throw Unsupported(loop.Span, $"while loop runs more than {MaxLoopIterations} iterations at conversion time");
                     var flow = Execute(loop.Body, frame);
                     if (flow == Flow.Break) break;
@@ -162,6 +166,13 @@ public sealed partial class Interpreter
 
     private Flow ExecuteFor(ForStmt loop, Frame frame)
     {
+        // range() with a run-time bound (a dynamic dim's size) is an ONNX Loop; with static bounds the loop unrolls.
+        if (loop.Iterable is CallExpr { Function: NameExpr { Id: "range" }, Keywords.Count: 0 } rangeCall && !frame.Locals.ContainsKey("range"))
+        {
+            var bounds = rangeCall.Args.Select(a => Evaluate(a, frame)).ToList();
+            if (bounds.Any(b => b is DynamicInt)) return ExecuteRunTimeFor(loop, bounds, frame);
+            return ExecuteUnrolled(loop, StaticRange(bounds, rangeCall.Span), frame);
+        }
         var items = Evaluate(loop.Iterable, frame) switch
         {
             List<object?> list => list.ToList(),
@@ -169,6 +180,11 @@ public sealed partial class Interpreter
             ModuleValue module => ModuleChildren(module).Cast<object?>().ToList(),
             var other => throw Unsupported(loop.Iterable.Span, $"cannot iterate over {DescribeValue(other)} at conversion time"),
         };
+        return ExecuteUnrolled(loop, items, frame);
+    }
+
+    private Flow ExecuteUnrolled(ForStmt loop, IReadOnlyList<object?> items, Frame frame)
+    {
         foreach (var item in items)
         {
             Assign(loop.Target, item, frame);
@@ -497,13 +513,7 @@ public sealed partial class Interpreter
                 return args is [List<object?> l] ? l.Count : args is [TupleValue t] ? t.Items.Count
                     : CallOp("aten::len", args, keywords, call.Span, frame);
             case "range":
-                var bounds = args.Select(a => a as long? ?? throw Unsupported(call.Span,
-                    $"range() bound {DescribeValue(a)} is not known at conversion time: loops are unrolled, so their trip count must " +
-                    "be static (a dynamic dim or a tensor value gives a run-time trip count; lowering to ONNX Loop is not supported)")).ToArray();
-                var (start, stop, step) = bounds.Length switch { 1 => (0L, bounds[0], 1L), 2 => (bounds[0], bounds[1], 1L), _ => (bounds[0], bounds[1], bounds[2]) };
-                var range = new List<object?>();
-                for (var i = start; step > 0 ? i < stop : i > stop; i += step) range.Add(i);
-                return range;
+                return StaticRange(args, call.Span);
             // bool(t > 0) on a run-time tensor stays a tensor, so an `if` on it is reported as data-dependent.
             case "bool" when args is [Value { Constant: null } runtime]:
                 return runtime;
@@ -651,6 +661,18 @@ public sealed partial class Interpreter
         if (binary is null || args.Count != 2 || !PythonOps.TryBinary(binary, args[0], args[1], out result)) return false;
         if (binary is "&" or "|" or "^" && args[0] is bool && args[1] is bool) result = (long)result! != 0;
         return true;
+    }
+
+    /// <summary>range() as a list; outside a for loop's header (where a run-time bound gives an ONNX Loop) its bounds must be static.</summary>
+    private List<object?> StaticRange(IReadOnlyList<object?> args, SourceSpan span)
+    {
+        var bounds = args.Select(a => a as long? ?? throw Unsupported(span,
+            $"range() bound {DescribeValue(a)} is not known at conversion time: only a for loop over range() with int bounds " +
+            "becomes an ONNX Loop; elsewhere range() is evaluated at conversion time")).ToArray();
+        var (start, stop, step) = bounds.Length switch { 1 => (0L, bounds[0], 1L), 2 => (bounds[0], bounds[1], 1L), _ => (bounds[0], bounds[1], bounds[2]) };
+        var range = new List<object?>();
+        for (var i = start; step > 0 ? i < stop : i > stop; i += step) range.Add(i);
+        return range;
     }
 
     private static string FormatScalar(object? value) => value switch
