@@ -10,9 +10,10 @@ using Onnx;
 namespace ModelForge.Ops.Tests;
 
 /// <summary>
-/// Scripted control flow only known at run time becomes ONNX If: the structure of the emitted models (parity of the
-/// fixtures/models/scripted_if_* cases, every branch taken by the saved inputs, is in <see cref="ModelParityTests"/>),
-/// and the diagnostics fixture that used to be refused now converting and matching libtorch on both branches.
+/// Scripted control flow only known at run time becomes ONNX If and Loop: the structure of the emitted models (parity
+/// of the fixtures/models/scripted_if_*, scripted_loop_* and scripted_while_* cases, every branch and several trip
+/// counts taken by the saved inputs, is in <see cref="ModelParityTests"/>), and the two diagnostics fixtures that used
+/// to be refused now converting and matching libtorch on both branches and for several trip counts.
 /// </summary>
 public sealed class ControlFlowTests
 {
@@ -30,6 +31,22 @@ public sealed class ControlFlowTests
         Assert.All(branches, a => Assert.Equal(AttributeProto.Types.AttributeType.Graph, a.Type));
         Assert.Equal(["else_branch", "then_branch"], branches.Select(a => a.Name).Distinct().Order().ToArray());
         Assert.Equal(nestedIfs, branches.Sum(a => a.G.Node.Count(n => n.OpType == "If")));
+        AssertOnnxRuntimeLoads(model);
+    }
+
+    [Theory]
+    [InlineData("scripted_loop_dynamic_small", true, 2)] // for i in range(x.size(0)): the accumulator and the counter
+    [InlineData("scripted_while_dynamic_small", false, 2)] // while on a tensor value: the condition flag and y
+    public void Run_time_loops_become_onnx_Loop_nodes_that_onnx_runtime_loads(string fixture, bool hasTripCount, int carried)
+    {
+        var model = Convert(RepoPaths.Fixture("models", fixture, "model.pt"), opset: 17);
+        var loop = Assert.Single(model.Graph.Node, n => n.OpType == "Loop");
+        Assert.Equal(hasTripCount, loop.Input[0].Length > 0);
+        Assert.Equal(!hasTripCount, loop.Input[1].Length > 0);
+        Assert.Equal(carried, loop.Input.Count - 2);
+        var body = Assert.Single(loop.Attribute, a => a.Name == "body").G;
+        Assert.Equal(2 + carried, body.Input.Count);
+        Assert.Equal(1 + carried, body.Output.Count);
         AssertOnnxRuntimeLoads(model);
     }
 
@@ -55,6 +72,31 @@ public sealed class ControlFlowTests
         var path = RepoPaths.Fixture("diagnostics", "scripted_data_dependent_if.pt");
         var model = Convert(path, opset);
         Assert.Single(model.Graph.Node, n => n.OpType == "If");
+        var thenInput = HostTensor.FromFloats([0.5f, -1f, 2f, 0f, -3f, 1.5f, 0.25f, -0.5f], 2, 4);
+        var elseInput = HostTensor.FromFloats([-0.5f, -1f, -2f, -0.1f], 1, 4);
+        var outputs = RunBoth(path, model, [thenInput, elseInput], $"opset {opset}");
+        Assert.Equal(1.0, outputs[0].ToDoubles()[0]); // relu(0.5) * 2: the then-branch
+        Assert.Equal(0.0, outputs[1].ToDoubles()[0]); // relu(-0.5): the else-branch
+    }
+
+    [Theory]
+    [InlineData(13)]
+    [InlineData(17)]
+    [InlineData(20)]
+    public void Dynamic_loop_fixture_matches_libtorch_for_each_trip_count(int opset)
+    {
+        // diagnostics/generate.py DynamicLoop: `for _ in range(x.size(0)): y = y + 1.0`, so batch b adds b.
+        var path = RepoPaths.Fixture("diagnostics", "scripted_dynamic_loop.pt");
+        var model = Convert(path, opset);
+        Assert.Single(model.Graph.Node, n => n.OpType == "Loop");
+        var inputs = new[] { 1, 2, 5 }.Select(b => HostTensor.FromFloats(new float[b * 4], b, 4)).ToArray();
+        var outputs = RunBoth(path, model, inputs, $"opset {opset}");
+        Assert.Equal([1.0, 2.0, 5.0], outputs.Select(o => o.ToDoubles()[0]));
+    }
+
+    /// <summary>Runs the converted model on ONNX Runtime and the archive on libtorch; returns ONNX Runtime's first output per input after comparing.</summary>
+    private static List<HostTensor> RunBoth(string archivePath, ModelProto model, HostTensor[] inputs, string label)
+    {
         var directory = Directory.CreateTempSubdirectory("modelforge-control-flow-");
         try
         {
@@ -62,16 +104,15 @@ public sealed class ControlFlowTests
             File.WriteAllBytes(onnxPath, model.ToByteArray());
             using var candidate = OrtCandidate.TryCreate(CandidateKind.Cpu, onnxPath, out var unavailable)
                 ?? throw new InvalidOperationException($"ONNX Runtime's CPU provider is unavailable: {unavailable}");
-            using var reference = new TorchScriptReference(path);
-            var thenInput = HostTensor.FromFloats([0.5f, -1f, 2f, 0f, -3f, 1.5f, 0.25f, -0.5f], 2, 4);
-            var elseInput = HostTensor.FromFloats([-0.5f, -1f, -2f, -0.1f], 1, 4);
-            foreach (var (input, expectedFirst) in new[] { (thenInput, 1f), (elseInput, 0f) })
+            using var reference = new TorchScriptReference(archivePath);
+            var outputs = new List<HostTensor>();
+            foreach (var input in inputs)
             {
-                var native = reference.Run([input]);
                 var converted = candidate.Run([input]);
-                ParityCheck.AssertClose(native[0], converted[0], 1e-6, 1e-6, $"opset {opset} input {input}");
-                Assert.Equal(expectedFirst, (float)converted[0].ToDoubles()[0]); // relu(0.5) * 2 on the then-branch, relu(-0.5) on the else-branch
+                ParityCheck.AssertClose(reference.Run([input])[0], converted[0], 1e-6, 1e-6, $"{label} input {input}");
+                outputs.Add(converted[0]);
             }
+            return outputs;
         }
         finally
         {

@@ -6,8 +6,8 @@ namespace ModelForge.Convert.Tests.Interpret;
 
 /// <summary>
 /// Scripted (torch.jit.script) control flow that cannot fold at conversion time (fixtures/diagnostics/generate.py): an
-/// `if` on a run-time value becomes ONNX If; what ONNX If cannot express, and loops with a run-time trip count, are MF
-/// errors naming the serialized and the original Python line.
+/// `if` on a run-time value becomes ONNX If, a loop with a run-time trip count ONNX Loop; what they cannot express is an
+/// MF error naming the serialized and the original Python line.
 /// </summary>
 public class ScriptedControlFlowTests
 {
@@ -43,19 +43,32 @@ public class ScriptedControlFlowTests
     }
 
     [Fact]
-    public void Loop_with_a_run_time_trip_count_is_MF2004_naming_the_source_line()
+    public void Loop_with_a_run_time_trip_count_becomes_a_Loop_carrying_the_tensor()
+    {
+        using var result = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_dynamic_loop.pt"),
+            new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
+        var loop = Assert.Single(result.Graph.Nodes, n => n.OpType == "Loop");
+        Assert.Equal("int64[]", loop.Inputs[0]!.Type.ToString()); // the trip count: x.size(0)
+        Assert.Null(loop.Inputs[1]); // no condition: a for loop
+        var body = (Graph)loop.Attributes["body"].Value;
+        Assert.Equal(["int64[]", "bool[]", "float32[batch,4]"], body.Inputs.Select(i => i.Type.ToString()));
+        Assert.Equal(["bool[]", "float32[batch,4]"], body.Outputs.Select(o => o.Type.ToString()));
+        Assert.Equal("float32[batch,4]", result.Graph.Outputs.Single().Type.ToString());
+    }
+
+    [Fact]
+    public void A_list_grown_in_a_run_time_loop_is_MF2004_naming_the_loop()
     {
         var e = Throws(DiagnosticCode.UnsupportedConstruct, () =>
         {
-            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_dynamic_loop.pt"),
+            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_dynamic_loop_append.pt"),
                 new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
         });
         var diagnostic = Assert.Single(e.Diagnostics);
-        Assert.Contains("trip count", diagnostic.Message);
-        Assert.Contains("ONNX Loop is not supported", diagnostic.Message);
-        Assert.EndsWith("scripted_dynamic_loop.pt!/code/__torch__.py", diagnostic.Location!.File);
+        Assert.Contains("a list grows inside a loop whose trip count is only known at run time", diagnostic.Message);
+        Assert.EndsWith("scripted_dynamic_loop_append.pt!/code/__torch__.py", diagnostic.Location!.File);
         Assert.Equal(9, diagnostic.Location.Line);
-        Assert.Equal("diagnostics/generate.py(49): for _ in range(x.size(0)):", diagnostic.Location.PythonSource);
+        Assert.Equal("diagnostics/generate.py(94): for i in range(x.size(0)):", diagnostic.Location.PythonSource);
     }
 
     [Fact]
