@@ -18,8 +18,8 @@ public sealed partial class Interpreter
     /// <summary>One branch run symbolically: its subgraph, its locals and in-place rebindings afterwards, how it ended.</summary>
     private sealed record Branch(Graph Graph, Dictionary<string, object?> Locals, Dictionary<Value, Value> Mutated, Flow Flow, object? ReturnValue);
 
-    /// <summary>One If output: the value each branch gives, and whether the interpreter sees it as a Python int.</summary>
-    private sealed record BranchOutput(Value Then, Value Else, bool IsInt);
+    /// <summary>One If output: the value each branch gives.</summary>
+    private sealed record BranchOutput(Value Then, Value Else);
 
     /// <summary>
     /// An <c>if</c> whose condition is only known at run time becomes ONNX If. Both branches run symbolically, each into
@@ -159,7 +159,7 @@ public sealed partial class Interpreter
             if (index < 0)
             {
                 index = outputs.Count;
-                outputs.Add(new BranchOutput(thenValue, elseValue, isInt));
+                outputs.Add(new BranchOutput(thenValue, elseValue));
             }
             return o => isInt ? new DynamicInt(o[index]) : o[index];
         }
@@ -168,13 +168,13 @@ public sealed partial class Interpreter
             "condition is only known at run time; only tensors, ints and bools can differ between the branches of an ONNX If", span);
     }
 
-    /// <summary>A branch value as a graph value: static ints and bools become 0-d constants (int64, bool).</summary>
+    /// <summary>A branch or loop value as a graph value: static ints and bools become 0-d constants (int64, bool).</summary>
     private Value RunTimeOperand(object? value) => value switch
     {
         Value v => v,
         DynamicInt d => d.Scalar,
-        long l => _graph.AddInitializer("/branch_constant", new ConstantData(DataType.Int64, [], BitConverter.GetBytes(l))),
-        bool b => _graph.AddInitializer("/branch_constant", new ConstantData(DataType.Bool, [], new[] { b ? (byte)1 : (byte)0 })),
+        long l => _graph.AddInitializer("/scalar", new ConstantData(DataType.Int64, [], BitConverter.GetBytes(l))),
+        bool b => _graph.AddInitializer("/scalar", new ConstantData(DataType.Bool, [], new[] { b ? (byte)1 : (byte)0 })),
         _ => throw new InvalidOperationException($"not a run-time operand: {DescribeValue(value)}"),
     };
 
