@@ -43,6 +43,21 @@ public class ScriptedControlFlowTests
     }
 
     [Fact]
+    public void An_optional_set_in_one_branch_is_MF2004_naming_the_if_when_read()
+    {
+        // `if y is None` after the run-time if reads y: a tensor after one branch, None after the other.
+        var e = Throws(DiagnosticCode.UnsupportedConstruct, () =>
+        {
+            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_optional_branch.pt"),
+                new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
+        });
+        var diagnostic = Assert.Single(e.Diagnostics);
+        Assert.Contains("'y' is a tensor float32[batch,4] in the then-branch and None in the else-branch", diagnostic.Message);
+        Assert.Equal(8, diagnostic.Location!.Line);
+        Assert.Equal("diagnostics/generate.py(116): if bool(x.sum() > 0):", diagnostic.Location.PythonSource);
+    }
+
+    [Fact]
     public void Loop_with_a_run_time_trip_count_becomes_a_Loop_carrying_the_tensor()
     {
         using var result = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_dynamic_loop.pt"),
