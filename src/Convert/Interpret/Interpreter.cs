@@ -740,7 +740,8 @@ public sealed partial class Interpreter
 
     private ModelForgeException Unsupported(SourceSpan span, string message) =>
         new(DiagnosticCode.UnsupportedConstruct, message, _model.Locate(span),
-            "ModelForge converts traced models and scripted code whose control flow is known at conversion time");
+            "ModelForge converts traced models and scripted code whose control flow folds at conversion time or lowers to " +
+            "ONNX If/Loop (see README: scripted models)");
 
     /// <summary>A short human description of an interpreter value, for diagnostics.</summary>
     public static string DescribeValue(object? value) => value switch
