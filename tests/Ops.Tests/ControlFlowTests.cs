@@ -37,6 +37,7 @@ public sealed class ControlFlowTests
     [Theory]
     [InlineData("scripted_loop_dynamic_small", true, 2)] // for i in range(x.size(0)): the accumulator and the counter
     [InlineData("scripted_while_dynamic_small", false, 2)] // while on a tensor value: the condition flag and y
+    [InlineData("scripted_loop_growing_small", true, 1)] // the concatenated tensor
     public void Run_time_loops_become_onnx_Loop_nodes_that_onnx_runtime_loads(string fixture, bool hasTripCount, int carried)
     {
         var model = Convert(RepoPaths.Fixture("models", fixture, "model.pt"), opset: 17);
@@ -59,6 +60,18 @@ public sealed class ControlFlowTests
         // h (8 or 16 columns: dim 1 unknown after the If) and scale (rebound only in the then-branch).
         Assert.Equal(["float32[batch,8]", "float32[batch,?]"], node.Outputs.Select(o => o.Type.ToString()).Order().ToArray());
         Assert.Equal("float32[batch,8]", result.Graph.Outputs.Single().Type.ToString());
+    }
+
+    [Fact]
+    public void A_carried_tensor_whose_dim_grows_in_the_body_is_carried_with_that_dim_unknown()
+    {
+        using var result = ModelConverter.Convert(RepoPaths.Fixture("models", "scripted_loop_growing_small", "model.pt"),
+            new ConvertOptions([InputSpec.Parse("x:float32[batch,6]")]));
+        var loop = Assert.Single(result.Graph.Nodes, n => n.OpType == "Loop");
+        Assert.Equal("float32[1,6]", loop.Inputs[2]!.Type.ToString());
+        Assert.Equal("float32[?,6]", loop.Outputs[0].Type.ToString());
+        var body = (Graph)loop.Attributes["body"].Value;
+        Assert.Equal("float32[?,6]", body.Inputs[2].Type.ToString()); // widened, and the body lowered again for it
     }
 
     [Theory]
