@@ -109,7 +109,7 @@ public sealed class ConvertCommandTests : IDisposable
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF2040", stderr);
         Assert.Contains("aten::lstm got 5 weight tensors", stderr);
-        Assert.Contains("generate.py(82): recurrent", stderr);
+        Assert.Contains("generate.py(150): recurrent", stderr);
         Assert.DoesNotContain("   at ModelForge", stderr);
         Assert.False(File.Exists(output));
     }

@@ -6,7 +6,23 @@ namespace ModelForge.Passes.Tests;
 /// <summary>Builds small IR graphs for golden pass tests: inputs, constants and nodes in a few readable lines.</summary>
 internal sealed class GraphBuilder
 {
-    public Graph Graph { get; } = new() { Name = "test" };
+    public GraphBuilder() => Graph = new Graph { Name = "test" };
+
+    private GraphBuilder(Graph graph) => Graph = graph;
+
+    public Graph Graph { get; }
+
+    /// <summary>A subgraph of this graph (If branch, Loop body): <paramref name="body"/> builds it and returns its outputs.</summary>
+    public Graph Subgraph(string name, Func<GraphBuilder, Value[]> body)
+    {
+        var builder = new GraphBuilder(Graph.CreateSubgraph(name));
+        foreach (var output in body(builder)) builder.Graph.AddSubgraphOutput(output, "");
+        return builder.Graph;
+    }
+
+    /// <summary>An ONNX If on <paramref name="condition"/> with one output per branch output.</summary>
+    public IReadOnlyList<Value> If(Value condition, Graph thenBranch, Graph elseBranch, params TensorType[] outputTypes) =>
+        OpMulti("If", [condition], outputTypes, ("then_branch", thenBranch), ("else_branch", elseBranch));
 
     /// <summary>A float32 type; dims are ints (static) or strings (named symbolic dims such as "batch").</summary>
     public static TensorType F32(params object[] shape) => TensorType.Of(DataType.Float32, Dims(shape));

@@ -19,6 +19,21 @@ public sealed class DeadCodeEliminationTests
         b.Op("Neg", [dead], F32("batch", 4));
         Golden.Check(new DeadCodeEliminationPass(), b.Return(b.Op("Relu", [x], F32("batch", 4))));
     }
+
+    [Fact]
+    public void Values_read_only_inside_branches_stay()
+    {
+        // The weight and the Relu are read only by the branches; the Sigmoid by nothing.
+        var b = new GraphBuilder();
+        var x = b.Input("x", F32("batch", 4));
+        var condition = b.Input("condition", TensorType.Scalar(DataType.Bool));
+        var weight = b.Floats("weight", [4], 1, 2, 3, 4);
+        var relu = b.Op("Relu", [x], F32("batch", 4));
+        b.Op("Sigmoid", [x], F32("batch", 4));
+        var thenBranch = b.Subgraph("then", t => [t.Op("Mul", [x, weight], F32("batch", 4))]);
+        var elseBranch = b.Subgraph("else", e => [e.Op("Neg", [relu], F32("batch", 4))]);
+        Golden.Check(new DeadCodeEliminationPass(), b.Return(b.If(condition, thenBranch, elseBranch, F32("batch", 4))[0]));
+    }
 }
 
 public sealed class RemoveIdentityTests
@@ -32,6 +47,18 @@ public sealed class RemoveIdentityTests
         var same = b.Op("Identity", [relu], F32("batch", 4));
         var dropped = b.Op("Dropout", [same], F32("batch", 4), ("ratio", 0.5));
         Golden.Check(new RemoveIdentityPass(), b.Return(b.Op("Identity", [b.Op("Sigmoid", [dropped], F32("batch", 4))], F32("batch", 4))));
+    }
+
+    [Fact]
+    public void Identity_read_inside_a_branch_is_rewired_there()
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", F32("batch", 4));
+        var condition = b.Input("condition", TensorType.Scalar(DataType.Bool));
+        var same = b.Op("Identity", [b.Op("Relu", [x], F32("batch", 4))], F32("batch", 4));
+        var thenBranch = b.Subgraph("then", t => [t.Op("Sigmoid", [same], F32("batch", 4))]);
+        var elseBranch = b.Subgraph("else", e => [e.Op("Neg", [x], F32("batch", 4))]);
+        Golden.Check(new RemoveIdentityPass(), b.Return(b.If(condition, thenBranch, elseBranch, F32("batch", 4))[0]));
     }
 
     [Fact]
@@ -70,6 +97,18 @@ public sealed class ConstantFoldingTests
         var sqrt = b.Op("Sqrt", [b.Op("Cast", [b.Longs("nine", [], 9)], F32(), ("to", (long)DataType.Float32))], F32());
         var y = b.Op("Add", [b.Op("Mul", [x, scaled], F32("batch", 2, 3)), sqrt], F32("batch", 2, 3));
         Golden.Check(new ConstantFoldingPass(), b.Return(y));
+    }
+
+    [Fact]
+    public void If_on_a_constant_condition_becomes_its_branch()
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", F32("batch", 4));
+        var condition = b.Graph.AddInitializer("condition", new ConstantData(DataType.Bool, [], new byte[] { 0 }));
+        var thenBranch = b.Subgraph("then", t => [t.Op("Sigmoid", [x], F32("batch", 4))]);
+        var elseBranch = b.Subgraph("else", e => [e.Op("Neg", [e.Op("Relu", [x], F32("batch", 4))], F32("batch", 4))]);
+        var chosen = b.If(condition, thenBranch, elseBranch, F32("batch", 4))[0];
+        Golden.Check(new ConstantFoldingPass(), b.Return(b.Op("Tanh", [chosen], F32("batch", 4))));
     }
 }
 

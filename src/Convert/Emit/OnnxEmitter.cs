@@ -39,6 +39,7 @@ public static class OnnxEmitter
         return model;
     }
 
+    /// <summary>A graph, or a subgraph for a node attribute (names are unique model-wide, so outer references resolve).</summary>
     private static GraphProto EmitGraph(Graph graph)
     {
         var proto = new GraphProto { Name = graph.Name };
@@ -93,6 +94,7 @@ public static class OnnxEmitter
             case long[] ls: attribute.Type = AttributeProto.Types.AttributeType.Ints; attribute.Ints.AddRange(ls); break;
             case double[] ds: attribute.Type = AttributeProto.Types.AttributeType.Floats; attribute.Floats.AddRange(ds.Select(d => (float)d)); break;
             case ConstantData c: attribute.Type = AttributeProto.Types.AttributeType.Tensor; attribute.T = Tensor("", c); break;
+            case Graph g: attribute.Type = AttributeProto.Types.AttributeType.Graph; attribute.G = EmitGraph(g); break;
             default: throw new InvalidOperationException($"attribute '{name}' has unsupported value type {value.Value.GetType().Name}");
         }
         return attribute;

@@ -39,7 +39,7 @@ public sealed class Value
 /// </summary>
 public sealed record ViewOf(Value Base, int Axis, long Start, long End, bool Squeezed);
 
-/// <summary>An ONNX attribute value: long, double, string, long[], double[], or a tensor.</summary>
+/// <summary>An ONNX attribute value: long, double, string, long[], double[], a tensor, or a subgraph (If branches, Loop body).</summary>
 public sealed record AttributeValue(object Value)
 {
     public static implicit operator AttributeValue(long v) => new((object)v);
@@ -50,6 +50,7 @@ public sealed record AttributeValue(object Value)
     public static implicit operator AttributeValue(long[] v) => new((object)v);
     public static implicit operator AttributeValue(double[] v) => new((object)v);
     public static implicit operator AttributeValue(ConstantData v) => new((object)v);
+    public static implicit operator AttributeValue(Graph v) => new((object)v);
 
     public override string ToString() => Value switch
     {
@@ -58,6 +59,7 @@ public sealed record AttributeValue(object Value)
         double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         string s => "\"" + s + "\"",
         ConstantData c => $"tensor<{c.ElementType.Name()}[{string.Join(",", c.Shape)}]>",
+        Graph g => $"graph {g.Name}",
         _ => Value.ToString()!,
     };
 }
@@ -82,6 +84,19 @@ public sealed class Node
     /// <summary>The TorchScript call this node was lowered from.</summary>
     public SourceSpan? Origin { get; }
 
+    /// <summary>The graphs held in attributes (If's branches, Loop's body), in attribute-name order.</summary>
+    public IEnumerable<Graph> Subgraphs => Attributes.Values.Select(a => a.Value).OfType<Graph>();
+
+    /// <summary>
+    /// Values of enclosing graphs that this node's subgraphs read. ONNX subgraphs see outer-scope values by name, so
+    /// for liveness and rewiring these count as inputs of the node that holds the subgraph.
+    /// </summary>
+    public IReadOnlyList<Value> OuterValues =>
+        Subgraphs.SelectMany(g => g.OuterReferences()).Distinct(ReferenceEqualityComparer.Instance).Cast<Value>().ToList();
+
+    /// <summary>Every value the node reads: its inputs, then the outer-scope values its subgraphs read.</summary>
+    public IEnumerable<Value> Uses => Inputs.OfType<Value>().Concat(OuterValues);
+
     public override string ToString() =>
         $"{string.Join(", ", Outputs.Select(o => "%" + o.Name))} = {OpType}({string.Join(", ", Inputs.Select(i => i is null ? "_" : "%" + i.Name))})" +
         (Attributes.Count == 0 ? "" : " {" + string.Join(", ", Attributes.Select(a => $"{a.Key}={a.Value}")) + "}");
@@ -93,11 +108,27 @@ public sealed class Node
 /// </summary>
 public sealed class Graph
 {
-    private readonly HashSet<string> _usedNames = new(StringComparer.Ordinal);
+    // Shared with every subgraph, so value and node names are unique model-wide (ONNX resolves outer-scope
+    // references by name, so a subgraph name must never shadow an outer one).
+    private readonly HashSet<string> _usedNames;
+
+    public Graph() => _usedNames = new(StringComparer.Ordinal);
+
+    private Graph(Graph parent, string name)
+    {
+        _usedNames = parent._usedNames;
+        Parent = parent;
+        Name = UniqueName(name);
+    }
 
     public string Name { get; set; } = "main";
+    /// <summary>The graph whose node holds this one as an attribute; null for the model's main graph.</summary>
+    public Graph? Parent { get; internal set; }
+    /// <summary>The model's main graph.</summary>
+    public Graph Main => Parent?.Main ?? this;
     public List<Value> Inputs { get; } = [];
     public List<Value> Outputs { get; } = [];
+    /// <summary>The main graph's initializers; subgraphs keep none (their constants go to the main graph, visible everywhere).</summary>
     public List<Value> Initializers { get; } = [];
     public List<Node> Nodes { get; } = [];
     /// <summary>Intermediate values whose type and shape are emitted as <c>value_info</c> (filled by <c>ValueInfoPass</c>).</summary>
@@ -121,11 +152,14 @@ public sealed class Graph
         return value;
     }
 
+    /// <summary>A subgraph for a node attribute; its names come from this graph's name space.</summary>
+    public Graph CreateSubgraph(string name) => new(this, name);
+
     public Value AddInitializer(string name, ConstantData data)
     {
         var shape = data.Shape.Select(Dim.Of).ToArray();
         var value = new Value(UniqueName(name), new TensorType(data.ElementType, shape)) { Constant = data };
-        Initializers.Add(value);
+        Main.Initializers.Add(value);
         return value;
     }
 
@@ -138,6 +172,18 @@ public sealed class Graph
         foreach (var output in outputs) output.Producer = node;
         Nodes.Add(node);
         return node;
+    }
+
+    /// <summary>
+    /// Appends a subgraph output (If branch, Loop body). Subgraph outputs are matched by position, not name; one that
+    /// is not computed by this subgraph's own nodes (an outer-scope value, an input, an output already listed) gets an
+    /// Identity here, since ONNX Runtime rejects an outer-scope value returned directly.
+    /// </summary>
+    public void AddSubgraphOutput(Value value, string scope)
+    {
+        if (value.Producer is null || !Nodes.Contains(value.Producer) || Outputs.Contains(value))
+            value = AddNode("Identity", [value], [value.Type], null, scope, null).Outputs[0];
+        Outputs.Add(value);
     }
 
     /// <summary>Marks a value as a graph output under the given name, inserting an Identity if it cannot be renamed.</summary>
@@ -160,21 +206,23 @@ public sealed class Graph
     /// </summary>
     public void RemoveUnusedInitializers()
     {
-        var used = new HashSet<Value>(Nodes.SelectMany(n => n.Inputs).OfType<Value>().Concat(Outputs), ReferenceEqualityComparer.Instance);
+        var used = new HashSet<Value>(Nodes.SelectMany(n => n.Uses).Concat(Outputs), ReferenceEqualityComparer.Instance);
         Initializers.RemoveAll(i => !used.Contains(i));
     }
 
-    /// <summary>Nodes that read each value (a node appears once per input slot that reads the value).</summary>
+    /// <summary>
+    /// Nodes that read each value (a node appears once per input slot that reads the value, and once if its subgraphs
+    /// read it).
+    /// </summary>
     public Dictionary<Value, List<Node>> Consumers()
     {
         var consumers = new Dictionary<Value, List<Node>>(ReferenceEqualityComparer.Instance);
         foreach (var node in Nodes)
-            foreach (var input in node.Inputs)
-                if (input is not null)
-                {
-                    if (!consumers.TryGetValue(input, out var list)) consumers[input] = list = [];
-                    list.Add(node);
-                }
+            foreach (var input in node.Uses)
+            {
+                if (!consumers.TryGetValue(input, out var list)) consumers[input] = list = [];
+                list.Add(node);
+            }
         return consumers;
     }
 
@@ -186,9 +234,7 @@ public sealed class Graph
     public void ReplaceAllUses(Value old, Value replacement)
     {
         if (ReferenceEquals(old, replacement)) return;
-        foreach (var node in Nodes)
-            for (var i = 0; i < node.Inputs.Count; i++)
-                if (ReferenceEquals(node.Inputs[i], old)) node.Inputs[i] = replacement;
+        ReplaceReads(old, replacement);
         var index = Outputs.IndexOf(old);
         if (index < 0) return;
         var name = old.Name;
@@ -207,6 +253,40 @@ public sealed class Graph
             Rename(replacement, name);
             Outputs[index] = replacement;
         }
+    }
+
+    /// <summary>Rewires node inputs here and in every nested subgraph, and subgraph outputs (positional, so no renaming).</summary>
+    private void ReplaceReads(Value old, Value replacement)
+    {
+        foreach (var node in Nodes)
+        {
+            for (var i = 0; i < node.Inputs.Count; i++)
+                if (ReferenceEquals(node.Inputs[i], old)) node.Inputs[i] = replacement;
+            foreach (var subgraph in node.Subgraphs)
+            {
+                subgraph.ReplaceReads(old, replacement);
+                for (var i = 0; i < subgraph.Outputs.Count; i++)
+                    if (ReferenceEquals(subgraph.Outputs[i], old)) subgraph.Outputs[i] = replacement;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Values this graph reads but does not define (its inputs and node outputs define values): outer-scope
+    /// references, main-graph initializers included, in order of first use. Nested subgraphs' references count.
+    /// </summary>
+    public IEnumerable<Value> OuterReferences()
+    {
+        var defined = new HashSet<Value>(Inputs, ReferenceEqualityComparer.Instance);
+        var seen = new HashSet<Value>(ReferenceEqualityComparer.Instance);
+        foreach (var node in Nodes)
+        {
+            foreach (var used in node.Uses)
+                if (!defined.Contains(used) && seen.Add(used)) yield return used;
+            defined.UnionWith(node.Outputs);
+        }
+        foreach (var output in Outputs)
+            if (!defined.Contains(output) && seen.Add(output)) yield return output;
     }
 
     /// <summary>Adds a node right before <paramref name="anchor"/> (so it sees everything the anchor sees).</summary>
@@ -232,18 +312,27 @@ public sealed class Graph
     }
 
     /// <summary>A readable, deterministic dump (for golden tests and debugging): types of every value, small constants' contents.</summary>
+    /// <remarks>Subgraphs follow the node holding them, indented, in attribute-name order.</remarks>
     public string Dump()
     {
         var sb = new System.Text.StringBuilder();
-        sb.AppendLine($"graph {Name}(" + string.Join(", ", Inputs) + ")");
-        foreach (var init in Initializers) sb.AppendLine($"  init {init}{ConstantText(init.Constant!)}");
+        Dump(sb, "");
+        return sb.ToString();
+    }
+
+    private void Dump(System.Text.StringBuilder sb, string indent)
+    {
+        sb.AppendLine($"{indent}graph {Name}(" + string.Join(", ", Inputs) + ")");
+        foreach (var init in Initializers) sb.AppendLine($"{indent}  init {init}{ConstantText(init.Constant!)}");
         foreach (var node in Nodes)
-            sb.AppendLine("  " + string.Join(", ", node.Outputs) + " = " + (node.Domain.Length > 0 ? node.Domain + "." : "") +
+        {
+            sb.AppendLine($"{indent}  " + string.Join(", ", node.Outputs) + " = " + (node.Domain.Length > 0 ? node.Domain + "." : "") +
                 $"{node.OpType}({string.Join(", ", node.Inputs.Select(i => i is null ? "_" : "%" + i.Name))})" +
                 (node.Attributes.Count == 0 ? "" : " {" + string.Join(", ", node.Attributes.Select(a => $"{a.Key}={a.Value}")) + "}"));
-        foreach (var info in ValueInfo) sb.AppendLine($"  value_info {info}");
-        sb.AppendLine("  return " + string.Join(", ", Outputs.Select(o => o.ToString())));
-        return sb.ToString();
+            foreach (var subgraph in node.Subgraphs) subgraph.Dump(sb, indent + "    ");
+        }
+        foreach (var info in ValueInfo) sb.AppendLine($"{indent}  value_info {info}");
+        sb.AppendLine($"{indent}  return " + string.Join(", ", Outputs.Select(o => o.ToString())));
     }
 
     /// <summary>Up to 8 elements printed in full (what golden tests need), larger constants by size only.</summary>

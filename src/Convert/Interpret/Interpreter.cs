@@ -16,13 +16,13 @@ namespace ModelForge.Convert.Interpret;
 /// graph. Unsupported ops do not stop the run: their results are <see cref="PoisonValue"/>s, and all of them
 /// are reported together at the end.
 /// </summary>
-public sealed class Interpreter
+public sealed partial class Interpreter
 {
     private const int MaxCallDepth = 200;
     private const int MaxLoopIterations = 100_000;
 
     private readonly TorchScriptModel _model;
-    private readonly Graph _graph;
+    private Graph _graph; // the graph ops go to: the main graph, or an If branch being interpreted
     private readonly OpRegistry _registry;
     private readonly int _opset;
     private readonly Dictionary<TensorData, Value> _weights = new(ReferenceEqualityComparer.Instance);
@@ -131,12 +131,20 @@ public sealed class Interpreter
                 frame.ReturnValue = ret.Value is null ? null : Evaluate(ret.Value, frame);
                 return Flow.Return;
             case IfStmt conditional:
-                return Execute(GuardCondition(conditional, frame) ? conditional.Then : conditional.Else, frame);
+                return GuardCondition(conditional, frame) switch
+                {
+                    bool taken => Execute(taken ? conditional.Then : conditional.Else, frame),
+                    var runTime => ExecuteRunTimeIf(conditional, (Value)runTime, frame),
+                };
             case ForStmt loop:
                 return ExecuteFor(loop, frame);
             case WhileStmt loop:
-                for (var i = 0; StaticCondition(loop.Condition, frame); i++)
+                for (var i = 0; ; i++)
                 {
+                    // Unrolled while the condition is known; from the first iteration it is not, the rest is an ONNX Loop.
+                    var condition = Condition(loop.Condition, frame);
+                    if (condition is not bool holds) return ExecuteRunTimeWhile(loop, (Value)condition, frame);
+                    if (!holds) break;
                     if (i >= MaxLoopIterations) throw Unsupported(loop.Span, $"while loop runs more than {MaxLoopIterations} iterations at conversion time");
                     var flow = Execute(loop.Body, frame);
                     if (flow == Flow.Break) break;
@@ -158,6 +166,13 @@ public sealed class Interpreter
 
     private Flow ExecuteFor(ForStmt loop, Frame frame)
     {
+        // range() with a run-time bound (a dynamic dim's size) is an ONNX Loop; with static bounds the loop unrolls.
+        if (loop.Iterable is CallExpr { Function: NameExpr { Id: "range" }, Keywords.Count: 0 } rangeCall && !frame.Locals.ContainsKey("range"))
+        {
+            var bounds = rangeCall.Args.Select(a => Evaluate(a, frame)).ToList();
+            if (bounds.Any(b => b is DynamicInt)) return ExecuteRunTimeFor(loop, bounds, frame);
+            return ExecuteUnrolled(loop, StaticRange(bounds, rangeCall.Span), frame);
+        }
         var items = Evaluate(loop.Iterable, frame) switch
         {
             List<object?> list => list.ToList(),
@@ -165,6 +180,11 @@ public sealed class Interpreter
             ModuleValue module => ModuleChildren(module).Cast<object?>().ToList(),
             var other => throw Unsupported(loop.Iterable.Span, $"cannot iterate over {DescribeValue(other)} at conversion time"),
         };
+        return ExecuteUnrolled(loop, items, frame);
+    }
+
+    private Flow ExecuteUnrolled(ForStmt loop, IReadOnlyList<object?> items, Frame frame)
+    {
         foreach (var item in items)
         {
             Assign(loop.Target, item, frame);
@@ -176,27 +196,37 @@ public sealed class Interpreter
     }
 
     /// <summary>
-    /// An <c>if</c>'s condition. A check whose branch only raises (<c>if hx.size() != expected: raise ...</c>) and whose
-    /// condition is only known at run time is taken to pass: the converted graph is for inputs the model accepts.
+    /// An <c>if</c>'s condition: a bool, or a run-time bool <see cref="Value"/> (lowered to ONNX If). A check whose branch
+    /// only raises (<c>if hx.size() != expected: raise ...</c>) and whose condition is only known at run time is taken to
+    /// pass: the converted graph is for inputs the model accepts.
     /// </summary>
-    private bool GuardCondition(IfStmt conditional, Frame frame)
+    private object GuardCondition(IfStmt conditional, Frame frame)
     {
-        if (!AlwaysRaises(conditional.Then) && !AlwaysRaises(conditional.Else)) return StaticCondition(conditional.Condition, frame);
+        if (!AlwaysRaises(conditional.Then) && !AlwaysRaises(conditional.Else)) return Condition(conditional.Condition, frame);
         try
         {
-            return StaticCondition(conditional.Condition, frame);
+            if (Condition(conditional.Condition, frame) is bool known) return known;
         }
         catch (ModelForgeException e) when (e.Code == DiagnosticCode.UnsupportedConstruct)
         {
-            return !AlwaysRaises(conditional.Then);
         }
+        return !AlwaysRaises(conditional.Then);
     }
 
     private static bool AlwaysRaises(IReadOnlyList<Stmt> body) =>
         body.Count > 0 && body[^1] is RaiseStmt or ExprStmt { Value: CallExpr { Function: AttributeExpr { Name: "RaiseException" } } } &&
         body.SkipLast(1).All(s => s is AssignStmt);
 
-    private bool StaticCondition(Expr condition, Frame frame) => Evaluate(condition, frame) switch
+    private bool StaticCondition(Expr condition, Frame frame) => Condition(condition, frame) switch
+    {
+        bool b => b,
+        var runTime => throw Unsupported(condition.Span,
+            $"a condition depends on {DescribeValue(runTime)}, which is only known at run time (data-dependent control flow " +
+            "is lowered to ONNX If only for an `if` statement)"),
+    };
+
+    /// <summary>A condition's truth: a bool when known at conversion time, else the run-time tensor (or int) it tests.</summary>
+    private object Condition(Expr condition, Frame frame) => Evaluate(condition, frame) switch
     {
         bool b => b,
         long l => l != 0,
@@ -205,12 +235,12 @@ public sealed class Interpreter
         string s => s.Length > 0,
         List<object?> list => list.Count > 0,
         Value v when v.Constant is { ElementCount: 1 } c => c.Bytes.Span.IndexOfAnyExcept((byte)0) >= 0,
+        Value v => v,
+        DynamicInt d => d.Scalar,
         PoisonValue poison when _unsupported.Count > 0 => throw Unsupported(condition.Span,
             $"a condition depends on the result of {poison.Op}, which cannot be converted: {_unsupported[0].Op} has no handler " +
             $"(called at {_unsupported[0].Location})"),
-        var other => throw Unsupported(condition.Span,
-            $"a condition depends on {DescribeValue(other)}, which is only known at run time (data-dependent control flow; " +
-            "lowering it to ONNX If is not supported)"),
+        var other => throw Unsupported(condition.Span, $"a condition depends on {DescribeValue(other)}, which has no truth value here"),
     };
 
     private void Assign(Expr target, object? value, Frame frame)
@@ -254,7 +284,7 @@ public sealed class Interpreter
             case ConstantExpr constant:
                 return constant.Value;
             case NameExpr name:
-                if (frame.Locals.TryGetValue(name.Id, out var local)) return Current(local);
+                if (frame.Locals.TryGetValue(name.Id, out var local)) return Current(ThrowIfConflict(local));
                 // The serializer writes non-finite float constants as bare names.
                 return name.Id switch { "inf" => double.PositiveInfinity, "nan" => double.NaN, _ => new Namespace(name.Id) };
             case AttributeExpr attribute:
@@ -483,13 +513,7 @@ public sealed class Interpreter
                 return args is [List<object?> l] ? l.Count : args is [TupleValue t] ? t.Items.Count
                     : CallOp("aten::len", args, keywords, call.Span, frame);
             case "range":
-                var bounds = args.Select(a => a as long? ?? throw Unsupported(call.Span,
-                    $"range() bound {DescribeValue(a)} is not known at conversion time: loops are unrolled, so their trip count must " +
-                    "be static (a dynamic dim or a tensor value gives a run-time trip count; lowering to ONNX Loop is not supported)")).ToArray();
-                var (start, stop, step) = bounds.Length switch { 1 => (0L, bounds[0], 1L), 2 => (bounds[0], bounds[1], 1L), _ => (bounds[0], bounds[1], bounds[2]) };
-                var range = new List<object?>();
-                for (var i = start; step > 0 ? i < stop : i > stop; i += step) range.Add(i);
-                return range;
+                return StaticRange(args, call.Span);
             // bool(t > 0) on a run-time tensor stays a tensor, so an `if` on it is reported as data-dependent.
             case "bool" when args is [Value { Constant: null } runtime]:
                 return runtime;
@@ -639,6 +663,18 @@ public sealed class Interpreter
         return true;
     }
 
+    /// <summary>range() as a list; outside a for loop's header (where a run-time bound gives an ONNX Loop) its bounds must be static.</summary>
+    private List<object?> StaticRange(IReadOnlyList<object?> args, SourceSpan span)
+    {
+        var bounds = args.Select(a => a as long? ?? throw Unsupported(span,
+            $"range() bound {DescribeValue(a)} is not known at conversion time: only a for loop over range() with int bounds " +
+            "becomes an ONNX Loop; elsewhere range() is evaluated at conversion time")).ToArray();
+        var (start, stop, step) = bounds.Length switch { 1 => (0L, bounds[0], 1L), 2 => (bounds[0], bounds[1], 1L), _ => (bounds[0], bounds[1], bounds[2]) };
+        var range = new List<object?>();
+        for (var i = start; step > 0 ? i < stop : i > stop; i += step) range.Add(i);
+        return range;
+    }
+
     private static string FormatScalar(object? value) => value switch
     {
         null => "None",
@@ -660,9 +696,8 @@ public sealed class Interpreter
         }
         if (args.Any(IsPoisoned) || keywords.Values.Any(IsPoisoned)) return new PoisonValue(op);
 
-        var scope = "/" + frame.Self.Path.Replace('.', '/');
         var location = _model.Locate(span);
-        var context = new OpContext(_graph, _opset, op, scope.TrimEnd('/'), span, location);
+        var context = new OpContext(_graph, _opset, op, ScopeOf(frame), span, location);
         object? result;
         try
         {
@@ -705,7 +740,8 @@ public sealed class Interpreter
 
     private ModelForgeException Unsupported(SourceSpan span, string message) =>
         new(DiagnosticCode.UnsupportedConstruct, message, _model.Locate(span),
-            "ModelForge converts traced models and scripted code whose control flow is known at conversion time");
+            "ModelForge converts traced models and scripted code whose control flow folds at conversion time or lowers to " +
+            "ONNX If/Loop (see README: scripted models)");
 
     /// <summary>A short human description of an interpreter value, for diagnostics.</summary>
     public static string DescribeValue(object? value) => value switch

@@ -9,6 +9,7 @@ namespace ModelForge.Convert.Passes;
 /// <see cref="PassContext.MaxFoldedBytes"/> are left to the runtime, so large weights are never materialised here.
 /// Folded ops: Identity, Shape, Size, Gather, Unsqueeze, Squeeze, Reshape, Flatten, Concat, Cast, Transpose, Slice,
 /// ConstantOfShape, Neg, Sqrt, Reciprocal, Add, Sub, Mul, Div (int64, int32, float32, float64 with broadcasting).
+/// An If whose condition is a constant is replaced by the branch it takes.
 /// </summary>
 public sealed class ConstantFoldingPass : IGraphPass
 {
@@ -20,6 +21,12 @@ public sealed class ConstantFoldingPass : IGraphPass
         var changed = false;
         foreach (var node in graph.Nodes.ToList())
         {
+            if (node is { OpType: "If", Domain: "" } && node.Inputs[0]?.Constant is { ElementCount: 1 } condition)
+            {
+                InlineBranch(graph, node, condition.Bytes.Span.IndexOfAnyExcept((byte)0) >= 0 ? "then_branch" : "else_branch");
+                changed = true;
+                continue;
+            }
             if (node.Domain.Length != 0 || node.Outputs.Count != 1) continue;
             if (node.Outputs[0].Type is { IsFullyStatic: true } outType &&
                 outType.StaticShape().Aggregate(1L, (a, b) => a * b) * SafeSize(outType.ElementType) > context.MaxFoldedBytes) continue;
@@ -34,6 +41,17 @@ public sealed class ConstantFoldingPass : IGraphPass
         }
         if (changed) graph.RemoveUnusedInitializers();
         return changed;
+    }
+
+    /// <summary>An If on a constant condition: the taken branch's nodes replace it (names are unique model-wide, so none clash).</summary>
+    private static void InlineBranch(Graph graph, Node node, string branchName)
+    {
+        var branch = (Graph)node.Attributes[branchName].Value;
+        foreach (var subgraph in branch.Nodes.SelectMany(n => n.Subgraphs)) subgraph.Parent = graph;
+        var index = graph.Nodes.IndexOf(node);
+        graph.Nodes.RemoveAt(index);
+        graph.Nodes.InsertRange(index, branch.Nodes);
+        for (var i = 0; i < node.Outputs.Count; i++) graph.ReplaceAllUses(node.Outputs[i], branch.Outputs[i]);
     }
 
     private static long SafeSize(DataType type) => type == DataType.String ? 1 : type.SizeInBytes();

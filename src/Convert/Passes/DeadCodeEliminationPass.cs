@@ -4,7 +4,8 @@ namespace ModelForge.Convert.Passes;
 
 /// <summary>
 /// Removes nodes none of whose outputs reach a graph output, and initializers nothing reads. ONNX nodes have no
-/// side effects, so liveness is plain reachability backwards from the outputs.
+/// side effects, so liveness is plain reachability backwards from the outputs. Subgraphs (If branches, Loop bodies) are
+/// left as they are; the outer values they read are live.
 /// </summary>
 public sealed class DeadCodeEliminationPass : IGraphPass
 {
@@ -20,8 +21,7 @@ public sealed class DeadCodeEliminationPass : IGraphPass
             var node = graph.Nodes[i];
             if (!node.Outputs.Any(live.Contains)) continue;
             liveNodes.Add(node);
-            foreach (var input in node.Inputs)
-                if (input is not null) live.Add(input);
+            live.UnionWith(node.Uses); // a value read only inside an If branch or Loop body is live too
         }
         var removedNodes = graph.Nodes.RemoveAll(n => !liveNodes.Contains(n));
         var removedInitializers = graph.Initializers.RemoveAll(i => !live.Contains(i));

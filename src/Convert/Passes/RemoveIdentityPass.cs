@@ -7,7 +7,8 @@ namespace ModelForge.Convert.Passes;
 /// training_mode input, or with a constant false one, and no mask output in use). The op handlers already lower
 /// <c>aten::contiguous</c>, <c>detach</c>, <c>clone</c> and eval-mode <c>aten::dropout</c> to no node at all; this
 /// pass catches the ones other rewrites or <see cref="Graph.AddOutput"/> leave. An Identity that gives a graph input
-/// or initializer its output name must stay (ONNX values have one name).
+/// or initializer its output name must stay (ONNX values have one name). Readers inside If branches and Loop bodies are
+/// rewired too (<see cref="Graph.ReplaceAllUses"/>); the Identity nodes that give subgraph outputs are left alone.
 /// </summary>
 public sealed class RemoveIdentityPass : IGraphPass
 {
@@ -41,5 +42,5 @@ public sealed class RemoveIdentityPass : IGraphPass
     };
 
     private static bool IsRead(Graph graph, Value value) =>
-        graph.Outputs.Contains(value) || graph.Nodes.Any(n => n.Inputs.Contains(value));
+        graph.Outputs.Contains(value) || graph.Nodes.Any(n => n.Uses.Contains(value));
 }

@@ -19,6 +19,9 @@ public sealed class ValueInfoPass : IGraphPass
         var before = graph.ValueInfo.Count;
         graph.ValueInfo.Clear();
         graph.ValueInfo.AddRange(graph.Nodes.SelectMany(n => n.Outputs).Where(v => !outputs.Contains(v) && v.Type.HasRank));
-        return before > 0 || graph.ValueInfo.Count > 0;
+        var changed = before > 0 || graph.ValueInfo.Count > 0;
+        foreach (var subgraph in graph.Nodes.SelectMany(n => n.Subgraphs))
+            changed |= Run(subgraph, context); // each subgraph annotates its own values
+        return changed;
     }
 }

@@ -42,6 +42,8 @@ public enum DiagnosticCode
     ShapeMismatch = 2005,
     StaticValueRequired = 2006,
     InvalidOpArguments = 2007,
+    /// <summary>A variable is a tensor of one dtype after one branch of a run-time <c>if</c> and of another after the other (ONNX If needs one).</summary>
+    BranchTypeMismatch = 2008,
     /// <summary>A supported op called in a variant its lowering does not cover (LSTM proj_size, an unbatched RNN input, …).</summary>
     UnsupportedOpVariant = 2040,
 

@@ -1,29 +1,89 @@
+using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
 
 namespace ModelForge.Convert.Tests.Interpret;
 
 /// <summary>
-/// Scripted (torch.jit.script) control flow that cannot fold at conversion time is MF2004 naming the serialized and
-/// the original Python line (fixtures/diagnostics/generate.py). ONNX If / Loop lowering is not implemented.
+/// Scripted (torch.jit.script) control flow that cannot fold at conversion time (fixtures/diagnostics/generate.py): an
+/// `if` on a run-time value becomes ONNX If, a loop with a run-time trip count ONNX Loop; what they cannot express is an
+/// MF error naming the serialized and the original Python line.
 /// </summary>
 public class ScriptedControlFlowTests
 {
-    [Theory]
-    [InlineData("scripted_data_dependent_if.pt", "data-dependent control flow", "ONNX If", "diagnostics/generate.py(39): if bool(y.sum() > 0):")]
-    [InlineData("scripted_dynamic_loop.pt", "trip count", "ONNX Loop", "diagnostics/generate.py(49): for _ in range(x.size(0)):")]
-    public void Run_time_control_flow_is_MF2004_naming_the_source_line(string fixture, string reason, string onnxOp, string pythonLine)
+    [Fact]
+    public void Data_dependent_if_becomes_an_If_with_both_branches()
+    {
+        using var result = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_data_dependent_if.pt"),
+            new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
+        var node = Assert.Single(result.Graph.Nodes, n => n.OpType == "If");
+        Assert.Equal("bool[]", node.Inputs[0]!.Type.ToString());
+        Assert.Equal(["else_branch", "then_branch"], node.Attributes.Keys);
+        var thenBranch = (Graph)node.Attributes["then_branch"].Value;
+        var elseBranch = (Graph)node.Attributes["else_branch"].Value;
+        Assert.Equal(["Mul"], thenBranch.Nodes.Select(n => n.OpType));
+        Assert.Equal(["Identity"], elseBranch.Nodes.Select(n => n.OpType)); // `y0 = y`: the relu's output, returned through an Identity
+        Assert.Equal("float32[batch,4]", result.Graph.Outputs.Single().Type.ToString());
+    }
+
+    [Fact]
+    public void Branches_leaving_a_variable_with_two_dtypes_are_MF2008_naming_the_if()
+    {
+        var e = Throws(DiagnosticCode.BranchTypeMismatch, () =>
+        {
+            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_branch_dtype_mismatch.pt"),
+                new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
+        });
+        var diagnostic = Assert.Single(e.Diagnostics);
+        Assert.Contains("'y' is int64 in the then-branch and float32 in the else-branch", diagnostic.Message);
+        Assert.EndsWith("scripted_branch_dtype_mismatch.pt!/code/__torch__.py", diagnostic.Location!.File);
+        Assert.Equal(8, diagnostic.Location.Line);
+        Assert.Equal("diagnostics/generate.py(70): if bool(x.sum() > 0):", diagnostic.Location.PythonSource);
+        Assert.NotNull(diagnostic.Hint);
+    }
+
+    [Fact]
+    public void An_optional_set_in_one_branch_is_MF2004_naming_the_if_when_read()
+    {
+        // `if y is None` after the run-time if reads y: a tensor after one branch, None after the other.
+        var e = Throws(DiagnosticCode.UnsupportedConstruct, () =>
+        {
+            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_optional_branch.pt"),
+                new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
+        });
+        var diagnostic = Assert.Single(e.Diagnostics);
+        Assert.Contains("'y' is a tensor float32[batch,4] in the then-branch and None in the else-branch", diagnostic.Message);
+        Assert.Equal(8, diagnostic.Location!.Line);
+        Assert.Equal("diagnostics/generate.py(116): if bool(x.sum() > 0):", diagnostic.Location.PythonSource);
+    }
+
+    [Fact]
+    public void Loop_with_a_run_time_trip_count_becomes_a_Loop_carrying_the_tensor()
+    {
+        using var result = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_dynamic_loop.pt"),
+            new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
+        var loop = Assert.Single(result.Graph.Nodes, n => n.OpType == "Loop");
+        Assert.Equal("int64[]", loop.Inputs[0]!.Type.ToString()); // the trip count: x.size(0)
+        Assert.Null(loop.Inputs[1]); // no condition: a for loop
+        var body = (Graph)loop.Attributes["body"].Value;
+        Assert.Equal(["int64[]", "bool[]", "float32[batch,4]"], body.Inputs.Select(i => i.Type.ToString()));
+        Assert.Equal(["bool[]", "float32[batch,4]"], body.Outputs.Select(o => o.Type.ToString()));
+        Assert.Equal("float32[batch,4]", result.Graph.Outputs.Single().Type.ToString());
+    }
+
+    [Fact]
+    public void A_list_grown_in_a_run_time_loop_is_MF2004_naming_the_loop()
     {
         var e = Throws(DiagnosticCode.UnsupportedConstruct, () =>
         {
-            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", fixture), new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
+            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_dynamic_loop_append.pt"),
+                new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
         });
         var diagnostic = Assert.Single(e.Diagnostics);
-        Assert.Contains(reason, diagnostic.Message);
-        Assert.Contains(onnxOp + " is not supported", diagnostic.Message);
-        Assert.EndsWith(fixture + "!/code/__torch__.py", diagnostic.Location!.File);
+        Assert.Contains("a list grows inside a loop whose trip count is only known at run time", diagnostic.Message);
+        Assert.EndsWith("scripted_dynamic_loop_append.pt!/code/__torch__.py", diagnostic.Location!.File);
         Assert.Equal(9, diagnostic.Location.Line);
-        Assert.Equal(pythonLine, diagnostic.Location.PythonSource);
+        Assert.Equal("diagnostics/generate.py(94): for i in range(x.size(0)):", diagnostic.Location.PythonSource);
     }
 
     [Fact]

@@ -12,9 +12,9 @@ public class RecurrentVariantTests
 {
     [Theory]
     [InlineData("diagnostics/lstm_proj_size.pt", "x:float32[batch,5,4]", "not LSTM proj_size",
-        "diagnostics/generate.py(82): recurrent")]
+        "diagnostics/generate.py(150): recurrent")]
     [InlineData("diagnostics/lstm_computed_weight.pt", "x:float32[batch,5,4]", "weights must be parameters of the model",
-        "diagnostics/generate.py(76): forward")]
+        "diagnostics/generate.py(144): forward")]
     [InlineData("ops/lstm_single/model.pt", "x:float32[5,4]", "on an unbatched float32[5,4] input",
         "ops/generate.py(675): forward")]
     public void Unsupported_recurrent_variant_is_MF2040_naming_the_op_and_the_python_line(
