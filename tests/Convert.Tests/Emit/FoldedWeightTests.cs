@@ -11,25 +11,28 @@ namespace ModelForge.Convert.Tests.Emit;
 /// </summary>
 public sealed class FoldedWeightTests
 {
-    [Fact]
-    public void Streamed_folded_weights_equal_the_weights_scaled_in_place()
+    [Theory]
+    [InlineData("resnet18_small", new[] { 3, 64, 64 }, 10)] // Conv + BatchNorm2d
+    [InlineData("mlp_batchnorm1d_small", new[] { 12 }, 2)] // Gemm (transB) + BatchNorm1d
+    public void Streamed_folded_weights_equal_the_weights_scaled_in_place(string fixture, int[] inputDims, int minimumFolds)
     {
-        using var result = ModelConverter.Convert(RepoPaths.Fixture("models", "resnet18_small", "model.pt"),
-            new ConvertOptions([new InputSpec("x", DataType.Float32, [Dim.Named("batch"), 3, 64, 64])]) { Optimize = OptimizeLevel.Basic });
+        using var result = ModelConverter.Convert(RepoPaths.Fixture("models", fixture, "model.pt"),
+            new ConvertOptions([new InputSpec("x", DataType.Float32, [Dim.Named("batch"), .. inputDims.Select(d => (Dim)d)])]) { Optimize = OptimizeLevel.Basic });
         var graph = result.Graph;
+        new MatMulAddToGemmPass().Run(graph, new PassContext(17));
         var expected = new Dictionary<Node, byte[]>(ReferenceEqualityComparer.Instance);
         foreach (var bn in graph.Nodes.Where(n => n.OpType == "BatchNormalization"))
-            if (bn.Inputs[0]!.Producer is { OpType: "Conv" } conv)
-                expected[conv] = ScaledInPlace(conv.Inputs[1]!.Constant!, bn);
-        Assert.True(expected.Count >= 10, $"resnet18_small should have a BatchNorm after most Convs, found {expected.Count}");
+            if (bn.Inputs[0]!.Producer is { OpType: "Conv" or "Gemm" } producer)
+                expected[producer] = ScaledInPlace(producer, bn);
+        Assert.True(expected.Count >= minimumFolds, $"{fixture}: expected at least {minimumFolds} Conv/Gemm + BatchNorm pairs, found {expected.Count}");
 
         Assert.True(new FoldBatchNormPass().Run(graph, new PassContext(17)));
 
         using var weights = new WeightStreamer();
-        foreach (var (conv, bytes) in expected)
+        foreach (var (producer, bytes) in expected)
         {
-            var folded = conv.Inputs[1]!.Constant!.Bytes;
-            Assert.True(MemoryMarshal.TryGetMemoryManager<byte, ScaledWeight>(folded, out _), $"{conv.Name}: the folded weight was materialised by the pass");
+            var folded = producer.Inputs[1]!.Constant!.Bytes;
+            Assert.True(MemoryMarshal.TryGetMemoryManager<byte, ScaledWeight>(folded, out _), $"{producer.Name}: the folded weight was materialised by the pass");
             using var streamed = new MemoryStream();
             weights.Copy(folded, streamed.Write);
             Assert.Equal(bytes, streamed.ToArray());
@@ -63,20 +66,29 @@ public sealed class FoldedWeightTests
         Assert.True(writing < weightBytes / 8, $"writing allocated {writing} bytes for a {weightBytes}-byte folded weight");
     }
 
-    /// <summary>Today's arithmetic spelled out: s = γ/√(var + ε) in double rounded to float, then w·s in float per element.</summary>
-    private static byte[] ScaledInPlace(ConstantData weight, Node bn)
+    /// <summary>
+    /// The folding as it was before it streamed, spelled out: s = γ/√(var + ε) in double rounded to float, then each
+    /// element of a copy of the weight multiplied in place by s of its output channel (Gemm: by α·s, rows with transB).
+    /// </summary>
+    private static byte[] ScaledInPlace(Node producer, Node bn)
     {
         float[] Input(int i) => MemoryMarshal.Cast<byte, float>(bn.Inputs[i]!.Constant!.Bytes.Span).ToArray();
         var (gamma, variance) = (Input(1), Input(4));
         var epsilon = bn.Attributes.TryGetValue("epsilon", out var e) ? (double)e.Value : 1e-5;
+        var s = gamma.Select((g, c) => (float)(g / Math.Sqrt(variance[c] + (float)epsilon))).ToArray();
+        var weight = producer.Inputs[1]!.Constant!;
         var bytes = weight.Bytes.ToArray();
         var values = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
-        var perChannel = values.Length / gamma.Length;
-        for (var i = 0; i < values.Length; i++)
+        if (producer.OpType == "Conv")
         {
-            var c = i / perChannel;
-            values[i] *= (float)(gamma[c] / Math.Sqrt(variance[c] + (float)epsilon));
+            var perChannel = values.Length / s.Length;
+            for (var i = 0; i < values.Length; i++) values[i] *= s[i / perChannel];
+            return bytes;
         }
+        var alpha = producer.Attributes.TryGetValue("alpha", out var a) ? (float)(double)a.Value : 1f;
+        var transB = producer.Attributes.TryGetValue("transB", out var t) && (long)t.Value != 0;
+        var cols = (int)weight.Shape[1];
+        for (var i = 0; i < values.Length; i++) values[i] *= alpha * s[transB ? i / cols : i % cols];
         return bytes;
     }
 
