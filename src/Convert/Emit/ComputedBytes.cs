@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ModelForge.Convert.Emit;
 
@@ -27,7 +28,7 @@ internal abstract unsafe class ComputedBytes(int length) : MemoryManager<byte>
     {
         if ((uint)elementIndex > (uint)Length) throw new ArgumentOutOfRangeException(nameof(elementIndex));
         // The array is allocated pinned, so the pointer stays valid without a GC handle.
-        return new MemoryHandle(Unsafe.AsPointer(ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Whole()), elementIndex)));
+        return new MemoryHandle(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Whole()), elementIndex)));
     }
 
     public override void Unpin() { }
