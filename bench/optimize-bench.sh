@@ -7,12 +7,15 @@
 #     optimisation, runs the same operators for both files.
 #  2. Conversion wall time and peak RSS of a generated wide MLP whose weights exceed 2 GB (bench/make_big_model.py),
 #     which is written with external data; ONNX Runtime then loads it once.
+#  3. Conversion peak RSS of one torchvision model (RSS_MODEL, default resnet50) at --optimize none, basic and all,
+#     as a multiple of its .pt size (BatchNorm folding is the only pass that computes new weights).
 #
 # Usage: bash bench/optimize-bench.sh [MODEL ...]
 #   env RUNS=100           timed pairs per model and batch size (after 5 warm-up runs)
 #   env SKIP_PUBLISH=1     reuse bench/work/cli and bench/work/ortlatency
 #   env SKIP_BIG=1         skip part 2;  BIG_LAYERS=12 BIG_WIDTH=8192 size the MLP (default 3.0 GiB of weights)
 #   env KEEP_BIG=1         keep the big .pt/.onnx/.onnx.data (deleted afterwards by default: several GB)
+#   env SKIP_LATENCY=1     skip part 1;  SKIP_RSS=1 skip part 3;  RSS_MODEL=resnet50 the model of part 3
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ONNX_DIR="$WORK/onnx"
@@ -29,7 +32,10 @@ if [ -z "${SKIP_PUBLISH:-}" ] || [ ! -x "$ORTLAT" ]; then
     dotnet publish bench/OrtLatency -c Release -o "$WORK/ortlatency" >"$LOGS/publish-ortlatency.log" 2>&1 \
         || { log "publish failed; see $LOGS/publish-ortlatency.log"; exit 1; }
 fi
+RSS_MODEL="${RSS_MODEL:-resnet50}"
+[ -n "${SKIP_LATENCY:-}" ] && MODELS=()
 ensure_models "${MODELS[@]}"
+[ -z "${SKIP_RSS:-}" ] && ensure_models "$RSS_MODEL"
 
 # --- 1. latency ---------------------------------------------------------------
 ROWS=()
@@ -69,19 +75,42 @@ if [ -z "${SKIP_BIG:-}" ]; then
     [ -n "${KEEP_BIG:-}" ] || rm -f "$big" "$WORK/big/mlp.onnx" "$WORK/big/mlp.onnx.data"
 fi
 
+# --- 3. conversion peak RSS by optimisation level -------------------------------
+RSS_ROWS=()
+if [ -z "${SKIP_RSS:-}" ]; then
+    pt="$MODELS_DIR/$RSS_MODEL.pt"
+    for level in none basic all; do
+        /usr/bin/time -o "$LOGS/rss.$level.time" -f "%e %M" "$CLI" convert "$pt" --input 'x:float32[batch,3,224,224]' --optimize "$level" \
+            -o "$ONNX_DIR/$RSS_MODEL.$level.onnx" >"$LOGS/rss.$level.log" 2>&1 \
+            || { RSS_ROWS+=("| $level | convert failed (see $LOGS/rss.$level.log) | | |"); continue; }
+        read -r t rss < <(tail -n1 "$LOGS/rss.$level.time")
+        RSS_ROWS+=("| $level | $t | $(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}') | $(awk -v k="$rss" -v b="$(stat -c %s "$pt")" 'BEGIN {printf "%.2f", k * 1024 / b}') |")
+    done
+fi
+
 # --- report -------------------------------------------------------------------
 echo "## Optimised ONNX latency and a model over 2 GB"
 echo
 echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
 echo "- Command: \`bash bench/optimize-bench.sh${*:+ $*}\` (RUNS=$RUNS)"
-echo "- Latency: ONNX Runtime $(grep -o 'OnnxRuntime.Gpu.Linux" Version="[^"]*' Directory.Packages.props | cut -d'"' -f3) CPU EP, one shared pool of 2 intra-op threads, ORT_ENABLE_ALL, median ms of $RUNS alternating pairs after 5 warm-up runs; ratio = median of per-pair ModelForge / torch.onnx.export [bootstrap 95 % interval] (≤ 1.00 means ModelForge's ONNX is as fast or faster); ORT graph: operator counts of the graphs ONNX Runtime runs after its own optimisation (same-ops = identical counts), and their weight elements (torch.onnx.export shares identical initializers, e.g. the all-zero biases folding leaves with random weights)"
-echo
-echo "| model | ModelForge b1 ms | torch.onnx b1 ms | ratio b1 [95 %] | ModelForge b8 ms | torch.onnx b8 ms | ratio b8 [95 %] | ORT graph (ModelForge vs torch) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|"
-printf '%s\n' "${ROWS[@]}"
+if [ ${#ROWS[@]} -gt 0 ]; then
+    echo "- Latency: ONNX Runtime $(grep -o 'OnnxRuntime.Gpu.Linux" Version="[^"]*' Directory.Packages.props | cut -d'"' -f3) CPU EP, one shared pool of 2 intra-op threads, ORT_ENABLE_ALL, median ms of $RUNS alternating pairs after 5 warm-up runs; ratio = median of per-pair ModelForge / torch.onnx.export [bootstrap 95 % interval] (≤ 1.00 means ModelForge's ONNX is as fast or faster); ORT graph: operator counts of the graphs ONNX Runtime runs after its own optimisation (same-ops = identical counts), and their weight elements (torch.onnx.export shares identical initializers, e.g. the all-zero biases folding leaves with random weights)"
+    echo
+    echo "| model | ModelForge b1 ms | torch.onnx b1 ms | ratio b1 [95 %] | ModelForge b8 ms | torch.onnx b8 ms | ratio b8 [95 %] | ORT graph (ModelForge vs torch) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|"
+    printf '%s\n' "${ROWS[@]}"
+fi
 if [ -n "$BIG_ROW" ]; then
     echo
     echo "| model | weights GiB | .pt GiB | convert s | peak RSS MiB | RSS / weights | output | ONNX Runtime load |"
     echo "|---|---:|---:|---:|---:|---:|---|---|"
     echo "$BIG_ROW"
+fi
+if [ ${#RSS_ROWS[@]} -gt 0 ]; then
+    echo
+    echo "$RSS_MODEL ($(awk -v b="$(stat -c %s "$MODELS_DIR/$RSS_MODEL.pt")" 'BEGIN {printf "%.1f MiB", b / 2^20}') .pt), \`modelforge convert --optimize LEVEL\` under GNU time:"
+    echo
+    echo "| --optimize | convert s | peak RSS MiB | RSS / .pt |"
+    echo "|---|---:|---:|---:|"
+    printf '%s\n' "${RSS_ROWS[@]}"
 fi

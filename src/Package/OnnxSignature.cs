@@ -20,9 +20,10 @@ public sealed record OnnxTensor(string Name, int ElementType, IReadOnlyList<Onnx
 
 /// <summary>
 /// The inputs and outputs of an ONNX model, as ONNX Runtime (and so Triton's onnxruntime backend) sees them: graph
-/// inputs that are initializers are not inputs.
+/// inputs that are initializers are not inputs. <see cref="ExternalData"/> lists the files its weights are in when it
+/// was written with external data: each must go into a bundle next to the model under the name its <c>location</c> says.
 /// </summary>
-public sealed record OnnxSignature(string Path, IReadOnlyList<OnnxTensor> Inputs, IReadOnlyList<OnnxTensor> Outputs)
+public sealed record OnnxSignature(string Path, IReadOnlyList<OnnxTensor> Inputs, IReadOnlyList<OnnxTensor> Outputs, IReadOnlyList<BundleFile> ExternalData)
 {
     public static OnnxSignature Read(string path)
     {
@@ -47,7 +48,37 @@ public sealed record OnnxSignature(string Path, IReadOnlyList<OnnxTensor> Inputs
         var initializers = model.Graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         return new OnnxSignature(path,
             model.Graph.Input.Where(i => !initializers.Contains(i.Name)).Select(Tensor).ToList(),
-            model.Graph.Output.Select(Tensor).ToList());
+            model.Graph.Output.Select(Tensor).ToList(),
+            ExternalDataFiles(path, model));
+    }
+
+    /// <summary>
+    /// The distinct <c>location</c>s of the initializers stored externally, each checked to be a file in the model's own
+    /// folder (or below it): ONNX Runtime resolves a location against the model's folder and refuses one that leaves it.
+    /// </summary>
+    private static List<BundleFile> ExternalDataFiles(string path, ModelProto model)
+    {
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        var locations = model.Graph.Initializer
+            .Where(t => t.DataLocation == TensorProto.Types.DataLocation.External)
+            .Select(t => t.ExternalData.FirstOrDefault(e => e.Key == "location")?.Value ?? "")
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal);
+        var files = new List<BundleFile>();
+        foreach (var location in locations)
+        {
+            var file = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, location));
+            var inside = location.Length > 0 && !System.IO.Path.IsPathRooted(location) && location.Split('/').All(part => part is not ("" or "." or ".."));
+            if (!inside || !File.Exists(file))
+                throw new ModelForgeException(DiagnosticCode.PackageExternalDataMissing,
+                    inside
+                        ? $"'{path}' keeps its weights in external data '{location}', but '{file}' does not exist: runtimes load it from the model's folder"
+                        : $"'{path}' keeps its weights in external data at location '{location}', which is not a file in the model's folder",
+                    new SourceLocation(path),
+                    $"keep the data file next to the model as modelforge convert --external-data wrote it ({System.IO.Path.GetFileName(path)}.data), or convert without external data");
+            files.Add(new BundleFile(file, location));
+        }
+        return files;
     }
 
     private static OnnxTensor Tensor(ValueInfoProto value)

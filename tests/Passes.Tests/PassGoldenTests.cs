@@ -222,6 +222,47 @@ public sealed class LayerNormFusionTests
 
     [Fact]
     public void Below_opset_17_nothing_changes() => Golden.Check(new LayerNormFusionPass(), ManualLayerNorm(pow: false), opset: 13);
+
+    /// <summary>
+    /// As traced from hand-written modules: the variance squares its own <c>x − mean</c>, not the numerator's. BERT's
+    /// <c>(x − u).pow(2)</c> and <c>(x − u) / …</c> are two Subs of the same mean; <c>x.var(-1, unbiased=False)</c>
+    /// lowers to its own ReduceMean and Sub.
+    /// </summary>
+    private static Graph TracedLayerNorm(bool ownMean)
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", F32("batch", 5, 4));
+        var mean = b.Op("ReduceMean", [x], F32("batch", 5, 1), ("axes", new long[] { 2 }), ("keepdims", 1L));
+        var d = b.Op("Sub", [x, mean], F32("batch", 5, 4));
+        var varianceMean = ownMean ? b.Op("ReduceMean", [x], F32("batch", 5, 1), ("axes", new long[] { -1 }), ("keepdims", 1L)) : mean;
+        var d2 = b.Op("Sub", [x, varianceMean], F32("batch", 5, 4));
+        var square = ownMean ? b.Op("Mul", [d2, d2], F32("batch", 5, 4)) : b.Op("Pow", [d2, b.Scalar("two", 2)], F32("batch", 5, 4));
+        var variance = b.Op("ReduceMean", [square], F32("batch", 5, 1), ("axes", new long[] { 2 }), ("keepdims", 1L));
+        var std = b.Op("Sqrt", [b.Op("Add", [variance, b.Scalar("eps", 1e-6f)], F32("batch", 5, 1))], F32("batch", 5, 1));
+        var normalized = b.Op("Div", [d, std], F32("batch", 5, 4));
+        var scaled = b.Op("Mul", [normalized, b.Floats("gamma", [4], 1, 2, 3, 4)], F32("batch", 5, 4));
+        return b.Return(b.Op("Add", [scaled, b.Floats("beta", [4], 0, 0, 1, 1)], F32("batch", 5, 4)));
+    }
+
+    [Fact]
+    public void Variance_with_its_own_mean_and_sub() => Golden.Check(new LayerNormFusionPass(), TracedLayerNorm(ownMean: true));
+
+    [Fact]
+    public void Centered_twice_from_one_mean() => Golden.Check(new LayerNormFusionPass(), TracedLayerNorm(ownMean: false));
+
+    /// <summary>The variance of a different tensor is not this LayerNorm's: nothing changes.</summary>
+    [Fact]
+    public void Variance_of_another_tensor_is_kept()
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", F32("batch", 5, 4));
+        var y = b.Input("y", F32("batch", 5, 4));
+        var d = b.Op("Sub", [x, b.Op("ReduceMean", [x], F32("batch", 5, 1), ("axes", new long[] { 2 }), ("keepdims", 1L))], F32("batch", 5, 4));
+        var e = b.Op("Sub", [y, b.Op("ReduceMean", [y], F32("batch", 5, 1), ("axes", new long[] { 2 }), ("keepdims", 1L))], F32("batch", 5, 4));
+        var variance = b.Op("ReduceMean", [b.Op("Mul", [e, e], F32("batch", 5, 4))], F32("batch", 5, 1), ("axes", new long[] { 2 }), ("keepdims", 1L));
+        var std = b.Op("Sqrt", [b.Op("Add", [variance, b.Scalar("eps", 1e-5f)], F32("batch", 5, 1))], F32("batch", 5, 1));
+        Golden.Check(new LayerNormFusionPass(), b.Return(b.Op("Div", [d, std], F32("batch", 5, 4))));
+    }
 }
 
 public sealed class GeluFusionTests

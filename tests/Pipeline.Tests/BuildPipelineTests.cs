@@ -147,4 +147,32 @@ public class BuildPipelineTests
         Assert.Contains("max_batch_size: 4", File.ReadAllText(Path.Combine(spec.OutputDirectory, "triton", "model", "config.pbtxt")));
         Assert.Equal(BuildPipeline.InputHash(spec), BuildPipeline.InputHash(elsewhere));
     }
+
+    [Fact]
+    public void AModelWithExternalDataIsPackagedWithItsDataFileAndTheManifestCoversIt()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "onnx": { "externalData": true },
+            "package": { "tuning": { "level": "off" }, "torchserve": { "serializedModel": "onnx" }, "triton": {} }
+            """));
+
+        var (first, report) = Build(spec);
+        Assert.Equal(["convert", "validate", "package"], report.Started);
+        var data = BuildPipeline.OnnxFileName + ".data";
+        foreach (var path in new[] { data, "triton/model/1/" + data })
+        {
+            var artifact = Assert.Single(first.Manifest!.Artifacts, a => a.Path == path);
+            Assert.Equal(BuildManifest.Sha256Of(Path.Combine(spec.OutputDirectory, path)), artifact.Sha256);
+        }
+        using (var mar = System.IO.Compression.ZipFile.OpenRead(Path.Combine(spec.OutputDirectory, "torchserve", "model-store", "model.mar")))
+            Assert.NotNull(mar.GetEntry(data));
+
+        // The data file is part of the bundle: damaging it rebuilds, as damaging model.onnx does.
+        File.AppendAllText(Path.Combine(spec.OutputDirectory, data), "tampered");
+        var (second, rebuilt) = Build(spec);
+        Assert.Equal(BuildStatus.Built, second.Status);
+        Assert.Contains(rebuilt.Lines, l => l.Contains("an artifact changed", StringComparison.Ordinal));
+        Assert.True(second.Manifest!.ArtifactsIntact(spec.OutputDirectory));
+    }
 }

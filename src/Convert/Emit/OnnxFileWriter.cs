@@ -1,8 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Google.Protobuf;
-using Microsoft.Win32.SafeHandles;
-using ModelForge.Convert.Frontend.Archive;
 using Onnx;
 
 namespace ModelForge.Convert.Emit;
@@ -11,7 +8,8 @@ namespace ModelForge.Convert.Emit;
 /// Writes a <see cref="ModelProto"/> to a stream with the initializers' raw bytes copied from the source archive
 /// through file reads, not through its memory mapping. Reading weights through the mapping would make every weight
 /// page resident in this process (peak RSS ≈ model size + runtime); with reads through a small buffer they pass through
-/// the page cache only, so conversion memory stays near the runtime's own.
+/// the page cache only, so conversion memory stays near the runtime's own. Weights a pass computed
+/// (<see cref="ComputedBytes"/>, e.g. BatchNorm-folded Conv weights) are computed chunk by chunk as they are written.
 /// </summary>
 /// <remarks>
 /// Protobuf lets a message's fields appear in any order and repeated fields be split, so the file is written as:
@@ -57,7 +55,6 @@ public static class OnnxFileWriter
     private const int ModelGraphField = 7;
     private const int GraphInitializerField = 5;
     private const int TensorRawDataField = 9;
-    private const int CopyBufferSize = 1 << 20;
 
     public static void Write(ModelProto model, Stream stream, ExternalDataTarget? external = null)
     {
@@ -65,8 +62,7 @@ public static class OnnxFileWriter
         withoutGraph.Graph = null;
         var graphShell = model.Graph.Clone();
         graphShell.Initializer.Clear();
-        using var sources = new SourceFiles();
-        var buffer = new byte[CopyBufferSize];
+        using var weights = new WeightStreamer();
         long externalOffset = 0;
         var initializers = model.Graph.Initializer.Select(tensor =>
         {
@@ -82,7 +78,7 @@ public static class OnnxFileWriter
                 header.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = external.Location });
                 header.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = externalOffset.ToString(CultureInfo.InvariantCulture) });
                 header.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = raw.Length.ToString(CultureInfo.InvariantCulture) });
-                CopyRaw(raw, external.Stream, sources, buffer);
+                weights.Copy(raw, external.Stream.Write);
                 externalOffset += raw.Length;
                 raw = ReadOnlyMemory<byte>.Empty;
                 return (Header: header, Raw: raw, Length: header.CalculateSize(), Inline: false);
@@ -107,7 +103,7 @@ public static class OnnxFileWriter
             output.WriteTag(TensorRawDataField, WireFormat.WireType.LengthDelimited);
             output.WriteLength(raw.Length);
             output.Flush();
-            CopyRaw(raw, stream, sources, buffer);
+            weights.Copy(raw, stream.Write);
         }
         output.Flush();
     }
@@ -115,53 +111,4 @@ public static class OnnxFileWriter
     /// <summary>Size of a length-delimited field: tag, length varint, payload.</summary>
     private static long FieldSize(int field, long payload) =>
         CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeLengthSize(checked((int)payload)) + payload;
-
-    private static void CopyRaw(ReadOnlyMemory<byte> raw, Stream destination, SourceFiles sources, byte[] buffer)
-    {
-        if (!MemoryMarshal.TryGetMemoryManager<byte, MappedMemoryManager>(raw, out var mapped, out var start, out var length))
-        {
-            destination.Write(raw.Span);
-            return;
-        }
-        var handle = sources.Open(mapped.Owner.FilePath);
-        var offset = mapped.FileOffset + start;
-        for (var done = 0; done < length;)
-        {
-            var read = RandomAccess.Read(handle, buffer.AsSpan(0, Math.Min(buffer.Length, length - done)), offset + done);
-            if (read <= 0) throw new EndOfStreamException($"'{mapped.Owner.FilePath}' ended while copying a weight; was it changed during the conversion?");
-            destination.Write(buffer, 0, read);
-            done += read;
-        }
-    }
-
-    /// <summary>
-    /// A private copy of constant bytes. Archive weights are read with file reads, not through the mapping, so the
-    /// copy is the only resident instance (passes that compute new weights from old ones use this).
-    /// </summary>
-    public static byte[] CopyOut(ReadOnlyMemory<byte> raw)
-    {
-        var copy = new byte[raw.Length];
-        using var stream = new MemoryStream(copy);
-        using var sources = new SourceFiles();
-        CopyRaw(raw, stream, sources, new byte[Math.Min(CopyBufferSize, Math.Max(raw.Length, 1))]);
-        return copy;
-    }
-
-    /// <summary>Read handles on the archives weights come from, opened once each.</summary>
-    private sealed class SourceFiles : IDisposable
-    {
-        private readonly Dictionary<string, SafeFileHandle> _handles = new(StringComparer.Ordinal);
-
-        public SafeFileHandle Open(string path)
-        {
-            if (!_handles.TryGetValue(path, out var handle))
-                _handles[path] = handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
-            return handle;
-        }
-
-        public void Dispose()
-        {
-            foreach (var handle in _handles.Values) handle.Dispose();
-        }
-    }
 }

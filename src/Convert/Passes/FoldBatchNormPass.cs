@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using ModelForge.Convert.Emit;
 using ModelForge.Convert.IR;
 
 namespace ModelForge.Convert.Passes;
@@ -9,8 +7,9 @@ namespace ModelForge.Convert.Passes;
 /// with s = scale / √(var + ε), W' = W·s per output channel and b' = (b − mean)·s + B. Needs float32 constants for
 /// the weight, bias and all four BatchNorm inputs, and the Conv/Gemm output read by the BatchNorm alone. For Gemm the
 /// BatchNorm runs on [N, C] (BatchNorm1d after Linear), the bias must be absent or of shape [C]/[1,C], and transA is
-/// not allowed. The folded weights are new arrays in memory (they can no longer be views on the archive); only those
-/// are materialised, every other weight still streams from the archive when the model is written.
+/// not allowed. A folded weight is a <see cref="ScaledWeight"/>: the archive weight and the per-channel factors, multiplied
+/// chunk by chunk when the model is written, so folded weights are never resident as a whole (conversion memory with
+/// folding stays that of <c>--optimize basic</c>).
 /// </summary>
 public sealed class FoldBatchNormPass : IGraphPass
 {
@@ -48,11 +47,8 @@ public sealed class FoldBatchNormPass : IGraphPass
         if (weightValue?.Constant is not { ElementType: DataType.Float32 } weightData || weightData.Shape[0] != s.Length) return false;
         var bias = conv.Inputs.Count > 2 && conv.Inputs[2] is { } b ? PassHelpers.Floats(b) : new float[s.Length];
         if (bias is null || bias.Length != s.Length) return false;
-        var bytes = OnnxFileWriter.CopyOut(weightData.Bytes);
-        var weight = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
-        var perChannel = weight.Length / s.Length;
-        for (var i = 0; i < weight.Length; i++) weight[i] *= s[i / perChannel];
-        SetInputs(graph, conv, weightValue, weightData with { Bytes = bytes }, FoldedBias(bias, s, beta, mean));
+        var perChannel = weightData.ElementCount / s.Length;
+        SetInputs(graph, conv, weightValue, weightData with { Bytes = new ScaledWeight(weightData.Bytes, s, perChannel).Memory }, FoldedBias(bias, s, beta, mean));
         return true;
     }
 
@@ -74,13 +70,12 @@ public sealed class FoldBatchNormPass : IGraphPass
             if (bias is null) return false;
             for (var i = 0; i < n; i++) bias[i] *= gemmBeta;
         }
-        var bytes = OnnxFileWriter.CopyOut(weightData.Bytes);
-        var weight = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
-        var cols = weightData.Shape[1];
-        for (var i = 0; i < weight.Length; i++) weight[i] *= alpha * s[transB ? i / cols : i % cols];
+        // W' = W·(α·s) per output column: s indexes rows of W [N, K] with transB, else columns of W [K, N].
+        var factors = s.Select(f => alpha * f).ToArray();
+        var scaled = new ScaledWeight(weightData.Bytes, factors, transB ? weightData.Shape[1] : 1);
         gemm.Attributes.Remove("alpha");
         gemm.Attributes.Remove("beta");
-        SetInputs(graph, gemm, weightValue, weightData with { Bytes = bytes }, FoldedBias(bias, s, beta, mean));
+        SetInputs(graph, gemm, weightValue, weightData with { Bytes = scaled.Memory }, FoldedBias(bias, s, beta, mean));
         return true;
     }
 

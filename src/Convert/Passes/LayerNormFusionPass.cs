@@ -8,7 +8,7 @@ namespace ModelForge.Convert.Passes;
 /// modules and channels-last LayerNorm2d produce) and replaces it with one LayerNormalization (opset ≥ 17):
 /// <code>
 /// mean = ReduceMean(x, axes, keepdims=1); d = Sub(x, mean)
-/// var  = ReduceMean(Mul(d, d) | Pow(d, 2), axes, keepdims=1)
+/// var  = ReduceMean(Mul(d', d') | Pow(d', 2), axes, keepdims=1)   d' = d, or another Sub(x, ReduceMean(x, axes))
 /// y    = Div(d, Sqrt(Add(var, ε)))  [· scale]  [+ bias]
 /// </code>
 /// The axes must be the trailing dims of x (LayerNormalization normalises from <c>axis</c> to the end), x float32,
@@ -80,15 +80,23 @@ public sealed class LayerNormFusionPass : IGraphPass
             (variance, epsilon) = (r, eps);
             return true;
         });
-        if (!matched || variance is null || TrailingAxes(variance, shape.Count) != k || !IsSquareOf(variance.Inputs[0], centered)) return null;
+        if (!matched || variance is null || TrailingAxes(variance, shape.Count) != k || !IsSquareOf(variance.Inputs[0], x, k, shape.Count)) return null;
         var normalized = shape.Skip(shape.Count - k).ToArray();
         if (normalized.Any(d => !d.IsStatic)) return null;
         return new Matched(x, normalized.Select(d => d.Value!.Value).ToArray(), epsilon);
     }
 
-    private static bool IsSquareOf(Value? square, Value d) =>
-        PassHelpers.Producer(square, "Mul") is { Inputs: [{ } a, { } b] } && ReferenceEquals(a, d) && ReferenceEquals(b, d)
-        || PassHelpers.Producer(square, "Pow") is { Inputs: [{ } p, { } exponent] } && ReferenceEquals(p, d) && PassHelpers.IsScalarFloat(exponent, 2);
+    /// <summary>
+    /// <c>d·d</c> or <c>Pow(d, 2)</c> with d = x − ReduceMean(x) over the same k trailing axes. d need not be the Sub the
+    /// numerator uses: traced code computes <c>x − u</c> once per mention, and <c>x.var()</c> lowers to its own mean and Sub.
+    /// </summary>
+    private static bool IsSquareOf(Value? square, Value x, int k, int rank) =>
+        PassHelpers.Producer(square, "Mul") is { Inputs: [{ } a, { } b] } && ReferenceEquals(a, b) && IsCentered(a, x, k, rank)
+        || PassHelpers.Producer(square, "Pow") is { Inputs: [{ } p, { } exponent] } && IsCentered(p, x, k, rank) && PassHelpers.IsScalarFloat(exponent, 2);
+
+    private static bool IsCentered(Value d, Value x, int k, int rank) =>
+        PassHelpers.Producer(d, "Sub") is { Inputs: [{ } minuend, { } mean] } && ReferenceEquals(minuend, x)
+        && PassHelpers.Producer(mean, "ReduceMean") is { } reduce && ReferenceEquals(reduce.Inputs[0], x) && TrailingAxes(reduce, rank) == k;
 
     /// <summary>k when the reduction keeps dims and runs over exactly the last k of <paramref name="rank"/> dims.</summary>
     private static int? TrailingAxes(Node reduce, int rank)

@@ -75,6 +75,8 @@ public enum DiagnosticCode
     KServeSpecInvalid = 4009,
     /// <summary>The ONNX model to package cannot be read as an ONNX ModelProto.</summary>
     PackageOnnxUnreadable = 4010,
+    /// <summary>The ONNX model keeps weights in an external-data file that is not next to it (missing, or a location outside its folder).</summary>
+    PackageExternalDataMissing = 4011,
 
     // MF4xxx: packaging
     /// <summary>Batch tuning options are unusable: an empty or unordered grid, a non-positive latency budget, bad window settings.</summary>

@@ -57,6 +57,8 @@ public static partial class TorchServeArchiver
         var files = new List<BundleFile>();
         var serialized = Serialized(request, options);
         files.Add(new BundleFile(serialized, Path.GetFileName(serialized)));
+        // base_handler loads the model from the extracted archive's root, so its external data goes next to it there.
+        if (options.Serialized == SerializedModel.Onnx) files.AddRange(OnnxSignature.Read(serialized).ExternalData);
         var handler = Handler(request.Handler, files);
         var config = ModelConfig(request, options);
         var configYaml = ModelConfigYaml(config);
@@ -94,12 +96,13 @@ public static partial class TorchServeArchiver
                 case MarFormat.NoArchive:
                     StagedDirectory.Write(path, staging =>
                     {
-                        foreach (var (entry, write) in Entries(plan))
+                        foreach (var (entry, open) in Entries(plan))
                         {
                             var target = Path.Combine(staging, entry.Replace('/', Path.DirectorySeparatorChar));
                             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                             using var stream = File.Create(target);
-                            write(stream);
+                            using var source = open();
+                            source.CopyTo(stream);
                         }
                     });
                     break;
@@ -222,29 +225,33 @@ public static partial class TorchServeArchiver
         return result.OrderBy(f => f.EntryName, StringComparer.Ordinal);
     }
 
-    /// <summary>Every entry in archive order with a writer for its bytes: the manifest first, then the plan's files.</summary>
-    private static IEnumerable<(string Entry, Action<Stream> Write)> Entries(TorchServeArchivePlan plan)
+    /// <summary>
+    /// Every entry in archive order with a way to open its bytes: the manifest first, then the plan's files. Files are
+    /// read from disk as they are written (an external-data file can be larger than memory).
+    /// </summary>
+    private static IEnumerable<(string Entry, Func<Stream> Open)> Entries(TorchServeArchivePlan plan)
     {
-        yield return (ManifestEntry, s => s.Write(Encoding.UTF8.GetBytes(plan.ManifestJson)));
+        yield return (ManifestEntry, () => new MemoryStream(Encoding.UTF8.GetBytes(plan.ManifestJson)));
         foreach (var file in plan.Files)
         {
             if (file.EntryName == ModelConfigEntry && file.SourcePath.Length == 0)
-                yield return (file.EntryName, s => s.Write(Encoding.UTF8.GetBytes(plan.ModelConfigYaml)));
+                yield return (file.EntryName, () => new MemoryStream(Encoding.UTF8.GetBytes(plan.ModelConfigYaml)));
             else
-                yield return (file.EntryName, s => { using var source = File.OpenRead(file.SourcePath); source.CopyTo(s); });
+                yield return (file.EntryName, () => File.OpenRead(file.SourcePath));
         }
     }
 
     private static void WriteZip(TorchServeArchivePlan plan, Stream output)
     {
         using var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
-        foreach (var (name, write) in Entries(plan))
+        foreach (var (name, open) in Entries(plan))
         {
             var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
             entry.LastWriteTime = plan.Timestamp;
             entry.ExternalAttributes = RegularFileMode << 16;
             using var stream = entry.Open();
-            write(stream);
+            using var source = open();
+            source.CopyTo(stream);
         }
     }
 
@@ -254,7 +261,7 @@ public static partial class TorchServeArchiver
         using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
         using var tar = new TarWriter(gzip, TarEntryFormat.Ustar, leaveOpen: true);
         var directories = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, write) in Entries(plan))
+        foreach (var (name, open) in Entries(plan))
         {
             var full = plan.ModelName + "/" + name;
             var parts = full.Split('/');
@@ -264,10 +271,8 @@ public static partial class TorchServeArchiver
                 if (directories.Add(directory))
                     tar.WriteEntry(TarEntry(TarEntryType.Directory, directory, DirectoryMode, plan.Timestamp, null));
             }
-            using var buffer = new MemoryStream();
-            write(buffer);
-            buffer.Position = 0;
-            tar.WriteEntry(TarEntry(TarEntryType.RegularFile, full, FileMode, plan.Timestamp, buffer));
+            using var data = open();
+            tar.WriteEntry(TarEntry(TarEntryType.RegularFile, full, FileMode, plan.Timestamp, data));
         }
     }
 

@@ -8,7 +8,8 @@ namespace ModelForge.Package.Triton;
 /// <summary>
 /// Writes one model into a Triton model repository: <c>&lt;repo&gt;/&lt;name&gt;/config.pbtxt</c> and
 /// <c>&lt;repo&gt;/&lt;name&gt;/&lt;version&gt;/model.onnx</c> (or <c>model.pt</c> for libtorch; with an engine folder the
-/// EP-context model as <c>model.onnx</c> plus its engine files). Every rule Triton applies when it loads the model
+/// EP-context model as <c>model.onnx</c> plus its engine files; a model written with external data brings its data file,
+/// under the name the model records). Every rule Triton applies when it loads the model
 /// (serving.md §2.1–2.5, including the onnxruntime backend's checks against the ONNX graph) is checked first and
 /// reported as an MF4xxx diagnostic that names the rule.
 /// </summary>
@@ -60,6 +61,8 @@ public static class TritonRepositoryWriter
         else
         {
             versionFiles.Add(new BundleFile(onnxPath, PackageLayout.OnnxFileName));
+            // The model is renamed model.onnx, but its data file keeps the name the model's location field records.
+            versionFiles.AddRange(signature.ExternalData);
             if (engine is not null)
                 versionFiles.AddRange(engine.FileNames.Select(name => new BundleFile(Path.Combine(engine.Directory, name), name)));
         }
@@ -85,7 +88,12 @@ public static class TritonRepositoryWriter
                 File.WriteAllBytes(Path.Combine(staging, ConfigFileName), System.Text.Encoding.UTF8.GetBytes(plan.ConfigText));
                 var versionDirectory = Path.Combine(staging, plan.Version.ToString(CultureInfo.InvariantCulture));
                 Directory.CreateDirectory(versionDirectory);
-                foreach (var file in plan.VersionFiles) File.Copy(file.SourcePath, Path.Combine(versionDirectory, file.EntryName));
+                foreach (var file in plan.VersionFiles)
+                {
+                    var target = Path.Combine(versionDirectory, file.EntryName);
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    File.Copy(file.SourcePath, target);
+                }
             });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

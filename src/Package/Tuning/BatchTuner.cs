@@ -42,6 +42,8 @@ public static class BatchTuner
         var model = Path.GetFileName(onnxPath);
         if (options.Level == TuningLevel.Off)
             return Off(model, objective, options, batching);
+        // ONNX Runtime loads external data from the model's folder; a missing data file is named here, not as its load error.
+        if (File.Exists(onnxPath)) _ = OnnxSignature.Read(onnxPath);
         using var probe = new OrtThroughputProbe(onnxPath, inputs, options);
         return Run(probe, TimeProvider.System, model, batching, objective, options, probe.Warnings, progress, cancellationToken);
     }
