@@ -198,6 +198,32 @@ public sealed class MatMulAddToGemmTests
     }
 }
 
+public sealed class FlattenNestedConcatTests
+{
+    [Fact]
+    public void Nested_concats_on_the_same_axis_merge()
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", F32("batch", 2, 4));
+        var y = b.Input("y", F32("batch", 3, 4));
+        var inner = b.Op("Concat", [x, y], F32("batch", 5, 4), ("axis", 1L));
+        var middle = b.Op("Concat", [y, inner], F32("batch", 8, 4), ("axis", -2L));
+        Golden.Check(new FlattenNestedConcatPass(), b.Return(b.Op("Concat", [x, middle, y], F32("batch", 13, 4), ("axis", 1L))));
+    }
+
+    [Fact]
+    public void Other_axis_or_other_reader_stays()
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", F32("batch", 2, 4));
+        var y = b.Input("y", F32("batch", 2, 8));
+        var shared = b.Op("Concat", [x, x], F32("batch", 4, 4), ("axis", 1L));
+        var sharedOuter = b.Op("Concat", [shared, b.Op("Relu", [shared], F32("batch", 4, 4))], F32("batch", 8, 4), ("axis", 1L));
+        var otherAxis = b.Op("Concat", [x, x], F32("batch", 2, 8), ("axis", 2L));
+        Golden.Check(new FlattenNestedConcatPass(), b.Return(sharedOuter, b.Op("Concat", [otherAxis, y], F32("batch", 4, 8), ("axis", 1L))));
+    }
+}
+
 public sealed class LayerNormFusionTests
 {
     private static Graph ManualLayerNorm(bool pow)

@@ -34,6 +34,7 @@ public sealed class PassPipeline
         new ShapeChainPass(),            // after ConstantFoldingPass (reads folded shape constants); may leave constant-only Concats behind
         new ConstantFoldingPass(),       // again: folds the Concats ShapeChainPass made constant into one shape initializer
         new DeadCodeEliminationPass(),   // before the fusions: they require single consumers, and orphaned Shape/Gather nodes would count as consumers
+        new FlattenNestedConcatPass(),   // after DeadCodeEliminationPass: an inner Concat merges only when the outer one is its sole reader
         new MatMulAddToGemmPass(),       // before FoldBatchNormPass, so a Gemm it creates can take a following BatchNorm too
         new FoldBatchNormPass(),         // after DeadCodeEliminationPass (the Conv/Gemm output must feed only the BatchNorm)
         new LayerNormFusionPass(),       // after ConstantFoldingPass: epsilon, scale and bias must be initializers
