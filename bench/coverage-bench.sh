@@ -4,6 +4,8 @@
 # converted with the published CLI (timed), validated against libtorch (CPU EP, batches 1 and 2, atol 1e-4,
 # rtol 1e-3), and exported with torch.onnx.export (opset 17) in the same run.
 # Target: every model converts and matches, including those torch.onnx.export fails on.
+# Where both converted, bench/OrtLatency --graph-only compares the operators ONNX Runtime runs for the two files after
+# its own optimisation (issue 6: equal operator counts mean equal kernels, so equal latency up to noise).
 # A mismatch is handed to bench/fp64_oracle.py, which reruns the model in float64 and says whether the ONNX output is
 # farther from it than the native float32 runs (libtorch, PyTorch 1.13) are; if not, the row says "float32 noise".
 #
@@ -14,6 +16,7 @@
 #   env BUDGET_S=0      stop starting new models after this many seconds (0 = no limit); the rest are listed
 #                       as not run
 #   env SKIP_PUBLISH=1  reuse bench/work/cli (common.sh)
+#   env GRAPH_ONLY=1    skip validation: trace, convert, export and compare ONNX Runtime's graphs only (issue 6)
 #   env KEEP_MODELS=0   (default) delete each model's .pt and .onnx once its row is written (the whole zoo would
 #                       need ~30 GB of disk); 1 keeps them in bench/work/zoo
 # Rows go to stdout as they finish and to bench/work/logs/coverage/table.md; logs per model in that folder.
@@ -24,12 +27,18 @@ SKIP_HUGE="${SKIP_HUGE:-1}"
 TIMEOUT="${TIMEOUT:-600}"
 BUDGET_S="${BUDGET_S:-0}"
 KEEP_MODELS="${KEEP_MODELS:-0}"
+GRAPH_ONLY="${GRAPH_ONLY:-0}"
 ZOO="$WORK/zoo"
 CL="$LOGS/coverage"
 mkdir -p "$ZOO" "$CL"
 
 "$PY" -c 'import torch, torchvision' 2>/dev/null || { log "need Debian python3-torch/python3-torchvision at $PY"; exit 1; }
 publish_cli
+ORTLAT="$WORK/ortlatency/OrtLatency"
+if [ -z "${SKIP_PUBLISH:-}" ] || [ ! -x "$ORTLAT" ]; then
+    dotnet publish bench/OrtLatency -c Release -o "$WORK/ortlatency" >"$LOGS/publish-ortlatency.log" 2>&1 \
+        || { log "publishing bench/OrtLatency failed; see $LOGS/publish-ortlatency.log"; exit 1; }
+fi
 
 declare -A HUGE=()
 all=()
@@ -45,13 +54,13 @@ TABLE="$CL/table.md"
 row() { echo "$*"; echo "$*" >>"$TABLE"; }
 
 echo "## Coverage run: ${#sel[@]} model(s), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GB RAM"
-echo "## SKIP_HUGE=$SKIP_HUGE TIMEOUT=$TIMEOUT BUDGET_S=$BUDGET_S"
+echo "## SKIP_HUGE=$SKIP_HUGE TIMEOUT=$TIMEOUT BUDGET_S=$BUDGET_S GRAPH_ONLY=$GRAPH_ONLY"
 echo
-row "| model | params M | input | convert s | ModelForge convert | validate (CPU EP, batch 1,2; max abs err) | torch.onnx.export (opset 17) |"
-row "|---|---:|---|---:|---|---|---|"
+row "| model | params M | input | convert s | ModelForge convert | validate (CPU EP, batch 1,2; max abs err) | torch.onnx.export (opset 17) | ORT graph vs torch.onnx.export |"
+row "|---|---:|---|---:|---|---|---|---|"
 
-n_conv=0; n_match=0; n_noise=0; n_mf_fail=0; n_te_fail=0; n_run=0
-not_run=(); mf_failures=(); noise_cases=(); te_failures=()
+n_conv=0; n_match=0; n_noise=0; n_mf_fail=0; n_te_fail=0; n_run=0; n_same_ops=0
+not_run=(); mf_failures=(); noise_cases=(); te_failures=(); graph_diffs=()
 t_begin=$(date +%s)
 
 first_error() {  # first "error MF####: ..." line of a log, else its last line
@@ -72,7 +81,7 @@ for m in "${sel[@]}"; do
     n_run=$((n_run + 1))
     pt="$ZOO/$m.pt"; meta="$ZOO/$m.json"; onnx="$ZOO/$m.onnx"
     if ! timeout "$TIMEOUT" "$PY" bench/make_zoo.py trace "$ZOO" "$m" >"$CL/$m.trace.log" 2>&1 || [ ! -f "$meta" ]; then
-        row "| $m | ? | ? | – | not traced: $(tail -1 "$CL/$m.trace.log" | cut -c1-150 | tr '|' '/') | – | – |"
+        row "| $m | ? | ? | – | not traced: $(tail -1 "$CL/$m.trace.log" | cut -c1-150 | tr '|' '/') | – | – | – |"
         n_run=$((n_run - 1)); not_run+=("$m (tracing with torch.jit.trace failed, see $CL/$m.trace.log)"); continue
     fi
     read -r params input extra < <("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["params_m"], d["input"], " ".join(d["validate"]))' "$meta")
@@ -85,7 +94,9 @@ for m in "${sel[@]}"; do
     crc=$?
     t1=$(date +%s.%N)
     csec=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-    if [ $crc -eq 0 ] && [ -f "$onnx" ]; then
+    if [ $crc -eq 0 ] && [ -f "$onnx" ] && [ "$GRAPH_ONLY" = 1 ]; then
+        n_conv=$((n_conv + 1)); conv="ok"; val="not run (GRAPH_ONLY)"
+    elif [ $crc -eq 0 ] && [ -f "$onnx" ]; then
         n_conv=$((n_conv + 1)); conv="ok"
         rm -rf "$CL/$m.failures"
         timeout "$TIMEOUT" "$CLI" validate "$pt" "$onnx" --input "$input" --batch 1,2 --atol 1e-4 --rtol 1e-3 --ep cpu \
@@ -121,13 +132,21 @@ for m in "${sel[@]}"; do
     terc=${PIPESTATUS[0]}
     [ -n "$te" ] || te="failed (exit $terc): $(grep -v '^\s*$' "$CL/$m.export.log" | tail -1 | cut -c1-150)"
     [ "$te" = ok ] || { n_te_fail=$((n_te_fail + 1)); te_failures+=("$m: $te"); }
+    graph="–"
+    if [ "$te" = ok ] && [ -f "$onnx" ]; then
+        graph=$(timeout "$TIMEOUT" "$ORTLAT" "$onnx" "$ZOO/$m.torch.onnx" --graph-only 2>"$CL/$m.graph.log" | sed 's/^ort-graph //')
+        [ -n "$graph" ] || graph="failed: $(tail -1 "$CL/$m.graph.log" | cut -c1-120)"
+        case $graph in same-ops*) n_same_ops=$((n_same_ops + 1)) ;; *) graph_diffs+=("$m: $graph") ;; esac
+    fi
     rm -f "$ZOO/$m.torch.onnx" "$ZOO/$m.torch.onnx.data"
     [ "$KEEP_MODELS" = 1 ] || rm -f "$pt" "$onnx" "$onnx.data"
-    row "| $m | $params | \`$input\` | $csec | $conv | $val | $(echo "$te" | tr '|' '/') |"
+    row "| $m | $params | \`$input\` | $csec | $conv | $val | $(echo "$te" | tr '|' '/') | $graph |"
 done
 
 echo
 echo "Summary: $n_run model(s) run; ModelForge converted $n_conv, matched $n_match, mismatched within native float32 noise $n_noise, failed $n_mf_fail; torch.onnx.export failed on $n_te_fail."
+echo "ONNX Runtime runs the same operators for ModelForge's and torch.onnx.export's file on $n_same_ops model(s)."
+if [ ${#graph_diffs[@]} -gt 0 ]; then echo "Where they differ:"; printf -- '- %s\n' "${graph_diffs[@]}"; fi
 echo "Wall time $(( $(date +%s) - t_begin )) s."
 if [ ${#mf_failures[@]} -gt 0 ]; then echo; echo "ModelForge failures:"; printf -- '- %s\n' "${mf_failures[@]}"; fi
 if [ ${#noise_cases[@]} -gt 0 ]; then
