@@ -128,17 +128,19 @@ for m in "${sel[@]}"; do
     fi
 
     # baseline: torch.onnx.export of the same TorchScript module
-    te=$(timeout "$TIMEOUT" "$PY" bench/make_zoo.py export "$pt" "$meta" "$ZOO/$m.torch.onnx" 2>"$CL/$m.export.log" | tail -1)
+    # its own folder: above 2 GB torch.onnx.export writes every weight as a separate file next to the model
+    tdir="$ZOO/$m.torch"; rm -rf "$tdir"; mkdir -p "$tdir"; tonnx="$tdir/model.onnx"
+    te=$(timeout "$TIMEOUT" "$PY" bench/make_zoo.py export "$pt" "$meta" "$tonnx" 2>"$CL/$m.export.log" | tail -1)
     terc=${PIPESTATUS[0]}
     [ -n "$te" ] || te="failed (exit $terc): $(grep -v '^\s*$' "$CL/$m.export.log" | tail -1 | cut -c1-150)"
     [ "$te" = ok ] || { n_te_fail=$((n_te_fail + 1)); te_failures+=("$m: $te"); }
     graph="–"
     if [ "$te" = ok ] && [ -f "$onnx" ]; then
-        graph=$(timeout "$TIMEOUT" "$ORTLAT" "$onnx" "$ZOO/$m.torch.onnx" --graph-only 2>"$CL/$m.graph.log" | sed 's/^ort-graph //')
+        graph=$(timeout "$TIMEOUT" "$ORTLAT" "$onnx" "$tonnx" --graph-only 2>"$CL/$m.graph.log" | sed 's/^ort-graph //')
         [ -n "$graph" ] || graph="failed: $(tail -1 "$CL/$m.graph.log" | cut -c1-120)"
         case $graph in same-ops*) n_same_ops=$((n_same_ops + 1)) ;; *) graph_diffs+=("$m: $graph") ;; esac
     fi
-    rm -f "$ZOO/$m.torch.onnx" "$ZOO/$m.torch.onnx.data"
+    rm -rf "$tdir"
     [ "$KEEP_MODELS" = 1 ] || rm -f "$pt" "$onnx" "$onnx.data"
     row "| $m | $params | \`$input\` | $csec | $conv | $val | $(echo "$te" | tr '|' '/') | $graph |"
 done
