@@ -1,5 +1,6 @@
 // ONNX Runtime CPU latency of two ONNX models on the same random input. Usage:
-//   OrtLatency A.onnx B.onnx [--threads 2] [--batch 1,8] [--warmup 5] [--runs 100]
+//   OrtLatency A.onnx B.onnx [--threads 2] [--batch 1,8] [--warmup 5] [--runs 100] [--dim seq=16] [--int-range 1000]
+// Symbolic dims are the batch size unless named in --dim; int64 inputs (token ids) are uniform in [0, --int-range).
 //   OrtLatency A.onnx --load-only      (create a session and run batch 1 once: "does ORT load it?")
 //   OrtLatency A.onnx B.onnx --graph-only   (just the ort-graph line below, no timing)
 // Prints one line per batch size:
@@ -22,6 +23,9 @@ var threads = int.Parse(Option("--threads", "2"), CultureInfo.InvariantCulture);
 var batches = Option("--batch", "1,8").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
 var warmup = int.Parse(Option("--warmup", "5"), CultureInfo.InvariantCulture);
 var runs = int.Parse(Option("--runs", "100"), CultureInfo.InvariantCulture);
+var namedDims = Option("--dim", "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+    .Select(d => d.Split('=')).ToDictionary(d => d[0], d => long.Parse(d[1], CultureInfo.InvariantCulture));
+var intRange = int.Parse(Option("--int-range", "1000"), CultureInfo.InvariantCulture);
 
 var environmentOptions = new EnvironmentCreationOptions
 {
@@ -55,14 +59,14 @@ try
     if (args.Contains("--load-only"))
     {
         var stopwatch = Stopwatch.StartNew();
-        Run(sessions[0], Input(sessions[0], 1));
+        Run(sessions[0], Input(sessions[0], 1, namedDims, intRange));
         Console.WriteLine(FormattableString.Invariant($"loaded and ran batch 1 in {stopwatch.Elapsed.TotalSeconds:F2} s"));
         return 0;
     }
     if (sessions.Length != 2) throw new ArgumentException("give two models (A.onnx B.onnx)");
     foreach (var batch in batches)
     {
-        var inputs = sessions.Select(s => Input(s, batch)).ToArray();
+        var inputs = sessions.Select(s => Input(s, batch, namedDims, intRange)).ToArray();
         for (var w = 0; w < warmup; w++)
             for (var s = 0; s < sessions.Length; s++) Run(sessions[s], inputs[s]);
         var times = new[] { new double[runs], new double[runs] };
@@ -139,14 +143,24 @@ string CompareOptimizedGraphs(string a, string b)
     }
 }
 
-// One random float input per graph input, with the symbolic dims set to the batch size.
-static List<NamedOnnxValue> Input(InferenceSession session, int batch)
+// One random input per graph input: floats in [-1, 1), int64 in [0, intRange); symbolic dims from namedDims, else the
+// batch size.
+static List<NamedOnnxValue> Input(InferenceSession session, int batch, Dictionary<string, long> namedDims, int intRange)
 {
     var random = new Random(0);
     return session.InputMetadata.Select(kv =>
     {
-        var dims = kv.Value.Dimensions.Select(d => d < 0 ? batch : d).ToArray();
-        var data = new float[dims.Aggregate(1L, (x, y) => x * y)];
+        var symbols = kv.Value.SymbolicDimensions;
+        var dims = kv.Value.Dimensions.Select((d, i) => d >= 0 ? d
+            : namedDims.TryGetValue(symbols[i], out var named) ? (int)named : batch).ToArray();
+        var count = dims.Aggregate(1L, (x, y) => x * y);
+        if (kv.Value.ElementDataType == TensorElementType.Int64)
+        {
+            var ids = new long[count];
+            for (var i = 0; i < ids.Length; i++) ids[i] = random.Next(intRange);
+            return NamedOnnxValue.CreateFromTensor(kv.Key, new DenseTensor<long>(ids, dims));
+        }
+        var data = new float[count];
         for (var i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
         return NamedOnnxValue.CreateFromTensor(kv.Key, new DenseTensor<float>(data, dims));
     }).ToList();
