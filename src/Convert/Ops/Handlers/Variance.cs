@@ -23,22 +23,14 @@ internal static class Variance
             throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedDtype, $"var of a {x.Type.ElementType.Name()} tensor: torch computes it for floating-point tensors only");
         var rank = x.Type.Rank;
         // var(x, unbiased): the second argument is a bool and every dim is reduced.
-        var wholeTensor = a.Get(1) is bool || a.Get(1, "dim") is null or List<object?> { Count: 0 };
-        var axes = wholeTensor ? Enumerable.Range(0, rank).Select(i => (long)i).ToArray()
-            : (a.Get(1, "dim") is long single ? [single] : a.Ints(1, "dim")).Select(d => (long)Shapes.NormalizeAxis(d, rank)).Distinct().Order().ToArray();
+        var wholeTensor = a.Get(1) is bool || Reduction.IsAllAxes(a.Get(1, "dim"));
+        var axes = wholeTensor ? Enumerable.Range(0, rank).Select(i => (long)i).ToArray() : Reduction.Axes(a, 1, rank);
         var correction = a.Get(1) is bool unbiasedOnly ? (unbiasedOnly ? 1 : 0)
             : a.Get(2, "unbiased") is bool unbiased ? (unbiased ? 1 : 0)
             : a.Int(2, "correction", 1);
         var keep = !wholeTensor && a.Bool(3, "keepdim", false);
 
-        Value Mean(Value input, bool keepDims)
-        {
-            var shape = input.Type.Shape!.Select((d, i) => axes.Contains(i) ? (keepDims ? Dim.Of(1) : (Dim?)null) : d).OfType<Dim>().ToArray();
-            var type = input.Type.WithShape(shape);
-            return axesAsInput
-                ? c.Op("ReduceMean", [input, c.ConstInt64(axes)], type, ("keepdims", keepDims ? 1 : 0))
-                : c.Op("ReduceMean", [input], type, ("axes", axes), ("keepdims", keepDims ? 1 : 0));
-        }
+        Value Mean(Value input, bool keepDims) => Reduction.Reduce(c, input, axes, keepDims, "ReduceMean", axesAsInput);
 
         var deviation = c.Op("Sub", [x, Mean(x, keepDims: true)], x.Type);
         var variance = Mean(c.Op("Mul", [deviation, deviation], x.Type), keep);
