@@ -7,6 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 WORK=bench/work
 CLI="$WORK/cli/modelforge"
+ORTLAT="$WORK/ortlatency/OrtLatency"   # bench/OrtLatency: ONNX Runtime latency and graph comparison of two models
 MODELS_DIR="$WORK/models"
 LOGS="$WORK/logs"
 REPS="${REPS:-3}"
@@ -29,6 +30,15 @@ publish_cli() {
         if ! dotnet publish src/Cli -c Release -o "$WORK/cli" >"$LOGS/publish.log" 2>&1; then
             log "dotnet publish failed; see $LOGS/publish.log"; tail -20 "$LOGS/publish.log" >&2; exit 1
         fi
+    fi
+}
+
+# Publishes bench/OrtLatency once in Release (same SKIP_PUBLISH rule as the CLI).
+publish_ortlatency() {
+    if [ -z "${SKIP_PUBLISH:-}" ] || [ ! -x "$ORTLAT" ]; then
+        log "publishing bench/OrtLatency -> $WORK/ortlatency"
+        dotnet publish bench/OrtLatency -c Release -o "$WORK/ortlatency" >"$LOGS/publish-ortlatency.log" 2>&1 \
+            || { log "publishing bench/OrtLatency failed; see $LOGS/publish-ortlatency.log"; exit 1; }
     fi
 }
 

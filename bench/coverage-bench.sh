@@ -34,11 +34,7 @@ mkdir -p "$ZOO" "$CL"
 
 "$PY" -c 'import torch, torchvision' 2>/dev/null || { log "need Debian python3-torch/python3-torchvision at $PY"; exit 1; }
 publish_cli
-ORTLAT="$WORK/ortlatency/OrtLatency"
-if [ -z "${SKIP_PUBLISH:-}" ] || [ ! -x "$ORTLAT" ]; then
-    dotnet publish bench/OrtLatency -c Release -o "$WORK/ortlatency" >"$LOGS/publish-ortlatency.log" 2>&1 \
-        || { log "publishing bench/OrtLatency failed; see $LOGS/publish-ortlatency.log"; exit 1; }
-fi
+publish_ortlatency
 
 declare -A HUGE=()
 all=()

@@ -19,7 +19,6 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ONNX_DIR="$WORK/onnx"
-ORTLAT="$WORK/ortlatency/OrtLatency"
 RUNS="${RUNS:-100}"
 ALL_MODELS=(resnet50 resnet18 mobilenet_v2 mobilenet_v3_large efficientnet_b0 densenet121
             vgg11 squeezenet1_1 shufflenet_v2_x1_0 alexnet googlenet regnet_y_400mf mnasnet1_0)
@@ -27,11 +26,7 @@ if [ $# -gt 0 ]; then MODELS=("$@"); else MODELS=("${ALL_MODELS[@]}"); fi
 mkdir -p "$ONNX_DIR"
 need_gnu_time
 publish_cli
-if [ -z "${SKIP_PUBLISH:-}" ] || [ ! -x "$ORTLAT" ]; then
-    log "publishing bench/OrtLatency -> $WORK/ortlatency"
-    dotnet publish bench/OrtLatency -c Release -o "$WORK/ortlatency" >"$LOGS/publish-ortlatency.log" 2>&1 \
-        || { log "publish failed; see $LOGS/publish-ortlatency.log"; exit 1; }
-fi
+publish_ortlatency
 RSS_MODEL="${RSS_MODEL:-resnet50}"
 [ -n "${SKIP_LATENCY:-}" ] && MODELS=()
 ensure_models "${MODELS[@]}"
