@@ -17,6 +17,11 @@
 #                       as not run
 #   env SKIP_PUBLISH=1  reuse bench/work/cli (common.sh)
 #   env GRAPH_ONLY=1    skip validation: trace, convert, export and compare ONNX Runtime's graphs only (issue 6)
+#   env LATENCY=1       skip validation, and once every model is converted and exported, time each pair with
+#                       bench/OrtLatency (ONNX Runtime CPU, one shared pool of 2 threads, batch 1 and 8, alternating
+#                       pairs; issue 6's latency ratio per model) while nothing else of this script runs
+#   env RUNS=100        (LATENCY) timed pairs per batch size at most;  LAT_BUDGET_S=20 seconds of timed pairs per
+#                       batch size at most (at least 5 pairs), so big models stay affordable
 #   env KEEP_MODELS=0   (default) delete each model's .pt and .onnx once its row is written (the whole zoo would
 #                       need ~30 GB of disk); 1 keeps them in bench/work/zoo
 # Rows go to stdout as they finish and to bench/work/logs/coverage/table.md; logs per model in that folder.
@@ -28,6 +33,9 @@ TIMEOUT="${TIMEOUT:-600}"
 BUDGET_S="${BUDGET_S:-0}"
 KEEP_MODELS="${KEEP_MODELS:-0}"
 GRAPH_ONLY="${GRAPH_ONLY:-0}"
+LATENCY="${LATENCY:-0}"
+RUNS="${RUNS:-100}"
+LAT_BUDGET_S="${LAT_BUDGET_S:-20}"
 ZOO="$WORK/zoo"
 CL="$LOGS/coverage"
 mkdir -p "$ZOO" "$CL"
@@ -50,13 +58,13 @@ TABLE="$CL/table.md"
 row() { echo "$*"; echo "$*" >>"$TABLE"; }
 
 echo "## Coverage run: ${#sel[@]} model(s), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GB RAM"
-echo "## SKIP_HUGE=$SKIP_HUGE TIMEOUT=$TIMEOUT BUDGET_S=$BUDGET_S GRAPH_ONLY=$GRAPH_ONLY"
+echo "## SKIP_HUGE=$SKIP_HUGE TIMEOUT=$TIMEOUT BUDGET_S=$BUDGET_S GRAPH_ONLY=$GRAPH_ONLY LATENCY=$LATENCY RUNS=$RUNS LAT_BUDGET_S=$LAT_BUDGET_S"
 echo
 row "| model | params M | input | convert s | ModelForge convert | validate (CPU EP, batch 1,2; max abs err) | torch.onnx.export (opset 17) | ORT graph vs torch.onnx.export |"
 row "|---|---:|---|---:|---|---|---|---|"
 
 n_conv=0; n_match=0; n_noise=0; n_mf_fail=0; n_te_fail=0; n_run=0; n_same_ops=0
-not_run=(); mf_failures=(); noise_cases=(); te_failures=(); graph_diffs=()
+not_run=(); mf_failures=(); noise_cases=(); te_failures=(); graph_diffs=(); to_time=()
 t_begin=$(date +%s)
 
 first_error() {  # first "error MF####: ..." line of a log, else its last line
@@ -90,8 +98,8 @@ for m in "${sel[@]}"; do
     crc=$?
     t1=$(date +%s.%N)
     csec=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-    if [ $crc -eq 0 ] && [ -f "$onnx" ] && [ "$GRAPH_ONLY" = 1 ]; then
-        n_conv=$((n_conv + 1)); conv="ok"; val="not run (GRAPH_ONLY)"
+    if [ $crc -eq 0 ] && [ -f "$onnx" ] && { [ "$GRAPH_ONLY" = 1 ] || [ "$LATENCY" = 1 ]; }; then
+        n_conv=$((n_conv + 1)); conv="ok"; val="not run (GRAPH_ONLY/LATENCY)"
     elif [ $crc -eq 0 ] && [ -f "$onnx" ]; then
         n_conv=$((n_conv + 1)); conv="ok"
         rm -rf "$CL/$m.failures"
@@ -131,15 +139,64 @@ for m in "${sel[@]}"; do
     [ -n "$te" ] || te="failed (exit $terc): $(grep -v '^\s*$' "$CL/$m.export.log" | tail -1 | cut -c1-150)"
     [ "$te" = ok ] || { n_te_fail=$((n_te_fail + 1)); te_failures+=("$m: $te"); }
     graph="–"
-    if [ "$te" = ok ] && [ -f "$onnx" ]; then
+    if [ "$te" = ok ] && [ -f "$onnx" ] && [ "$LATENCY" = 1 ]; then
+        graph="timed below"
+        dims=""; [ "$input" = "${input/seq/}" ] || dims="--dim seq=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["seq"])' "$meta")"
+        to_time+=("$m $onnx $tonnx $dims")
+    elif [ "$te" = ok ] && [ -f "$onnx" ]; then
         graph=$(timeout "$TIMEOUT" "$ORTLAT" "$onnx" "$tonnx" --graph-only 2>"$CL/$m.graph.log" | sed 's/^ort-graph //')
         [ -n "$graph" ] || graph="failed: $(tail -1 "$CL/$m.graph.log" | cut -c1-120)"
         case $graph in same-ops*) n_same_ops=$((n_same_ops + 1)) ;; *) graph_diffs+=("$m: $graph") ;; esac
     fi
-    rm -rf "$tdir"
-    [ "$KEEP_MODELS" = 1 ] || rm -f "$pt" "$onnx" "$onnx.data"
+    if [ "$graph" = "timed below" ]; then
+        [ "$KEEP_MODELS" = 1 ] || rm -f "$pt"   # the pair stays until it is timed
+    else
+        rm -rf "$tdir"
+        [ "$KEEP_MODELS" = 1 ] || rm -f "$pt" "$onnx" "$onnx.data"
+    fi
     row "| $m | $params | \`$input\` | $csec | $conv | $val | $(echo "$te" | tr '|' '/') | $graph |"
 done
+
+# Latency (LATENCY=1): every pair timed after all conversions, so no trace, convert or export runs beside a timing.
+lat_rows=(); n_timed=0; n_le1=0; n_ci_below=0; n_ci_above=0; lat_failures=()
+if [ ${#to_time[@]} -gt 0 ]; then
+    t_lat=$(date +%s)
+    for entry in "${to_time[@]}"; do
+        read -r m onnx tonnx dims <<<"$entry"
+        log "== latency $m"
+        # shellcheck disable=SC2086  # $dims is "" or "--dim seq=N"
+        out=$(timeout "$((TIMEOUT * 3))" "$ORTLAT" "$onnx" "$tonnx" --threads 2 --batch 1,8 --runs "$RUNS" \
+            --budget-s "$LAT_BUDGET_S" $dims 2>"$CL/$m.latency.stderr")
+        lrc=$?
+        echo "$out" >"$CL/$m.latency.log"
+        [ "$KEEP_MODELS" = 1 ] || rm -rf "$onnx" "$onnx.data" "$(dirname "$tonnx")"
+        if [ $lrc -ne 0 ] || ! grep -q '^batch 8 ' <<<"$out"; then
+            lat_failures+=("$m: OrtLatency exit $lrc: $(tail -1 "$CL/$m.latency.stderr" | cut -c1-200)")
+            lat_rows+=("| $m | latency run failed (exit $lrc, see $CL/$m.latency.stderr) | | | | | | |"); continue
+        fi
+        n_timed=$((n_timed + 1))
+        cells=""
+        for b in 1 8; do
+            read -r a_ms b_ms ratio lo hi pairs < <(awk -v b="$b" '$1 == "batch" && $2 == b {print $4, $6, $8, $10, $11, $13}' <<<"$out")
+            cells+=" $a_ms | $b_ms | $ratio [$lo, $hi] ($pairs) |"
+            awk -v r="$ratio" 'BEGIN { exit !(r <= 1.0) }' && n_le1=$((n_le1 + 1))
+            awk -v h="$hi" 'BEGIN { exit !(h < 1.0) }' && n_ci_below=$((n_ci_below + 1))
+            awk -v l="$lo" 'BEGIN { exit !(l > 1.0) }' && n_ci_above=$((n_ci_above + 1))
+        done
+        graph=$(awk '$1 == "ort-graph" {sub(/^ort-graph /, ""); print}' <<<"$out")
+        case $graph in same-ops*) n_same_ops=$((n_same_ops + 1)) ;; *) graph_diffs+=("$m: $graph") ;; esac
+        lat_rows+=("| $m |$cells $graph |")
+    done
+    echo
+    echo "### Latency: ONNX Runtime CPU EP, one shared pool of 2 intra-op threads; ratio = median of per-pair ModelForge / torch.onnx.export [bootstrap 95 %] (pairs timed); RUNS=$RUNS LAT_BUDGET_S=$LAT_BUDGET_S; $(( $(date +%s) - t_lat )) s"
+    echo
+    echo "| model | ModelForge b1 ms | torch.onnx b1 ms | ratio b1 [95 %] (pairs) | ModelForge b8 ms | torch.onnx b8 ms | ratio b8 [95 %] (pairs) | ORT's optimised graphs |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|"
+    printf '%s\n' "${lat_rows[@]}"
+    echo
+    echo "Latency: $n_timed model(s) timed at batch 1 and 8 ($((2 * n_timed)) ratios): $n_le1 at or below 1.00; interval wholly below 1.00 for $n_ci_below, wholly above for $n_ci_above."
+    if [ ${#lat_failures[@]} -gt 0 ]; then echo "Latency failures:"; printf -- '- %s\n' "${lat_failures[@]}"; fi
+fi
 
 echo
 echo "Summary: $n_run model(s) run; ModelForge converted $n_conv, matched $n_match, mismatched within native float32 noise $n_noise, failed $n_mf_fail; torch.onnx.export failed on $n_te_fail."

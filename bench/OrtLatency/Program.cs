@@ -1,10 +1,14 @@
 // ONNX Runtime CPU latency of two ONNX models on the same random input. Usage:
-//   OrtLatency A.onnx B.onnx [--threads 2] [--batch 1,8] [--warmup 5] [--runs 100] [--dim seq=16] [--int-range 1000]
+//   OrtLatency A.onnx B.onnx [--threads 2] [--batch 1,8] [--warmup 5] [--runs 100] [--budget-s 0] [--dim seq=16]
+//              [--int-range 1000]
 // Symbolic dims are the batch size unless named in --dim; int64 inputs (token ids) are uniform in [0, --int-range).
+// --budget-s S (0 = none) caps the timed pairs of one batch size at S seconds (at least 5 pairs; warm-up stops after
+// one run each once it has taken S/4), so one run over a whole zoo takes bounded time: a 3 ms model still gets all
+// --runs pairs, a 20 s one 5.
 //   OrtLatency A.onnx --load-only      (create a session and run batch 1 once: "does ORT load it?")
 //   OrtLatency A.onnx B.onnx --graph-only   (just the ort-graph line below, no timing)
 // Prints one line per batch size:
-//   "batch B a_ms MEDIAN b_ms MEDIAN ratio R ci95 LO HI"
+//   "batch B a_ms MEDIAN b_ms MEDIAN ratio R ci95 LO HI pairs N"
 // and then one line comparing the graphs ONNX Runtime actually runs (after its own ORT_ENABLE_ALL optimisation):
 //   "ort-graph same-ops|different-ops a_nodes N b_nodes M a_weights X b_weights Y [diff: op a/b ...]"
 //
@@ -23,6 +27,8 @@ var threads = int.Parse(Option("--threads", "2"), CultureInfo.InvariantCulture);
 var batches = Option("--batch", "1,8").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
 var warmup = int.Parse(Option("--warmup", "5"), CultureInfo.InvariantCulture);
 var runs = int.Parse(Option("--runs", "100"), CultureInfo.InvariantCulture);
+var budget = TimeSpan.FromSeconds(double.Parse(Option("--budget-s", "0"), CultureInfo.InvariantCulture));
+const int minimumPairs = 5;
 var namedDims = Option("--dim", "").Split(',', StringSplitOptions.RemoveEmptyEntries)
     .Select(d => d.Split('=')).ToDictionary(d => d[0], d => long.Parse(d[1], CultureInfo.InvariantCulture));
 var intRange = int.Parse(Option("--int-range", "1000"), CultureInfo.InvariantCulture);
@@ -67,21 +73,23 @@ try
     foreach (var batch in batches)
     {
         var inputs = sessions.Select(s => Input(s, batch, namedDims, intRange)).ToArray();
-        for (var w = 0; w < warmup; w++)
+        var clock = Stopwatch.StartNew();
+        for (var w = 0; w < warmup && !(w > 0 && budget > TimeSpan.Zero && clock.Elapsed > budget / 4); w++)
             for (var s = 0; s < sessions.Length; s++) Run(sessions[s], inputs[s]);
-        var times = new[] { new double[runs], new double[runs] };
-        for (var r = 0; r < runs; r++)
+        clock.Restart();
+        var times = new[] { new List<double>(), new List<double>() };
+        for (var r = 0; r < runs && !(r >= minimumPairs && budget > TimeSpan.Zero && clock.Elapsed > budget); r++)
             for (var k = 0; k < 2; k++)
             {
                 var s = (r + k) % 2; // A,B then B,A: neither model always runs second
                 var stopwatch = Stopwatch.StartNew();
                 Run(sessions[s], inputs[s]);
-                times[s][r] = stopwatch.Elapsed.TotalMilliseconds;
+                times[s].Add(stopwatch.Elapsed.TotalMilliseconds);
             }
-        var pairRatios = Enumerable.Range(0, runs).Select(r => times[0][r] / times[1][r]).ToArray();
+        var pairRatios = times[0].Zip(times[1], (a, b) => a / b).ToArray();
         var (low, high) = BootstrapMedianInterval(pairRatios);
         Console.WriteLine(FormattableString.Invariant(
-            $"batch {batch} a_ms {Median(times[0]):F2} b_ms {Median(times[1]):F2} ratio {Median(pairRatios):F3} ci95 {low:F3} {high:F3}"));
+            $"batch {batch} a_ms {Median(times[0]):F2} b_ms {Median(times[1]):F2} ratio {Median(pairRatios):F3} ci95 {low:F3} {high:F3} pairs {pairRatios.Length}"));
     }
     Console.WriteLine(CompareOptimizedGraphs(paths[0], paths[1]));
     return 0;
