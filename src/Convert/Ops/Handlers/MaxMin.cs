@@ -61,5 +61,5 @@ internal static class AmaxAmin
     private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
 
     private static object? Lower(OpContext c, OpArgs a, bool axesAsInput) =>
-        Reduction.Lower(c, a, c.OpName == "aten::amax" ? "ReduceMax" : "ReduceMin", axesAsInput);
+        Reduction.Lower(c, a, c.OpName == "aten::amax" ? "ReduceMax" : "ReduceMin", axesAsInput, sumsIntegers: false);
 }

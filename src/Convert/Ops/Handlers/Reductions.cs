@@ -10,10 +10,10 @@ namespace ModelForge.Convert.Ops.Handlers;
 internal static class Mean
 {
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => Reduction.Lower(c, a, "ReduceMean", axesAsInput: false);
+    private static object? V13(OpContext c, OpArgs a) => Reduction.Lower(c, a, "ReduceMean", axesAsInput: false, sumsIntegers: false);
 
     [Opset(18)]
-    private static object? V18(OpContext c, OpArgs a) => Reduction.Lower(c, a, "ReduceMean", axesAsInput: true);
+    private static object? V18(OpContext c, OpArgs a) => Reduction.Lower(c, a, "ReduceMean", axesAsInput: true, sumsIntegers: false);
 }
 
 [AtenOp("aten::sum")]
@@ -21,15 +21,22 @@ internal static class Sum
 {
     // ReduceSum took its axes as an input already in opset 13.
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => Reduction.Lower(c, a, "ReduceSum", axesAsInput: true);
+    private static object? V13(OpContext c, OpArgs a) => Reduction.Lower(c, a, "ReduceSum", axesAsInput: true, sumsIntegers: true);
 }
 
 internal static class Reduction
 {
-    public static Value Lower(OpContext c, OpArgs a, string onnxOp, bool axesAsInput)
+    /// <summary>
+    /// <c>op(x, dim, keepdim, *, dtype)</c> and <c>op(x, *, dtype)</c>. keepdim holds for every axis too
+    /// (<c>x.sum([], keepdim=True)</c> is all ones in shape); a dtype casts the input first, as torch does; without one,
+    /// torch sums bool and integer tensors in int64 (<paramref name="sumsIntegers"/>; ONNX has no bool ReduceSum).
+    /// </summary>
+    public static Value Lower(OpContext c, OpArgs a, string onnxOp, bool axesAsInput, bool sumsIntegers)
     {
-        var reducesAll = IsAllAxes(a.Get(1, "dim"));
-        return Reduce(c, a.Tensor(0), Axes(a, 1, a.Tensor(0).Type.Rank), keep: !reducesAll && a.Bool(2, "keepdim", false), onnxOp, axesAsInput);
+        var x = a.Tensor(0);
+        if (a.Get(3, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } requested) x = c.Cast(x, requested);
+        else if (sumsIntegers && !x.Type.ElementType.IsFloatingPoint()) x = c.Cast(x, DataType.Int64);
+        return Reduce(c, x, Axes(a, 1, x.Type.Rank), keep: a.Bool(2, "keepdim", false), onnxOp, axesAsInput);
     }
 
     /// <summary>True when a <c>dim</c> argument (None or an empty list) means every axis.</summary>

@@ -4,7 +4,8 @@ namespace ModelForge.Convert.Ops.Handlers;
 
 /// <summary>
 /// <c>var(x, dim, unbiased, keepdim)</c>, <c>var(x, dim, correction=k, keepdim)</c> and <c>var(x, unbiased)</c> →
-/// <c>ReduceMean((x − ReduceMean(x))²)</c> over the dims, times n/(n − correction) when the correction is not 0 (n static).
+/// <c>ReduceMean((x − ReduceMean(x))²)</c> over the dims, times n/(n − correction) when the correction is not 0 (n the
+/// number of reduced elements: a constant when those dims are static, else computed from the input's shape at run time).
 /// These are the ops a hand-written variance lowers to, so LayerNormFusion recognises <c>x.var(-1, unbiased=False)</c>.
 /// </summary>
 [AtenOp("aten::var")]
@@ -28,7 +29,7 @@ internal static class Variance
         var correction = a.Get(1) is bool unbiasedOnly ? (unbiasedOnly ? 1 : 0)
             : a.Get(2, "unbiased") is bool unbiased ? (unbiased ? 1 : 0)
             : a.Int(2, "correction", 1);
-        var keep = !wholeTensor && a.Bool(3, "keepdim", false);
+        var keep = a.Get(1) is not bool && a.Bool(3, "keepdim", false);
 
         Value Mean(Value input, bool keepDims) => Reduction.Reduce(c, input, axes, keepDims, "ReduceMean", axesAsInput);
 
@@ -36,11 +37,19 @@ internal static class Variance
         var variance = Mean(c.Op("Mul", [deviation, deviation], x.Type), keep);
         if (correction == 0) return variance;
         var reduced = axes.Select(i => x.Type.Shape![(int)i]).ToArray();
-        if (reduced.Any(d => !d.IsStatic))
-            throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedConstruct,
-                $"var with correction {correction} over a dim whose size is only known at run time",
-                "use unbiased=False (correction=0), or make the reduced dims static");
-        var n = reduced.Aggregate(1L, (p, d) => p * d.Value!.Value);
-        return c.Op("Mul", [variance, c.Scalar((double)n / (n - correction), x.Type.ElementType)], variance.Type);
+        var scalar = TensorType.Scalar(x.Type.ElementType);
+        Value factor;
+        if (reduced.All(d => d.IsStatic))
+        {
+            var n = reduced.Aggregate(1L, (p, d) => p * d.Value!.Value);
+            factor = c.Scalar((double)n / (n - correction), x.Type.ElementType);
+        }
+        else
+        {
+            var sizes = c.Op("Gather", [c.ShapeOf(x), c.ConstInt64(axes)], TensorType.Of(DataType.Int64, axes.Length), ("axis", 0L));
+            var count = c.Cast(c.Op("ReduceProd", [sizes], TensorType.Scalar(DataType.Int64), ("keepdims", 0)), x.Type.ElementType);
+            factor = c.Op("Div", [count, c.Op("Sub", [count, c.Scalar(correction, x.Type.ElementType)], scalar)], scalar);
+        }
+        return c.Op("Mul", [variance, factor], variance.Type);
     }
 }
