@@ -38,8 +38,8 @@ internal static class PythonOps
                 result = op switch
                 {
                     "+" => a + b, "-" => a - b, "*" => a * b,
-                    "//" when b != 0 => FloorDiv(a, b),
-                    "%" when b != 0 => a - FloorDiv(a, b) * b,
+                    "//" when HasInt64Quotient(a, b) => FloorDiv(a, b),
+                    "%" when HasInt64Quotient(a, b) => a - FloorDiv(a, b) * b,
                     "/" when b != 0 => (double)a / b,
                     "**" when b >= 0 => (long)Math.Pow(a, b),
                     "&" => a & b, "|" => a | b, "^" => a ^ b, "<<" => a << (int)b, ">>" => a >> (int)b,
@@ -69,6 +69,9 @@ internal static class PythonOps
                 return false;
         }
     }
+
+    /// <summary>Not for b = 0 (Python's ZeroDivisionError) nor long.MinValue // -1 (2^63, a Python int but no int64).</summary>
+    private static bool HasInt64Quotient(long a, long b) => b != 0 && (a != long.MinValue || b != -1);
 
     private static long FloorDiv(long a, long b)
     {

@@ -255,7 +255,8 @@ internal sealed class FoldTensor(DataType type, long[] shape, ReadOnlyMemory<byt
         "Add" => x + y,
         "Sub" => x - y,
         "Mul" => x * y,
-        _ => y == 0 ? throw new CannotFold() : x / y,
+        // x / 0 and long.MinValue / -1 have no int64 result (the runtime's kernel decides): left as a node.
+        _ => y == 0 || (x == long.MinValue && y == -1) ? throw new CannotFold() : x / y,
     };
 
     // float32 arithmetic rounds per operation like the runtime's kernels, not in double.

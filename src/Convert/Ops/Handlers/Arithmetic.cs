@@ -1,5 +1,6 @@
 using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
@@ -14,13 +15,31 @@ internal static class Binary
     {
         if (fold is not null && AsConstInt(c, left) is { } l && AsConstInt(c, right) is { } r)
         {
-            var folded = fold(l, r);
+            var folded = Fold(c, fold, l, r);
             return left is Value || right is Value ? c.ScalarInt64(folded) : folded;
         }
         var type = ResultType(left, right);
         var a = c.Cast(c.AsTensor(left, type), type);
         var b = c.Cast(c.AsTensor(right, type), type);
         return c.Op(onnxOp, [a, b], TensorType.Of(type).WithShape(Shapes.Broadcast(a.Type.Shape, b.Type.Shape)));
+    }
+
+    /// <summary>
+    /// An integer division or remainder by zero raises in torch for every input, so the model cannot run: refused
+    /// here rather than folded (long.MinValue / -1 overflows the same way).
+    /// </summary>
+    private static long Fold(OpContext c, Func<long, long, long> fold, long l, long r)
+    {
+        try
+        {
+            return fold(l, r);
+        }
+        catch (ArithmeticException)
+        {
+            throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} of the int64 constants {l} and {r} has no int64 result",
+                r == 0 ? "torch raises ZeroDivisionError for an integer division by zero; the model cannot run as saved"
+                       : "the quotient does not fit in int64; check the constants in the model's code");
+        }
     }
 
     private static long? AsConstInt(OpContext c, object? operand) => operand switch

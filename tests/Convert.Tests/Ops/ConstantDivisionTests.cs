@@ -1,0 +1,66 @@
+using System.IO.Compression;
+using System.Text;
+using ModelForge.Core.Diagnostics;
+using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
+
+namespace ModelForge.Convert.Tests.Ops;
+
+/// <summary>
+/// Integer division of two constants is folded at conversion time; by zero it raises in torch for every input, so
+/// it is MF2007 naming the op, never a crash (the CI fuzz smoke found <c>torch.div(…, rounding_mode="trunc")</c>
+/// on a zero constant throwing DivideByZeroException). The archive is fixtures/ops/int64_index_arithmetic with its
+/// remainder call replaced.
+/// </summary>
+public class ConstantDivisionTests
+{
+    private const string OriginalCall = "torch.remainder(torch.mul(ids, CONSTANTS.c3), 5)";
+
+    [Theory]
+    [InlineData("torch.remainder(5, 0)", "aten::remainder")]
+    [InlineData("torch.floor_divide(7, 0)", "aten::floor_divide")]
+    [InlineData("torch.div(7, 0, rounding_mode=\"trunc\")", "aten::div")]
+    public void Integer_division_of_constants_by_zero_is_MF2007_naming_the_op(string call, string op)
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, ArchiveWithCall($"torch.add(ids, {call})"));
+
+        var e = Throws(DiagnosticCode.InvalidOpArguments, () =>
+        {
+            using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("ids:int64[batch,6]")]));
+        });
+        var diagnostic = Assert.Single(e.Diagnostics);
+        Assert.StartsWith($"{op} of the int64 constants", diagnostic.Message);
+        Assert.Contains("ZeroDivisionError", diagnostic.Hint);
+    }
+
+    [Fact]
+    public void The_unchanged_archive_converts() // the rewrite itself is not what fails above
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, ArchiveWithCall(OriginalCall));
+        using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("ids:int64[batch,6]")]));
+    }
+
+    private static List<(string Name, byte[] Data)> ArchiveWithCall(string call)
+    {
+        using var zip = ZipFile.OpenRead(RepoPaths.Fixture("ops", "int64_index_arithmetic", "model.pt"));
+        var entries = new List<(string Name, byte[] Data)>();
+        foreach (var entry in zip.Entries)
+        {
+            using var stream = entry.Open();
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            var data = copy.ToArray();
+            if (entry.FullName.EndsWith("code/__torch__.py", StringComparison.Ordinal))
+            {
+                var code = Encoding.UTF8.GetString(data);
+                Assert.Contains(OriginalCall, code);
+                data = Encoding.UTF8.GetBytes(code.Replace(OriginalCall, call));
+            }
+            entries.Add((entry.FullName, data));
+        }
+        return entries;
+    }
+}
