@@ -670,8 +670,15 @@ public sealed partial class Interpreter
             $"range() bound {DescribeValue(a)} is not known at conversion time: only a for loop over range() with int bounds " +
             "becomes an ONNX Loop; elsewhere range() is evaluated at conversion time")).ToArray();
         var (start, stop, step) = bounds.Length switch { 1 => (0L, bounds[0], 1L), 2 => (bounds[0], bounds[1], 1L), _ => (bounds[0], bounds[1], bounds[2]) };
-        var range = new List<object?>();
-        for (var i = start; step > 0 ? i < stop : i > stop; i += step) range.Add(i);
+        if (step == 0)
+            throw new ModelForgeException(DiagnosticCode.InvalidOpArguments, "range() with step 0", _model.Locate(span),
+                "Python raises ValueError: range() arg 3 must not be zero");
+        // Int128: the count of range(long.MinValue, long.MaxValue) does not fit in a long.
+        var count = Int128.Max(0, ((Int128)stop - start + step - Math.Sign(step)) / step);
+        if (count > MaxLoopIterations)
+            throw Unsupported(span, $"range() has {count} elements; at most {MaxLoopIterations} are evaluated at conversion time");
+        var range = new List<object?>((int)count);
+        for (var k = 0L; k < (long)count; k++) range.Add(start + k * step);
         return range;
     }
 

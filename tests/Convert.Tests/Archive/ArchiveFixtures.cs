@@ -42,6 +42,31 @@ internal static class ArchiveFixtures
         }
     }
 
+    /// <summary>
+    /// The entries of a fixture archive with <paramref name="original"/> in its <c>code/__torch__.py</c> replaced, for
+    /// code that torch.jit.save would not write but a damaged or hand-edited archive can hold.
+    /// </summary>
+    public static List<(string Name, byte[] Data)> WithCodeReplaced(string archive, string original, string replacement)
+    {
+        using var zip = ZipFile.OpenRead(archive);
+        var entries = new List<(string Name, byte[] Data)>();
+        foreach (var entry in zip.Entries)
+        {
+            using var stream = entry.Open();
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            var data = copy.ToArray();
+            if (entry.FullName.EndsWith("code/__torch__.py", StringComparison.Ordinal))
+            {
+                var code = Encoding.UTF8.GetString(data);
+                Assert.Contains(original, code);
+                data = Encoding.UTF8.GetBytes(code.Replace(original, replacement));
+            }
+            entries.Add((entry.FullName, data));
+        }
+        return entries;
+    }
+
     /// <summary>The smallest set of entries that passes as a TorchScript archive.</summary>
     public static List<(string Name, byte[] Data)> MinimalArchive(string root = "m") =>
     [
