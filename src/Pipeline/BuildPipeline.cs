@@ -208,7 +208,7 @@ public static class BuildPipeline
     }
 
     private static string Describe(ModelSpec spec) =>
-        $"name={spec.Name}\ninputs={string.Join(";", spec.Inputs)}\noutputs={string.Join(";", spec.OutputNames ?? [])}\nopset={spec.Opset}\noptimize={spec.Optimize}";
+        $"name={spec.Name}\ninputs={string.Join(";", spec.Inputs)}\noutputs={string.Join(";", spec.OutputNames ?? [])}\nopset={spec.Opset}\noptimize={spec.Optimize}\nexternalData={spec.ExternalData}";
 
     private static SortedDictionary<string, string> ToolVersions() => new(StringComparer.Ordinal)
     {

@@ -59,6 +59,34 @@ public sealed class BuildCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_build_from_a_pt_takes_the_conversion_options_and_a_changed_one_rebuilds()
+    {
+        var output = _workspace.PathOf("out-pt");
+        string[] build = ["build", ResNetWorkspace.Model, "--input", ResNetWorkspace.Input, "-o", output];
+
+        var first = CliRunner.Run([.. build, "--opset", "13", "--optimize", "basic", "--external-data"]);
+        Assert.True(first.ExitCode == 0, first.Output + first.Error);
+        Assert.Contains("(opset 13)", first.Output);
+        Assert.True(File.Exists(Path.Combine(output, "model.onnx.data")), "--external-data writes the weights beside model.onnx");
+
+        Assert.Contains("up to date", CliRunner.Run([.. build, "--opset", "13", "--optimize", "basic", "--external-data"]).Output);
+        var changed = CliRunner.Run([.. build, "--opset", "13", "--optimize", "basic"]);
+        Assert.DoesNotContain("up to date", changed.Output);
+        Assert.False(File.Exists(Path.Combine(output, "model.onnx.data")), "without --external-data the weights are inside model.onnx");
+    }
+
+    [Theory]
+    [InlineData("--opset", "13")]
+    [InlineData("--optimize", "none")]
+    [InlineData("--external-data")]
+    public void A_conversion_option_beside_a_spec_is_refused_with_exit_2(params string[] option)
+    {
+        var result = CliRunner.Run(["build", Spec(), .. option]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{option[0]} is only for a .pt; a spec sets it in its \"onnx\" section", result.Error);
+    }
+
+    [Fact]
     public void Package_writes_every_bundle_and_refuses_kserve_without_a_storage_uri()
     {
         var onnx = _workspace.Converted();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ModelForge.Convert;
+using ModelForge.Convert.Ops;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Pipeline;
@@ -8,7 +9,7 @@ using ModelForge.Pipeline.Spec;
 namespace ModelForge.Cli.Commands;
 
 /// <summary>
-/// <c>modelforge build SPEC.modelforge.json | MODEL.pt --input … [-o DIR]</c>: the whole pipeline, incrementally.
+/// <c>modelforge build SPEC.modelforge.json | MODEL.pt --input … [--opset N] [--optimize …] [--external-data] [-o DIR]</c>: the whole pipeline, incrementally.
 /// Exit 0 when built or up to date (an accuracy mismatch in warning mode included), 1 when the accuracy gate failed,
 /// 2 for invalid input.
 /// </summary>
@@ -23,6 +24,11 @@ internal static class BuildCommand
         var inputs = CommonOptions.Inputs();
         inputs.Required = false;
         inputs.Description = "With a .pt: " + inputs.Description;
+        // A spec sets these in its "onnx" section; for a .pt the command line is the only place to say them.
+        var opset = CommonOptions.Opset();
+        var optimize = CommonOptions.Optimize();
+        var externalData = CommonOptions.ExternalData();
+        foreach (var option in new Option[] { opset, optimize, externalData }) option.Description = "With a .pt: " + option.Description;
         var output = new Option<DirectoryInfo?>("--output", "-o")
         {
             Description = "Output folder, replaced as a whole by each build (default: the spec's \"output\", else out/NAME next to the spec, " +
@@ -49,12 +55,13 @@ internal static class BuildCommand
             "Run the whole pipeline for one model: convert → TensorRT engines (where TensorRT runs) → validate → build manifest. " +
             "Incremental: with the spec, the model and the tool unchanged and the previous output intact, it does nothing.")
         {
-            source, inputs, output, onFailure, engineCache, progress,
+            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress,
         };
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var file = parse.GetRequiredValue(source);
-            var spec = LoadSpec(file, parse.GetValue(inputs) ?? [], parse.GetValue(output)?.FullName);
+            var conversion = new ConversionFlags(parse.GetValue(opset), parse.GetValue(optimize), parse.GetValue(externalData));
+            var spec = LoadSpec(file, parse.GetValue(inputs) ?? [], conversion, parse.GetValue(output)?.FullName);
             if (parse.GetValue(onFailure) is { } mode)
                 spec = spec with { Validation = spec.Validation with { OnFailure = mode == "warning" ? GateMode.Warning : GateMode.Error } };
             var settings = new BuildSettings { EngineCacheRoot = parse.GetValue(engineCache)?.FullName };
@@ -69,13 +76,22 @@ internal static class BuildCommand
         return command;
     }
 
-    private static ModelSpec LoadSpec(FileInfo file, string[] inputs, string? output)
+    /// <summary>The conversion options given on the command line; null/false where left out.</summary>
+    private sealed record ConversionFlags(int? Opset, string? Optimize, bool ExternalData)
+    {
+        public string? FirstGiven => Opset is not null ? "--opset" : Optimize is not null ? "--optimize" : ExternalData ? "--external-data" : null;
+    }
+
+    private static ModelSpec LoadSpec(FileInfo file, string[] inputs, ConversionFlags conversion, string? output)
     {
         if (!file.Name.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !file.Name.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
         {
             if (inputs.Length > 0)
                 throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, "--input is only for a .pt; a spec declares its inputs in \"inputs\"",
                     new SourceLocation(file.FullName), "remove --input, or edit the spec");
+            if (conversion.FirstGiven is { } flag)
+                throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, $"{flag} is only for a .pt; a spec sets it in its \"onnx\" section",
+                    new SourceLocation(file.FullName), $"remove {flag}, or edit the spec's \"onnx\" section (opset, optimize, externalData)");
             return SpecReader.Load(file.FullName, output);
         }
         if (!file.Exists)
@@ -90,6 +106,9 @@ internal static class BuildCommand
             Name = name,
             SourcePath = file.FullName,
             Inputs = inputs.Select(InputSpec.Parse).ToList(),
+            Opset = conversion.Opset ?? OpRegistry.DefaultOpset,
+            Optimize = CommonOptions.OptimizeLevelOf(conversion.Optimize),
+            ExternalData = conversion.ExternalData,
             OutputDirectory = output ?? Path.GetFullPath(Path.Combine("out", name)),
         };
     }

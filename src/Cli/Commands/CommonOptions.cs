@@ -1,4 +1,6 @@
 using System.CommandLine;
+using ModelForge.Convert.Ops;
+using ModelForge.Convert.Passes;
 
 namespace ModelForge.Cli.Commands;
 
@@ -11,5 +13,31 @@ internal static class CommonOptions
                       "(static) or names (dynamic, e.g. batch). Example: --input input:float32[batch,3,224,224]. " +
                       "DTYPE: float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool.",
         Required = true,
+    };
+
+    /// <summary>No default value: <c>build</c> must tell an option given from one left out (a spec sets these itself).</summary>
+    public static Option<int?> Opset() => new("--opset")
+    {
+        Description = $"Target ONNX opset ({OpRegistry.MinOpset}–{OpRegistry.MaxOpset}; default {OpRegistry.DefaultOpset}).",
+    };
+
+    public static Option<string?> Optimize()
+    {
+        var optimize = new Option<string?>("--optimize")
+        {
+            Description = "Graph optimisation: none (as lowered), basic (dead code, identities, constant and shape folding, value_info) " +
+                          "or all (the default: basic plus BatchNorm folding, Gemm, LayerNormalization and Gelu fusion). See docs/optimization.md.",
+        };
+        optimize.AcceptOnlyFromAmong("none", "basic", "all");
+        return optimize;
+    }
+
+    public static OptimizeLevel OptimizeLevelOf(string? value) =>
+        value is null ? OptimizeLevel.All : Enum.Parse<OptimizeLevel>(value, ignoreCase: true);
+
+    public static Option<bool> ExternalData() => new("--external-data")
+    {
+        Description = "Write the weights to one side file MODEL.onnx.data (ONNX external data). Done automatically when the model " +
+                      "would exceed protobuf's 2 GB limit.",
     };
 }

@@ -17,11 +17,7 @@ internal static class ConvertCommand
             Description = "TorchScript archive to convert (saved with torch.jit.save after torch.jit.trace or torch.jit.script).",
         };
         var inputs = CommonOptions.Inputs();
-        var opset = new Option<int>("--opset")
-        {
-            Description = $"Target ONNX opset ({OpRegistry.MinOpset}–{OpRegistry.MaxOpset}).",
-            DefaultValueFactory = _ => OpRegistry.DefaultOpset,
-        };
+        var opset = CommonOptions.Opset();
         var output = new Option<FileInfo?>("--output", "-o")
         {
             Description = "Where to write the ONNX model. Default: MODEL with the extension .onnx, next to it.",
@@ -31,17 +27,8 @@ internal static class ConvertCommand
             Description = "Names for the model's outputs, once per returned tensor in order. Default: output (one) or output_0, output_1, …",
         };
 
-        var optimize = new Option<string>("--optimize")
-        {
-            Description = "Graph optimisation: none (as lowered), basic (dead code, identities, constant and shape folding, value_info) " +
-                          "or all (basic plus BatchNorm folding, Gemm, LayerNormalization and Gelu fusion). See docs/optimization.md.",
-            DefaultValueFactory = _ => "all",
-        };
-        optimize.AcceptOnlyFromAmong("none", "basic", "all");
-        var externalData = new Option<bool>("--external-data")
-        {
-            Description = "Write the weights to one side file OUT.onnx.data (ONNX external data). Done automatically when the model would exceed protobuf's 2 GB limit.",
-        };
+        var optimize = CommonOptions.Optimize();
+        var externalData = CommonOptions.ExternalData();
         var externalDataThreshold = new Option<long?>("--external-data-threshold")
         {
             Description = "Model size in bytes above which weights go to external data (default 2 GiB − 1; for tests).",
@@ -59,9 +46,10 @@ internal static class ConvertCommand
             var names = parse.GetValue(outputNames) is { Length: > 0 } given ? given : null;
             var outputPath = parse.GetValue(output)?.FullName ?? Path.ChangeExtension(modelFile.FullName, ".onnx");
             var stopwatch = Stopwatch.StartNew();
-            var options = new ConvertOptions(specs, parse.GetValue(opset), names)
+            var targetOpset = parse.GetValue(opset) ?? OpRegistry.DefaultOpset;
+            var options = new ConvertOptions(specs, targetOpset, names)
             {
-                Optimize = Enum.Parse<OptimizeLevel>(parse.GetValue(optimize) ?? "all", ignoreCase: true),
+                Optimize = CommonOptions.OptimizeLevelOf(parse.GetValue(optimize)),
                 ExternalData = parse.GetValue(externalData),
             };
             if (parse.GetValue(externalDataThreshold) is { } threshold) options = options with { ExternalDataThreshold = threshold };
@@ -70,7 +58,7 @@ internal static class ConvertCommand
             var graph = result.Graph;
             var weights = result.ExternalDataPath is { } dataPath ? $", weights in {Path.GetFileName(dataPath)}" : "";
             parse.InvocationConfiguration.Output.WriteLine(
-                $"converted {modelFile.Name} → {outputPath} (opset {parse.GetValue(opset)}, optimize {options.Optimize.ToString().ToLowerInvariant()}, " +
+                $"converted {modelFile.Name} → {outputPath} (opset {targetOpset}, optimize {options.Optimize.ToString().ToLowerInvariant()}, " +
                 $"{graph.Nodes.Count} nodes, {graph.Initializers.Count} initializers{weights}, inputs {string.Join(", ", graph.Inputs)}, " +
                 $"outputs {string.Join(", ", graph.Outputs)}) in {stopwatch.Elapsed.TotalSeconds:F2} s");
             return ExitCodes.Success;
