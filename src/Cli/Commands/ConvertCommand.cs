@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using ModelForge.Convert;
 using ModelForge.Convert.Ops;
-using ModelForge.Convert.Passes;
 using ModelForge.Core;
 
 namespace ModelForge.Cli.Commands;
