@@ -67,6 +67,18 @@ internal static class ArchiveFixtures
         return entries;
     }
 
+    /// <summary>The line of fixtures/ops/int64_index_arithmetic that <see cref="ConvertIndexArithmeticWith"/> replaces.</summary>
+    public const string IndexArithmeticRemainderLine = "_2 = torch.remainder(torch.mul(ids, CONSTANTS.c3), 5)";
+
+    /// <summary>Converts fixtures/ops/int64_index_arithmetic with its remainder line replaced by <paramref name="line"/> (which binds _2).</summary>
+    public static void ConvertIndexArithmeticWith(string line)
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, WithCodeReplaced(RepoPaths.Fixture("ops", "int64_index_arithmetic", "model.pt"), IndexArithmeticRemainderLine, line));
+        using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("ids:int64[batch,6]")]));
+    }
+
     /// <summary>The smallest set of entries that passes as a TorchScript archive.</summary>
     public static List<(string Name, byte[] Data)> MinimalArchive(string root = "m") =>
     [

@@ -1,4 +1,3 @@
-using ModelForge.Convert.Tests.Ops;
 using ModelForge.Core.Diagnostics;
 using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
 
@@ -16,7 +15,7 @@ public class StaticRangeTests
     [InlineData("range(9223372036854775807, -9223372036854775807, -1)", DiagnosticCode.UnsupportedConstruct, "range() has 18446744073709551614 elements")]
     public void A_range_that_cannot_unroll_is_refused_naming_the_line(string range, DiagnosticCode code, string message)
     {
-        var e = Throws(code, () => ConstantDivisionTests.ConvertWith(Loop(range)));
+        var e = Throws(code, () => ConvertIndexArithmeticWith(Loop(range)));
         var diagnostic = Assert.Single(e.Diagnostics);
         Assert.StartsWith(message, diagnostic.Message);
         Assert.Contains("model.pt!/code/__torch__.py(", diagnostic.Location!.ToString());
@@ -26,7 +25,7 @@ public class StaticRangeTests
     [InlineData("range(3)")]
     [InlineData("range(5, 0, -2)")]
     [InlineData("range(0, 5, -1)")] // empty: the body never runs
-    public void A_static_range_unrolls(string range) => ConstantDivisionTests.ConvertWith(Loop(range));
+    public void A_static_range_unrolls(string range) => ConvertIndexArithmeticWith(Loop(range));
 
     private static string Loop(string range) =>
         $"_2 = ids\n    for _i in {range}:\n      _2 = torch.add(_2, _i)";

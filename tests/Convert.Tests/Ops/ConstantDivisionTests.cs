@@ -11,29 +11,18 @@ namespace ModelForge.Convert.Tests.Ops;
 /// </summary>
 public class ConstantDivisionTests
 {
-    internal const string OriginalLine = "_2 = torch.remainder(torch.mul(ids, CONSTANTS.c3), 5)";
-
     [Theory]
     [InlineData("torch.remainder(5, 0)", "aten::remainder")]
     [InlineData("torch.floor_divide(7, 0)", "aten::floor_divide")]
     [InlineData("torch.div(7, 0, rounding_mode=\"trunc\")", "aten::div")]
     public void Integer_division_of_constants_by_zero_is_MF2007_naming_the_op(string call, string op)
     {
-        var e = Throws(DiagnosticCode.InvalidOpArguments, () => ConvertWith($"_2 = torch.add(ids, {call})"));
+        var e = Throws(DiagnosticCode.InvalidOpArguments, () => ConvertIndexArithmeticWith($"_2 = torch.add(ids, {call})"));
         var diagnostic = Assert.Single(e.Diagnostics);
         Assert.StartsWith($"{op} of the int64 constants", diagnostic.Message);
         Assert.Contains("ZeroDivisionError", diagnostic.Hint);
     }
 
     [Fact]
-    public void The_unchanged_archive_converts() => ConvertWith(OriginalLine); // the rewrite itself is not what fails above
-
-    /// <summary>Converts int64_index_arithmetic with its remainder line replaced by <paramref name="line"/> (which binds _2).</summary>
-    internal static void ConvertWith(string line)
-    {
-        using var dir = new TempDir();
-        var model = dir.File("model.pt");
-        WriteZip(model, WithCodeReplaced(RepoPaths.Fixture("ops", "int64_index_arithmetic", "model.pt"), OriginalLine, line));
-        using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("ids:int64[batch,6]")]));
-    }
+    public void The_unchanged_archive_converts() => ConvertIndexArithmeticWith(IndexArithmeticRemainderLine); // the rewrite itself is not what fails above
 }
