@@ -14,6 +14,9 @@ public sealed record EngineRequest(string OnnxPath, IReadOnlyList<InputSpec> Inp
 
     /// <summary>Providers that must be usable: a failed probe for one of them is <see cref="DiagnosticCode.EngineProviderUnavailable"/>.</summary>
     public IReadOnlyList<EngineRequirement> Required { get; init; } = [];
+
+    /// <summary>Write into a cache root that holds files ModelForge did not write (nothing there is deleted either way).</summary>
+    public bool Force { get; init; }
 }
 
 /// <summary>
@@ -51,6 +54,9 @@ public static class EngineBuilder
         var engineOptions = TensorRtOptions.ForTarget(target);
         var key = EngineCacheKey.Compute(onnxPath, engineOptions, OrtVersion);
         var layout = EngineLayout.For(request.CacheRoot ?? EngineLayout.DefaultCacheRoot(onnxPath), key, onnxPath);
+        // Refused even where TensorRT is missing and nothing would be written: the same command must not start
+        // writing into someone's folder on the GPU machine.
+        if (!request.Force) layout.EnsureCacheRootIsOurs();
         var manifest = new EngineManifest
         {
             Status = EngineBuildStatus.Skipped,
@@ -123,6 +129,7 @@ public static class EngineBuilder
         Func<DateTimeOffset> clock)
     {
         Directory.CreateDirectory(layout.Directory);
+        layout.MarkCacheRoot();
         // The manifest is the "build complete" marker and is written last: delete any older one first, so a build
         // interrupted from here on leaves engine files but no manifest that looks complete.
         File.Delete(layout.ManifestPath);

@@ -35,6 +35,13 @@ internal static class CommonOptions
     public static OptimizeLevel OptimizeLevelOf(string? value) =>
         value is null ? OptimizeLevel.All : Enum.Parse<OptimizeLevel>(value, ignoreCase: true);
 
+    /// <param name="replaces">What the run replaces, e.g. "the output folder".</param>
+    public static Option<bool> Force(string replaces) => new("--force")
+    {
+        Description = $"Replace {replaces} even when it holds files ModelForge did not write. Without it such a folder is refused " +
+                      "(MF5004, exit 2) and left as it is; one written by ModelForge is replaced without asking.",
+    };
+
     public static Option<bool> ExternalData() => new("--external-data")
     {
         Description = "Write the weights to one side file MODEL.onnx.data (ONNX external data). Done automatically when the model " +

@@ -48,11 +48,12 @@ internal static class PackageCommand
         format.AcceptOnlyFromAmong("default", "tgz", "no-archive");
         var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the .pt, default) or onnx.", DefaultValueFactory = _ => "torchscript" };
         serialized.AcceptOnlyFromAmong("torchscript", "onnx");
-        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Output folder, replaced as a whole.", Required = true };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Output folder, replaced as a whole (refused when it holds files ModelForge did not write; see --force).", Required = true };
+        var force = CommonOptions.Force("the output folder");
 
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
         {
-            onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output,
+            onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force,
         };
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -86,7 +87,7 @@ internal static class PackageCommand
                 MaxBatch = parse.GetValue(maxBatch),
             };
 
-            using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName);
+            using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName, parse.GetValue(force));
             var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));
             staged.Publish();
             console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}");
