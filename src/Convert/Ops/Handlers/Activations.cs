@@ -2,8 +2,9 @@ using ModelForge.Convert.IR;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Elementwise activations. The in-place variants (relu_, …) lower the same way; the interpreter rebinds
-// the mutated tensor to the result.
+// Activations: the nn activation functions (relu, sigmoid, tanh, silu, hardtanh, hardsigmoid, hardswish, gelu)
+// and clamp. The in-place variants (relu_, …) lower the same way; the interpreter rebinds the mutated tensor to
+// the result.
 
 [AtenOp("aten::relu", "aten::relu_")]
 internal static class Relu
@@ -73,29 +74,6 @@ internal static class Hardswish
 
     [Opset(14)]
     private static object? V14(OpContext c, OpArgs a) => c.Op("HardSwish", [a.Tensor(0)], a.Tensor(0).Type);
-}
-
-/// <summary>Eval-mode dropout is the identity: no node at all.</summary>
-[AtenOp("aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_", "aten::alpha_dropout", "aten::alpha_dropout_")]
-internal static class Dropout
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
-    {
-        // Swin's attention calls dropout(x, 0.0, True) even in eval mode: with p = 0 that is the identity too.
-        if (a.Bool(2, "train", false) && a.Float(1, "p", 0.5) != 0)
-            throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedConstruct, "dropout in training mode cannot be exported for inference",
-                "call model.eval() before torch.jit.trace / torch.jit.script");
-        return a.Tensor(0);
-    }
-}
-
-/// <summary><c>contiguous</c> only changes memory layout, which ONNX does not have.</summary>
-[AtenOp("aten::contiguous", "aten::detach", "aten::clone")]
-internal static class Contiguous
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => a.Tensor(0);
 }
 
 /// <summary>
