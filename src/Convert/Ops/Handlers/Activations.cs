@@ -4,28 +4,16 @@ namespace ModelForge.Convert.Ops.Handlers;
 
 // Activations: the nn activation functions (relu, sigmoid, tanh, silu, hardtanh, hardsigmoid, hardswish, gelu)
 // and clamp. The in-place variants (relu_, …) lower the same way; the interpreter rebinds the mutated tensor to
-// the result.
+// the result. Those that are one ONNX node are declared with [Elementwise] (see OpRegistry.cs).
 
-[AtenOp("aten::relu", "aten::relu_")]
-internal static class Relu
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => c.Op("Relu", [a.Tensor(0)], a.Tensor(0).Type);
-}
+[AtenOp("aten::relu", "aten::relu_"), Elementwise("Relu")]
+internal static class Relu;
 
-[AtenOp("aten::sigmoid", "aten::sigmoid_")]
-internal static class Sigmoid
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => c.Op("Sigmoid", [a.Tensor(0)], a.Tensor(0).Type);
-}
+[AtenOp("aten::sigmoid", "aten::sigmoid_"), Elementwise("Sigmoid")]
+internal static class Sigmoid;
 
-[AtenOp("aten::tanh", "aten::tanh_")]
-internal static class Tanh
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => c.Op("Tanh", [a.Tensor(0)], a.Tensor(0).Type);
-}
+[AtenOp("aten::tanh", "aten::tanh_"), Elementwise("Tanh")]
+internal static class Tanh;
 
 /// <summary><c>silu(x) = x·sigmoid(x)</c>; ONNX has no Swish/SiLU op before opset 24.</summary>
 [AtenOp("aten::silu", "aten::silu_")]
@@ -62,7 +50,7 @@ internal static class Hardsigmoid
 }
 
 /// <summary><c>hardswish(x) = x·hardsigmoid(x)</c>: ONNX HardSwish from opset 14, spelled out before.</summary>
-[AtenOp("aten::hardswish", "aten::hardswish_")]
+[AtenOp("aten::hardswish", "aten::hardswish_"), Elementwise("HardSwish", FromOpset = 14)]
 internal static class Hardswish
 {
     [Opset(13)]
@@ -71,9 +59,6 @@ internal static class Hardswish
         var x = a.Tensor(0);
         return c.Op("Mul", [x, c.Op("HardSigmoid", [x], x.Type, ("alpha", 1.0 / 6), ("beta", 0.5))], x.Type);
     }
-
-    [Opset(14)]
-    private static object? V14(OpContext c, OpArgs a) => c.Op("HardSwish", [a.Tensor(0)], a.Tensor(0).Type);
 }
 
 /// <summary>
