@@ -25,7 +25,8 @@ public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuni
 /// <summary>
 /// Tunes the batching once, then writes every requested bundle into one folder:
 /// <c>tuning/</c> (report and plot), <c>torchserve/model-store/NAME.mar</c> + <c>config.properties</c>,
-/// <c>triton/NAME/…</c>, and <c>kserve/{torchserve,triton}/</c> (storage layout + InferenceService YAML).
+/// <c>triton/NAME/…</c>, and <c>kserve/</c>: <c>storage/{torchserve,triton}/</c> (one folder to upload to the storage URI,
+/// each runtime's layout in its subfolder) and <c>inferenceservice-{torchserve,triton}.yaml</c>.
 /// </summary>
 public static class Packager
 {
@@ -51,13 +52,13 @@ public static class Packager
             written.Add(archive.Path);
             written.Add(properties);
             if (targets.KServeStorageUri is { } uri)
-                written.Add(KServeWriter.WriteTorchServe(request, Path.Combine(outputDirectory, KServeFolder, TorchServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
+                written.Add(KServeWriter.WriteTorchServe(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
         }
         if (targets.Triton is { } triton)
         {
             written.Add(TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton).ConfigPath);
             if (targets.KServeStorageUri is { } uri)
-                written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder, TritonFolder), new KServeOptions(uri), triton).InferenceServicePath);
+                written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
         }
         return new PackagingResult(batching, tuning, written);
     }

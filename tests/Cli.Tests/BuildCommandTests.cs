@@ -100,7 +100,8 @@ public sealed class BuildCommandTests : IDisposable
         Assert.True(exitCode == 0, stdout + stderr);
         Assert.Contains("batching: max batch 8", stdout);
         foreach (var file in new[] { "torchserve/model-store/resnet.mar", "torchserve/config.properties", "triton/resnet/config.pbtxt",
-                     "triton/resnet/1/model.onnx", "kserve/torchserve/inferenceservice.yaml", "kserve/triton/inferenceservice.yaml" })
+                     "triton/resnet/1/model.onnx", "kserve/storage/torchserve/model-store/resnet.mar", "kserve/storage/torchserve/config/config.properties",
+                     "kserve/storage/triton/resnet/config.pbtxt", "kserve/inferenceservice-torchserve.yaml", "kserve/inferenceservice-triton.yaml" })
             Assert.True(File.Exists(Path.Combine(output, file)), file);
     }
 

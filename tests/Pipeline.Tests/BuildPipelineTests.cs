@@ -142,7 +142,8 @@ public class BuildPipelineTests
         Assert.Equal(["convert", "validate", "package"], report.Started);
         Assert.Equal("max batch 4, preferred [], queue delay 100 µs, 1 instance", first.Manifest!.Stages["package"]);
         foreach (var artifact in new[] { BuildPipeline.OnnxFileName, "torchserve/model-store/model.mar", "triton/model/config.pbtxt", "triton/model/1/model.onnx",
-                     "kserve/triton/inferenceservice.yaml", "kserve/torchserve/inferenceservice.yaml" })
+                     "kserve/inferenceservice-triton.yaml", "kserve/inferenceservice-torchserve.yaml", "kserve/storage/torchserve/model-store/model.mar",
+                     "kserve/storage/triton/model/config.pbtxt" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(spec.OutputDirectory, artifact)), File.ReadAllBytes(Path.Combine(elsewhere.OutputDirectory, artifact)));
         Assert.Contains("max_batch_size: 4", File.ReadAllText(Path.Combine(spec.OutputDirectory, "triton", "model", "config.pbtxt")));
         Assert.Equal(BuildPipeline.InputHash(spec), BuildPipeline.InputHash(elsewhere));
