@@ -1,3 +1,4 @@
+using ModelForge.Core.Diagnostics;
 using ModelForge.Package.KServe;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
@@ -20,7 +21,8 @@ public sealed record PackagingTargets
     public int? MaxBatch { get; init; }
 }
 
-public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written);
+/// <param name="Warnings">What the bundles may get wrong without a server refusing them (e.g. MF4012); the tuner's own warnings are in <paramref name="Tuning"/>.</param>
+public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written, IReadOnlyList<Diagnostic> Warnings);
 
 /// <summary>
 /// Tunes the batching once, then writes every requested bundle into one folder:
@@ -38,6 +40,7 @@ public static class Packager
     public static PackagingResult Package(PackageRequest request, PackagingTargets targets, string outputDirectory, IProgress<string>? progress = null)
     {
         var written = new List<string>();
+        var warnings = new List<Diagnostic>();
         var (batching, tuning) = ChooseBatching(request, targets, progress);
         if (tuning is not null)
             written.AddRange(Pair(TuningReportWriter.Write(tuning, Path.Combine(outputDirectory, TuningFolder))));
@@ -51,6 +54,7 @@ public static class Packager
             TorchServeProperties.WriteTo(properties, TorchServeProperties.Standalone(archive.Plan));
             written.Add(archive.Path);
             written.Add(properties);
+            warnings.AddRange(archive.Plan.Warnings);
             if (targets.KServeStorageUri is { } uri)
                 written.Add(KServeWriter.WriteTorchServe(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
         }
@@ -60,7 +64,7 @@ public static class Packager
             if (targets.KServeStorageUri is { } uri)
                 written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
         }
-        return new PackagingResult(batching, tuning, written);
+        return new PackagingResult(batching, tuning, written, warnings);
     }
 
     private static (BatchingConfig, TuningReport?) ChooseBatching(PackageRequest request, PackagingTargets targets, IProgress<string>? progress)

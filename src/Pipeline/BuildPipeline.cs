@@ -124,6 +124,7 @@ public static class BuildPipeline
             {
                 var result = Packager.Package(PackageRequestFor(spec, package, onnxPath, engineDirectory), PackagingTargetsFor(spec, package, engineDirectory),
                     staged.StagingDirectory, new Progress<string>(line => reporter.Info("package: " + line.Trim())));
+                foreach (var warning in result.Warnings) reporter.Warn(warning with { Location = warning.Location ?? SpecLocation(spec) });
                 return stages["package"] = BatchTuner.Describe(result.Batching);
             });
 

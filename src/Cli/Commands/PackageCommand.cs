@@ -90,6 +90,7 @@ internal static class PackageCommand
             using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName, parse.GetValue(force));
             var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));
             staged.Publish();
+            foreach (var warning in result.Warnings) parse.InvocationConfiguration.Error.WriteLine(warning.Format());
             console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}");
             foreach (var path in result.Written)
                 console.WriteLine($"wrote {Path.Combine(staged.OutputDirectory, Path.GetRelativePath(staged.StagingDirectory, path))}");
