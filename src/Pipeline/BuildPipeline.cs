@@ -85,16 +85,16 @@ public static class BuildPipeline
             var outcome = outcomes[stage.Name] = stage.Run(context);
             reporter.StageFinished(stage.Name, outcome, clock.Elapsed);
             if (outcome is not StageOutcome.Failed failed) continue;
+            var first = failed.Diagnostics.FirstOrDefault() ?? throw new InvalidOperationException($"the {stage.Name} stage failed without a diagnostic");
             if (failed.Severity == DiagnosticSeverity.Error)
             {
                 var rejected = staged.Reject();
-                return new BuildResult(BuildStatus.GateFailed, spec.OutputDirectory, null, rejected, failed.Diagnostics[0] with
-                {
-                    Hint = $"the artifacts and reports are in {rejected} (the output folder keeps the previous bundle); {failed.Diagnostics[0].Hint}",
-                });
+                var kept = $"the artifacts and reports are in {rejected} (the output folder keeps the previous bundle)";
+                return new BuildResult(BuildStatus.GateFailed, spec.OutputDirectory, null, rejected,
+                    first with { Hint = first.Hint is { Length: > 0 } hint ? $"{kept}; {hint}" : kept });
             }
             foreach (var warning in failed.Diagnostics) reporter.Warn(warning);
-            gate ??= failed.Diagnostics.FirstOrDefault();
+            gate ??= first;
         }
 
         var manifest = new BuildManifest
