@@ -28,6 +28,9 @@ public sealed record BuildSettings
 {
     /// <summary>TensorRT engine cache shared by builds (engines are keyed by content, so reuse is safe). Default: ~/.cache/modelforge/engines.</summary>
     public string? EngineCacheRoot { get; init; }
+
+    /// <summary>Replace the output folder (and the rejected-build folder) even when they hold files ModelForge did not write.</summary>
+    public bool Force { get; init; }
 }
 
 /// <summary>
@@ -69,12 +72,15 @@ public static class BuildPipeline
     internal static BuildResult Run(ModelSpec spec, IBuildReporter reporter, BuildSettings settings, IReadOnlyList<IBuildStage> stageList)
     {
         CheckOutputIsSafe(spec);
+        // Checked before any work: a build that ends by finding it may not publish would have been wasted.
+        OutputOwnership.EnsureReplaceable(spec.OutputDirectory, settings.Force);
+        OutputOwnership.EnsureReplaceable(StagedOutput.RejectedDirectory(spec.OutputDirectory), settings.Force, "the rejected-build folder");
         var stages = stageList.Where(s => s.RunsFor(spec)).ToList();
         var inputHash = InputHash(spec);
         if (UpToDate(spec, stages, inputHash, reporter) is { } previous)
             return new BuildResult(BuildStatus.UpToDate, spec.OutputDirectory, previous);
 
-        using var staged = StagedOutput.Begin(spec.OutputDirectory);
+        using var staged = StagedOutput.Begin(spec.OutputDirectory, settings.Force);
         var context = new BuildContext { Spec = spec, Settings = settings, Reporter = reporter, StagingDirectory = staged.StagingDirectory };
         var outcomes = new SortedDictionary<string, StageOutcome>(StringComparer.Ordinal);
         Diagnostic? gate = null;

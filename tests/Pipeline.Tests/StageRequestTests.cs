@@ -89,13 +89,13 @@ public class StageRequestTests
 
         using var workspace = new SpecWorkspace();
         var spec = workspace.Load(SpecWorkspace.ResNetSpec("\"dims\": { \"batch\": { \"min\": 1, \"opt\": 4, \"max\": 16 } }, \"tensorrt\": { \"require\": true }"));
-        var request = EngineStage.RequestFor(spec, spec.TensorRt!, "model.onnx", "/cache");
+        var request = EngineStage.RequestFor(spec, spec.TensorRt!, "model.onnx", new BuildSettings { EngineCacheRoot = "/cache", Force = true });
         var profile = Assert.Single(request.Target.Profiles);
         Assert.Equal([1L, 3, 64, 64], profile.Min);
         Assert.Equal([4L, 3, 64, 64], profile.Opt);
         Assert.Equal([16L, 3, 64, 64], profile.Max);
         Assert.Equal([EngineRequirement.TensorRt], request.Required);
-        Assert.Equal("/cache", request.CacheRoot);
+        Assert.Equal(("/cache", true), (request.CacheRoot, request.Force));
 
         var options = ValidateStage.OptionsFor(spec, null);
         Assert.Equal([1, 4], options.BatchSizes);

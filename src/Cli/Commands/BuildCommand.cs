@@ -47,12 +47,13 @@ internal static class BuildCommand
             DefaultValueFactory = _ => "auto",
         };
         progress.AcceptOnlyFromAmong("auto", "plain", "live");
+        var force = CommonOptions.Force("the output folder (and the engine cache)");
 
         var command = new Command("build",
             "Run the whole pipeline for one model: convert → TensorRT engines (where TensorRT runs) → validate → build manifest. " +
             "Incremental: with the spec, the model and the tool unchanged and the previous output intact, it does nothing.")
         {
-            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress,
+            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress, force,
         };
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -61,7 +62,7 @@ internal static class BuildCommand
             var spec = SpecSource.Load(parse.GetRequiredValue(source).FullName, declared, parse.GetValue(output)?.FullName);
             if (parse.GetValue(onFailure) is { } mode)
                 spec = spec with { Validation = spec.Validation with { OnFailure = mode == "warning" ? GateMode.Warning : GateMode.Error } };
-            var settings = new BuildSettings { EngineCacheRoot = parse.GetValue(engineCache)?.FullName };
+            var settings = new BuildSettings { EngineCacheRoot = parse.GetValue(engineCache)?.FullName, Force = parse.GetValue(force) };
 
             var result = UseLiveDisplay(parse.GetValue(progress)!, parse.InvocationConfiguration.Output)
                 ? LiveBuildReporter.Run(reporter => BuildPipeline.Run(spec, reporter, settings))

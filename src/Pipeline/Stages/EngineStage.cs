@@ -23,7 +23,7 @@ public sealed class EngineStage : IBuildStage
     public StageOutcome Run(BuildContext context)
     {
         var spec = context.Spec;
-        var result = EngineBuilder.Build(RequestFor(spec, spec.TensorRt!, context.OnnxPath, context.Settings.EngineCacheRoot ?? DefaultCache()));
+        var result = EngineBuilder.Build(RequestFor(spec, spec.TensorRt!, context.OnnxPath, context.Settings));
         if (result.Status == EngineBuildStatus.Skipped)
         {
             context.Reporter.Info($"engine: {result.Reason}");
@@ -38,12 +38,13 @@ public sealed class EngineStage : IBuildStage
     /// <summary>A skip for want of TensorRT does not stand once TensorRT runs here.</summary>
     public bool StillStands(StageOutcome previous) => previous is not StageOutcome.Skipped || !EngineProbe.TensorRt.Available;
 
-    /// <summary>The spec's <c>tensorrt</c> section and dim ranges as an engine request.</summary>
-    public static EngineRequest RequestFor(ModelSpec spec, TensorRtSpec trt, string onnxPath, string cacheRoot) =>
+    /// <summary>The spec's <c>tensorrt</c> section and dim ranges as an engine request, into the settings' cache (default ~/.cache/modelforge/engines).</summary>
+    public static EngineRequest RequestFor(ModelSpec spec, TensorRtSpec trt, string onnxPath, BuildSettings settings) =>
         new(onnxPath, spec.Inputs, TargetFor(trt, ProfilesFor(spec)))
         {
-            CacheRoot = cacheRoot,
+            CacheRoot = settings.EngineCacheRoot ?? DefaultCache(),
             Required = trt.Require ? [EngineRequirement.TensorRt] : [],
+            Force = settings.Force,
         };
 
     /// <summary>The builder settings of a <c>tensorrt</c> section (or of <c>modelforge engine</c>'s options, which make one).</summary>
