@@ -29,7 +29,7 @@ internal static class PackageCommand
         var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties (default: both TorchServe and Triton)." };
         var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository (default: both TorchServe and Triton)." };
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
-        var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where the KServe storage folder will be uploaded, e.g. s3://bucket/models/resnet." };
+        var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where kserve/storage/ will be uploaded, e.g. s3://bucket/models/resnet; the InferenceServices read URI/torchserve and URI/triton." };
         var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
         var tune = CommonOptions.Tune("quick");
         var maxBatch = new Option<int?>("--max-batch") { Description = "The largest batch the bundles may accept; the tuner's grid stops there." };
