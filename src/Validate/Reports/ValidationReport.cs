@@ -49,6 +49,12 @@ public sealed record ValidationReport(
     DateTimeOffset FinishedAt,
     string ToolVersion)
 {
+    /// <summary>
+    /// Optional candidates that were not run because their provider cannot run here (CUDA, TensorRT), with the probe's
+    /// reason. They do not count against the gate, but every report names them, so a reader sees what was not checked.
+    /// </summary>
+    public IReadOnlyList<SkippedCandidate> Skipped { get; init; } = [];
+
     /// <summary>The gate: every requested candidate ran and passed. An unavailable candidate fails the gate too.</summary>
     public bool Passed => Runs.Count > 0 && Runs.All(r => r.Status == CandidateStatus.Passed);
 }
