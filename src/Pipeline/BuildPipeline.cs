@@ -97,8 +97,10 @@ public static class BuildPipeline
         Stage(reporter, "validate", "libtorch vs ONNX Runtime", () =>
         {
             var outcome = Validator.Run(spec.SourcePath, onnxPath, ValidateOptionsFor(spec, engineDirectory));
-            report = outcome.Report;
-            foreach (var skip in outcome.Skipped) reporter.Info($"validate: {skip.Name} skipped ({skip.Reason})");
+            // The staging folder is gone once the build is published or rejected: the reports name the files where they will be.
+            report = outcome.Report.Relocated(staged.StagingDirectory, GateRejects(spec, outcome.Report)
+                ? StagedOutput.RejectedDirectory(staged.OutputDirectory) : staged.OutputDirectory);
+            foreach (var skip in report.Skipped) reporter.Info($"validate: {skip.Name} skipped ({skip.Reason})");
             ReportWriter.WriteAll(report, Path.Combine(staged.StagingDirectory, ValidationFolder));
             return stages["validate"] = report.Passed ? "passed" : "failed: " + GateSummary(report);
         });
@@ -107,7 +109,7 @@ public static class BuildPipeline
         if (!report!.Passed)
         {
             gate = GateDiagnostic(spec, report);
-            if (gate.Severity == DiagnosticSeverity.Error)
+            if (GateRejects(spec, report))
             {
                 var rejected = staged.Reject();
                 return new BuildResult(BuildStatus.GateFailed, spec.OutputDirectory, null, rejected, gate with
@@ -150,6 +152,10 @@ public static class BuildPipeline
         reporter.StageFinished(name, outcome, clock.Elapsed);
     }
 
+    /// <summary>Whether the build goes to the rejected folder instead of the output folder: the gate failed in error mode.</summary>
+    private static bool GateRejects(ModelSpec spec, ValidationReport report) =>
+        !report.Passed && spec.Validation.OnFailure != GateMode.Warning;
+
     /// <summary>
     /// A mismatch is the gate's verdict (MF3004, an error or a warning as the spec says); a required candidate that
     /// cannot run at all is invalid input (MF3003), whatever the gate mode.
@@ -162,7 +168,7 @@ public static class BuildPipeline
                 SpecLocation(spec), "build on a machine where that execution provider runs, or drop the tensorrt target");
         return new Diagnostic(DiagnosticCode.AccuracyGateFailed, $"accuracy gate failed for {spec.Name}: {GateSummary(report)}", SpecLocation(spec),
             $"see {Path.Combine(spec.OutputDirectory, ValidationFolder, ReportWriter.HtmlFileName)}; loosen validate.atol/rtol only if the difference is expected",
-            spec.Validation.OnFailure == GateMode.Warning ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error);
+            GateRejects(spec, report) ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning);
     }
 
     /// <summary>
