@@ -126,6 +126,7 @@ public static class BuildPipeline
             {
                 var result = Packager.Package(PackageRequestFor(spec, package, onnxPath, engineDirectory), PackagingTargetsFor(spec, package, engineDirectory),
                     staged.StagingDirectory, new Progress<string>(line => reporter.Info("package: " + line.Trim())));
+                foreach (var warning in result.Tuning?.Warnings ?? []) reporter.Warn(warning.ToDiagnostic(SpecLocation(spec)));
                 return stages["package"] = BatchTuner.Describe(result.Batching);
             });
 

@@ -118,6 +118,25 @@ public class BuildPipelineTests
     }
 
     [Fact]
+    public void TuningWarningsAreReportedAsWarningsNotOnlyRecordedInTuningJson()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "dims": { "batch": { "min": 1, "opt": 1, "max": 2 } },
+            "package": { "tuning": { "level": "quick", "latencyBudgetMs": 0.001 }, "triton": {} }
+            """));
+
+        var (result, report) = Build(spec);
+
+        Assert.Equal(BuildStatus.Built, result.Status);
+        var unmet = Assert.Single(report.Warnings, w => w.Code == DiagnosticCode.TuningLatencyBudgetUnmet);
+        Assert.Equal(DiagnosticSeverity.Warning, unmet.Severity);
+        Assert.StartsWith($"{spec.SpecPath}: warning MF4051: no measured configuration meets the p99 budget of 0.001 ms", unmet.Format(), StringComparison.Ordinal);
+        var recorded = File.ReadAllText(Path.Combine(spec.OutputDirectory, "tuning", "tuning.json"));
+        Assert.All(report.Warnings.Where(w => w.Code != DiagnosticCode.AccuracyGateFailed), w => Assert.Contains($"\"{w.Code.AsString()}\"", recorded));
+    }
+
+    [Fact]
     public void LeftoversOfAKilledBuildAreRemovedAndNeverTrusted()
     {
         using var workspace = new SpecWorkspace();

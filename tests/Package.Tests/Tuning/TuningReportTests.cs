@@ -150,6 +150,18 @@ public sealed class TuningReportTests
     };
 
     [Fact]
+    public void Warnings_become_msbuild_format_diagnostics_with_a_hint()
+    {
+        var warning = Sample().Warnings.First(w => w.Code == "MF4053");
+
+        var diagnostic = warning.ToDiagnostic(new ModelForge.Core.Diagnostics.SourceLocation("model.onnx"));
+
+        Assert.Equal(ModelForge.Core.Diagnostics.DiagnosticCode.TuningMeasurementUnstable, diagnostic.Code);
+        Assert.StartsWith($"model.onnx: warning MF4053: {warning.Message}", diagnostic.Format(), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(diagnostic.Hint));
+    }
+
+    [Fact]
     public void Write_puts_both_files_in_the_folder()
     {
         var directory = Directory.CreateTempSubdirectory("mf-tuning-").FullName;
