@@ -82,7 +82,7 @@ public static class Packager
                 ? fallback with { MaxBatchSize = Math.Min(fallback.MaxBatchSize, targets.MaxBatch ?? fallback.MaxBatchSize) }
                 : fallback with { MaxBatchSize = 0 }, null);
         }
-        var result = BatchTuner.Tune(request.OnnxPath, request.Inputs, targets.Objective, options, progress);
+        var result = BatchTuner.Tune(request.OnnxPath, request.Inputs, targets.Objective, options, progress, modelName: request.ModelName);
         return (result.Config, result.Report);
     }
 

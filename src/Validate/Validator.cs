@@ -50,7 +50,7 @@ public sealed record PhaseTimings(TimeSpan Setup, TimeSpan ReferenceInference, T
     public TimeSpan Inference => ReferenceInference + CandidateInference;
 }
 
-/// <summary>The result of <see cref="Validator.Run"/>.</summary>
+/// <summary>The result of <see cref="Validator.Run"/>; <see cref="Skipped"/> is the report's <see cref="ValidationReport.Skipped"/>.</summary>
 public sealed record ValidationOutcome(ValidationReport Report, IReadOnlyList<SkippedCandidate> Skipped, PhaseTimings Timings);
 
 /// <summary>
@@ -99,7 +99,7 @@ public static class Validator
                 Path.GetFullPath(modelPath), Path.GetFullPath(onnxPath),
                 Describe(options, batches.Select(b => b.Batch).ToList()),
                 batches.Select(b => b.Batch).ToList(), options.Seed, TorchScriptReference.Description, referenceTime,
-                runs, DateTimeOffset.UtcNow, typeof(Validator).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+                runs, DateTimeOffset.UtcNow, typeof(Validator).Assembly.GetName().Version?.ToString(3) ?? "0.0.0") { Skipped = skipped };
             return new ValidationOutcome(report, skipped, new PhaseTimings(setup, referenceTime, candidateTime, comparisonTime));
         }
         finally

@@ -122,6 +122,22 @@ public sealed class BuildCommandTests : IDisposable
         Assert.DoesNotContain("MF4012", stdout);
     }
 
+    [Fact]
+    public void Package_prints_the_tuning_warnings_in_msbuild_format_and_names_the_model_in_the_plot()
+    {
+        var onnx = _workspace.Converted();
+        var output = _workspace.PathOf("tuned");
+
+        var (exitCode, stdout, stderr) = CliRunner.Run("package", onnx, "--input", ResNetWorkspace.Input, "--name", "resnet", "--triton",
+            "--max-batch", "2", "--latency-budget-ms", "0.001", "-o", output);
+
+        Assert.True(exitCode == 0, stdout + stderr);
+        Assert.Contains($"{onnx}: warning MF4051: no measured configuration meets the p99 budget of 0.001 ms", stderr);
+        Assert.Contains("    hint: ", stderr);
+        var plot = System.Xml.Linq.XDocument.Load(Path.Combine(output, "tuning", "tuning.svg"));
+        Assert.Contains(plot.Descendants(), e => e.Name.LocalName == "text" && e.Value.StartsWith("resnet: ", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// Kills a real <c>modelforge build</c> process at spread-out points of a rebuild, several times: the output folder
     /// must always hold a complete bundle (every artifact matching the manifest) or none; the next build repairs it.

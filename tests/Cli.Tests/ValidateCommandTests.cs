@@ -38,6 +38,31 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Every_default_candidate_is_in_the_reports_as_run_or_as_skipped_with_its_reason()
+    {
+        var reports = _workspace.PathOf("reports");
+        var (exitCode, stdout, stderr) = CliRunner.Run("validate", ResNet, Converted(), "--input", Input, "--batch", "1", "--report", reports);
+
+        Assert.True(exitCode == 0, stdout + stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(reports, "report.json")));
+        var ran = json.RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("candidate").GetString()!).ToHashSet();
+        var skipped = json.RootElement.GetProperty("skipped").EnumerateArray()
+            .Select(s => (Name: s.GetProperty("candidate").GetString()!, Reason: s.GetProperty("reason").GetString()!)).ToList();
+        // Where CUDA or TensorRT cannot run (CI, this machine) they are skipped; where they can, they ran.
+        Assert.Equal(["onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-tensorrt"], ran.Concat(skipped.Select(s => s.Name)).Order(StringComparer.Ordinal));
+        var junit = System.Xml.Linq.XDocument.Load(Path.Combine(reports, "report.junit.xml")).Root!;
+        Assert.Equal(skipped.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)junit.Attribute("skipped"));
+        var html = File.ReadAllText(Path.Combine(reports, "report.html"));
+        foreach (var (name, reason) in skipped)
+        {
+            Assert.Contains($"{name}: skipped (", stdout);
+            Assert.Contains(junit.Descendants("testcase"), c => (string?)c.Element("skipped")?.Attribute("message") is { Length: > 0 } && ((string)c.Attribute("name")!).StartsWith(name, StringComparison.Ordinal));
+            Assert.Contains($"<tr class=\"skipped\"><td>{name}</td>", html);
+            Assert.False(string.IsNullOrWhiteSpace(reason));
+        }
+    }
+
+    [Fact]
     public void A_broken_weight_fails_the_gate_with_exit_1_naming_the_output_and_saves_the_failure()
     {
         var onnx = Converted();

@@ -12,6 +12,23 @@ public class BuildPipelineTests
         return (BuildPipeline.Run(spec, reporter), reporter);
     }
 
+    /// <summary>
+    /// The reports were written in the staging folder, which is renamed when the build is published or rejected: each of
+    /// them names the ONNX file where it now lies, in <paramref name="folder"/>, and none names the staging folder.
+    /// </summary>
+    private static void AssertReportsNameTheFolder(string folder)
+    {
+        var onnx = Path.Combine(Path.GetFullPath(folder), BuildPipeline.OnnxFileName);
+        var validation = Path.Combine(folder, BuildPipeline.ValidationFolder);
+        using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(validation, "report.json"))))
+            Assert.Equal(onnx, json.RootElement.GetProperty("onnxPath").GetString());
+        var junit = System.Xml.Linq.XDocument.Load(Path.Combine(validation, "report.junit.xml"));
+        Assert.All(junit.Descendants("property").Where(p => (string?)p.Attribute("name") == "onnx"), p => Assert.Equal(onnx, (string?)p.Attribute("value")));
+        Assert.Contains(System.Net.WebUtility.HtmlEncode(onnx), File.ReadAllText(Path.Combine(validation, "report.html")));
+        foreach (var report in Directory.GetFiles(validation))
+            Assert.DoesNotContain(".staging-", File.ReadAllText(report), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AFirstBuildPublishesTheBundleAndANoChangeBuildDoesNothing()
     {
@@ -26,6 +43,7 @@ public class BuildPipelineTests
         Assert.True(File.Exists(onnx));
         Assert.True(File.Exists(Path.Combine(spec.OutputDirectory, "validation", "report.html")));
         Assert.Equal(BuildManifest.Scan(spec.OutputDirectory), first.Manifest.Artifacts);
+        AssertReportsNameTheFolder(spec.OutputDirectory);
         var writtenAt = File.GetLastWriteTimeUtc(onnx);
 
         var (second, secondReport) = Build(spec);
@@ -71,6 +89,7 @@ public class BuildPipelineTests
         Assert.Equal(DiagnosticSeverity.Error, result.Gate.Severity);
         Assert.Contains("output", result.Gate.Message);
         Assert.True(File.Exists(Path.Combine(result.RejectedDirectory!, "validation", "report.json")));
+        AssertReportsNameTheFolder(result.RejectedDirectory!);
         Assert.False(File.Exists(Path.Combine(result.RejectedDirectory!, BuildManifest.FileName)));
         Assert.Equal(previous.InputHash, BuildManifest.TryLoad(strict.OutputDirectory)!.InputHash);
         Assert.True(previous.ArtifactsIntact(strict.OutputDirectory));
@@ -96,6 +115,25 @@ public class BuildPipelineTests
         // Switching the gate to error (the MSBuild property does it on the command line) is a change: it rebuilds and fails.
         var gated = spec with { Validation = spec.Validation with { OnFailure = GateMode.Error } };
         Assert.Equal(BuildStatus.GateFailed, Build(gated).Result.Status);
+    }
+
+    [Fact]
+    public void TuningWarningsAreReportedAsWarningsNotOnlyRecordedInTuningJson()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "dims": { "batch": { "min": 1, "opt": 1, "max": 2 } },
+            "package": { "tuning": { "level": "quick", "latencyBudgetMs": 0.001 }, "triton": {} }
+            """));
+
+        var (result, report) = Build(spec);
+
+        Assert.Equal(BuildStatus.Built, result.Status);
+        var unmet = Assert.Single(report.Warnings, w => w.Code == DiagnosticCode.TuningLatencyBudgetUnmet);
+        Assert.Equal(DiagnosticSeverity.Warning, unmet.Severity);
+        Assert.StartsWith($"{spec.SpecPath}: warning MF4051: no measured configuration meets the p99 budget of 0.001 ms", unmet.Format(), StringComparison.Ordinal);
+        var recorded = File.ReadAllText(Path.Combine(spec.OutputDirectory, "tuning", "tuning.json"));
+        Assert.All(report.Warnings.Where(w => w.Code != DiagnosticCode.AccuracyGateFailed), w => Assert.Contains($"\"{w.Code.AsString()}\"", recorded));
     }
 
     [Fact]

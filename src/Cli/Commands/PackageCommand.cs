@@ -85,6 +85,9 @@ internal static class PackageCommand
             var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));
             staged.Publish();
             foreach (var warning in result.Warnings) parse.InvocationConfiguration.Error.WriteLine(warning.Format());
+            // Printed, not only recorded in tuning.json: CI logs and the MSBuild task see MSBuild-format warnings.
+            foreach (var warning in result.Tuning?.Warnings ?? [])
+                parse.InvocationConfiguration.Error.WriteLine(warning.ToDiagnostic(new SourceLocation(request.OnnxPath)).Format());
             console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}");
             foreach (var path in result.Written)
                 console.WriteLine($"wrote {Path.Combine(staged.OutputDirectory, Path.GetRelativePath(staged.StagingDirectory, path))}");

@@ -104,9 +104,8 @@ internal static class ValidateCommand
                 EngineDirectory = parse.GetValue(engine)?.FullName,
             };
 
-            var (result, skipped, timings) = Validator.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(onnx).FullName, options,
+            var (result, _, timings) = Validator.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(onnx).FullName, options,
                 parse.InvocationConfiguration.Error);
-            foreach (var skip in skipped) output.WriteLine($"{skip.Name}: skipped ({skip.Reason})");
             var reportClock = System.Diagnostics.Stopwatch.StartNew();
             ConsoleReport.Write(result, output);
             if (parse.GetValue(report) is { } directory)

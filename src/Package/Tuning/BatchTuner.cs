@@ -31,15 +31,16 @@ public static class BatchTuner
         Tune(onnxPath, TuningInputs.Describe(onnxPath), objective, options, progress, cancellationToken);
 
     /// <summary>Tunes <paramref name="onnxPath"/> with inputs described by the caller (e.g. parsed from <c>--input</c>).</summary>
+    /// <param name="modelName">The model's name in the report and its plot title (the bundle's model name); default: the ONNX file's name.</param>
     /// <inheritdoc cref="Tune(string, TuningObjective, TuningOptions?, IProgress{string}?, CancellationToken)"/>
     public static TuningResult Tune(string onnxPath, IReadOnlyList<InputSpec> inputs, TuningObjective objective, TuningOptions? options = null,
-        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default, string? modelName = null)
     {
         ArgumentNullException.ThrowIfNull(onnxPath);
         ArgumentNullException.ThrowIfNull(inputs);
         options = (options ?? TuningOptions.For(TuningLevel.Quick)).Validated(objective);
         var batching = TuningInputs.HasBatchDim(inputs);
-        var model = Path.GetFileName(onnxPath);
+        var model = modelName ?? Path.GetFileName(onnxPath);
         if (options.Level == TuningLevel.Off)
             return Off(model, objective, options, batching);
         // ONNX Runtime loads external data from the model's folder; a missing data file is named here, not as its load error.

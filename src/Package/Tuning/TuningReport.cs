@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
+using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Package.Tuning;
 
@@ -26,7 +28,28 @@ public sealed record TuningMeasurement(
 }
 
 /// <summary>A warning the tuner recorded instead of failing (code <c>MF405x</c>, see docs/diagnostics.md).</summary>
-public sealed record TuningWarning(string Code, string Message);
+public sealed record TuningWarning(string Code, string Message)
+{
+    /// <summary>
+    /// The warning as a diagnostic for the console (<c>origin: warning MF4053: …</c>, which CI and the MSBuild task pick
+    /// up), with a hint; <paramref name="origin"/> is what was tuned (the ONNX file, or a build's spec).
+    /// </summary>
+    public Diagnostic ToDiagnostic(SourceLocation? origin)
+    {
+        var code = (DiagnosticCode)int.Parse(Code.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture);
+        return new Diagnostic(code, Message, origin, HintFor(code), DiagnosticSeverity.Warning);
+    }
+
+    private static string HintFor(DiagnosticCode code) => code switch
+    {
+        DiagnosticCode.TuningLatencyBudgetUnmet => "the bundle uses the lowest-p99 configuration measured; raise the latency budget or serve on faster hardware",
+        DiagnosticCode.TuningMeasurementUnstable => "the machine was busy while measuring; tune on a quieter machine, or at the full level (longer windows)",
+        DiagnosticCode.TuningProviderUnavailable => "tune on a machine where the bundle's execution provider runs to measure it",
+        DiagnosticCode.TuningRunFailed => "that configuration is never chosen; tuning/tuning.json has ONNX Runtime's error",
+        DiagnosticCode.TuningNoBatchDim => "declare the first dim of the inputs symbolic (e.g. x:float32[batch,3,224,224]) to tune batching",
+        _ => "see tuning/tuning.json",
+    };
+}
 
 /// <summary>
 /// The choice: the configuration, the measurement it rests on (null batch and instances when tuning was off) and

@@ -38,6 +38,8 @@ public sealed class PackageStage : IBuildStage
         // Bundle warnings (MF4012) are no verdict on the build: reported at the spec, and the stage is done.
         foreach (var warning in result.Warnings)
             context.Reporter.Warn(warning with { Location = warning.Location ?? BuildPipeline.SpecLocation(spec) });
+        // Printed, not only recorded in tuning.json: CI logs and the MSBuild task see MSBuild-format warnings.
+        foreach (var warning in result.Tuning?.Warnings ?? []) context.Reporter.Warn(warning.ToDiagnostic(BuildPipeline.SpecLocation(spec)));
         return new StageOutcome.Done(BatchTuner.Describe(result.Batching));
     }
 

@@ -1,4 +1,5 @@
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.IO;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Validate;
 using ModelForge.Validate.Reports;
@@ -8,8 +9,9 @@ namespace ModelForge.Pipeline.Stages;
 
 /// <summary>
 /// The accuracy gate: libtorch against ONNX Runtime (and the engine, when one was built) with the spec's tolerances,
-/// reports into <c>validation/</c>. A mismatch is <see cref="StageOutcome.Failed"/> with MF3004, an error or a warning
-/// as <c>validate.onFailure</c> says; a required candidate that cannot run here is MF3003, thrown in both modes.
+/// reports into <c>validation/</c>, naming the files where the build publishes (or rejects) them, not the staging
+/// folder. A mismatch is <see cref="StageOutcome.Failed"/> with MF3004, an error or a warning as
+/// <c>validate.onFailure</c> says; a required candidate that cannot run here is MF3003, thrown in both modes.
 /// </summary>
 public sealed class ValidateStage : IBuildStage
 {
@@ -25,11 +27,17 @@ public sealed class ValidateStage : IBuildStage
     {
         var spec = context.Spec;
         var outcome = Validator.Run(spec.SourcePath, context.OnnxPath, OptionsFor(spec, context.EngineDirectory));
-        var report = context.Report = outcome.Report;
-        foreach (var skip in outcome.Skipped) context.Reporter.Info($"validate: {skip.Name} skipped ({skip.Reason})");
+        var verdict = AccuracyGate.Verdict(outcome.Report);
+        var severity = spec.Validation.OnFailure == GateMode.Warning ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error;
+        // The staging folder is gone once the build is published, or rejected by a mismatch in error mode: the reports
+        // name the files where they will be.
+        var published = verdict == GateVerdict.Mismatch && severity == DiagnosticSeverity.Error
+            ? StagedOutput.RejectedDirectory(spec.OutputDirectory) : spec.OutputDirectory;
+        var report = context.Report = outcome.Report.Relocated(context.StagingDirectory, published);
+        foreach (var skip in report.Skipped) context.Reporter.Info($"validate: {skip.Name} skipped ({skip.Reason})");
         ReportWriter.WriteAll(report, Path.Combine(context.StagingDirectory, BuildPipeline.ValidationFolder));
 
-        switch (AccuracyGate.Verdict(report))
+        switch (verdict)
         {
             case GateVerdict.Passed:
                 return new StageOutcome.Done("passed");
@@ -37,7 +45,6 @@ public sealed class ValidateStage : IBuildStage
                 throw new ModelForgeException(AccuracyGate.Unavailable(report, BuildPipeline.SpecLocation(spec),
                     "build on a machine where that execution provider runs, or drop the tensorrt target"));
             default:
-                var severity = spec.Validation.OnFailure == GateMode.Warning ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error;
                 // A warning points at the published report; an error's bundle is not published, and the build says where it went instead.
                 var hint = severity == DiagnosticSeverity.Warning
                     ? $"see {Path.Combine(spec.OutputDirectory, BuildPipeline.ValidationFolder, ReportWriter.HtmlFileName)}; {LoosenHint}"

@@ -4,7 +4,8 @@ using System.Text;
 namespace ModelForge.Validate.Reports;
 
 /// <summary>
-/// The plain-text report for a terminal or CI log: a short header, one table row per (candidate, batch size,
+/// The plain-text report for a terminal or CI log: a short header (with the optional candidates that were skipped, and
+/// why), one table row per (candidate, batch size,
 /// output), and a final verdict line ("PASSED: …" or "FAILED: …" naming every culprit). Column widths come from
 /// the content; no colors; lines end with "\n" whatever the platform; the output depends only on the report.
 /// </summary>
@@ -30,6 +31,8 @@ public static class ConsoleReport
                     $"finished {ReportFormat.Timestamp(report.FinishedAt)}\n");
         foreach (var input in report.Inputs)
             text.Append($"Input {input.Name}: {input.ElementType} {input.Dims}, {input.Source}\n");
+        foreach (var skipped in report.Skipped)
+            text.Append($"{skipped.Name}: skipped ({ReportFormat.OneLine(skipped.Reason)})\n");
         text.Append('\n');
 
         var rows = SummaryRow.For(report);

@@ -8,7 +8,7 @@ namespace ModelForge.Validate.Reports;
 /// <summary>
 /// The report as one self-contained HTML file for people: inline CSS, inline SVG charts, no JavaScript, no external
 /// resources (it opens the same from a CI artifact, an e-mail or a file share). A header with the verdict, the model
-/// and its inputs; the summary table the console shows; then per (candidate, batch size, output) the statistics, a
+/// and its inputs; the candidates (with the optional ones that were skipped, and why); the summary table the console shows; then per (candidate, batch size, output) the statistics, a
 /// histogram of the absolute errors by decade with the tolerance's atol marked, and the worst mismatches.
 /// All report text is HTML-encoded. The output depends only on the report.
 /// </summary>
@@ -51,7 +51,9 @@ public static class HtmlReport
         html.Append($"<div class=\"verdict {(passed ? "pass" : "fail")}\">\n<div class=\"word\">{(passed ? "PASSED" : "FAILED")}</div>\n");
         var runsPassed = report.Runs.Count(r => r.Status == CandidateStatus.Passed);
         html.Append($"<div class=\"detail\">{ReportFormat.Integer(runsPassed)} of {ReportFormat.Integer(report.Runs.Count)} candidate runs passed. " +
-                    "A candidate that cannot run here counts as not passed.</div>\n");
+                    "A candidate that cannot run here counts as not passed." +
+                    (report.Skipped.Count == 0 ? "" : $" Not run (optional, cannot run here): {E(string.Join(", ", report.Skipped.Select(s => s.Name)))}.") +
+                    "</div>\n");
         if (!passed)
         {
             var culprits = Culprit.For(report);
@@ -98,8 +100,14 @@ public static class HtmlReport
                         $"<td class=\"num\">{(run.Status == CandidateStatus.Unavailable ? "-" : ReportFormat.Seconds(run.InferenceTime))}</td>" +
                         $"<td class=\"mono small\">{options}</td></tr>\n");
         }
+        foreach (var skipped in report.Skipped)
+            html.Append($"<tr class=\"skipped\"><td>{E(skipped.Name)}</td><td class=\"num\">-</td><td>{Badge(SkippedStatus)}</td>" +
+                        $"<td colspan=\"3\" class=\"skip-reason\">not run: {E(ReportFormat.OneLine(skipped.Reason))}</td></tr>\n");
         html.Append("</tbody>\n</table>\n");
     }
+
+    /// <summary>The badge of an optional candidate that was not run (it does not count against the gate).</summary>
+    private const string SkippedStatus = "SKIPPED";
 
     private static void Summary(StringBuilder html, ValidationReport report)
     {
@@ -232,8 +240,9 @@ public static class HtmlReport
         table.grid .num { text-align: right; white-space: nowrap; }
         table.grid caption { text-align: left; font-weight: 600; padding: 4px 0; }
         td.note { color: #82071e; }
+        td.skip-reason { color: #57606a; }
         .badge { display: inline-block; font-size: 11px; font-weight: 700; padding: 1px 6px; border-radius: 10px; color: #fff; font-family: inherit; }
-        .badge.pass { background: #1a7f37; } .badge.fail { background: #cf222e; } .badge.unavailable { background: #9a6700; }
+        .badge.pass { background: #1a7f37; } .badge.fail { background: #cf222e; } .badge.unavailable { background: #9a6700; } .badge.skipped { background: #6e7781; }
         section.output { border: 1px solid #d0d7de; border-left: 6px solid; border-radius: 6px; padding: 12px 16px; margin: 16px 0; }
         section.output.pass { border-left-color: #1a7f37; } section.output.fail { border-left-color: #cf222e; }
         .where { color: #57606a; font-weight: normal; }

@@ -21,7 +21,13 @@ namespace ModelForge.Validate.Reports;
 /// <item>A failed run none of whose outputs failed (e.g. the session failed before producing outputs) is one testcase
 /// <c>name="&lt;candidate&gt; (batch N)"</c> with <c>&lt;failure type="RunFailed"&gt;</c>.</item>
 /// <item><c>time</c> is seconds: a suite's is the run's inference time; outputs come from one session run, so each
-/// testcase gets an equal share of it. <c>errors</c> and <c>skipped</c> are always 0.</item>
+/// testcase gets an equal share of it. <c>errors</c> is always 0.</item>
+/// <item>An optional candidate that was not run because its provider cannot run here (<see cref="ValidationReport.Skipped"/>)
+/// is a <c>&lt;testsuite name="&lt;candidate&gt; skipped"&gt;</c> of one testcase <c>name="&lt;candidate&gt; (batch 1, 8)"</c> with
+/// <c>&lt;skipped message="reason"/&gt;</c>: optional candidates do not count against the gate, so reporters may show them
+/// as harmless, but they show them. The suites' and the root's <c>skipped</c> attributes count them.</item>
+/// <item>The <c>model</c> and <c>onnx</c> properties name the files as the report's reader finds them (for a build, in the
+/// published output folder).</item>
 /// </list>
 /// Characters XML cannot carry (most control characters) are written as U+FFFD.
 /// </summary>
@@ -36,13 +42,15 @@ public static class JUnitReport
         ArgumentNullException.ThrowIfNull(report);
         ArgumentNullException.ThrowIfNull(stream);
 
-        var suites = report.Runs.Select(run => Suite(report, run)).ToList();
+        var suites = report.Runs.Select(run => Suite(report, run))
+            .Concat(report.Skipped.Select(skipped => SkippedSuite(report, skipped)))
+            .ToList();
         var root = new XElement("testsuites",
             new XAttribute("name", "modelforge.validate"),
             new XAttribute("tests", Sum(suites, "tests")),
             new XAttribute("failures", Sum(suites, "failures")),
             new XAttribute("errors", 0),
-            new XAttribute("skipped", 0),
+            new XAttribute("skipped", Sum(suites, "skipped")),
             new XAttribute("time", ReportFormat.Seconds(report.Runs.Aggregate(TimeSpan.Zero, (t, r) => t + r.InferenceTime))),
             new XAttribute("timestamp", Timestamp(report.FinishedAt)),
             suites);
@@ -112,12 +120,35 @@ public static class JUnitReport
             cases);
     }
 
-    private static XElement TestCase(string classname, string name, TimeSpan time, XElement? failure) =>
+    /// <summary>An optional candidate that was not run: one testcase marked <c>&lt;skipped&gt;</c> with the reason.</summary>
+    private static XElement SkippedSuite(ValidationReport report, SkippedCandidate skipped)
+    {
+        var reason = ReportFormat.OneLine(skipped.Reason);
+        var testCase = TestCase(Text($"modelforge.validate.{skipped.Name}"), $"{skipped.Name} (batch {ReportFormat.BatchSizes(report.BatchSizes)})",
+            TimeSpan.Zero, new XElement("skipped", new XAttribute("message", Text(reason))));
+        return new XElement("testsuite",
+            new XAttribute("name", Text($"{skipped.Name} skipped")),
+            new XAttribute("tests", 1),
+            new XAttribute("failures", 0),
+            new XAttribute("errors", 0),
+            new XAttribute("skipped", 1),
+            new XAttribute("time", ReportFormat.Seconds(TimeSpan.Zero)),
+            new XAttribute("timestamp", Timestamp(report.FinishedAt)),
+            new XElement("properties",
+                Property("model", report.ModelPath),
+                Property("onnx", report.OnnxPath),
+                Property("reason", reason),
+                Property("status", "Skipped")),
+            testCase);
+    }
+
+    /// <param name="outcome">A <c>&lt;failure&gt;</c> or <c>&lt;skipped&gt;</c> element; null for a passing testcase.</param>
+    private static XElement TestCase(string classname, string name, TimeSpan time, XElement? outcome) =>
         new("testcase",
             new XAttribute("classname", classname),
             new XAttribute("name", Text(name)),
             new XAttribute("time", ReportFormat.Seconds(time)),
-            failure);
+            outcome);
 
     private static XElement Failure(string type, string message, string details) =>
         new("failure",

@@ -20,6 +20,8 @@ namespace ModelForge.Validate.Reports;
 /// <item>Enums are strings: statuses in camelCase (<c>"passed"</c>, <c>"failed"</c>, <c>"unavailable"</c>), element types
 /// by their <see cref="ModelForge.Convert.IR.DataType"/> name (<c>"Float32"</c>).</item>
 /// <item>Candidate options are written sorted by key (ordinal).</item>
+/// <item><c>skipped</c> lists the optional candidates that were not run because their provider cannot run here, each as
+/// <c>{"candidate": "onnxruntime-cuda", "reason": "…"}</c> (empty when none was skipped); they are not in <c>runs</c>.</item>
 /// </list>
 /// </summary>
 public static class JsonReport
@@ -70,6 +72,16 @@ public static class JsonReport
             json.WriteStartArray("runs");
             foreach (var run in report.Runs)
                 WriteRun(json, run);
+            json.WriteEndArray();
+
+            json.WriteStartArray("skipped");
+            foreach (var skipped in report.Skipped)
+            {
+                json.WriteStartObject();
+                json.WriteString("candidate", skipped.Name);
+                json.WriteString("reason", skipped.Reason);
+                json.WriteEndObject();
+            }
             json.WriteEndArray();
 
             json.WriteEndObject();

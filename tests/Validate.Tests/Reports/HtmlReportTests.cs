@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 using ModelForge.Validate.Compare;
@@ -25,6 +26,16 @@ public sealed class HtmlReportTests
         // onnxruntime-cpu: 2 outputs at batch 1 and 2 at batch 8; the unavailable candidate has none.
         Assert.Equal(4, Regex.Count(html, "<svg"));
         Assert.Equal(4, Regex.Count(html, "<section "));
+    }
+
+    [Fact]
+    public void Names_the_skipped_candidates_and_why()
+    {
+        var html = Render(SampleReports.Create());
+
+        Assert.Contains("Not run (optional, cannot run here): onnxruntime-tensorrt.", html);
+        Assert.Matches(new Regex("<tr class=\"skipped\"><td>onnxruntime-tensorrt</td>.*<span class=\"badge skipped\">SKIPPED</span>.*" +
+                                 Regex.Escape(WebUtility.HtmlEncode(SampleReports.TensorRtReason))), html);
     }
 
     [Fact]

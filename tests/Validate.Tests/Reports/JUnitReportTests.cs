@@ -24,17 +24,17 @@ public sealed class JUnitReportTests
 
         Assert.Equal("testsuites", root.Name.LocalName);
         var suites = root.Elements("testsuite").ToList();
-        Assert.Equal(["onnxruntime-cpu batch 1", "onnxruntime-cpu batch 8", "onnxruntime-cuda batch 1", "onnxruntime-cuda batch 8"],
+        Assert.Equal(["onnxruntime-cpu batch 1", "onnxruntime-cpu batch 8", "onnxruntime-cuda batch 1", "onnxruntime-cuda batch 8", "onnxruntime-tensorrt skipped"],
             suites.Select(s => (string)s.Attribute("name")!));
-        // 2 + 2 outputs of onnxruntime-cpu, one test per unavailable onnxruntime-cuda run.
-        Assert.Equal(6, Int(root, "tests"));
+        // 2 + 2 outputs of onnxruntime-cpu, one test per unavailable onnxruntime-cuda run, one for the skipped onnxruntime-tensorrt.
+        Assert.Equal(7, Int(root, "tests"));
         Assert.Equal(3, Int(root, "failures"));
-        Assert.Equal(0, Int(root, "skipped"));
-        Assert.Empty(root.Descendants("skipped"));
+        Assert.Equal(1, Int(root, "skipped"));
         foreach (var suite in suites)
         {
             Assert.Equal(suite.Elements("testcase").Count(), Int(suite, "tests"));
             Assert.Equal(suite.Elements("testcase").Count(c => c.Element("failure") is not null), Int(suite, "failures"));
+            Assert.Equal(suite.Elements("testcase").Count(c => c.Element("skipped") is not null), Int(suite, "skipped"));
         }
 
         var cuda = suites[2].Elements("testcase").Single();
@@ -42,6 +42,21 @@ public sealed class JUnitReportTests
         Assert.Equal("CandidateUnavailable", (string)unavailable.Attribute("type")!);
         Assert.Equal(SampleReports.CudaReason, (string)unavailable.Attribute("message")!);
         Assert.Equal("modelforge.validate.onnxruntime-cuda", (string)cuda.Attribute("classname")!);
+    }
+
+    [Fact]
+    public void A_skipped_candidate_is_a_skipped_testcase_with_the_reason()
+    {
+        var root = XDocument.Parse(Render(SampleReports.Create())).Root!;
+
+        var testCase = Assert.Single(root.Descendants("testcase"), c => c.Element("skipped") is not null);
+        Assert.Equal("modelforge.validate.onnxruntime-tensorrt", (string)testCase.Attribute("classname")!);
+        Assert.Equal("onnxruntime-tensorrt (batch 1, 8)", (string)testCase.Attribute("name")!);
+        Assert.Equal(SampleReports.TensorRtReason, (string)testCase.Element("skipped")!.Attribute("message")!);
+        Assert.Null(testCase.Element("failure"));
+        var properties = testCase.Parent!.Element("properties")!.Elements("property").ToDictionary(p => (string)p.Attribute("name")!, p => (string)p.Attribute("value")!);
+        Assert.Equal("Skipped", properties["status"]);
+        Assert.Equal("out/resnet_tiny.onnx", properties["onnx"]);
     }
 
     [Fact]

@@ -42,6 +42,18 @@ public sealed class JsonReportTests
         Assert.Equal(5, probs.GetProperty("worstMismatches").GetArrayLength());
         Assert.Equal(0.031, probs.GetProperty("statistics").GetProperty("maxAbsError").GetDouble());
         Assert.Equal(JsonValueKind.Null, runs[0].GetProperty("outputs")[0].GetProperty("failureReason").ValueKind);
+
+        var skipped = Assert.Single(root.GetProperty("skipped").EnumerateArray());
+        Assert.Equal("onnxruntime-tensorrt", skipped.GetProperty("candidate").GetString());
+        Assert.Equal(SampleReports.TensorRtReason, skipped.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public void Skipped_is_an_empty_list_when_every_candidate_ran()
+    {
+        using var json = JsonDocument.Parse(Render(SampleReports.Create() with { Skipped = [] }));
+
+        Assert.Equal(0, json.RootElement.GetProperty("skipped").GetArrayLength());
     }
 
     [Fact]

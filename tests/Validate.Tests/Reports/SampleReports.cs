@@ -6,12 +6,14 @@ namespace ModelForge.Validate.Tests.Reports;
 
 /// <summary>
 /// A small fixed report for the report-writer tests: onnxruntime-cpu at batch 1 (two passing outputs) and batch 8
-/// (logits passes, probs fails, with a NaN produced by the candidate), and
-/// onnxruntime-cuda unavailable at both batch sizes. Time and tool version are pinned, so the renderings are golden.
+/// (logits passes, probs fails, with a NaN produced by the candidate),
+/// onnxruntime-cuda unavailable at both batch sizes, and onnxruntime-tensorrt skipped (optional, cannot run here).
+/// Time and tool version are pinned, so the renderings are golden.
 /// </summary>
 internal static class SampleReports
 {
     public const string CudaReason = "CUDA EP: libcublas.so.13: cannot open shared object file";
+    public const string TensorRtReason = "TensorRT EP: libnvinfer.so.10: cannot open shared object file";
     /// <summary>In the words of <see cref="OutputComparer"/>.</summary>
     public const string ProbsReason =
         "1 NaN in the candidate where the reference has numbers; 4 of 80 elements differ beyond atol=1.00e-05 rtol=1.00e-04; the worst of them is off by 3.1e-02 at [3,7]";
@@ -54,7 +56,10 @@ internal static class SampleReports
                 new CandidateRun(cuda, 8, CandidateStatus.Unavailable, CudaReason, [], TimeSpan.Zero),
             ],
             FinishedAt: new DateTimeOffset(2026, 3, 14, 15, 9, 26, TimeSpan.Zero),
-            ToolVersion: "0.1.0-test");
+            ToolVersion: "0.1.0-test")
+        {
+            Skipped = [new SkippedCandidate("onnxruntime-tensorrt", TensorRtReason)],
+        };
     }
 
     private static OutputComparison Passing(string name, int batch, double maxAbs)
