@@ -6,6 +6,7 @@ using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Package;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;

@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using ModelForge.Convert;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Reference;

@@ -6,6 +6,7 @@ using ModelForge.Convert.Frontend.Archive;
 using ModelForge.Convert.Frontend.Pickle;
 using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.IR;
+using ModelForge.Model;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Validate.Tensors;
 

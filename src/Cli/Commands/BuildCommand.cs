@@ -1,8 +1,8 @@
 using System.CommandLine;
-using ModelForge.Convert;
 using ModelForge.Convert.Ops;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Pipeline;
 using ModelForge.Pipeline.Spec;
 

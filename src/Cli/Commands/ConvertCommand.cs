@@ -3,6 +3,7 @@ using System.Diagnostics;
 using ModelForge.Convert;
 using ModelForge.Convert.Ops;
 using ModelForge.Core;
+using ModelForge.Model;
 
 namespace ModelForge.Cli.Commands;
 

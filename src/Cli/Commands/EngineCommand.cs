@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using ModelForge.Convert;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Model;
 
 namespace ModelForge.Cli.Commands;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using ModelForge.Convert;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Validate;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Inputs;

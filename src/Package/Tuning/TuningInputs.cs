@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using Microsoft.ML.OnnxRuntime;
-using ModelForge.Convert;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 
 namespace ModelForge.Package.Tuning;
 

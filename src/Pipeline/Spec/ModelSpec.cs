@@ -1,5 +1,5 @@
-using ModelForge.Convert;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Package;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
@@ -53,9 +53,6 @@ public sealed record PackageSpec
     public IEnumerable<string> ReferencedFiles =>
         ExtraFiles.Concat(new[] { RequirementsFile, Handler.EndsWith(".py", StringComparison.Ordinal) ? Handler.Split(':')[0] : null }.OfType<string>());
 }
-
-/// <summary>The range of one symbolic dim: TensorRT profile min/opt/max, validation batch sizes, the bundles' largest batch.</summary>
-public sealed record DimRange(long Min, long Opt, long Max);
 
 public sealed record TensorRtSpec
 {

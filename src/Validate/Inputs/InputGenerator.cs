@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
-using ModelForge.Convert;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
+using ModelForge.Model;
 using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Validate.Inputs;

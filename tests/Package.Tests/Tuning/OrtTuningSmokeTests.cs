@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Xml.Linq;
 using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Package.Tuning;
 
 namespace ModelForge.Package.Tests.Tuning;
@@ -101,8 +102,8 @@ public sealed class OrtTuningSmokeTests : IDisposable
     {
         var a = new byte[64];
         var b = new byte[64];
-        TuningInputs.Fill(a, Convert.IR.DataType.Float32, seed: 3, inputIndex: 1);
-        TuningInputs.Fill(b, Convert.IR.DataType.Float32, seed: 3, inputIndex: 1);
+        TuningInputs.Fill(a, DataType.Float32, seed: 3, inputIndex: 1);
+        TuningInputs.Fill(b, DataType.Float32, seed: 3, inputIndex: 1);
 
         Assert.Equal(a, b);
         Assert.Contains(a, x => x != 0);

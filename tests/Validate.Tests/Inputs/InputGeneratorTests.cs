@@ -1,8 +1,7 @@
 using System.Runtime.InteropServices;
-using ModelForge.Convert;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
+using ModelForge.Model;
 using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Tensors;
 
