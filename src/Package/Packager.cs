@@ -1,3 +1,4 @@
+using ModelForge.Model;
 using ModelForge.Package.KServe;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
@@ -73,7 +74,7 @@ public static class Packager
         if (targets.Tuning == TuningLevel.Off)
         {
             var fallback = TuningOptions.DefaultConfig;
-            return (TuningInputs.HasBatchDim(request.Inputs)
+            return (BatchDim.Of(request.Inputs) is not null
                 ? fallback with { MaxBatchSize = Math.Min(fallback.MaxBatchSize, targets.MaxBatch ?? fallback.MaxBatchSize) }
                 : fallback with { MaxBatchSize = 0 }, null);
         }

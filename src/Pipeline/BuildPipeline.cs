@@ -254,7 +254,7 @@ public static class BuildPipeline
 
     private static PackagingTargets PackagingTargetsFor(ModelSpec spec, PackageSpec package, string? engineDirectory)
     {
-        var batchDim = BatchDim(spec);
+        var batchDim = BatchDim.Of(spec.Inputs);
         return new PackagingTargets
         {
             TorchServe = package.TorchServe,
@@ -301,7 +301,7 @@ public static class BuildPipeline
 
     private static ValidateOptions ValidateOptionsFor(ModelSpec spec, string? engineDirectory)
     {
-        var batchDim = BatchDim(spec);
+        var batchDim = BatchDim.Of(spec.Inputs);
         var batches = spec.Validation.Batches
             ?? (batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? new[] { (int)range.Min, (int)range.Opt }.Distinct().ToList() : null);
         var options = new ValidateOptions
@@ -317,9 +317,6 @@ public static class BuildPipeline
         };
         return batches is null ? options : options with { BatchSizes = batches };
     }
-
-    /// <summary>The batch dim: the first dim of the first input, when it is symbolic.</summary>
-    public static string? BatchDim(ModelSpec spec) => spec.Inputs.FirstOrDefault()?.Dims is [var first, ..] ? first.Symbol : null;
 
     private static string GateSummary(ValidationReport report)
     {

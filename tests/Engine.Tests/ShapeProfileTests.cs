@@ -58,6 +58,21 @@ public sealed class ShapeProfileTests
     }
 
     [Fact]
+    public void The_batch_dim_is_dim_0_of_the_first_input_and_spans_its_range_wherever_its_symbol_is()
+    {
+        // Before BatchDim, each input's own symbolic dim 0 got the batch range (n in y here), and the batch symbol
+        // anywhere but dim 0 (m's dim 1) needed a --profile.
+        var inputs = new[] { InputSpec.Parse("x:float32[batch,3]"), InputSpec.Parse("m:float32[3,batch]"), InputSpec.Parse("y:float32[n,3]") };
+        var error = Assert.Throws<ModelForgeException>(() => ShapeProfiles.Resolve(inputs, [], 8));
+        Assert.Equal(DiagnosticCode.EngineProfileInvalid, error.Code);
+        Assert.Contains("'n'", error.Message);
+        Assert.Contains("--profile y:1x3/128x3/512x3", error.Diagnostics[0].Hint);
+
+        var profiles = ShapeProfiles.Resolve(inputs, [ShapeProfile.Parse("y:1x3/4x3/8x3")], 8);
+        Assert.Equal(["x:1x3/8x3/8x3", "m:3x1/3x8/3x8", "y:1x3/4x3/8x3"], profiles.Select(p => p.ToString()));
+    }
+
+    [Fact]
     public void A_symbolic_dim_other_than_the_batch_needs_a_profile_and_the_hint_shows_one()
     {
         var error = Assert.Throws<ModelForgeException>(() => ShapeProfiles.Resolve([InputSpec.Parse("ids:int64[batch,seq]")], [], 8));

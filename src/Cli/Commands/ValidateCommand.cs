@@ -5,7 +5,6 @@ using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Validate;
 using ModelForge.Validate.Compare;
-using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Reports;
 using ModelForge.Validate.Runtime;
 using ModelForge.Validate.Tensors;
@@ -26,7 +25,7 @@ internal static class ValidateCommand
         var inputs = CommonOptions.Inputs();
         var batches = new Option<string>("--batch")
         {
-            Description = "Batch sizes to check, comma-separated; the batch dim is the first dim when it is symbolic.",
+            Description = "Batch sizes to check, comma-separated; the batch dim is dim 0 of the first input, when it is symbolic.",
             DefaultValueFactory = _ => "1,8",
         };
         var atol = new Option<double?>("--atol") { Description = "Absolute tolerance for float outputs (default 1e-4 for float32/64; 1e-2 float16; 5e-2 bfloat16)." };

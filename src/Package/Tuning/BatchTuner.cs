@@ -38,7 +38,7 @@ public static class BatchTuner
         ArgumentNullException.ThrowIfNull(onnxPath);
         ArgumentNullException.ThrowIfNull(inputs);
         options = (options ?? TuningOptions.For(TuningLevel.Quick)).Validated(objective);
-        var batching = TuningInputs.HasBatchDim(inputs);
+        var batching = BatchDim.Of(inputs) is not null;
         var model = Path.GetFileName(onnxPath);
         if (options.Level == TuningLevel.Off)
             return Off(model, objective, options, batching);

@@ -5,7 +5,6 @@ using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
 using ModelForge.Validate.Compare;
-using ModelForge.Validate.Inputs;
 
 namespace ModelForge.Pipeline.Spec;
 
