@@ -1,11 +1,25 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using ModelForge.Cli.Commands;
+using ModelForge.Core;
 
 namespace ModelForge.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => BuildRootCommand().Parse(args).Invoke();
+    public static int Main(string[] args) => Run(args, new InvocationConfiguration());
+
+    /// <summary>
+    /// Parses and runs. A command line that does not parse is reported as <c>MF5005</c> diagnostics on stderr with exit 2,
+    /// never with the help text (<see cref="UsageErrors"/>); <c>--help</c> still shows help, even beside other mistakes.
+    /// </summary>
+    public static int Run(string[] args, InvocationConfiguration configuration)
+    {
+        var parse = BuildRootCommand().Parse(args);
+        if (parse.Errors.Count == 0 || parse.Action is HelpAction) return parse.Invoke(configuration);
+        foreach (var diagnostic in UsageErrors.From(parse)) configuration.Error.WriteLine(diagnostic.Format());
+        return ExitCodes.InvalidInput;
+    }
 
     internal static RootCommand BuildRootCommand() => new(
         "ModelForge: a build-time model compiler. Converts TorchScript archives (torch.jit.trace/script + save) " +

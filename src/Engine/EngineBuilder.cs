@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Runtime;
 using Onnx;
 
 namespace ModelForge.Engine;
@@ -14,6 +15,9 @@ public sealed record EngineRequest(string OnnxPath, IReadOnlyList<InputSpec> Inp
 
     /// <summary>Providers that must be usable: a failed probe for one of them is <see cref="DiagnosticCode.EngineProviderUnavailable"/>.</summary>
     public IReadOnlyList<EngineRequirement> Required { get; init; } = [];
+
+    /// <summary>Write into a cache root that holds files ModelForge did not write (nothing there is deleted either way).</summary>
+    public bool Force { get; init; }
 }
 
 /// <summary>
@@ -35,7 +39,7 @@ public sealed record EngineBuildResult(EngineBuildStatus Status, EngineLayout La
 public static class EngineBuilder
 {
     public static string ToolVersion => typeof(EngineBuilder).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-    public static string OrtVersion => OrtEnv.Instance().GetVersionString();
+    public static string OrtVersion => OrtHost.Version;
 
     public static EngineBuildResult Build(EngineRequest request, Func<DateTimeOffset>? clock = null)
     {
@@ -45,12 +49,14 @@ public static class EngineBuilder
             throw new ModelForgeException(DiagnosticCode.FileNotFound, $"ONNX model '{onnxPath}' does not exist", new SourceLocation(onnxPath),
                 "convert the model first (modelforge convert), or check the path");
         var target = request.Target.Validated();
-        EngineProbe.QuietEnvironment();
         CheckInputs(onnxPath, request.Inputs, target);
 
         var engineOptions = TensorRtOptions.ForTarget(target);
         var key = EngineCacheKey.Compute(onnxPath, engineOptions, OrtVersion);
         var layout = EngineLayout.For(request.CacheRoot ?? EngineLayout.DefaultCacheRoot(onnxPath), key, onnxPath);
+        // Refused even where TensorRT is missing and nothing would be written: the same command must not start
+        // writing into someone's folder on the GPU machine.
+        if (!request.Force) layout.EnsureCacheRootIsOurs();
         var manifest = new EngineManifest
         {
             Status = EngineBuildStatus.Skipped,
@@ -98,18 +104,9 @@ public static class EngineBuilder
     private static void CheckInputs(string onnxPath, IReadOnlyList<InputSpec> inputs, EngineTarget target)
     {
         if (inputs.Count == 0 && target.Profiles.Count == 0) return;
+        var request = new OrtSessionRequest(onnxPath, OrtFailure.CannotLoad(DiagnosticCode.EngineBuildFailed, onnxPath)) { Optimization = GraphOptimizationLevel.ORT_DISABLE_ALL };
         IReadOnlyList<string> names;
-        try
-        {
-            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-            using var session = new InferenceSession(onnxPath, options);
-            names = session.InputNames.ToList();
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelForgeException(DiagnosticCode.EngineBuildFailed, $"ONNX Runtime cannot load '{onnxPath}': {EngineProbe.FirstLine(e.Message)}",
-                new SourceLocation(onnxPath), "check that the file is the ONNX model ModelForge wrote");
-        }
+        using (var session = OrtHost.Open(request)) names = session.InputNames.ToList();
         var declared = inputs.Select(i => i.Name).Concat(target.Profiles.Select(p => p.Input)).Distinct().ToList();
         var unknown = declared.Where(n => !names.Contains(n)).ToList();
         if (unknown.Count > 0 || (inputs.Count > 0 && inputs.Count != names.Count))
@@ -123,30 +120,21 @@ public static class EngineBuilder
         Func<DateTimeOffset> clock)
     {
         Directory.CreateDirectory(layout.Directory);
+        layout.MarkCacheRoot();
         // The manifest is the "build complete" marker and is written last: delete any older one first, so a build
         // interrupted from here on leaves engine files but no manifest that looks complete.
         File.Delete(layout.ManifestPath);
         var stopwatch = Stopwatch.StartNew();
         var started = DateTime.UtcNow;
 
-        using var options = new SessionOptions
+        // With explicit profiles (or static shapes) the engine is built or loaded from the cache right here.
+        var session = OrtHost.Open(new OrtSessionRequest(onnxPath, Failure($"TensorRT could not build an engine for '{onnxPath}'", target))
         {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        // Session entries go in before the provider is appended (ORT copies some of them at append time, trt.md §1.5).
-        foreach (var (key, value) in TensorRtOptions.SessionEntries(target)) options.AddSessionConfigEntry(key, value);
-        InferenceSession session;
-        try
-        {
-            EngineProbe.AppendProvider(options, EngineRequirement.TensorRt, TensorRtOptions.ForBuild(target, layout));
-            // With explicit profiles (or static shapes) the engine is built or loaded from the cache right here.
-            session = new InferenceSession(onnxPath, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw Failed($"TensorRT could not build an engine for '{onnxPath}': {EngineProbe.FirstLine(e.Message)}", target);
-        }
+            Provider = OrtProvider.TensorRt,
+            ProviderOptions = TensorRtOptions.ForBuild(target, layout),
+            SessionEntries = TensorRtOptions.SessionEntries(target),
+            LogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        });
 
         IReadOnlyList<string> inputNames, outputNames;
         using (session)
@@ -154,14 +142,8 @@ public static class EngineBuilder
             inputNames = session.InputNames.ToList();
             outputNames = session.OutputNames.ToList();
             foreach (var (stage, shapes) in WarmUpShapes(session, target))
-            {
-                try { WarmUp(session, shapes); }
-                catch (OnnxRuntimeException e)
-                {
-                    throw Failed($"the engine failed its warm-up run at the {stage} shapes ({string.Join(", ", shapes.Select(s => ShapeProfile.Format(s.Key, s.Value)))}): " +
-                                 EngineProbe.FirstLine(e.Message), target);
-                }
-            }
+                OrtErrors.Guard(() => WarmUp(session, shapes), () => Failure(
+                    $"the engine failed its warm-up run at the {stage} shapes ({string.Join(", ", shapes.Select(s => ShapeProfile.Format(s.Key, s.Value)))})", target));
         }
 
         var notes = new List<string>();
@@ -182,10 +164,12 @@ public static class EngineBuilder
         return new EngineBuildResult(EngineBuildStatus.Built, layout, built, cuda) { Notes = notes };
     }
 
-    private static ModelForgeException Failed(string message, EngineTarget target) =>
-        new(DiagnosticCode.EngineBuildFailed, message, null, target.AllOnTensorRt
-            ? "a node TensorRT cannot run fails the build with --all-on-tensorrt; drop it to let those nodes fall back to the CPU"
-            : "check the profiles against the model's inputs and the GPU's free memory (--workspace-mb limits the builder)");
+    /// <summary>How the build reports an ONNX Runtime failure (<see cref="OrtErrors.ToDiagnostic"/> adds ORT's words after <paramref name="what"/>).</summary>
+    private static OrtFailure Failure(string what, EngineTarget target) => new(DiagnosticCode.EngineBuildFailed, what, null, Hint(target));
+
+    private static string Hint(EngineTarget target) => target.AllOnTensorRt
+        ? "a node TensorRT cannot run fails the build with --all-on-tensorrt; drop it to let those nodes fall back to the CPU"
+        : "check the profiles against the model's inputs and the GPU's free memory (--workspace-mb limits the builder)";
 
     /// <summary>Warm-up shapes: min, opt and max of every profile; inputs without a profile keep their static shape.</summary>
     internal static IEnumerable<(string Stage, IReadOnlyDictionary<string, long[]> Shapes)> WarmUpShapes(InferenceSession session, EngineTarget target)
@@ -202,7 +186,7 @@ public static class EngineBuilder
                 var dims = session.InputMetadata[name].Dimensions;
                 shapes[name] = profile is not null ? pick(profile).ToArray()
                     : dims.All(d => d >= 0) ? dims.Select(d => (long)d).ToArray()
-                    : throw Failed($"input '{name}' is dynamic but has no profile", target);
+                    : throw new ModelForgeException(DiagnosticCode.EngineBuildFailed, $"input '{name}' is dynamic but has no profile", null, Hint(target));
             }
             yield return (stage, shapes);
         }

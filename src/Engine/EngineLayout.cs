@@ -1,3 +1,6 @@
+using System.Text.RegularExpressions;
+using ModelForge.Core.IO;
+
 namespace ModelForge.Engine;
 
 /// <summary>
@@ -12,7 +15,7 @@ namespace ModelForge.Engine;
 /// </list>
 /// Everything in the folder is bound to the GPU architecture and the TensorRT/CUDA versions the manifest records.
 /// </summary>
-public sealed record EngineLayout(string CacheRoot, string Directory, string CtxModelPath, string ManifestPath)
+public sealed partial record EngineLayout(string CacheRoot, string Directory, string CtxModelPath, string ManifestPath)
 {
     public const string ManifestFileName = "manifest.json";
     public const string CtxSuffix = "_ctx.onnx";
@@ -26,6 +29,28 @@ public sealed record EngineLayout(string CacheRoot, string Directory, string Ctx
             Path.Combine(directory, Path.GetFileNameWithoutExtension(modelPath) + CtxSuffix),
             Path.Combine(directory, ManifestFileName));
     }
+
+    /// <summary>
+    /// The cache root may hold only ModelForge's entries: it is absent, empty, marked (<see cref="OutputOwnership"/>), or,
+    /// for a cache written before the marker existed, holds nothing but key folders. Else <c>MF5004</c>.
+    /// </summary>
+    public void EnsureCacheRootIsOurs()
+    {
+        var onlyKeyFolders = System.IO.Directory.Exists(CacheRoot) && System.IO.Directory.EnumerateFileSystemEntries(CacheRoot)
+            .All(e => System.IO.Directory.Exists(e) && KeyFolder().IsMatch(Path.GetFileName(e)));
+        if (!onlyKeyFolders)
+            OutputOwnership.EnsureReplaceable(CacheRoot, force: false, "the engine cache", "engines would be written into it",
+                "choose another --cache folder (an absent or empty one), or pass --force to write into it anyway (nothing there is deleted)");
+    }
+
+    /// <summary>Marks the cache root as ModelForge's once it writes there.</summary>
+    public void MarkCacheRoot()
+    {
+        if (!OutputOwnership.IsMarked(CacheRoot)) OutputOwnership.WriteMarker(CacheRoot);
+    }
+
+    [GeneratedRegex("^[0-9a-f]{16}$")]
+    private static partial Regex KeyFolder();
 
     /// <summary>The default cache root when none is given: an <c>engines</c> folder next to the model.</summary>
     public static string DefaultCacheRoot(string modelPath) =>

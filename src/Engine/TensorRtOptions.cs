@@ -1,4 +1,5 @@
 using System.Globalization;
+using ModelForge.Runtime;
 
 namespace ModelForge.Engine;
 
@@ -75,7 +76,7 @@ public static class TensorRtOptions
     public static SortedDictionary<string, string> SessionEntries(EngineTarget target)
     {
         var entries = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        if (target.AllOnTensorRt) entries["session.disable_cpu_ep_fallback"] = "1";
+        if (target.AllOnTensorRt) entries[OrtSessionRequest.DisableCpuFallback] = "1";
         return entries;
     }
 

@@ -62,7 +62,7 @@ public sealed record BuildManifest
     public static List<BuildArtifact> Scan(string directory) =>
         Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
             .Select(f => System.IO.Path.GetRelativePath(directory, f).Replace('\\', '/'))
-            .Where(p => p != FileName)
+            .Where(p => p != FileName && System.IO.Path.GetFileName(p) != OutputOwnership.MarkerFileName)
             .Order(StringComparer.Ordinal)
             .Select(p => new BuildArtifact(p, new FileInfo(System.IO.Path.Combine(directory, p)).Length, Sha256Of(System.IO.Path.Combine(directory, p))))
             .ToList();

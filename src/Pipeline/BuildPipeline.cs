@@ -35,6 +35,9 @@ public sealed record BuildSettings
 {
     /// <summary>TensorRT engine cache shared by builds (engines are keyed by content, so reuse is safe). Default: ~/.cache/modelforge/engines.</summary>
     public string? EngineCacheRoot { get; init; }
+
+    /// <summary>Replace the output folder (and the rejected-build folder) even when they hold files ModelForge did not write.</summary>
+    public bool Force { get; init; }
 }
 
 /// <summary>
@@ -56,11 +59,14 @@ public static class BuildPipeline
     {
         settings ??= new BuildSettings();
         CheckOutputIsSafe(spec);
+        // Checked before any work: a build that ends by finding it may not publish would have been wasted.
+        OutputOwnership.EnsureReplaceable(spec.OutputDirectory, settings.Force);
+        OutputOwnership.EnsureReplaceable(StagedOutput.RejectedDirectory(spec.OutputDirectory), settings.Force, "the rejected-build folder");
         var inputHash = InputHash(spec);
         if (UpToDate(spec, inputHash, reporter) is { } previous)
             return new BuildResult(BuildStatus.UpToDate, spec.OutputDirectory, previous);
 
-        using var staged = StagedOutput.Begin(spec.OutputDirectory);
+        using var staged = StagedOutput.Begin(spec.OutputDirectory, settings.Force);
         var stages = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var onnxPath = Path.Combine(staged.StagingDirectory, OnnxFileName);
 
@@ -283,6 +289,7 @@ public static class BuildPipeline
         {
             CacheRoot = settings.EngineCacheRoot ?? DefaultEngineCache(),
             Required = trt.Require ? [EngineRequirement.TensorRt] : [],
+            Force = settings.Force,
         };
     }
 

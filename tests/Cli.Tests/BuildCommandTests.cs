@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ModelForge.Pipeline;
 
 namespace ModelForge.Cli.Tests;
@@ -121,7 +120,7 @@ public sealed class BuildCommandTests : IDisposable
         var random = new Random(20261125);
         for (var attempt = 0; attempt < 6; attempt++)
         {
-            using var process = StartCli("build", spec, "--progress", "plain");
+            using var process = CliRunner.Start(null, "build", spec, "--progress", "plain");
             Thread.Sleep(random.Next(200, 6000));
             if (!process.HasExited) process.Kill(entireProcessTree: true);
             process.WaitForExit();
@@ -138,18 +137,5 @@ public sealed class BuildCommandTests : IDisposable
         Assert.Equal(0, repaired.ExitCode);
         Assert.True(BuildManifest.TryLoad(output)!.ArtifactsIntact(output));
         Assert.DoesNotContain(Directory.GetDirectories(Path.GetDirectoryName(output)!), d => Path.GetFileName(d).Contains(".staging-", StringComparison.Ordinal));
-    }
-
-    private static Process StartCli(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "modelforge.dll"));
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Runtime;
 
 namespace ModelForge.Engine.Tests;
 
@@ -96,12 +97,9 @@ public sealed class EngineBuilderTests(ResNetOnnx onnx) : IClassFixture<ResNetOn
                 Assert.Equal("built", json.RootElement.GetProperty("status").GetString());
 
             // The ctx model runs on its own: no rebuild, shapes inside the profile.
-            using (var options = new Microsoft.ML.OnnxRuntime.SessionOptions())
-            {
-                EngineProbe.AppendProvider(options, EngineRequirement.TensorRt, new Dictionary<string, string> { ["device_id"] = "0" });
-                using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(result.Layout.CtxModelPath, options);
+            var ctx = result.Layout.CtxModelPath;
+            using (var session = OrtHost.Open(new OrtSessionRequest(ctx, OrtFailure.CannotLoad(DiagnosticCode.EngineBuildFailed, ctx)) { Provider = OrtProvider.TensorRt }))
                 Assert.Equal("x", Assert.Single(session.InputNames));
-            }
 
             var again = EngineBuilder.Build(Request(cache, target));
             Assert.Equal(engine, Assert.Single(again.Manifest.Files, f => f.Role == EngineFile.EngineRole));

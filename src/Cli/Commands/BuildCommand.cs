@@ -50,12 +50,13 @@ internal static class BuildCommand
             DefaultValueFactory = _ => "auto",
         };
         progress.AcceptOnlyFromAmong("auto", "plain", "live");
+        var force = CommonOptions.Force("the output folder (and the engine cache)");
 
         var command = new Command("build",
             "Run the whole pipeline for one model: convert → TensorRT engines (where TensorRT runs) → validate → build manifest. " +
             "Incremental: with the spec, the model and the tool unchanged and the previous output intact, it does nothing.")
         {
-            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress,
+            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress, force,
         };
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -64,7 +65,7 @@ internal static class BuildCommand
             var spec = LoadSpec(file, parse.GetValue(inputs) ?? [], conversion, parse.GetValue(output)?.FullName);
             if (parse.GetValue(onFailure) is { } mode)
                 spec = spec with { Validation = spec.Validation with { OnFailure = mode == "warning" ? GateMode.Warning : GateMode.Error } };
-            var settings = new BuildSettings { EngineCacheRoot = parse.GetValue(engineCache)?.FullName };
+            var settings = new BuildSettings { EngineCacheRoot = parse.GetValue(engineCache)?.FullName, Force = parse.GetValue(force) };
 
             var result = UseLiveDisplay(parse.GetValue(progress)!, parse.InvocationConfiguration.Output)
                 ? LiveBuildReporter.Run(reporter => BuildPipeline.Run(spec, reporter, settings))

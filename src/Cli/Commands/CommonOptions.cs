@@ -9,6 +9,7 @@ internal static class CommonOptions
 {
     public static Option<string[]> Inputs() => new("--input", "-i")
     {
+        HelpName = "NAME:DTYPE[DIMS]",
         Description = "A forward() input as NAME:DTYPE[DIMS], once per input in order. DIMS are comma-separated ints " +
                       "(static) or names (dynamic, e.g. batch). Example: --input input:float32[batch,3,224,224]. " +
                       "DTYPE: float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool.",
@@ -34,6 +35,13 @@ internal static class CommonOptions
 
     public static OptimizeLevel OptimizeLevelOf(string? value) =>
         value is null ? OptimizeLevel.All : Enum.Parse<OptimizeLevel>(value, ignoreCase: true);
+
+    /// <param name="replaces">What the run replaces, e.g. "the output folder".</param>
+    public static Option<bool> Force(string replaces) => new("--force")
+    {
+        Description = $"Replace {replaces} even when it holds files ModelForge did not write. Without it such a folder is refused " +
+                      "(MF5004, exit 2) and left as it is; one written by ModelForge is replaced without asking.",
+    };
 
     public static Option<bool> ExternalData() => new("--external-data")
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using ModelForge.Convert;
+using ModelForge.Convert.Emit;
 using ModelForge.Convert.Ops;
 using ModelForge.Core;
 using ModelForge.Model;
@@ -20,8 +21,10 @@ internal static class ConvertCommand
         var opset = CommonOptions.Opset();
         var output = new Option<FileInfo?>("--output", "-o")
         {
-            Description = "Where to write the ONNX model. Default: MODEL with the extension .onnx, next to it.",
+            Description = "Where to write the ONNX model. Default: MODEL with the extension .onnx, next to it. An existing file is " +
+                          "overwritten only when ModelForge wrote it (see --force).",
         };
+        var force = CommonOptions.Force("an existing -o file (and its .data side file)");
         var outputNames = new Option<string[]>("--output-name")
         {
             Description = "Names for the model's outputs, once per returned tensor in order. Default: output (one) or output_0, output_1, …",
@@ -37,7 +40,7 @@ internal static class ConvertCommand
 
         var command = new Command("convert", "Convert a TorchScript model to ONNX.")
         {
-            model, inputs, opset, output, outputNames, optimize, externalData, externalDataThreshold,
+            model, inputs, opset, output, outputNames, optimize, externalData, externalDataThreshold, force,
         };
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -45,6 +48,7 @@ internal static class ConvertCommand
             var specs = parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList();
             var names = parse.GetValue(outputNames) is { Length: > 0 } given ? given : null;
             var outputPath = parse.GetValue(output)?.FullName ?? Path.ChangeExtension(modelFile.FullName, ".onnx");
+            OnnxOutputFile.EnsureWritable(outputPath, parse.GetValue(force));
             var stopwatch = Stopwatch.StartNew();
             var targetOpset = parse.GetValue(opset) ?? OpRegistry.DefaultOpset;
             var options = new ConvertOptions(specs, targetOpset, names)

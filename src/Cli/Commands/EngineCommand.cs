@@ -54,6 +54,9 @@ internal static class EngineCommand
                           "ONNX Runtime version, holding MODEL_ctx.onnx, the engine, the timing cache and manifest.json. " +
                           "Default: an 'engines' folder next to the model.",
         };
+        var force = CommonOptions.Force("the cache folder");
+        force.Description = "Write engines into the --cache folder even when it holds files ModelForge did not write (nothing there is deleted; " +
+                            "engines go into subfolders named by their cache key). Without it such a folder is refused (MF5004, exit 2).";
         var require = new Option<string[]>("--require")
         {
             Description = "Execution providers that must be usable here: tensorrt, cuda (repeatable). Without it, a machine without " +
@@ -63,7 +66,7 @@ internal static class EngineCommand
         var command = new Command("engine", "Build TensorRT engines for an ONNX model through ONNX Runtime's TensorRT execution provider, " +
                                             "with engine caching and an EP-context model, so serving never builds an engine at start-up.")
         {
-            model, inputs, precision, profiles, maxBatch, workspace, builderLevel, noTimingCache, allOnTensorRt, cache, require,
+            model, inputs, precision, profiles, maxBatch, workspace, builderLevel, noTimingCache, allOnTensorRt, cache, require, force,
         };
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -86,6 +89,7 @@ internal static class EngineCommand
             var request = new EngineRequest(parse.GetRequiredValue(model).FullName, specs, target)
             {
                 CacheRoot = parse.GetValue(cache)?.FullName,
+                Force = parse.GetValue(force),
                 Required = (parse.GetValue(require) ?? []).Select(EngineTarget.ParseRequirement).ToList(),
             };
 

@@ -23,7 +23,7 @@ internal static class PackageCommand
         var onnx = new Argument<FileInfo>("onnx") { Description = "The converted ONNX model (modelforge convert output)." };
         var source = new Option<FileInfo?>("--source") { Description = "The original TorchScript .pt: TorchServe's serialized model by default." };
         var inputs = CommonOptions.Inputs();
-        var name = new Option<string>("--name") { Description = "Model name in the bundles (TorchServe model name, Triton model folder).", Required = true };
+        var name = new Option<string>("--name") { HelpName = "NAME", Description = "Model name in the bundles (TorchServe model name, Triton model folder).", Required = true };
         var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties (default: both TorchServe and Triton)." };
         var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository (default: both TorchServe and Triton)." };
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
@@ -48,11 +48,12 @@ internal static class PackageCommand
         format.AcceptOnlyFromAmong("default", "tgz", "no-archive");
         var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the .pt, default) or onnx.", DefaultValueFactory = _ => "torchscript" };
         serialized.AcceptOnlyFromAmong("torchscript", "onnx");
-        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Output folder, replaced as a whole.", Required = true };
+        var output = new Option<DirectoryInfo>("--output", "-o") { HelpName = "DIR", Description = "Output folder, replaced as a whole (refused when it holds files ModelForge did not write; see --force).", Required = true };
+        var force = CommonOptions.Force("the output folder");
 
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
         {
-            onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output,
+            onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force,
         };
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
@@ -86,7 +87,7 @@ internal static class PackageCommand
                 MaxBatch = parse.GetValue(maxBatch),
             };
 
-            using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName);
+            using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName, parse.GetValue(force));
             var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));
             staged.Publish();
             console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}");

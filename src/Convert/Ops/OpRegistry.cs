@@ -1,4 +1,5 @@
 using System.Reflection;
+using ModelForge.Convert.IR;
 
 namespace ModelForge.Convert.Ops;
 
@@ -16,13 +17,39 @@ public sealed class OpsetAttribute(int version) : Attribute
     public int Version { get; } = version;
 }
 
+/// <summary>
+/// Marks a handler class whose lowering is one ONNX node on the call's tensor, of the same shape (<c>neg(x)</c> → Neg):
+/// the class needs no method for it, e.g. <c>[AtenOp("aten::neg", "aten::neg_"), Elementwise("Neg")] internal static class Neg;</c>.
+/// The registry lowers it from <see cref="FromOpset"/> (13 unless set) up to the next <see cref="OpsetAttribute"/>
+/// method of the class, if any.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class ElementwiseAttribute(string onnxOp) : Attribute
+{
+    public string OnnxOp { get; } = onnxOp;
+
+    /// <summary>The opset this lowering starts at; a class can spell an op out before the ONNX op existed.</summary>
+    public int FromOpset { get; set; } = OpRegistry.MinOpset;
+
+    /// <summary>Integer and bool tensors are cast to float32 first, as torch computes exp, sqrt, erf, … in floating point.</summary>
+    public bool IntegersToFloat { get; set; }
+
+    internal object? Lower(OpContext c, OpArgs a)
+    {
+        var input = a.Tensor(0);
+        var x = IntegersToFloat && !input.Type.ElementType.IsFloatingPoint() ? c.Cast(input, DataType.Float32) : input;
+        return c.Op(OnnxOp, [x], x.Type);
+    }
+}
+
 /// <summary>Lowers one call. Returns the Python-level result: a tensor Value, a list/tuple of them, an int, …</summary>
 public delegate object? OpHandler(OpContext context, OpArgs args);
 
 /// <summary>
 /// The op-handler registry: one static class per aten op with one method per opset, dispatched to the
 /// highest version not above the target (tf2onnx's <c>version_N</c>, PyTorch's <c>symbolic_opsetN</c>).
-/// Handlers are found by reflection once, so adding an op is adding one class.
+/// Handlers are found by reflection once, so adding an op is adding one class, in the file of its family
+/// (<c>Handlers/README.md</c>); a one-node elementwise op is a class with <see cref="ElementwiseAttribute"/> and no body.
 /// </summary>
 public sealed class OpRegistry
 {
@@ -40,17 +67,21 @@ public sealed class OpRegistry
         foreach (var type in assembly.GetTypes())
         {
             if (type.GetCustomAttribute<AtenOpAttribute>() is not { } op) continue;
-            foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
+            var lowerings = (from method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+                             let opset = method.GetCustomAttribute<OpsetAttribute>()
+                             where opset is not null
+                             select (opset.Version, method.CreateDelegate<OpHandler>())).ToList();
+            if (type.GetCustomAttribute<ElementwiseAttribute>() is { } elementwise)
+                lowerings.Add((elementwise.FromOpset, elementwise.Lower));
+            foreach (var (version, handler) in lowerings)
             {
-                if (method.GetCustomAttribute<OpsetAttribute>() is not { } opset) continue;
-                var handler = method.CreateDelegate<OpHandler>();
                 foreach (var name in op.Names)
                 {
                     if (!registry._handlers.TryGetValue(name, out var versions))
                         registry._handlers[name] = versions = new SortedList<int, (OpHandler, Type)>();
-                    if (versions.ContainsKey(opset.Version))
-                        throw new InvalidOperationException($"{name} has two handlers for opset {opset.Version}");
-                    versions.Add(opset.Version, (handler, type));
+                    if (versions.ContainsKey(version))
+                        throw new InvalidOperationException($"{name} has two handlers for opset {version}");
+                    versions.Add(version, (handler, type));
                 }
             }
         }

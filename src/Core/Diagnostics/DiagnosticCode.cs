@@ -100,6 +100,10 @@ public enum DiagnosticCode
     OutputFolderUnsafe = 5002,
     /// <summary>The ModelForge.Build MSBuild package is misconfigured (an unknown ModelForgeAccuracyFailures value, the CLI missing from the package).</summary>
     MSBuildSetupInvalid = 5003,
+    /// <summary>An output folder or file holds something ModelForge did not write, and the run would replace it (no <c>--force</c>).</summary>
+    OutputNotOwned = 5004,
+    /// <summary>The command line does not parse: an unknown option or argument, a missing required one, a value of the wrong kind.</summary>
+    CommandLineInvalid = 5005,
 
     // MF6xxx: engines
     /// <summary><c>--require tensorrt|cuda</c> names an execution provider whose probe says it cannot run here.</summary>

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Core.IO;
@@ -7,15 +8,19 @@ namespace ModelForge.Core.IO;
 /// complete build is renamed into place (renames within one file system are atomic). So the output folder always
 /// holds either the previous complete bundle or, for the instant between the two renames, none: never a partial
 /// one that a later build or a server could trust. Staging folders left by killed builds are removed by the next build.
+/// Only a folder ModelForge wrote is replaced (<see cref="OutputOwnership"/>): the staging folder carries the marker
+/// that says so, and a folder holding anything else is refused unless the caller was told to force it.
 /// </summary>
 public sealed class StagedOutput : IDisposable
 {
+    private readonly bool _force;
     private bool _published;
 
-    private StagedOutput(string outputDirectory, string stagingDirectory)
+    private StagedOutput(string outputDirectory, string stagingDirectory, bool force)
     {
         OutputDirectory = outputDirectory;
         StagingDirectory = stagingDirectory;
+        _force = force;
     }
 
     public string OutputDirectory { get; }
@@ -26,18 +31,26 @@ public sealed class StagedOutput : IDisposable
     /// <summary>Where a build whose accuracy gate failed leaves its artifacts and reports, outside the output folder.</summary>
     public static string RejectedDirectory(string outputDirectory) => outputDirectory.TrimEnd(Path.DirectorySeparatorChar) + ".rejected";
 
-    public static StagedOutput Begin(string outputDirectory)
+    /// <param name="force">Replace the output folder even when it holds files ModelForge did not write (<c>--force</c>).</param>
+    /// <param name="writeMarker">
+    /// False for a folder published inside an output that already carries the marker (a Triton model folder in a bundle),
+    /// where a server would see the extra file.
+    /// </param>
+    public static StagedOutput Begin(string outputDirectory, bool force = false, bool writeMarker = true)
     {
         var output = Path.GetFullPath(outputDirectory).TrimEnd(Path.DirectorySeparatorChar);
         var parent = Path.GetDirectoryName(output)!;
+        OutputOwnership.EnsureReplaceable(output, force);
         try
         {
             Directory.CreateDirectory(parent);
-            foreach (var stale in Directory.EnumerateDirectories(parent, LeftoverPattern(output)))
+            var leftover = LeftoverPattern(output);
+            foreach (var stale in Directory.EnumerateDirectories(parent).Where(d => leftover.IsMatch(Path.GetFileName(d))))
                 TryDeleteDirectory(stale);
-            var staging = Path.Combine(parent, $".{Path.GetFileName(output)}.staging-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            var staging = Path.Combine(parent, $".{Path.GetFileName(output)}.{StagingInfix}-{Environment.ProcessId}-{Guid.NewGuid():N}");
             Directory.CreateDirectory(staging);
-            return new StagedOutput(output, staging);
+            if (writeMarker) OutputOwnership.WriteMarker(staging);
+            return new StagedOutput(output, staging, force);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -53,13 +66,14 @@ public sealed class StagedOutput : IDisposable
     public string Reject()
     {
         var rejected = RejectedDirectory(OutputDirectory);
+        OutputOwnership.EnsureReplaceable(rejected, _force, "the rejected-build folder");
         MoveTo(rejected);
         return rejected;
     }
 
     private void MoveTo(string destination)
     {
-        var previous = Path.Combine(Path.GetDirectoryName(destination)!, $".{Path.GetFileName(destination)}.previous-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var previous = Path.Combine(Path.GetDirectoryName(destination)!, $".{Path.GetFileName(destination)}.{PreviousInfix}-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             if (Directory.Exists(destination)) Directory.Move(destination, previous);
@@ -79,7 +93,12 @@ public sealed class StagedOutput : IDisposable
         if (!_published) TryDeleteDirectory(StagingDirectory);
     }
 
-    private static string LeftoverPattern(string output) => $".{Path.GetFileName(output)}.*-*";
+    private const string StagingInfix = "staging";
+    private const string PreviousInfix = "previous";
+
+    /// <summary>Exactly the names this class gives its hidden siblings, so a user's folder is never taken for a leftover.</summary>
+    private static Regex LeftoverPattern(string output) =>
+        new($"^\\.{Regex.Escape(Path.GetFileName(output))}\\.({StagingInfix}|{PreviousInfix})-[0-9]+-[0-9a-f]+$", RegexOptions.CultureInvariant);
 
     private static void TryDeleteDirectory(string path)
     {

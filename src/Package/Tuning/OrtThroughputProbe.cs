@@ -1,8 +1,8 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using ModelForge.Core.Diagnostics;
-using ModelForge.Engine;
 using ModelForge.Model;
+using ModelForge.Runtime;
 
 namespace ModelForge.Package.Tuning;
 
@@ -10,7 +10,7 @@ namespace ModelForge.Package.Tuning;
 /// Measures an ONNX model on this machine's ONNX Runtime: one <see cref="InferenceSession"/> per instance, each driven
 /// by its own worker thread that sends requests back to back (concurrency = instance count, as a server with that many
 /// instances under full load). Each instance gets cores / instances intra-op threads (at least 1), so instances ×
-/// threads never exceeds the cores. A requested GPU provider that cannot run here (<see cref="EngineProbe"/>) is
+/// threads never exceeds the cores. A requested GPU provider that cannot run here (<see cref="ProviderProbe"/>) is
 /// replaced by the CPU provider with warning MF4054 in <see cref="Warnings"/>.
 /// <para>
 /// A window starts when the workers are released and ends at the first request completion at which it has lasted
@@ -24,7 +24,7 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
     private readonly IReadOnlyList<InputSpec> _inputs;
     private readonly TuningOptions _options;
     private readonly TimeProvider _clock;
-    private readonly TuningProvider _provider;
+    private readonly OrtProvider _provider;
     private readonly List<InferenceSession> _sessions = [];
     private readonly List<OrtValue> _values = [];
     private int _valuesBatch = -1;
@@ -39,20 +39,19 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
             throw new ModelForgeException(DiagnosticCode.TuningInputUnresolved, $"input '{input.Name}' has element type {(int)input.DataType}, which the tuner cannot generate", null,
                 "the tuner generates float, integer and bool inputs");
         TuningInputs.Shapes(inputs, 1, options.DimValues); // every symbolic dim has a size, or fail before measuring
-        EngineProbe.QuietEnvironment();
-        _provider = options.Provider;
-        if (Requirement(_provider) is { } requirement && EngineProbe.For(requirement) is { Available: false } probe)
+        _provider = ProviderOf(options.Provider);
+        if (ProviderProbe.For(_provider) is { Available: false } probe)
         {
             Warnings.Add(new TuningWarning(DiagnosticCode.TuningProviderUnavailable.AsString(),
-                $"{EngineProbe.ProviderName(requirement)} cannot run here ({probe.Reason}); measured on CPUExecutionProvider instead, so the choice fits this machine's CPU, not the serving GPU"));
-            _provider = TuningProvider.Cpu;
+                $"{_provider.ExecutionProviderName()} cannot run here ({probe.Reason}); measured on CPUExecutionProvider instead, so the choice fits this machine's CPU, not the serving GPU"));
+            _provider = OrtProvider.Cpu;
         }
     }
 
     /// <summary>Warnings from setting up (a provider replaced by the CPU one).</summary>
     public List<TuningWarning> Warnings { get; } = [];
 
-    public string ExecutionProvider => Requirement(_provider) is { } r ? EngineProbe.ProviderName(r) : "CPUExecutionProvider";
+    public string ExecutionProvider => _provider.ExecutionProviderName();
 
     public int ThreadsPerInstance(int instanceCount) => Math.Max(1, _options.Cores / Math.Max(1, instanceCount));
 
@@ -103,7 +102,7 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
         foreach (var thread in threads) thread.Join();
         cancellationToken.ThrowIfCancellationRequested();
         if (failures.FirstOrDefault(f => f is not null) is { } failure)
-            throw new ProbeFailedException($"{ExecutionProvider} failed at batch {batchSize}: {EngineProbe.FirstLine(failure.Message)}", failure);
+            throw new ProbeFailedException($"{ExecutionProvider} failed at batch {batchSize}: {OrtErrors.FirstLine(failure.Message)}", failure);
 
         var latencies = completions.SelectMany(c => c).Where(c => c.End <= end).Select(c => c.Ms).Order().ToList();
         return WindowStats.From(latencies, batchSize, _clock.GetElapsedTime(start, end).TotalSeconds);
@@ -114,29 +113,14 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
         if (_sessions.Count == instanceCount) return;
         DisposeSessions();
         var threads = ThreadsPerInstance(instanceCount);
-        for (var i = 0; i < instanceCount; i++)
+        var request = new OrtSessionRequest(_onnxPath, OrtFailure.CannotLoad(DiagnosticCode.TuningRunFailed, _onnxPath, ExecutionProvider))
         {
-            using var options = new SessionOptions
-            {
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
-                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                IntraOpNumThreads = threads,
-                InterOpNumThreads = 1,
-            };
-            if (Requirement(_provider) is { } requirement)
-                EngineProbe.AppendProvider(options, requirement, new Dictionary<string, string> { ["device_id"] = "0" });
-            try
-            {
-                _sessions.Add(new InferenceSession(_onnxPath, options));
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw new ModelForgeException(new Diagnostic(DiagnosticCode.TuningRunFailed,
-                    $"ONNX Runtime cannot load '{_onnxPath}' with {ExecutionProvider}: {EngineProbe.FirstLine(e.Message)}", new SourceLocation(_onnxPath),
-                    "check that the file is the ONNX model ModelForge wrote"), e);
-            }
-        }
+            Provider = _provider,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpThreads = threads,
+            InterOpThreads = 1,
+        };
+        for (var i = 0; i < instanceCount; i++) _sessions.Add(OrtHost.Open(request));
     }
 
     private void PrepareValues(int batchSize)
@@ -154,11 +138,11 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
         _valuesBatch = batchSize;
     }
 
-    private static EngineRequirement? Requirement(TuningProvider provider) => provider switch
+    private static OrtProvider ProviderOf(TuningProvider provider) => provider switch
     {
-        TuningProvider.Cuda => EngineRequirement.Cuda,
-        TuningProvider.TensorRt => EngineRequirement.TensorRt,
-        _ => null,
+        TuningProvider.Cuda => OrtProvider.Cuda,
+        TuningProvider.TensorRt => OrtProvider.TensorRt,
+        _ => OrtProvider.Cpu,
     };
 
     private void DisposeSessions()

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Runtime;
 
 namespace ModelForge.Package.Tuning;
 
@@ -20,21 +21,11 @@ public static class TuningInputs
     {
         if (!File.Exists(onnxPath))
             throw new ModelForgeException(DiagnosticCode.FileNotFound, $"ONNX model '{onnxPath}' does not exist", new SourceLocation(onnxPath), "give the path of the converted .onnx file");
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-        InferenceSession session;
-        try
+        using var session = OrtHost.Open(new OrtSessionRequest(onnxPath, OrtFailure.CannotLoad(DiagnosticCode.TuningRunFailed, onnxPath))
         {
-            session = new InferenceSession(onnxPath, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.TuningRunFailed, $"ONNX Runtime cannot load '{onnxPath}': {Engine.EngineProbe.FirstLine(e.Message)}",
-                new SourceLocation(onnxPath), "check that the file is the ONNX model ModelForge wrote"), e);
-        }
-        using (session)
-        {
-            return session.InputNames.Select(name => Spec(name, session.InputMetadata[name], onnxPath)).ToList();
-        }
+            Optimization = GraphOptimizationLevel.ORT_DISABLE_ALL,
+        });
+        return session.InputNames.Select(name => Spec(name, session.InputMetadata[name], onnxPath)).ToList();
     }
 
     private static InputSpec Spec(string name, NodeMetadata metadata, string onnxPath)

@@ -1,8 +1,9 @@
+using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using ModelForge.Core.Diagnostics;
-using ModelForge.Engine;
 using ModelForge.Model;
+using ModelForge.Runtime;
 using ModelForge.Validate.Reports;
 using ModelForge.Validate.Tensors;
 
@@ -17,10 +18,10 @@ public enum CandidateKind
 }
 
 /// <summary>
-/// One ONNX Runtime session with one execution provider. GPU providers are probed first (<see cref="EngineProbe"/>,
-/// shared with the engine stage): one that cannot run here (no CUDA, no TensorRT) makes <see cref="TryCreate"/>
-/// return null with the probe's reason, and the caller reports the candidate as unavailable — it is never replaced
-/// by the CPU provider.
+/// One ONNX Runtime session with one execution provider, opened by the ONNX Runtime host (<see cref="OrtHost"/>,
+/// shared with the engine stage and the tuner): a provider that cannot run here (no CUDA, no TensorRT), or cannot run
+/// this model, makes <see cref="TryCreate"/> return null with the host's reason, and the caller reports the candidate
+/// as unavailable — it is never replaced by the CPU provider.
 /// </summary>
 public sealed class OrtCandidate : IDisposable
 {
@@ -53,82 +54,43 @@ public sealed class OrtCandidate : IDisposable
     /// <summary>The candidate that runs an engine-stage EP-context model on TensorRT.</summary>
     public const string EngineCandidateName = "tensorrt-engine";
 
-    public static string ProviderOf(CandidateKind kind) => kind switch
-    {
-        CandidateKind.Cpu => "CPUExecutionProvider",
-        CandidateKind.Cuda => "CUDAExecutionProvider",
-        _ => "TensorrtExecutionProvider",
-    };
+    /// <summary>The provider's name as ONNX Runtime spells it (<c>CPUExecutionProvider</c>, …).</summary>
+    public static string ProviderOf(CandidateKind kind) => OrtProviderOf(kind).ExecutionProviderName();
 
     /// <summary>
-    /// Opens <paramref name="onnxPath"/> with the provider. Returns null and the probe's reason when the provider
-    /// cannot run here; throws a diagnostic when the model itself cannot be loaded.
+    /// Opens <paramref name="onnxPath"/> with the provider. Returns null and the host's reason when the provider
+    /// cannot run here (or cannot run this model); throws MF3002 when the model itself cannot be loaded.
     /// </summary>
     public static OrtCandidate? TryCreate(CandidateKind kind, string onnxPath, out string? unavailableReason, string? name = null)
     {
-        EngineProbe.QuietEnvironment();
-        unavailableReason = null;
-        if (RequirementOf(kind) is { } requirement && EngineProbe.For(requirement) is { Available: false } probe)
+        var request = new OrtSessionRequest(onnxPath, OrtFailure.CannotLoad(DiagnosticCode.CandidateFailed, onnxPath))
         {
-            unavailableReason = probe.Reason;
-            return null;
-        }
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
-        };
-        var described = new SortedDictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["graph_optimization_level"] = "ORT_ENABLE_ALL",
-            ["onnxruntime"] = OrtEnv.Instance().GetVersionString(),
-        };
-        var provider = ProviderOf(kind);
-        if (RequirementOf(kind) is { } required)
-        {
-            EngineProbe.AppendProvider(options, required, new Dictionary<string, string> { ["device_id"] = "0" });
-            described["device_id"] = "0";
-        }
-        if (kind == CandidateKind.TensorRt)
-        {
+            Provider = OrtProviderOf(kind),
             // Every node on TensorRT, or the candidate says why not: no silent CPU fallback.
-            options.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
-            described["session.disable_cpu_ep_fallback"] = "1";
-        }
-
-        try
+            SessionEntries = kind == CandidateKind.TensorRt
+                ? new Dictionary<string, string> { [OrtSessionRequest.DisableCpuFallback] = "1" }
+                : new Dictionary<string, string>(),
+        };
+        unavailableReason = null;
+        switch (OrtHost.Create(request))
         {
-            var session = new InferenceSession(onnxPath, options);
-            return new OrtCandidate(session, new CandidateInfo(name ?? NameOf(kind), provider, described));
-        }
-        catch (OnnxRuntimeException e) when (kind != CandidateKind.Cpu && IsProviderFailure(e))
-        {
-            unavailableReason = $"{provider} cannot run this model here: {FirstLine(e.Message)}";
-            return null;
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.CandidateFailed,
-                $"ONNX Runtime cannot load '{onnxPath}': {FirstLine(e.Message)}", new SourceLocation(onnxPath),
-                "check that the file is the ONNX model ModelForge wrote (an interrupted or edited file fails to load)"), e);
-        }
-        finally
-        {
-            options.Dispose();
+            case OrtSessionResult.Created created:
+                var described = request.Describe();
+                described["onnxruntime"] = OrtHost.Version;
+                return new OrtCandidate(created.Session, new CandidateInfo(name ?? NameOf(kind), ProviderOf(kind), described));
+            case OrtSessionResult.Unavailable unavailable:
+                unavailableReason = unavailable.Reason;
+                return null;
+            default:
+                throw new UnreachableException();
         }
     }
 
-    private static bool IsProviderFailure(OnnxRuntimeException e) =>
-        e.Message.Contains("provider", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("CUDA", StringComparison.Ordinal) ||
-        e.Message.Contains("TensorRT", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("fallback", StringComparison.OrdinalIgnoreCase);
-
-    private static string FirstLine(string text) => EngineProbe.FirstLine(text);
-
-    private static EngineRequirement? RequirementOf(CandidateKind kind) => kind switch
+    private static OrtProvider OrtProviderOf(CandidateKind kind) => kind switch
     {
-        CandidateKind.Cuda => EngineRequirement.Cuda,
-        CandidateKind.TensorRt => EngineRequirement.TensorRt,
-        _ => null,
+        CandidateKind.Cuda => OrtProvider.Cuda,
+        CandidateKind.TensorRt => OrtProvider.TensorRt,
+        _ => OrtProvider.Cpu,
     };
 
     /// <summary>Runs the model on inputs given in the graph's input order; returns outputs in the graph's output order.</summary>
@@ -138,14 +100,12 @@ public sealed class OrtCandidate : IDisposable
         try
         {
             using var runOptions = new RunOptions();
-            using var results = _session.Run(runOptions, _session.InputNames, values, _session.OutputNames);
-            return results.Select(FromOrt).ToList();
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.CandidateFailed,
-                $"{Info.Name} failed to run the model on inputs ({string.Join(", ", inputs)}): {FirstLine(e.Message)}", null,
-                "check that the inputs match the ONNX model's declared inputs"), e);
+            return OrtErrors.Guard(() =>
+            {
+                using var results = _session.Run(runOptions, _session.InputNames, values, _session.OutputNames);
+                return results.Select(FromOrt).ToList();
+            }, () => new OrtFailure(DiagnosticCode.CandidateFailed, $"{Info.Name} failed to run the model on inputs ({string.Join(", ", inputs)})", null,
+                "check that the inputs match the ONNX model's declared inputs"));
         }
         finally
         {

@@ -2,29 +2,18 @@ using ModelForge.Convert.IR;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Elementwise activations. The in-place variants (relu_, …) lower the same way; the interpreter rebinds
-// the mutated tensor to the result.
+// Activations: the nn activation functions (relu, sigmoid, tanh, silu, hardtanh, hardsigmoid, hardswish, gelu)
+// and clamp. The in-place variants (relu_, …) lower the same way; the interpreter rebinds the mutated tensor to
+// the result. Those that are one ONNX node are declared with [Elementwise] (see OpRegistry.cs).
 
-[AtenOp("aten::relu", "aten::relu_")]
-internal static class Relu
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => c.Op("Relu", [a.Tensor(0)], a.Tensor(0).Type);
-}
+[AtenOp("aten::relu", "aten::relu_"), Elementwise("Relu")]
+internal static class Relu;
 
-[AtenOp("aten::sigmoid", "aten::sigmoid_")]
-internal static class Sigmoid
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => c.Op("Sigmoid", [a.Tensor(0)], a.Tensor(0).Type);
-}
+[AtenOp("aten::sigmoid", "aten::sigmoid_"), Elementwise("Sigmoid")]
+internal static class Sigmoid;
 
-[AtenOp("aten::tanh", "aten::tanh_")]
-internal static class Tanh
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => c.Op("Tanh", [a.Tensor(0)], a.Tensor(0).Type);
-}
+[AtenOp("aten::tanh", "aten::tanh_"), Elementwise("Tanh")]
+internal static class Tanh;
 
 /// <summary><c>silu(x) = x·sigmoid(x)</c>; ONNX has no Swish/SiLU op before opset 24.</summary>
 [AtenOp("aten::silu", "aten::silu_")]
@@ -61,7 +50,7 @@ internal static class Hardsigmoid
 }
 
 /// <summary><c>hardswish(x) = x·hardsigmoid(x)</c>: ONNX HardSwish from opset 14, spelled out before.</summary>
-[AtenOp("aten::hardswish", "aten::hardswish_")]
+[AtenOp("aten::hardswish", "aten::hardswish_"), Elementwise("HardSwish", FromOpset = 14)]
 internal static class Hardswish
 {
     [Opset(13)]
@@ -70,32 +59,6 @@ internal static class Hardswish
         var x = a.Tensor(0);
         return c.Op("Mul", [x, c.Op("HardSigmoid", [x], x.Type, ("alpha", 1.0 / 6), ("beta", 0.5))], x.Type);
     }
-
-    [Opset(14)]
-    private static object? V14(OpContext c, OpArgs a) => c.Op("HardSwish", [a.Tensor(0)], a.Tensor(0).Type);
-}
-
-/// <summary>Eval-mode dropout is the identity: no node at all.</summary>
-[AtenOp("aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_", "aten::alpha_dropout", "aten::alpha_dropout_")]
-internal static class Dropout
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
-    {
-        // Swin's attention calls dropout(x, 0.0, True) even in eval mode: with p = 0 that is the identity too.
-        if (a.Bool(2, "train", false) && a.Float(1, "p", 0.5) != 0)
-            throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedConstruct, "dropout in training mode cannot be exported for inference",
-                "call model.eval() before torch.jit.trace / torch.jit.script");
-        return a.Tensor(0);
-    }
-}
-
-/// <summary><c>contiguous</c> only changes memory layout, which ONNX does not have.</summary>
-[AtenOp("aten::contiguous", "aten::detach", "aten::clone")]
-internal static class Contiguous
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => a.Tensor(0);
 }
 
 /// <summary>

@@ -4,6 +4,9 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
+// Arithmetic: pointwise ops of two operands (tensors or Python scalars) with torch's type promotion, through
+// Binary.Lower (add, sub, rsub, mul, div, floor_divide, remainder, pow, maximum, minimum).
+
 /// <summary>Shared lowering of binary elementwise arithmetic with torch's type promotion and scalar operands.</summary>
 internal static class Binary
 {
@@ -168,4 +171,46 @@ internal static class FloorDivide
         var q = x / y;
         return (x % y != 0) && ((x < 0) ^ (y < 0)) ? q - 1 : q;
     }
+}
+
+/// <summary>
+/// <c>remainder(a, b)</c> (Python's <c>%</c>: the sign of the divisor). Integers → Mod (fmod=0 has exactly that
+/// meaning), folded when both sides are constants; floats → a − floor(a/b)·b (ONNX Mod needs fmod=1 for floats).
+/// </summary>
+[AtenOp("aten::remainder", "aten::remainder_")]
+internal static class Remainder
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (left, right) = (a.Get(0), a.Get(1));
+        var type = Binary.ResultType(left, right);
+        if (!type.IsFloatingPoint()) return Binary.Lower(c, "Mod", left, right, (x, y) => (x % y + y) % y);
+        var x = c.Cast(c.AsTensor(left, type), type);
+        var y = c.Cast(c.AsTensor(right, type), type);
+        var quotient = (Value)Binary.Lower(c, "Div", x, y);
+        var floored = c.Op("Floor", [quotient], quotient.Type);
+        return c.Op("Sub", [x, c.Op("Mul", [floored, y], quotient.Type)], quotient.Type);
+    }
+}
+
+/// <summary>
+/// <c>pow(x, exponent)</c> for tensor/tensor, tensor/scalar and scalar/tensor → Pow in the promoted type (an integer
+/// tensor to a float power is float, as in torch); integer constants fold.
+/// </summary>
+[AtenOp("aten::pow", "aten::pow_")]
+internal static class Pow
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) =>
+        Binary.Lower(c, "Pow", a.Get(0), a.Get(1), (x, y) => y >= 0 ? checked((long)Math.Pow(x, y)) : throw new ArgumentException("negative integer power"));
+}
+
+/// <summary><c>maximum(x, y)</c> / <c>minimum(x, y)</c> → Max/Min with broadcasting and torch's type promotion.</summary>
+[AtenOp("aten::maximum", "aten::minimum")]
+internal static class MaximumMinimum
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) =>
+        Binary.Lower(c, c.OpName == "aten::maximum" ? "Max" : "Min", a.Get(0), a.Get(1));
 }

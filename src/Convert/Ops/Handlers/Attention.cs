@@ -4,6 +4,9 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
+// Attention: the fused eval-mode fast paths of nn.MultiheadAttention and nn.TransformerEncoder(Layer)
+// (_native_multi_head_attention, _transformer_encoder_layer_fwd, _nested_tensor_from_mask, to_padded_tensor).
+
 /// <summary>
 /// <c>_native_multi_head_attention(q, k, v, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask,
 /// need_weights, average_attn_weights, mask_type)</c>: the eval-mode fast path of <c>nn.MultiheadAttention</c> (batch
@@ -86,5 +89,147 @@ internal static class NativeMultiHeadAttention
         if (mask.Type.ElementType == DataType.Bool)
             return c.Op("Where", [mask, c.Scalar(double.NegativeInfinity, type), scores], scores.Type);
         return c.Op("Add", [scores, c.Cast(mask, type)], scores.Type);
+    }
+}
+
+/// <summary>
+/// A padded batch standing for PyTorch's nested tensor: the dense [B, S, E] values and which positions are real
+/// (<see cref="Valid"/>, bool [B, S]), and each sequence's length (<see cref="Lengths"/>, int64 [B, 1]). Only the
+/// ops of nn.TransformerEncoder's fast path take or give one.
+/// </summary>
+internal sealed record NestedTensor(Value Dense, Value Valid, Value Lengths);
+
+/// <summary>
+/// <c>_transformer_encoder_layer_fwd(src, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias,
+/// use_gelu, norm_first, eps, norm1_weight, norm1_bias, norm2_weight, norm2_bias, ffn1_weight, ffn1_bias,
+/// ffn2_weight, ffn2_bias, mask, mask_type)</c>: the fused eval-mode nn.TransformerEncoderLayer (batch_first),
+/// which torch.onnx.export 1.13 cannot export. Spelled out as self-attention (packed QKV projection, q scaled by
+/// 1/√head_dim before QKᵀ, Softmax, output projection) and the feed-forward block with post- or pre-norm
+/// residuals. mask_type 1 is a key-padding mask [B, S] (True = ignore that key), 0 an attention mask [S, S]; a bool
+/// mask fills −inf, a float one is added. On a <see cref="NestedTensor"/> the padding positions are the mask.
+/// </summary>
+[AtenOp("aten::_transformer_encoder_layer_fwd")]
+internal static class TransformerEncoderLayer
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var nested = a.Get(0) as NestedTensor;
+        var src = nested?.Dense ?? a.Tensor(0);
+        var heads = a.Int(2, "num_heads");
+        var mask = a.OptionalTensor(18, "mask");
+        var maskType = a.Get(19, "mask_type") is null ? (long?)null : a.Int(19, "mask_type");
+        if (nested is not null)
+        {
+            if (mask is not null)
+                throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} with both a nested tensor input and a mask is not supported");
+            (mask, maskType) = (c.Op("Not", [nested.Valid], nested.Valid.Type), 1);
+        }
+        if (src.Type.Rank != 3)
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} on a {src.Type} input is not supported (expected [batch, seq, embed])");
+
+        var normFirst = a.Bool(8, "norm_first");
+        var eps = a.Float(9, "eps");
+        Value Norm(Value x, int weight) => (Value)Aten.Call(c, "aten::layer_norm", x, new List<object?> { a.Int(1, "embed_dim") },
+            a.Tensor(weight), a.Tensor(weight + 1), eps, false)!;
+
+        var x = src;
+        var attention = SelfAttention(c, normFirst ? Norm(x, 10) : x, heads, a.Tensor(3), a.Tensor(4), a.Tensor(5), a.Tensor(6), mask, maskType);
+        x = normFirst ? Add(c, x, attention) : Norm(Add(c, x, attention), 10);
+        var hidden = (Value)Aten.Call(c, "aten::linear", normFirst ? Norm(x, 12) : x, a.Tensor(14), a.Tensor(15))!;
+        hidden = (Value)(a.Bool(7, "use_gelu") ? Aten.Call(c, "aten::gelu", hidden) : Aten.Call(c, "aten::relu", hidden))!;
+        var feedForward = (Value)Aten.Call(c, "aten::linear", hidden, a.Tensor(16), a.Tensor(17))!;
+        x = normFirst ? Add(c, x, feedForward) : Norm(Add(c, x, feedForward), 12);
+        return nested is null ? x : nested with { Dense = x };
+    }
+
+    private static Value Add(OpContext c, Value x, Value y) => c.Op("Add", [x, y], x.Type);
+
+    /// <summary>Multi-head self-attention of x [B, S, E] with a packed in-projection, as PyTorch's fused kernels compute it.</summary>
+    private static Value SelfAttention(OpContext c, Value x, long heads, Value qkvWeight, Value qkvBias, Value projWeight, Value projBias,
+        Value? mask, long? maskType)
+    {
+        var shape = x.Type.Shape!;
+        var (batch, seq, embed) = (shape[0], shape[1], shape[2].Value!.Value);
+        var headDim = embed / heads;
+        var qkv = (Value)Aten.Call(c, "aten::linear", x, qkvWeight, qkvBias)!;
+        var parts = c.OpMulti("Split", [qkv, c.ConstInt64([embed, embed, embed])], [x.Type, x.Type, x.Type], ("axis", 2));
+        var headsType = x.Type.WithShape([batch, seq, heads, headDim]);
+        Value SplitHeads(Value v, long[] perm)
+        {
+            var reshaped = c.Op("Reshape", [v, c.ConstInt64([0, 0, heads, headDim])], headsType);
+            return Permute.Lower(c, reshaped, perm);
+        }
+        var q = SplitHeads(parts[0], [0, 2, 1, 3]);
+        q = c.Op("Div", [q, c.Scalar(Math.Sqrt(headDim), q.Type.ElementType)], q.Type);
+        var kT = SplitHeads(parts[1], [0, 2, 3, 1]);
+        var v = SplitHeads(parts[2], [0, 2, 1, 3]);
+        var scoresType = x.Type.WithShape([batch, heads, seq, seq]);
+        var scores = c.Op("MatMul", [q, kT], scoresType);
+        if (mask is not null) scores = NativeMultiHeadAttention.ApplyMask(c, scores, mask, maskType);
+        var weights = c.Op("Softmax", [scores], scoresType, ("axis", 3));
+        var context = Permute.Lower(c, c.Op("MatMul", [weights, v], q.Type), [0, 2, 1, 3]);
+        var merged = c.Op("Reshape", [context, c.ConstInt64([0, 0, embed])], x.Type);
+        return (Value)Aten.Call(c, "aten::linear", merged, projWeight, projBias)!;
+    }
+}
+
+/// <summary>
+/// <c>_nested_tensor_from_mask(x, mask, mask_check)</c>: nn.TransformerEncoder's fast path packs each sequence's
+/// first <c>mask.sum(1)</c> positions into a nested tensor. Here it stays padded (<see cref="NestedTensor"/>), with
+/// valid = position &lt; that count, which is what PyTorch keeps whether or not the mask is left-aligned.
+/// </summary>
+[AtenOp("aten::_nested_tensor_from_mask")]
+internal static class NestedTensorFromMask
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, mask) = (a.Tensor(0), a.Tensor(1));
+        var boolType = mask.Type.WithElementType(DataType.Bool);
+        var lengths = c.Op("ReduceSum", [c.Cast(mask, DataType.Int64), c.ConstInt64([1])], TensorType.Of(DataType.Int64, mask.Type.Shape![0], 1),
+            ("keepdims", 1));
+        var positions = (Value)Aten.Call(c, "aten::arange", SeqLength(c, mask))!;
+        var valid = c.Op("Less", [c.Unsqueeze(positions, [0]), lengths], boolType);
+        return new NestedTensor(x, valid, lengths);
+    }
+
+    private static object SeqLength(OpContext c, Value mask) =>
+        mask.Type.Shape![1].Value is { } n ? n : new Interpret.DynamicInt(c.DimSize(mask, 1));
+}
+
+/// <summary>
+/// <c>to_padded_tensor(nested, padding, output_size)</c>: padding positions take the padding value, and the
+/// sequence dim is cut to the longest sequence, as PyTorch pads to the longest one (no output_size).
+/// </summary>
+[AtenOp("aten::to_padded_tensor")]
+internal static class ToPaddedTensor
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        if (a.Get(0) is not NestedTensor nested)
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} expects the nested tensor of nn.TransformerEncoder's fast path");
+        if (!a.IsNone(2, "output_size"))
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} with an output_size is not supported");
+        var dense = nested.Dense;
+        var valid = c.Unsqueeze(nested.Valid, [2]);
+        var padded = c.Op("Where", [valid, dense, c.Scalar(a.Float(1, "padding"), dense.Type.ElementType)], dense.Type);
+        // ReduceMax with no axes reduces everything in every opset: [B, 1] → [1, 1] → [1].
+        var longest = c.Op("ReduceMax", [nested.Lengths], TensorType.Of(DataType.Int64, 1, 1), ("keepdims", 1));
+        longest = c.Op("Reshape", [longest, c.ConstInt64([1])], TensorType.Of(DataType.Int64, 1));
+        var shape = dense.Type.Shape!.Select((d, i) => i == 1 ? Shapes.Unknown() : d).ToArray();
+        return c.Op("Slice", [padded, c.ConstInt64([0]), longest, c.ConstInt64([1])], dense.Type.WithShape(shape));
+    }
+}
+
+/// <summary>Calls another op's handler at the same opset, for lowerings built from existing ones.</summary>
+internal static class Aten
+{
+    public static object? Call(OpContext c, string op, params object?[] args)
+    {
+        var handler = OpRegistry.Default.Resolve(op, c.Opset, out _)
+            ?? throw new InvalidOperationException($"{op} has no handler at opset {c.Opset}");
+        return handler(c, new OpArgs(c, args, new Dictionary<string, object?>()));
     }
 }

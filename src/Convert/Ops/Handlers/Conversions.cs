@@ -1,7 +1,11 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
+
+// Conversions: dtype casts and the moves between Python scalars and tensors (to, type_as, NumToTensor,
+// scalar_tensor, Int).
 
 /// <summary>
 /// <c>to(x, dtype, non_blocking, copy, memory_format)</c>, <c>to(x, device, dtype, …)</c> and <c>to(x, other, …)</c>
@@ -27,23 +31,35 @@ internal static class To
     }
 }
 
-/// <summary><c>argmax(x, dim, keepdim)</c> → ArgMax (first index of the maximum, as torch); dim None flattens first.</summary>
-[AtenOp("aten::argmax", "aten::argmin")]
-internal static class ArgMax
+/// <summary>
+/// <c>prim::NumToTensor(n)</c>: traced shape code turns ints into 0-d tensors. Static ints become constants
+/// (which arithmetic handlers fold), run-time ints are already 0-d graph values.
+/// </summary>
+[AtenOp("prim::NumToTensor", "aten::scalar_tensor")]
+internal static class NumToTensor
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => a.Get(0) switch
+    {
+        long l => c.ScalarInt64(l),
+        double d => c.Scalar(d, DataType.Float32),
+        bool b => c.Scalar(b ? 1 : 0, DataType.Bool),
+        DynamicInt dynamic => dynamic.Scalar,
+        _ => a.Tensor(0),
+    };
+}
+
+/// <summary><c>int(t)</c> of a one-element tensor: a plain int when it is a constant, else a run-time int.</summary>
+[AtenOp("aten::Int", "aten::IntImplicit", "aten::ScalarImplicit")]
+internal static class ToInt
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
+        if (a.Get(0) is long or DynamicInt) return a.Get(0);
         var x = a.Tensor(0);
-        var onnxOp = c.OpName == "aten::argmax" ? "ArgMax" : "ArgMin";
-        if (a.IsNone(1, "dim"))
-        {
-            var flat = c.Op("Reshape", [x, c.ConstInt64([-1])], x.Type.WithShape([Shapes.Product(x.Type.Shape!)]));
-            return c.Op(onnxOp, [flat], TensorType.Scalar(DataType.Int64), ("axis", 0), ("keepdims", 0));
-        }
-        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
-        var keep = a.Bool(2, "keepdim", false);
-        var shape = x.Type.Shape!.Select((d, i) => i == axis ? (keep ? Dim.Of(1) : (Dim?)null) : d).Where(d => d is not null).Select(d => d!.Value).ToArray();
-        return c.Op(onnxOp, [x], TensorType.Of(DataType.Int64, shape), ("axis", axis), ("keepdims", keep ? 1 : 0));
+        if (c.TryGetConstantInt64(x, out var value)) return value;
+        var scalar = x.Type.Shape is { Count: 0 } ? x : c.Op("Reshape", [x, c.ConstInt64([])], x.Type.WithShape([]));
+        return new DynamicInt(c.Cast(scalar, DataType.Int64));
     }
 }

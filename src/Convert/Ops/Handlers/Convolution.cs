@@ -3,6 +3,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
+// Convolution: conv1d/2d/3d, _convolution (with transposed convolution).
+
 /// <summary>
 /// <c>aten::_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, …)</c>,
 /// what traced nn.ConvNd records; <c>conv1d/2d/3d(input, weight, bias, stride, padding, dilation, groups)</c> from

@@ -3,6 +3,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
+// Pooling: max_pool, avg_pool, adaptive_avg_pool (1d/2d/3d).
+
 /// <summary><c>max_pool{1,2,3}d(x, kernel_size, stride, padding, dilation, ceil_mode)</c>.</summary>
 [AtenOp("aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d")]
 internal static class MaxPool

@@ -3,6 +3,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
+// Recurrent layers: lstm, gru.
+
 /// <summary>
 /// <c>lstm(input, [h0, c0], params, has_biases, num_layers, dropout, train, bidirectional, batch_first)</c>
 /// → one ONNX LSTM per layer, returning <c>(output, h_n, c_n)</c>. The flattened weights list holds, per layer

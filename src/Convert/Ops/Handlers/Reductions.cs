@@ -1,6 +1,10 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 
 namespace ModelForge.Convert.Ops.Handlers;
+
+// Reductions: ops along one or more dims, through Reduction.Reduce where they are Reduce* nodes (mean, sum,
+// var, max/min, amax/amin, argmax/argmin, norm, frobenius_norm), and the scans and selections along a dim (cumsum, topk).
 
 /// <summary>
 /// <c>mean(x, dim, keepdim, dtype)</c> and <c>mean(x)</c> → ReduceMean. Opset 18 moved the axes from an
@@ -59,5 +63,227 @@ internal static class Reduction
         return axesAsInput
             ? c.Op(onnxOp, [x, c.ConstInt64(axes)], type, ("keepdims", keep ? 1 : 0))
             : c.Op(onnxOp, [x], type, ("axes", axes), ("keepdims", keep ? 1 : 0));
+    }
+}
+
+/// <summary>
+/// <c>var(x, dim, unbiased, keepdim)</c>, <c>var(x, dim, correction=k, keepdim)</c> and <c>var(x, unbiased)</c> →
+/// <c>ReduceMean((x − ReduceMean(x))²)</c> over the dims, times n/(n − correction) when the correction is not 0 (n the
+/// number of reduced elements: a constant when those dims are static, else computed from the input's shape at run time).
+/// These are the ops a hand-written variance lowers to, so LayerNormFusion recognises <c>x.var(-1, unbiased=False)</c>.
+/// </summary>
+[AtenOp("aten::var")]
+internal static class Variance
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var x = a.Tensor(0);
+        if (!x.Type.ElementType.IsFloatingPoint())
+            throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedDtype, $"var of a {x.Type.ElementType.Name()} tensor: torch computes it for floating-point tensors only");
+        var rank = x.Type.Rank;
+        // var(x, unbiased): the second argument is a bool and every dim is reduced.
+        var wholeTensor = a.Get(1) is bool || Reduction.IsAllAxes(a.Get(1, "dim"));
+        var axes = wholeTensor ? Enumerable.Range(0, rank).Select(i => (long)i).ToArray() : Reduction.Axes(a, 1, rank);
+        var correction = a.Get(1) is bool unbiasedOnly ? (unbiasedOnly ? 1 : 0)
+            : a.Get(2, "unbiased") is bool unbiased ? (unbiased ? 1 : 0)
+            : a.Int(2, "correction", 1);
+        var keep = a.Get(1) is not bool && a.Bool(3, "keepdim", false);
+
+        Value Mean(Value input, bool keepDims) => Reduction.Reduce(c, input, axes, keepDims, "ReduceMean", axesAsInput);
+
+        var deviation = c.Op("Sub", [x, Mean(x, keepDims: true)], x.Type);
+        var variance = Mean(c.Op("Mul", [deviation, deviation], x.Type), keep);
+        if (correction == 0) return variance;
+        var reduced = axes.Select(i => x.Type.Shape![(int)i]).ToArray();
+        var scalar = TensorType.Scalar(x.Type.ElementType);
+        Value factor;
+        if (reduced.All(d => d.IsStatic))
+        {
+            var n = reduced.Aggregate(1L, (p, d) => p * d.Value!.Value);
+            factor = c.Scalar((double)n / (n - correction), x.Type.ElementType);
+        }
+        else
+        {
+            var sizes = c.Op("Gather", [c.ShapeOf(x), c.ConstInt64(axes)], TensorType.Of(DataType.Int64, axes.Length), ("axis", 0L));
+            var count = c.Cast(c.Op("ReduceProd", [sizes], TensorType.Scalar(DataType.Int64), ("keepdims", 0)), x.Type.ElementType);
+            factor = c.Op("Div", [count, c.Op("Sub", [count, c.Scalar(correction, x.Type.ElementType)], scalar)], scalar);
+        }
+        return c.Op("Mul", [variance, factor], variance.Type);
+    }
+}
+
+/// <summary>
+/// The three overloads of <c>max</c>/<c>min</c>: over every element (<c>x.max()</c>, a 0-d tensor) → ReduceMax/ReduceMin;
+/// along a dim (<c>x.max(dim, keepdim)</c>) → (values, int64 indices) from ReduceMax and ArgMax, which both pick the
+/// first of equal values as torch does; against a tensor (<c>torch.max(x, y)</c>) → Max/Min with broadcasting.
+/// Opset 18 moved the Reduce axes from an attribute to an input.
+/// </summary>
+[AtenOp("aten::max", "aten::min")]
+internal static class MaxMin
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static object? Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var isMax = c.OpName == "aten::max";
+        var x = a.Tensor(0);
+        var second = a.Get(1, "dim") ?? a.Get(1, "other");
+        if (second is Value)
+            return Binary.Lower(c, isMax ? "Max" : "Min", x, second);
+        var reduce = isMax ? "ReduceMax" : "ReduceMin";
+        var rank = x.Type.Rank;
+        if (second is null)
+            return Reduction.Reduce(c, x, Enumerable.Range(0, rank).Select(i => (long)i).ToArray(), keep: false, reduce, axesAsInput);
+
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), rank);
+        var keep = a.Bool(2, "keepdim", false);
+        var values = Reduction.Reduce(c, x, [axis], keep, reduce, axesAsInput);
+        var indices = c.Op(isMax ? "ArgMax" : "ArgMin", [x], TensorType.Of(DataType.Int64, [.. values.Type.Shape!]),
+            ("axis", axis), ("keepdims", keep ? 1 : 0));
+        return new TupleValue([values, indices]);
+    }
+}
+
+/// <summary>
+/// <c>amax(x, dim, keepdim)</c> / <c>amin(...)</c> → ReduceMax/ReduceMin (an empty <c>dim</c> reduces every axis).
+/// </summary>
+[AtenOp("aten::amax", "aten::amin")]
+internal static class AmaxAmin
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static object? Lower(OpContext c, OpArgs a, bool axesAsInput) =>
+        Reduction.Lower(c, a, c.OpName == "aten::amax" ? "ReduceMax" : "ReduceMin", axesAsInput, sumsIntegers: false);
+}
+
+/// <summary><c>argmax(x, dim, keepdim)</c> → ArgMax (first index of the maximum, as torch); dim None flattens first.</summary>
+[AtenOp("aten::argmax", "aten::argmin")]
+internal static class ArgMax
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var onnxOp = c.OpName == "aten::argmax" ? "ArgMax" : "ArgMin";
+        if (a.IsNone(1, "dim"))
+        {
+            var flat = c.Op("Reshape", [x, c.ConstInt64([-1])], x.Type.WithShape([Shapes.Product(x.Type.Shape!)]));
+            return c.Op(onnxOp, [flat], TensorType.Scalar(DataType.Int64), ("axis", 0), ("keepdims", 0));
+        }
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var keep = a.Bool(2, "keepdim", false);
+        var shape = x.Type.Shape!.Select((d, i) => i == axis ? (keep ? Dim.Of(1) : (Dim?)null) : d).Where(d => d is not null).Select(d => d!.Value).ToArray();
+        return c.Op(onnxOp, [x], TensorType.Of(DataType.Int64, shape), ("axis", axis), ("keepdims", keep ? 1 : 0));
+    }
+}
+
+/// <summary>
+/// <c>norm(x, p, dim, keepdim[, dtype])</c> (<c>x.norm(p, dim)</c>, <c>F.normalize</c>; traced with every axis listed
+/// when dim is omitted): p = 2 → ReduceL2, 1 → ReduceL1, ±inf → ReduceMax/ReduceMin of |x|, 0 → count of non-zeros,
+/// any other p → (Σ|x|^p)^(1/p). <c>linalg_vector_norm(x, ord, dim, keepdim, dtype)</c> takes the same arguments.
+/// Opset 18 moved the axes of ReduceL1/L2/Max/Min from an attribute to an input.
+/// </summary>
+[AtenOp("aten::norm", "aten::linalg_vector_norm")]
+internal static class Norm
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var input = a.Tensor(0);
+        var x = a.Get(4, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } requested
+            ? c.Cast(input, requested) : input;
+        // p is a number (the schema's Scalar?); None means 2.
+        var p = a.Float(1, c.OpName == "aten::norm" ? "p" : "ord", 2);
+        var axes = Reduction.Axes(a, 2, x.Type.Rank);
+        var keep = a.Bool(3, "keepdim", false);
+        Value Reduce(Value operand, string onnxOp, bool asInput) => Reduction.Reduce(c, operand, axes, keep, onnxOp, asInput);
+        Value Magnitude() => c.Op("Abs", [x], x.Type);
+        return p switch
+        {
+            2 => Reduce(x, "ReduceL2", axesAsInput),
+            1 => Reduce(x, "ReduceL1", axesAsInput),
+            double.PositiveInfinity => Reduce(Magnitude(), "ReduceMax", axesAsInput),
+            double.NegativeInfinity => Reduce(Magnitude(), "ReduceMin", axesAsInput),
+            // The count of non-zeros: a cast to bool is true for every non-zero (and NaN, which torch counts too).
+            // ReduceSum has taken its axes as an input since opset 13.
+            0 => Reduce(c.Cast(c.Cast(x, DataType.Bool), x.Type.ElementType), "ReduceSum", asInput: true),
+            _ => PowerOf(c, Reduce(PowerOf(c, Magnitude(), p), "ReduceSum", asInput: true), 1 / p),
+        };
+    }
+
+    private static Value PowerOf(OpContext c, Value x, double exponent) =>
+        c.Op("Pow", [x, c.Scalar(exponent, x.Type.ElementType)], x.Type);
+}
+
+/// <summary>
+/// <c>frobenius_norm(x, dim, keepdim)</c> (<c>x.norm()</c> and <c>x.norm(dim=…)</c> with the default p) → ReduceL2.
+/// </summary>
+[AtenOp("aten::frobenius_norm")]
+internal static class FrobeniusNorm
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var x = a.Tensor(0);
+        return Reduction.Reduce(c, x, Reduction.Axes(a, 1, x.Type.Rank), a.Bool(2, "keepdim", false), "ReduceL2", axesAsInput);
+    }
+}
+
+/// <summary>
+/// <c>cumsum(x, dim, dtype)</c> → CumSum. As in torch, integer and bool inputs sum in int64 unless <c>dtype</c> says
+/// otherwise.
+/// </summary>
+[AtenOp("aten::cumsum")]
+internal static class CumSum
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var type = a.Get(2, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } requested ? requested
+            : x.Type.ElementType.IsFloatingPoint() ? x.Type.ElementType : DataType.Int64;
+        var operand = c.Cast(x, type);
+        return c.Op("CumSum", [operand, c.ScalarInt64(Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank))], operand.Type);
+    }
+}
+
+/// <summary><c>topk(x, k, dim=-1, largest=True, sorted=True)</c> → TopK; returns (values, int64 indices).</summary>
+[AtenOp("aten::topk")]
+internal static class TopK
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(2, "dim", -1), x.Type.Rank);
+        object k = a.Get(1, "k") is DynamicInt dk ? dk : a.Int(1, "k");
+        var shape = x.Type.Shape!.Select((d, i) => i == axis ? (k is long kl ? Dim.Of(kl) : Shapes.Unknown()) : d).ToArray();
+        var outputs = c.OpMulti("TopK", [x, c.ShapeTensor([k])], [x.Type.WithShape(shape), TensorType.Of(DataType.Int64, shape)],
+            ("axis", axis), ("largest", a.Bool(3, "largest", true) ? 1 : 0), ("sorted", a.Bool(4, "sorted", true) ? 1 : 0));
+        return new TupleValue([outputs[0], outputs[1]]);
     }
 }

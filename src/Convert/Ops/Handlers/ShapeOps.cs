@@ -4,6 +4,9 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
+// Shape ops: ops that change a tensor's shape or dim order but not its elements, and the shape queries
+// (flatten, view/reshape, transpose/permute/t, unsqueeze/squeeze, expand, size, numel).
+
 /// <summary>
 /// <c>flatten(x, start_dim, end_dim)</c> → Reshape: dims before start are copied (0), the range merges into −1.
 /// <c>flatten(x, 1)</c>, the classifier-head case, is ONNX Flatten instead: what torch.onnx.export writes, so
@@ -115,6 +118,74 @@ internal static class Permute
         c.Op("Transpose", [x], x.Type.WithShape(perm.Select(p => x.Type.Shape![(int)p]).ToArray()), ("perm", perm));
 }
 
+/// <summary><c>t(x)</c>: transposes a 2-D tensor (a 0-D or 1-D one is returned as is).</summary>
+[AtenOp("aten::t", "aten::t_")]
+internal static class TransposeMatrix
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        return x.Type.Rank < 2 ? x : Permute.Lower(c, x, [1, 0]);
+    }
+}
+
+[AtenOp("aten::unsqueeze", "aten::unsqueeze_")]
+internal static class Unsqueeze
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => c.Unsqueeze(a.Tensor(0), [a.Int(1, "dim")]);
+}
+
+/// <summary><c>squeeze(x)</c> drops every static size-1 dim; <c>squeeze(x, dim)</c> drops that dim if it is 1.</summary>
+[AtenOp("aten::squeeze", "aten::squeeze_")]
+internal static class Squeeze
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var shape = x.Type.Shape!;
+        var axes = a.IsNone(1, "dim")
+            ? Enumerable.Range(0, shape.Count).Where(i => shape[i].Value == 1).Select(i => (long)i).ToArray()
+            : new[] { (long)Shapes.NormalizeAxis(a.Int(1, "dim"), shape.Count) }.Where(i => shape[(int)i].Value == 1).ToArray();
+        if (axes.Length == 0) return x;
+        var outputShape = shape.Where((_, i) => !axes.Contains(i)).ToArray();
+        return c.Op("Squeeze", [x, c.ConstInt64(axes)], x.Type.WithShape(outputShape));
+    }
+}
+
+/// <summary>
+/// <c>expand(x, size)</c> → Expand, a −1 entry keeping x's dim (ONNX Expand broadcasts, so −1 becomes 1);
+/// <c>expand_as(x, other)</c> → Expand to other's shape.
+/// </summary>
+[AtenOp("aten::expand", "aten::expand_as")]
+internal static class Expand
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        if (c.OpName == "aten::expand_as")
+        {
+            var other = a.Tensor(1);
+            var target = c.ShapeOf(other);
+            return c.Op("Expand", [x, target], x.Type.WithShape(other.Type.Shape));
+        }
+        var sizes = a.SymInts(1, "size");
+        var lead = sizes.Count - x.Type.Rank;
+        var shape = sizes.Select((s, i) => s switch
+        {
+            -1L => x.Type.Shape![i - lead],
+            long l => Dim.Of(l),
+            DynamicInt d => d.Scalar.SizeOf ?? Shapes.Unknown(),
+            _ => Shapes.Unknown(),
+        }).ToArray();
+        var broadcastSizes = sizes.Select(s => s is -1L ? (object)1L : s).ToArray();
+        return c.Op("Expand", [x, c.ShapeTensor(broadcastSizes)], x.Type.WithShape(shape));
+    }
+}
+
 /// <summary>
 /// <c>size(x, dim)</c>: a plain int when the dim is static (so shape code folds away), a run-time int otherwise;
 /// <c>size(x)</c>: the list of all dims.
@@ -147,91 +218,5 @@ internal static class Numel
         if (x.Type.IsFullyStatic) return x.Type.StaticShape().Aggregate(1L, (product, d) => product * d);
         var shape = c.Op("Shape", [x], TensorType.Of(DataType.Int64, x.Type.Rank));
         return new DynamicInt(c.Op("ReduceProd", [shape], TensorType.Scalar(DataType.Int64), ("keepdims", 0)));
-    }
-}
-
-[AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
-internal static class Cat
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
-    {
-        var tensors = a.Tensors(0);
-        var rank = tensors[0].Type.Rank;
-        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), rank);
-        var shape = tensors[0].Type.Shape!.ToArray();
-        shape[axis] = Shapes.Product([]) is var _ && tensors.All(t => t.Type.Shape![axis].IsStatic)
-            ? Dim.Of(tensors.Sum(t => t.Type.Shape![axis].Value!.Value)) : Shapes.Unknown();
-        return tensors.Count == 1 ? tensors[0] : c.Op("Concat", tensors, tensors[0].Type.WithShape(shape), ("axis", axis));
-    }
-}
-
-/// <summary>
-/// <c>chunk(x, chunks, dim)</c> → Split into ⌈size/chunks⌉-sized pieces (the last may be smaller), and
-/// <c>split(x, split_size_or_sizes, dim)</c>. Returns a list of tensors.
-/// </summary>
-[AtenOp("aten::chunk", "aten::split", "aten::split_with_sizes", "aten::unsafe_chunk", "aten::unsafe_split")]
-internal static class Chunk
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
-    {
-        var x = a.Tensor(0);
-        var axis = Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank);
-        var size = x.Type.Shape![axis].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
-            $"{c.OpName} along dim {axis} of {x.Type}, whose size is not known at conversion time, is not supported", "give that dim a fixed size in --input");
-        long[] sizes;
-        if (c.OpName.EndsWith("chunk", StringComparison.Ordinal))
-        {
-            var piece = (size + a.Int(1, "chunks") - 1) / a.Int(1, "chunks");
-            sizes = Pieces(size, piece);
-        }
-        else sizes = a.Get(1) is long piece ? Pieces(size, piece) : a.Ints(1);
-        var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(s) : d).ToArray())).ToArray();
-        return c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis)).Cast<object?>().ToList();
-    }
-
-    private static long[] Pieces(long size, long piece)
-    {
-        var sizes = new List<long>();
-        for (var start = 0L; start < size; start += piece) sizes.Add(Math.Min(piece, size - start));
-        return [.. sizes];
-    }
-}
-
-[AtenOp("aten::unsqueeze", "aten::unsqueeze_")]
-internal static class Unsqueeze
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => c.Unsqueeze(a.Tensor(0), [a.Int(1, "dim")]);
-}
-
-/// <summary><c>squeeze(x)</c> drops every static size-1 dim; <c>squeeze(x, dim)</c> drops that dim if it is 1.</summary>
-[AtenOp("aten::squeeze", "aten::squeeze_")]
-internal static class Squeeze
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
-    {
-        var x = a.Tensor(0);
-        var shape = x.Type.Shape!;
-        var axes = a.IsNone(1, "dim")
-            ? Enumerable.Range(0, shape.Count).Where(i => shape[i].Value == 1).Select(i => (long)i).ToArray()
-            : new[] { (long)Shapes.NormalizeAxis(a.Int(1, "dim"), shape.Count) }.Where(i => shape[(int)i].Value == 1).ToArray();
-        if (axes.Length == 0) return x;
-        var outputShape = shape.Where((_, i) => !axes.Contains(i)).ToArray();
-        return c.Op("Squeeze", [x, c.ConstInt64(axes)], x.Type.WithShape(outputShape));
-    }
-}
-
-/// <summary><c>t(x)</c>: transposes a 2-D tensor (a 0-D or 1-D one is returned as is).</summary>
-[AtenOp("aten::t", "aten::t_")]
-internal static class TransposeMatrix
-{
-    [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
-    {
-        var x = a.Tensor(0);
-        return x.Type.Rank < 2 ? x : Permute.Lower(c, x, [1, 0]);
     }
 }

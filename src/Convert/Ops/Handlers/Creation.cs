@@ -1,0 +1,156 @@
+using System.Runtime.InteropServices;
+using ModelForge.Convert.Interpret;
+using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
+
+namespace ModelForge.Convert.Ops.Handlers;
+
+// Creation: tensors made from sizes and a fill value (arange, zeros/ones/full and their _like forms,
+// new_zeros/new_ones, fill_/zero_).
+
+/// <summary>
+/// <c>arange(end)</c>, <c>arange(start, end)</c>, <c>arange(start, end, step)</c> (dtype, layout, device as keywords).
+/// Static bounds give a constant; a run-time bound (<c>x.size(1)</c> of a dynamic dim) gives Range. The dtype is
+/// int64 unless a bound is a float or <c>dtype</c> says otherwise, as in torch.
+/// </summary>
+[AtenOp("aten::arange")]
+internal static class Arange
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var bounds = a.Positional.TakeWhile(p => p is long or double or Value or DynamicInt).ToList();
+        var (start, end, step) = bounds.Count switch
+        {
+            1 => (0L, bounds[0], (object?)1L),
+            2 => (bounds[0], bounds[1], 1L),
+            _ => (bounds[0], bounds[1], bounds[2]),
+        };
+        var isFloat = new[] { start, end, step }.Any(b => b is double || b is Value { Type.ElementType: var t } && t.IsFloatingPoint());
+        DataType? requested = a.Get(bounds.Count, "dtype") is long scalarType ? DataTypes.FromTorchScalarType(scalarType) : null;
+        var type = requested ?? (isFloat ? DataType.Float32 : DataType.Int64);
+        if (Static(c, step) is 0)
+            throw new ModelForgeException(DiagnosticCode.InvalidOpArguments, "aten::arange with step 0", null, "torch.arange needs a nonzero step");
+        // Small static ranges fold to a constant; a huge one (a corrupt or hostile constant) stays a Range node rather
+        // than an allocation of its size at conversion time (the convert fuzz target found such an archive).
+        if (Static(c, start) is { } s && Static(c, end) is { } e && Static(c, step) is { } d && Math.Ceiling((e - s) / d) <= MaxFoldedLength)
+            return Constant(c, s, e, d, type);
+
+        // Range computes in its own type; torch computes in double and casts, the same for int bounds.
+        var computeType = isFloat ? DataType.Float32 : DataType.Int64;
+        Value Scalar(object? bound) => bound switch
+        {
+            DynamicInt dynamic => c.Cast(dynamic.Scalar, computeType),
+            Value v => c.Cast(v.Type.Shape is { Count: 0 } ? v : c.Op("Reshape", [v, c.ConstInt64([])], v.Type.WithShape([])), computeType),
+            _ => c.Scalar(System.Convert.ToDouble(bound, System.Globalization.CultureInfo.InvariantCulture), computeType),
+        };
+        var length = start is 0L && step is 1L && end is DynamicInt { Scalar.SizeOf: { } dim } ? dim : Shapes.Unknown();
+        var range = c.Op("Range", [Scalar(start), Scalar(end), Scalar(step)], TensorType.Of(computeType, length));
+        return c.Cast(range, type);
+    }
+
+    private const double MaxFoldedLength = 1 << 16;
+
+    private static double? Static(OpContext c, object? bound) => bound switch
+    {
+        long l => l,
+        double d => d,
+        Value v when c.TryGetConstantInt64(v, out var l) => l,
+        _ => null,
+    };
+
+    private static Value Constant(OpContext c, double start, double end, double step, DataType type)
+    {
+        var count = (long)Math.Max(0, Math.Ceiling((end - start) / step));
+        var values = Enumerable.Range(0, (int)count).Select(i => start + i * step).ToArray();
+        byte[] bytes = type switch
+        {
+            DataType.Float32 => MemoryMarshal.AsBytes(values.Select(v => (float)v).ToArray().AsSpan()).ToArray(),
+            DataType.Float64 => MemoryMarshal.AsBytes(values.AsSpan()).ToArray(),
+            DataType.Int32 => MemoryMarshal.AsBytes(values.Select(v => (int)v).ToArray().AsSpan()).ToArray(),
+            _ => MemoryMarshal.AsBytes(values.Select(v => (long)v).ToArray().AsSpan()).ToArray(),
+        };
+        var resultType = type is DataType.Float32 or DataType.Float64 or DataType.Int32 ? type : DataType.Int64;
+        return c.Cast(c.Constant(resultType, [count], bytes, "arange"), type);
+    }
+}
+
+/// <summary>
+/// Tensor factories: <c>zeros/ones(size, dtype, …)</c>, <c>full(size, fill_value, dtype, …)</c> and their
+/// <c>_like(x, dtype, …)</c> forms → ConstantOfShape. Sizes may be run-time ints (the batch of an RNN's zero
+/// initial state). The dtype defaults to float32 (torch's default), to the fill value's kind for <c>full</c>, and to
+/// <c>x</c>'s for the <c>_like</c> forms.
+/// </summary>
+[AtenOp("aten::zeros", "aten::ones", "aten::full", "aten::zeros_like", "aten::ones_like", "aten::full_like")]
+internal static class Full
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var name = c.OpName["aten::".Length..];
+        var like = name.EndsWith("_like", StringComparison.Ordinal);
+        var isFull = name.StartsWith("full", StringComparison.Ordinal);
+        var fill = isFull ? a.Get(1, "fill_value") : name.StartsWith("ones", StringComparison.Ordinal) ? 1L : 0L;
+        var dtypeIndex = isFull ? 2 : 1;
+        DataType? requested = a.Get(dtypeIndex, "dtype") is long scalarType ? DataTypes.FromTorchScalarType(scalarType) : null;
+        if (like)
+        {
+            var x = a.Tensor(0);
+            var type = requested ?? x.Type.ElementType;
+            return Of(c, c.Op("Shape", [x], TensorType.Of(DataType.Int64, x.Type.Rank)), x.Type.Shape, fill, type);
+        }
+        var sizes = a.SymInts(0, "size");
+        var dims = sizes.Select(s => s is long l ? Dim.Of(l) : ((DynamicInt)s).Scalar.SizeOf ?? Shapes.Unknown()).ToArray();
+        var elementType = requested ?? fill switch { double => DataType.Float32, bool => DataType.Bool, long when isFull => DataType.Int64, _ => DataType.Float32 };
+        return Of(c, c.ShapeTensor(sizes), dims, fill, elementType);
+    }
+
+    /// <summary>A tensor of <paramref name="shape"/> (a 1-D int64 graph value) filled with <paramref name="fill"/>.</summary>
+    public static Value Of(OpContext c, Value shape, IReadOnlyList<Dim>? dims, object? fill, DataType type)
+    {
+        if (fill is Value v) // full(size, tensor): broadcast the 0-d value
+            return c.Op("Expand", [c.Cast(v, type), shape], TensorType.Of(type).WithShape(dims));
+        var number = fill switch { double d => d, long l => l, bool b => b ? 1 : 0, _ => 0.0 };
+        var one = c.Scalar(number, type).Constant!;
+        var value = new ConstantData(type, [1], one.Bytes);
+        return c.Op("ConstantOfShape", [shape], TensorType.Of(type).WithShape(dims), ("value", value));
+    }
+}
+
+/// <summary>
+/// <c>new_zeros(x, size, dtype, …)</c> / <c>new_ones</c>: a 0-d constant of the dtype (x's when None) expanded to
+/// <c>size</c>, which may hold run-time ints.
+/// </summary>
+[AtenOp("aten::new_zeros", "aten::new_ones")]
+internal static class NewZeros
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var type = a.Get(2, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : x.Type.ElementType;
+        var sizes = a.SymInts(1, "size");
+        var shape = sizes.Select(s => s is long l ? Dim.Of(l) : ((DynamicInt)s).Scalar.SizeOf ?? Shapes.Unknown()).ToArray();
+        var value = c.Scalar(c.OpName == "aten::new_ones" ? 1 : 0, type);
+        return c.Op("Expand", [value, c.ShapeTensor(sizes)], TensorType.Of(type, shape));
+    }
+}
+
+/// <summary>
+/// <c>fill_(x, value)</c> / <c>zero_(x)</c>: value (a number or 0-d tensor, cast to x's type) expanded to x's shape. On a
+/// slice the interpreter writes the result back into the sliced tensor (see <see cref="Views"/>).
+/// </summary>
+[AtenOp("aten::fill_", "aten::zero_")]
+internal static class Fill
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var type = x.Type.ElementType;
+        var value = c.Cast(c.AsTensor(c.OpName == "aten::zero_" ? 0L : a.Get(1, "value"), type), type);
+        if (value.Type.Rank > 0) value = c.Op("Reshape", [value, c.ConstInt64([])], value.Type.WithShape([]));
+        var shape = c.ShapeOf(x);
+        return c.Op("Expand", [value, shape], x.Type);
+    }
+}

@@ -1,0 +1,27 @@
+namespace ModelForge.Convert.Ops.Handlers;
+
+// Identity: ops that lower to no node at all in an inference graph (eval-mode dropout, contiguous, detach,
+// clone).
+
+/// <summary>Eval-mode dropout is the identity: no node at all.</summary>
+[AtenOp("aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_", "aten::alpha_dropout", "aten::alpha_dropout_")]
+internal static class Dropout
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        // Swin's attention calls dropout(x, 0.0, True) even in eval mode: with p = 0 that is the identity too.
+        if (a.Bool(2, "train", false) && a.Float(1, "p", 0.5) != 0)
+            throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedConstruct, "dropout in training mode cannot be exported for inference",
+                "call model.eval() before torch.jit.trace / torch.jit.script");
+        return a.Tensor(0);
+    }
+}
+
+/// <summary><c>contiguous</c> only changes memory layout, which ONNX does not have.</summary>
+[AtenOp("aten::contiguous", "aten::detach", "aten::clone")]
+internal static class Contiguous
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => a.Tensor(0);
+}
