@@ -7,6 +7,30 @@ namespace ModelForge.Cli.Commands;
 /// <summary>Options shared by several commands, defined once so their help text stays the same.</summary>
 internal static class CommonOptions
 {
+    private const string QuietName = "--quiet";
+    private const string VerboseName = "--verbose";
+
+    /// <summary><c>-q</c> and <c>-v</c>, on the root and every command below it.</summary>
+    public static void AddVerbosity(RootCommand root)
+    {
+        var quiet = new Option<bool>(QuietName, "-q")
+        {
+            Description = "Print nothing on stdout: only warnings and errors (stderr) and the exit code.",
+            Recursive = true,
+        };
+        var verbose = new Option<bool>(VerboseName, "-v")
+        {
+            Description = "Also print what each step did in detail (for convert and build: every graph pass with its time).",
+            Recursive = true,
+        };
+        root.Options.Add(quiet);
+        root.Options.Add(verbose);
+    }
+
+    public static bool IsQuiet(ParseResult parse) => parse.GetValue<bool>(QuietName);
+
+    public static bool IsVerbose(ParseResult parse) => parse.GetValue<bool>(VerboseName);
+
     public static Option<string[]> Inputs() => new("--input", "-i")
     {
         HelpName = "NAME:DTYPE[DIMS]",

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using ModelForge.Convert;
 using ModelForge.Convert.Emit;
 using ModelForge.Convert.Ops;
+using ModelForge.Convert.Passes;
 using ModelForge.Core;
 using ModelForge.Model;
 
@@ -57,6 +58,8 @@ internal static class ConvertCommand
                 ExternalData = parse.GetValue(externalData),
             };
             if (parse.GetValue(externalDataThreshold) is { } threshold) options = options with { ExternalDataThreshold = threshold };
+            if (CommonOptions.IsVerbose(parse))
+                options = options with { Pipeline = new PassPipeline(PassPipeline.For(options.Optimize).Passes) { Trace = parse.InvocationConfiguration.Output } };
             using var result = ModelConverter.Convert(modelFile.FullName, options);
             result.WriteTo(outputPath);
             var graph = result.Graph;

@@ -4,6 +4,8 @@ using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
 using ModelForge.Model;
+using ModelForge.Pipeline.Spec;
+using ModelForge.Pipeline.Stages;
 
 namespace ModelForge.Cli.Commands;
 
@@ -77,15 +79,16 @@ internal static class EngineCommand
             if (workspaceMb is < 1)
                 throw new ModelForgeException(DiagnosticCode.EngineTargetInvalid,
                     $"--workspace-mb {workspaceMb} is not positive", null, "give a size in MiB, or leave it out for no limit");
-            var target = new EngineTarget
+            // The options make a spec's "tensorrt" section; the build's engine stage maps it to the same builder settings.
+            var trt = new TensorRtSpec
             {
                 Precision = EngineTarget.ParsePrecision(parse.GetValue(precision)!),
-                Profiles = ShapeProfiles.Resolve(specs, given, parse.GetValue(maxBatch)),
-                WorkspaceBytes = workspaceMb * 1024 * 1024,
-                BuilderOptimizationLevel = parse.GetValue(builderLevel),
+                WorkspaceMb = workspaceMb,
+                BuilderLevel = parse.GetValue(builderLevel),
                 TimingCache = !parse.GetValue(noTimingCache),
                 AllOnTensorRt = parse.GetValue(allOnTensorRt),
             };
+            var target = EngineStage.TargetFor(trt, ShapeProfiles.Resolve(specs, given, parse.GetValue(maxBatch)));
             var request = new EngineRequest(parse.GetRequiredValue(model).FullName, specs, target)
             {
                 CacheRoot = parse.GetValue(cache)?.FullName,

@@ -8,6 +8,8 @@ using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
 using ModelForge.Pipeline;
+using ModelForge.Pipeline.Spec;
+using ModelForge.Pipeline.Stages;
 
 namespace ModelForge.Cli.Commands;
 
@@ -59,33 +61,26 @@ internal static class PackageCommand
         {
             var console = parse.InvocationConfiguration.Output;
             var bothByDefault = !parse.GetValue(torchServe) && !parse.GetValue(triton);
-            var engineDirectory = parse.GetValue(engine)?.FullName;
             if (parse.GetValue(kserve) && parse.GetValue(storageUri) is null)
                 throw new ModelForgeException(DiagnosticCode.KServeSpecInvalid, "--kserve needs --storage-uri: the InferenceService must say where the model is",
                     null, "e.g. --storage-uri s3://bucket/models/NAME");
-            var request = new PackageRequest
+            // The options make a spec's "package" section; the build's package stage maps it to the same request.
+            var package = new PackageSpec
             {
-                ModelName = parse.GetRequiredValue(name),
-                OnnxPath = parse.GetRequiredValue(onnx).FullName,
-                TorchScriptPath = parse.GetValue(source)?.FullName,
-                Inputs = parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList(),
-                Batching = TuningOptions.DefaultConfig,
-                Device = engineDirectory is not null || parse.GetValue(device) == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
-                Handler = parse.GetValue(handler)!,
-                ExtraFiles = (parse.GetValue(extraFiles) ?? []).Select(Path.GetFullPath).ToList(),
-                EngineDirectory = engineDirectory,
-            };
-            var targets = new PackagingTargets
-            {
+                Device = parse.GetValue(device) == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
+                Tuning = Enum.Parse<TuningLevel>(parse.GetValue(tune)!, ignoreCase: true),
+                LatencyBudgetMs = parse.GetValue(budget),
                 TorchServe = bothByDefault || parse.GetValue(torchServe)
                     ? new TorchServeOptions { Format = ParseFormat(parse.GetValue(format)!), Serialized = parse.GetValue(serialized) == "onnx" ? SerializedModel.Onnx : SerializedModel.TorchScript }
                     : null,
-                Triton = bothByDefault || parse.GetValue(triton) ? new TritonOptions { TensorRt = engineDirectory is null ? null : new TensorRtAccelerator() } : null,
+                Handler = parse.GetValue(handler)!,
+                ExtraFiles = (parse.GetValue(extraFiles) ?? []).Select(Path.GetFullPath).ToList(),
+                Triton = bothByDefault || parse.GetValue(triton) ? new TritonOptions() : null,
                 KServeStorageUri = parse.GetValue(kserve) ? parse.GetValue(storageUri) : null,
-                Tuning = Enum.Parse<TuningLevel>(parse.GetValue(tune)!, ignoreCase: true),
-                Objective = new TuningObjective(P99BudgetMilliseconds: parse.GetValue(budget)),
-                MaxBatch = parse.GetValue(maxBatch),
             };
+            var request = PackageStage.RequestFor(parse.GetRequiredValue(name), package, parse.GetRequiredValue(onnx).FullName, parse.GetValue(source)?.FullName,
+                parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList(), null, parse.GetValue(engine)?.FullName);
+            var targets = PackageStage.TargetsFor(package, parse.GetValue(maxBatch));
 
             using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName, parse.GetValue(force));
             var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));

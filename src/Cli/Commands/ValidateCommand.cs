@@ -3,6 +3,7 @@ using System.Globalization;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Pipeline.Stages;
 using ModelForge.Validate;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Reports;
@@ -74,7 +75,7 @@ internal static class ValidateCommand
                 PerOutput = (parse.GetValue(perOutput) ?? []).Select(ParseOutputTolerance).ToDictionary(p => p.Output, p => p.Tolerance),
                 TopK = parse.GetValue(topK),
             };
-            var requested = (parse.GetValue(providers) ?? []).Select(ParseProvider).Distinct().ToList();
+            var (required, optional) = ValidateStage.CandidatesFor((parse.GetValue(providers) ?? []).Select(ParseProvider).Distinct().ToList());
             var dataFile = parse.GetValue(data);
             var options = new ValidateOptions
             {
@@ -86,8 +87,8 @@ internal static class ValidateCommand
                 Data = dataFile is null ? null : LoadData(dataFile.FullName, specs),
                 DataSource = dataFile?.FullName ?? "",
                 Tolerances = tolerances,
-                Required = requested.Count > 0 ? requested : [CandidateKind.Cpu],
-                Optional = requested.Count > 0 ? [] : [CandidateKind.Cuda, CandidateKind.TensorRt],
+                Required = required,
+                Optional = optional,
                 SaveFailuresDirectory = parse.GetValue(saveFailures)?.FullName,
                 EngineDirectory = parse.GetValue(engine)?.FullName,
             };
@@ -104,13 +105,17 @@ internal static class ValidateCommand
                 $"candidate inference {timings.CandidateInference.TotalSeconds:F3} s, comparison {timings.Comparison.TotalSeconds:F3} s, " +
                 $"reports {reportClock.Elapsed.TotalSeconds:F3} s"));
 
-            if (result.Passed) return ExitCodes.Success;
-            if (result.Runs.Any(r => r.Status == CandidateStatus.Failed)) return ExitCodes.AccuracyGateFailed;
-            foreach (var unavailable in result.Runs.Where(r => r.Status == CandidateStatus.Unavailable).DistinctBy(r => r.Candidate.Name))
-                parse.InvocationConfiguration.Error.WriteLine(new Diagnostic(DiagnosticCode.CandidateUnavailable,
-                    $"{unavailable.Candidate.Name} was requested but cannot run here: {unavailable.Reason}", null,
-                    "drop it from --ep, or run on a machine with that execution provider").Format());
-            return ExitCodes.InvalidInput;
+            switch (AccuracyGate.Verdict(result))
+            {
+                case GateVerdict.Passed:
+                    return ExitCodes.Success;
+                case GateVerdict.Mismatch:
+                    return ExitCodes.AccuracyGateFailed;
+                default:
+                    foreach (var unavailable in AccuracyGate.Unavailable(result, null, "drop it from --ep, or run on a machine with that execution provider"))
+                        parse.InvocationConfiguration.Error.WriteLine(unavailable.Format());
+                    return ExitCodes.InvalidInput;
+            }
         }));
         return command;
     }
