@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using ModelForge.Cli.Commands;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
@@ -17,7 +16,7 @@ public static class Program
     public static int Run(string[] args, InvocationConfiguration configuration)
     {
         var parse = BuildRootCommand().Parse(args);
-        if (parse.Action is HelpAction) return parse.Invoke(configuration);
+        if (HelpText.IsHelp(parse)) return parse.Invoke(configuration);
         if (parse.Errors.Count > 0)
         {
             foreach (var diagnostic in UsageErrors.From(parse)) configuration.Error.WriteLine(diagnostic.Format());
@@ -49,6 +48,7 @@ public static class Program
             CompletionCommand.Create(),
         };
         CommonOptions.AddVerbosity(root);
+        HelpText.Install(root);
         return root;
     }
 }

@@ -1,3 +1,4 @@
+using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Package.KServe;
 using ModelForge.Package.TorchServe;
@@ -21,12 +22,14 @@ public sealed record PackagingTargets
     public int? MaxBatch { get; init; }
 }
 
-public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written);
+/// <param name="Warnings">What the bundles may get wrong without a server refusing them (e.g. MF4012); the tuner's own warnings are in <paramref name="Tuning"/>.</param>
+public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written, IReadOnlyList<Diagnostic> Warnings);
 
 /// <summary>
 /// Tunes the batching once, then writes every requested bundle into one folder:
 /// <c>tuning/</c> (report and plot), <c>torchserve/model-store/NAME.mar</c> + <c>config.properties</c>,
-/// <c>triton/NAME/…</c>, and <c>kserve/{torchserve,triton}/</c> (storage layout + InferenceService YAML).
+/// <c>triton/NAME/…</c>, and <c>kserve/</c>: <c>storage/{torchserve,triton}/</c> (one folder to upload to the storage URI,
+/// each runtime's layout in its subfolder) and <c>inferenceservice-{torchserve,triton}.yaml</c>.
 /// </summary>
 public static class Packager
 {
@@ -38,6 +41,7 @@ public static class Packager
     public static PackagingResult Package(PackageRequest request, PackagingTargets targets, string outputDirectory, IProgress<string>? progress = null)
     {
         var written = new List<string>();
+        var warnings = new List<Diagnostic>();
         var (batching, tuning) = ChooseBatching(request, targets, progress);
         if (tuning is not null)
             written.AddRange(Pair(TuningReportWriter.Write(tuning, Path.Combine(outputDirectory, TuningFolder))));
@@ -51,16 +55,17 @@ public static class Packager
             TorchServeProperties.WriteTo(properties, TorchServeProperties.Standalone(archive.Plan));
             written.Add(archive.Path);
             written.Add(properties);
+            warnings.AddRange(archive.Plan.Warnings);
             if (targets.KServeStorageUri is { } uri)
-                written.Add(KServeWriter.WriteTorchServe(request, Path.Combine(outputDirectory, KServeFolder, TorchServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
+                written.Add(KServeWriter.WriteTorchServe(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
         }
         if (targets.Triton is { } triton)
         {
             written.Add(TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton).ConfigPath);
             if (targets.KServeStorageUri is { } uri)
-                written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder, TritonFolder), new KServeOptions(uri), triton).InferenceServicePath);
+                written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
         }
-        return new PackagingResult(batching, tuning, written);
+        return new PackagingResult(batching, tuning, written, warnings);
     }
 
     private static (BatchingConfig, TuningReport?) ChooseBatching(PackageRequest request, PackagingTargets targets, IProgress<string>? progress)

@@ -31,6 +31,9 @@ public sealed record BuildSettings
 
     /// <summary>Replace the output folder (and the rejected-build folder) even when they hold files ModelForge did not write.</summary>
     public bool Force { get; init; }
+
+    /// <summary>Where the convert stage writes each graph pass with its time (<c>--verbose</c>); null for none.</summary>
+    public TextWriter? PassTrace { get; init; }
 }
 
 /// <summary>
@@ -161,6 +164,8 @@ public static class BuildPipeline
         Add(spec.SpecPath is { } specPath ? Encoding.UTF8.GetString(File.ReadAllBytes(specPath)) : Describe(spec));
         // The gate mode can be overridden on the command line (the MSBuild property), and it decides what a mismatch does.
         Add($"onFailure={spec.Validation.OnFailure}");
+        // So is the tuning level (build --tune): a CI smoke build with tuning off must not pass for a tuned bundle.
+        Add($"tuning={spec.Package?.Tuning}");
         foreach (var (role, sha) in InputFiles(spec)) Add($"{role}={sha}");
         return "sha256:" + System.Convert.ToHexStringLower(hash.GetHashAndReset());
     }

@@ -37,6 +37,19 @@ public sealed class BuildCommandTests : IDisposable
     }
 
     [Fact]
+    public void Tune_off_overrides_the_specs_tuning_and_verbose_lists_the_graph_passes()
+    {
+        var spec = Spec(",\n  \"package\": { \"tuning\": { \"level\": \"full\" }, \"triton\": {} }");
+
+        var smoke = CliRunner.Run("build", spec, "--tune", "off", "--progress", "plain", "-v");
+
+        Assert.True(smoke.ExitCode == 0, smoke.Output + smoke.Error);
+        Assert.Contains("[package] max batch 8", smoke.Output);
+        Assert.Matches(@"pass FoldBatchNorm: changed in [0-9.]+ ms", smoke.Output);
+        Assert.Contains("up to date", CliRunner.Run("build", spec, "--tune", "off").Output);
+    }
+
+    [Fact]
     public void A_failed_gate_exits_1_with_MF3004_and_a_spec_error_exits_2_with_its_line()
     {
         var strict = CliRunner.Run("build", Spec(",\n  \"validate\": { \"atol\": 0, \"rtol\": 0 }"));
@@ -86,7 +99,7 @@ public sealed class BuildCommandTests : IDisposable
     }
 
     [Fact]
-    public void Package_writes_every_bundle_and_refuses_kserve_without_a_storage_uri()
+    public void Package_writes_every_bundle_warns_about_the_handlers_size_and_refuses_kserve_without_a_storage_uri()
     {
         var onnx = _workspace.Converted();
         var output = _workspace.PathOf("bundles");
@@ -96,12 +109,17 @@ public sealed class BuildCommandTests : IDisposable
         Assert.Contains("error MF4009", noUri.Error);
 
         var (exitCode, stdout, stderr) = CliRunner.Run("package", onnx, "--source", ResNetWorkspace.Model, "--input", ResNetWorkspace.Input,
-            "--name", "resnet", "--kserve", "--storage-uri", "s3://models/resnet", "--tune", "off", "-o", output);
+            "--name", "resnet", "--kserve", "--storage-uri", "s3://models/resnet", "--tune", "off", "--handler", "image_classifier", "-o", output);
         Assert.True(exitCode == 0, stdout + stderr);
         Assert.Contains("batching: max batch 8", stdout);
         foreach (var file in new[] { "torchserve/model-store/resnet.mar", "torchserve/config.properties", "triton/resnet/config.pbtxt",
-                     "triton/resnet/1/model.onnx", "kserve/torchserve/inferenceservice.yaml", "kserve/triton/inferenceservice.yaml" })
+                     "triton/resnet/1/model.onnx", "kserve/storage/torchserve/model-store/resnet.mar", "kserve/storage/torchserve/config/config.properties",
+                     "kserve/storage/triton/resnet/config.pbtxt", "kserve/inferenceservice-torchserve.yaml", "kserve/inferenceservice-triton.yaml" })
             Assert.True(File.Exists(Path.Combine(output, file)), file);
+        // The model is 64×64 and image_classifier crops 224: a warning on stderr, and the bundles are still written.
+        Assert.Contains("modelforge: warning MF4012: TorchServe's built-in handler image_classifier", stderr);
+        Assert.Contains("hint: pass a handler of your own whose preprocess makes 3×64×64 images", stderr);
+        Assert.DoesNotContain("MF4012", stdout);
     }
 
     /// <summary>

@@ -3,7 +3,9 @@ using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Package.TorchServe;
+using ModelForge.Package.Tuning;
 
 namespace ModelForge.Package.Tests;
 
@@ -225,6 +227,53 @@ public sealed class TorchServeTests(Models models) : IDisposable
         File.WriteAllText(path, "onnxruntime\n");
         return path;
     }
+
+    // MF4012: image_classifier and image_segmenter resize to 256 and crop 224, so a model declared for another image
+    // size gets a warning with both sizes and how to pass a handler, from the packager as from the plan.
+
+    private static readonly PackagingTargets TorchServeOnly = new() { TorchServe = new TorchServeOptions(), Tuning = TuningLevel.Off };
+
+    [Fact]
+    public void A_64x64_model_with_image_classifier_is_warned_about()
+    {
+        var result = Packager.Package(Requests.ResNet(models) with { Handler = "image_classifier" }, TorchServeOnly, _out);
+
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal(DiagnosticCode.TorchServeHandlerInputMismatch, warning.Code);
+        Assert.Equal(DiagnosticSeverity.Warning, warning.Severity);
+        Assert.Contains("image_classifier resizes each image to 256 and center-crops it to 224", warning.Message);
+        Assert.Contains("[N, 3, 224, 224]", warning.Message);
+        Assert.Contains("x:float32[batch,3,64,64] (3×64×64)", warning.Message);
+        Assert.Contains("3×64×64 images", warning.Hint);
+        Assert.Contains("--handler my_handler.py", warning.Hint);
+        Assert.StartsWith("modelforge: warning MF4012: ", warning.Format(), StringComparison.Ordinal);
+        // A warning, not a refusal: the archive is written.
+        Assert.True(File.Exists(Path.Combine(_out, Packager.TorchServeFolder, "model-store", "resnet.mar")));
+    }
+
+    [Fact]
+    public void A_224x224_model_with_image_classifier_is_not()
+    {
+        var input = InputSpec.Parse("x:float32[batch,3,224,224]");
+        var onnx = models.Convert(Models.ResNetPt, [input], "resnet224");
+        var request = Requests.ResNet(models) with { OnnxPath = onnx, Inputs = [input], Handler = "image_classifier" };
+
+        Assert.Empty(Packager.Package(request, TorchServeOnly, _out).Warnings);
+    }
+
+    [Theory]
+    [InlineData("image_classifier", "x:float32[batch,3,224,224]", false)]
+    [InlineData("image_classifier", "x:float32[batch,3,h,w]", false)]         // symbolic sizes take any image
+    [InlineData("image_classifier", "x:float32[1,3,224,224]", false)]         // a static batch dim is not the image's size
+    [InlineData("image_classifier", "x:float32[batch,1,224,224]", true)]      // the handler makes RGB images
+    [InlineData("image_classifier", "x:float32[batch,3,224,256]", true)]
+    [InlineData("image_classifier", "x:float32[batch,784]", true)]            // not an image batch at all
+    [InlineData("image_segmenter", "x:float32[batch,3,520,520]", true)]
+    [InlineData("object_detector", "x:float32[batch,3,64,64]", false)]        // keeps each image's own size
+    [InlineData("base_handler", "x:float32[batch,3,64,64]", false)]
+    [InlineData("my_handler.py", "x:float32[batch,3,64,64]", false)]
+    public void Only_fixed_size_built_in_handlers_are_checked(string handler, string input, bool warns) =>
+        Assert.Equal(warns, BuiltInHandlerInput.Check(handler, [InputSpec.Parse(input)]) is not null);
 
     private static void AssertSafe(IEnumerable<string> names) => Assert.All(names, name =>
     {

@@ -132,7 +132,7 @@ public class BuildPipelineTests
         using var workspace = new SpecWorkspace();
         var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
             "dims": { "batch": { "min": 1, "opt": 2, "max": 4 } },
-            "package": { "tuning": { "level": "off" }, "torchserve": {}, "triton": {}, "kserve": { "storageUri": "s3://models/resnet" } }
+            "package": { "tuning": { "level": "off" }, "torchserve": { "handler": "image_classifier" }, "triton": {}, "kserve": { "storageUri": "s3://models/resnet" } }
             """));
         var elsewhere = spec with { OutputDirectory = Path.Combine(workspace.Directory, "out", "again") };
 
@@ -142,8 +142,13 @@ public class BuildPipelineTests
         Assert.Equal(["convert", "validate", "package"], report.Started);
         Assert.Equal("max batch 4, preferred [], queue delay 100 µs, 1 instance", first.Manifest!.Stages["package"].Text);
         foreach (var artifact in new[] { BuildPipeline.OnnxFileName, "torchserve/model-store/model.mar", "triton/model/config.pbtxt", "triton/model/1/model.onnx",
-                     "kserve/triton/inferenceservice.yaml", "kserve/torchserve/inferenceservice.yaml" })
+                     "kserve/inferenceservice-triton.yaml", "kserve/inferenceservice-torchserve.yaml", "kserve/storage/torchserve/model-store/model.mar",
+                     "kserve/storage/triton/model/config.pbtxt" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(spec.OutputDirectory, artifact)), File.ReadAllBytes(Path.Combine(elsewhere.OutputDirectory, artifact)));
+        // The 64×64 model with image_classifier (224×224): the package stage reports MF4012 at the spec, and goes on.
+        var warning = Assert.Single(report.Warnings);
+        Assert.Equal(DiagnosticCode.TorchServeHandlerInputMismatch, warning.Code);
+        Assert.Equal(spec.SpecPath, warning.Location?.File);
         Assert.Contains("max_batch_size: 4", File.ReadAllText(Path.Combine(spec.OutputDirectory, "triton", "model", "config.pbtxt")));
         Assert.Equal(BuildPipeline.InputHash(spec), BuildPipeline.InputHash(elsewhere));
     }

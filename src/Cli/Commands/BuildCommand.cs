@@ -47,14 +47,19 @@ internal static class BuildCommand
             DefaultValueFactory = _ => "auto",
         };
         progress.AcceptOnlyFromAmong("auto", "plain", "live");
+        var tune = CommonOptions.Tune(null);
         var force = CommonOptions.Force("the output folder (and the engine cache)");
 
         var command = new Command("build",
             "Run the whole pipeline for one model: convert → TensorRT engines (where TensorRT runs) → validate → build manifest. " +
             "Incremental: with the spec, the model and the tool unchanged and the previous output intact, it does nothing.")
         {
-            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress, force,
+            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress, tune, force,
         };
+        HelpText.Add(command,
+            "modelforge build examples/resnet18/resnet18.modelforge.json",
+            "modelforge build fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] -o out/resnet18",
+            "modelforge build examples/resnet18/resnet18.modelforge.json --tune off --progress plain   # a CI smoke build");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var declared = new TorchScriptOptions(parse.GetValue(inputs) ?? [], parse.GetValue(opset),
@@ -62,7 +67,14 @@ internal static class BuildCommand
             var spec = SpecSource.Load(parse.GetRequiredValue(source).FullName, declared, parse.GetValue(output)?.FullName);
             if (parse.GetValue(onFailure) is { } mode)
                 spec = spec with { Validation = spec.Validation with { OnFailure = mode == "warning" ? GateMode.Warning : GateMode.Error } };
-            var settings = new BuildSettings { EngineCacheRoot = parse.GetValue(engineCache)?.FullName, Force = parse.GetValue(force) };
+            if (parse.GetValue(tune) is { } tuning && spec.Package is { } package)
+                spec = spec with { Package = package with { Tuning = CommonOptions.TuningLevelOf(tuning) } };
+            var settings = new BuildSettings
+            {
+                EngineCacheRoot = parse.GetValue(engineCache)?.FullName,
+                Force = parse.GetValue(force),
+                PassTrace = CommonOptions.IsVerbose(parse) ? parse.InvocationConfiguration.Output : null,
+            };
 
             var result = UseLiveDisplay(parse.GetValue(progress)!, parse.InvocationConfiguration.Output)
                 ? LiveBuildReporter.Run(reporter => BuildPipeline.Run(spec, reporter, settings))

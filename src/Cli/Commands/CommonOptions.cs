@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ModelForge.Convert.Ops;
 using ModelForge.Convert.Passes;
+using ModelForge.Package.Tuning;
 
 namespace ModelForge.Cli.Commands;
 
@@ -26,6 +27,22 @@ internal static class CommonOptions
         root.Options.Add(quiet);
         root.Options.Add(verbose);
     }
+
+    /// <param name="defaultLevel">The level when left out; null where another source (the spec) decides.</param>
+    public static Option<string?> Tune(string? defaultLevel)
+    {
+        var tune = new Option<string?>("--tune")
+        {
+            HelpName = "off|quick|full",
+            Description = "Batch tuning: quick (a guided search), full (a larger grid), off (max batch 8, no measurement)." +
+                          (defaultLevel is null ? " Overrides the spec's package.tuning." : ""),
+        };
+        if (defaultLevel is not null) tune.DefaultValueFactory = _ => defaultLevel;
+        tune.AcceptOnlyFromAmong("off", "quick", "full");
+        return tune;
+    }
+
+    public static TuningLevel TuningLevelOf(string level) => Enum.Parse<TuningLevel>(level, ignoreCase: true);
 
     public static bool IsQuiet(ParseResult parse) => parse.GetValue<bool>(QuietName);
 
@@ -63,8 +80,8 @@ internal static class CommonOptions
     /// <param name="replaces">What the run replaces, e.g. "the output folder".</param>
     public static Option<bool> Force(string replaces) => new("--force")
     {
-        Description = $"Replace {replaces} even when it holds files ModelForge did not write. Without it such a folder is refused " +
-                      "(MF5004, exit 2) and left as it is; one written by ModelForge is replaced without asking.",
+        Description = $"Replace {replaces} even when ModelForge did not write it. Without --force that is refused (MF5004, exit 2) " +
+                      "and nothing is touched; what ModelForge wrote is replaced without asking.",
     };
 
     public static Option<bool> ExternalData() => new("--external-data")

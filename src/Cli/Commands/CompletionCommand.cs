@@ -21,6 +21,9 @@ internal static class CompletionCommand
         {
             shell,
         };
+        HelpText.Add(command,
+            "eval \"$(modelforge completion bash)\"",
+            "modelforge completion pwsh | Out-String | Invoke-Expression");
         command.SetAction(parse =>
         {
             parse.InvocationConfiguration.Output.Write(Script(parse.GetRequiredValue(shell)));

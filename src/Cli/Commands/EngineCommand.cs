@@ -22,12 +22,14 @@ internal static class EngineCommand
         var inputs = CommonOptions.Inputs();
         var precision = new Option<string>("--precision")
         {
+            HelpName = "fp32|fp16|bf16",
             Description = "Builder precision: fp32 (TF32 stays on, TensorRT's default), fp16 or bf16 (bf16 needs compute capability 8.0+; " +
                           "on older GPUs ONNX Runtime ignores it with a warning).",
             DefaultValueFactory = _ => "fp32",
         };
         var profiles = new Option<string[]>("--profile")
         {
+            HelpName = "NAME:MIN/OPT/MAX",
             Description = "Optimisation profile of one input as NAME:MIN/OPT/MAX, dims separated by 'x', e.g. " +
                           "--profile x:1x3x224x224/8x3x224x224/32x3x224x224. Repeatable, once per input. Default for an input with " +
                           "the batch dim (dim 0 of the first input, when symbolic): batch 1 to --max-batch, opt = --max-batch, other dims as declared; " +
@@ -61,6 +63,7 @@ internal static class EngineCommand
                             "engines go into subfolders named by their cache key). Without it such a folder is refused (MF5004, exit 2).";
         var require = new Option<string[]>("--require")
         {
+            HelpName = "cuda|tensorrt",
             Description = "Execution providers that must be usable here: tensorrt, cuda (repeatable). Without it, a machine without " +
                           "TensorRT reports 'engine: skipped (reason)' and exits 0; with it, that is error MF6001 and exit 2.",
         };
@@ -70,6 +73,10 @@ internal static class EngineCommand
         {
             model, inputs, precision, profiles, maxBatch, workspace, builderLevel, noTimingCache, allOnTensorRt, cache, require, force,
         };
+        HelpText.Add(command,
+            "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64]",
+            "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64] --precision fp16 --max-batch 16 --cache engines/",
+            "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64] --profile x:1x3x64x64/8x3x64x64/16x3x64x64 --require tensorrt");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var output = parse.InvocationConfiguration.Output;

@@ -29,14 +29,9 @@ internal static class PackageCommand
         var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties (default: both TorchServe and Triton)." };
         var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository (default: both TorchServe and Triton)." };
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
-        var storageUri = new Option<string?>("--storage-uri") { Description = "Where the KServe storage folder will be uploaded, e.g. s3://bucket/models/resnet." };
+        var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where kserve/storage/ will be uploaded, e.g. s3://bucket/models/resnet; the InferenceServices read URI/torchserve and URI/triton." };
         var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
-        var tune = new Option<string>("--tune")
-        {
-            Description = "Batch tuning: quick (a guided search, the default), full (a larger grid), off (max batch 8, no measurement).",
-            DefaultValueFactory = _ => "quick",
-        };
-        tune.AcceptOnlyFromAmong("off", "quick", "full");
+        var tune = CommonOptions.Tune("quick");
         var maxBatch = new Option<int?>("--max-batch") { Description = "The largest batch the bundles may accept; the tuner's grid stops there." };
         var device = new Option<string>("--device") { Description = "cpu or gpu: Triton's instance kind, TorchServe's deviceType.", DefaultValueFactory = _ => "cpu" };
         device.AcceptOnlyFromAmong("cpu", "gpu");
@@ -44,8 +39,8 @@ internal static class PackageCommand
         {
             Description = "An engine folder from modelforge engine: Triton serves its EP-context model through the TensorRT accelerator (implies --device gpu).",
         };
-        var handler = new Option<string>("--handler") { Description = "TorchServe handler: a built-in name or a handler .py file.", DefaultValueFactory = _ => "base_handler" };
-        var extraFiles = new Option<string[]>("--extra-file") { Description = "A file for the .mar, e.g. index_to_name.json (repeatable)." };
+        var handler = new Option<string>("--handler") { HelpName = "NAME|FILE.py", Description = "TorchServe handler: a built-in name or a handler .py file.", DefaultValueFactory = _ => "base_handler" };
+        var extraFiles = new Option<string[]>("--extra-file") { HelpName = "FILE", Description = "A file for the .mar, e.g. index_to_name.json (repeatable)." };
         var format = new Option<string>("--archive-format") { Description = "TorchServe archive: default (.mar zip), tgz or no-archive.", DefaultValueFactory = _ => "default" };
         format.AcceptOnlyFromAmong("default", "tgz", "no-archive");
         var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the .pt, default) or onnx.", DefaultValueFactory = _ => "torchscript" };
@@ -57,6 +52,10 @@ internal static class PackageCommand
         {
             onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force,
         };
+        HelpText.Add(command,
+            "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 -o bundles/",
+            "modelforge package resnet18.onnx --input x:float32[batch,3,64,64] --name resnet18 --triton --tune off -o bundles/",
+            "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 --kserve --storage-uri s3://models/resnet18 -o bundles/");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var console = parse.InvocationConfiguration.Output;
@@ -68,7 +67,7 @@ internal static class PackageCommand
             var package = new PackageSpec
             {
                 Device = parse.GetValue(device) == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
-                Tuning = Enum.Parse<TuningLevel>(parse.GetValue(tune)!, ignoreCase: true),
+                Tuning = CommonOptions.TuningLevelOf(parse.GetValue(tune)!),
                 LatencyBudgetMs = parse.GetValue(budget),
                 TorchServe = bothByDefault || parse.GetValue(torchServe)
                     ? new TorchServeOptions { Format = ParseFormat(parse.GetValue(format)!), Serialized = parse.GetValue(serialized) == "onnx" ? SerializedModel.Onnx : SerializedModel.TorchScript }
@@ -85,6 +84,7 @@ internal static class PackageCommand
             using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName, parse.GetValue(force));
             var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));
             staged.Publish();
+            foreach (var warning in result.Warnings) parse.InvocationConfiguration.Error.WriteLine(warning.Format());
             console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}");
             foreach (var path in result.Written)
                 console.WriteLine($"wrote {Path.Combine(staged.OutputDirectory, Path.GetRelativePath(staged.StagingDirectory, path))}");

@@ -77,6 +77,8 @@ public enum DiagnosticCode
     PackageOnnxUnreadable = 4010,
     /// <summary>The ONNX model keeps weights in an external-data file that is not next to it (missing, or a location outside its folder).</summary>
     PackageExternalDataMissing = 4011,
+    /// <summary>Warning: the TorchServe built-in handler resizes images to a size (224×224) other than the model's declared static input dims.</summary>
+    TorchServeHandlerInputMismatch = 4012,
 
     // MF4xxx: packaging
     /// <summary>Batch tuning options are unusable: an empty or unordered grid, a non-positive latency budget, bad window settings.</summary>

@@ -78,7 +78,10 @@ public static partial class TorchServeArchiver
 
         var timestamp = BundleTimestamp.Resolve(request.Timestamp, serialized);
         var manifest = ManifestJson(timestamp, options.Runtime, request.ModelName, Path.GetFileName(serialized), handler, version, requirements);
-        return new TorchServeArchivePlan(request.ModelName, version, options.Format, manifest, configYaml, config, files, timestamp, requirements is not null);
+        return new TorchServeArchivePlan(request.ModelName, version, options.Format, manifest, configYaml, config, files, timestamp, requirements is not null)
+        {
+            Warnings = BuiltInHandlerInput.Check(handler, request.Inputs) is { } warning ? [warning] : [],
+        };
     }
 
     /// <summary>

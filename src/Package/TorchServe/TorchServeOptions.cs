@@ -1,3 +1,5 @@
+using ModelForge.Core.Diagnostics;
+
 namespace ModelForge.Package.TorchServe;
 
 /// <summary>torch-model-archiver's <c>--archive-format</c>: how the archive is stored in the model store.</summary>
@@ -61,6 +63,9 @@ public sealed record TorchServeArchivePlan(
     DateTimeOffset Timestamp,
     bool HasRequirements)
 {
+    /// <summary>Problems TorchServe would not refuse but that make the served model wrong, e.g. MF4012 (see <see cref="BuiltInHandlerInput"/>).</summary>
+    public IReadOnlyList<Diagnostic> Warnings { get; init; } = [];
+
     /// <summary>The archive's name in a model store: <c>name.mar</c>, <c>name.tar.gz</c> or the directory <c>name</c>.</summary>
     public string StoreName => Format switch
     {

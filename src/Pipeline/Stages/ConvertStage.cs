@@ -15,7 +15,9 @@ public sealed class ConvertStage : IBuildStage
     public StageOutcome Run(BuildContext context)
     {
         var onnxPath = Path.Combine(context.StagingDirectory, BuildPipeline.OnnxFileName);
-        using (var converted = ModelConverter.Convert(context.Spec.SourcePath, OptionsFor(context.Spec)))
+        var options = OptionsFor(context.Spec);
+        if (context.Settings.PassTrace is { } trace) options = options.WithPassTrace(trace);
+        using (var converted = ModelConverter.Convert(context.Spec.SourcePath, options))
             converted.WriteTo(onnxPath);
         context.OnnxPath = onnxPath;
         return new StageOutcome.Done();

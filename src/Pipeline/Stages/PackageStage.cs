@@ -35,6 +35,9 @@ public sealed class PackageStage : IBuildStage
         var maxBatch = batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? (int)range.Max : (int?)null;
         var result = Packager.Package(request, TargetsFor(package, maxBatch), context.StagingDirectory,
             new Progress<string>(line => context.Reporter.Info("package: " + line.Trim())));
+        // Bundle warnings (MF4012) are no verdict on the build: reported at the spec, and the stage is done.
+        foreach (var warning in result.Warnings)
+            context.Reporter.Warn(warning with { Location = warning.Location ?? BuildPipeline.SpecLocation(spec) });
         return new StageOutcome.Done(BatchTuner.Describe(result.Batching));
     }
 
