@@ -4,6 +4,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ModelForge.Convert;
+using ModelForge.Model;
 using ModelForge.Package.Tuning;
 
 var model = args[0];

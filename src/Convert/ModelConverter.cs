@@ -1,13 +1,13 @@
 using Google.Protobuf;
 using ModelForge.Convert.Emit;
-using ModelForge.Convert.Frontend.Module;
-using ModelForge.Convert.Frontend.Script;
-using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.Ops;
 using ModelForge.Convert.Passes;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
+using ModelForge.TorchScript.Module;
+using ModelForge.TorchScript.Script;
 using Onnx;
 
 namespace ModelForge.Convert;

@@ -1,6 +1,6 @@
 using System.Globalization;
-using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 
 namespace ModelForge.Engine;
 
@@ -71,11 +71,12 @@ public static class ShapeProfiles
 {
     /// <summary>
     /// One profile per input that has a symbolic dim, in input order. A user profile must name a declared input, have
-    /// its rank and keep its static dims. An input without one gets the default: the batch dim (the first dim, when it
-    /// is symbolic; the same rule validate uses) spans 1..<paramref name="maxBatch"/> with opt = <paramref name="maxBatch"/>
-    /// (a dynamic batcher under load fills batches, so that is the shape worth tuning for), static dims fixed. Any other
-    /// symbolic dim (a sequence length) has no sensible default and needs a <c>--profile</c>. Fully static inputs get no
-    /// profile: ORT builds those at session creation without one.
+    /// its rank and keep its static dims. An input without one gets the default, its <see cref="InputShapes"/> at batch 1
+    /// and at <paramref name="maxBatch"/>: the batch dim (<see cref="BatchDim"/>, the rule validate and the tuner use)
+    /// spans 1..<paramref name="maxBatch"/> with opt = <paramref name="maxBatch"/> (a dynamic batcher under load fills
+    /// batches, so that is the shape worth tuning for), static dims fixed. Any other symbolic dim (a sequence length)
+    /// has no sensible default and needs a <c>--profile</c>. Fully static inputs get no profile: ORT builds those at
+    /// session creation without one.
     /// </summary>
     public static IReadOnlyList<ShapeProfile> Resolve(IReadOnlyList<InputSpec> inputs, IReadOnlyList<ShapeProfile> given, int maxBatch)
     {
@@ -99,30 +100,27 @@ public static class ShapeProfiles
             }
         }
 
+        var batchDim = BatchDim.Of(inputs);
+        var none = new Dictionary<string, long>();
+        var smallest = InputShapes.At(inputs, 1, none);
+        var largest = InputShapes.At(inputs, maxBatch, none);
         var result = new List<ShapeProfile>();
-        foreach (var spec in inputs)
+        for (var i = 0; i < inputs.Count; i++)
         {
+            var spec = inputs[i];
             if (byName.TryGetValue(spec.Name, out var profile)) { result.Add(profile); continue; }
             if (spec.Dims.All(d => d.IsStatic)) continue;
-            var min = new long[spec.Dims.Count];
-            var max = new long[spec.Dims.Count];
-            for (var i = 0; i < spec.Dims.Count; i++)
-            {
-                if (spec.Dims[i].Value is { } size) { min[i] = max[i] = size; continue; }
-                if (i != 0)
-                    throw new ModelForgeException(DiagnosticCode.EngineProfileInvalid,
-                        $"input {spec} has symbolic dim '{spec.Dims[i].Symbol}' (dim {i}), which is not the batch dim, and no --profile", null,
-                        $"give its range, e.g. --profile {spec.Name}:{Example(spec, 1, 1)}/{Example(spec, maxBatch, 128)}/{Example(spec, maxBatch, 512)}");
-                min[i] = 1;
-                max[i] = maxBatch;
-            }
-            result.Add(new ShapeProfile(spec.Name, min, max, max));
+            if (smallest.Unsized.FirstOrDefault(u => u.Input == i) is { Symbol: { } symbol } unsized)
+                throw new ModelForgeException(DiagnosticCode.EngineProfileInvalid,
+                    $"input {spec} has symbolic dim '{symbol}' (dim {unsized.Dim}), which is not the batch dim, and no --profile", null,
+                    $"give its range, e.g. --profile {spec.Name}:{Example(spec, batchDim, 1, 1)}/{Example(spec, batchDim, maxBatch, 128)}/{Example(spec, batchDim, maxBatch, 512)}");
+            result.Add(new ShapeProfile(spec.Name, smallest.Shapes[i], largest.Shapes[i], largest.Shapes[i]));
         }
         return result;
     }
 
-    private static string Example(InputSpec spec, long batch, long other) =>
-        string.Join("x", spec.Dims.Select((d, i) => d.Value ?? (i == 0 ? batch : other)));
+    private static string Example(InputSpec spec, string? batchDim, long batch, long other) =>
+        string.Join("x", spec.Dims.Select(d => d.Value ?? (d.Symbol == batchDim ? batch : other)));
 
     /// <summary>The static shape of an input that has no profile (every dim fixed).</summary>
     public static long[] StaticShape(InputSpec spec) =>

@@ -1,4 +1,4 @@
-using ModelForge.Convert;
+using ModelForge.Model;
 
 namespace ModelForge.Package;
 

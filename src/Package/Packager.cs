@@ -1,4 +1,5 @@
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Package.KServe;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
@@ -78,7 +79,7 @@ public static class Packager
         if (targets.Tuning == TuningLevel.Off)
         {
             var fallback = TuningOptions.DefaultConfig;
-            return (TuningInputs.HasBatchDim(request.Inputs)
+            return (BatchDim.Of(request.Inputs) is not null
                 ? fallback with { MaxBatchSize = Math.Min(fallback.MaxBatchSize, targets.MaxBatch ?? fallback.MaxBatchSize) }
                 : fallback with { MaxBatchSize = 0 }, null);
         }

@@ -191,9 +191,6 @@ public static class BuildPipeline
         return files;
     }
 
-    /// <summary>The batch dim: the first dim of the first input, when it is symbolic.</summary>
-    public static string? BatchDim(ModelSpec spec) => spec.Inputs.FirstOrDefault()?.Dims is [var first, ..] ? first.Symbol : null;
-
     /// <summary>Where a diagnostic about the build points: the spec, or the model for a build from a .pt.</summary>
     internal static SourceLocation SpecLocation(ModelSpec spec) => new(spec.SpecPath ?? spec.SourcePath);
 }

@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using ModelForge.Convert;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Reference;
@@ -165,8 +164,7 @@ public static class Validator
         if (options.Data is { } data)
         {
             var inputs = InputGenerator.FromData(options.Inputs, data, options.DataSource);
-            var batch = inputs.Count > 0 && inputs[0].Shape.Length > 0 ? (int)inputs[0].Shape[0] : 1;
-            return [(batch, inputs)];
+            return [(InputGenerator.BatchSizeOf(options.Inputs, inputs), inputs)];
         }
         return options.BatchSizes.Select(batch =>
             (batch, InputGenerator.Generate(options.Inputs, batch, options.Seed, options.Ranges, options.DimValues))).ToList();

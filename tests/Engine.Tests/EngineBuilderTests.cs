@@ -61,7 +61,7 @@ public sealed class EngineBuilderTests(ResNetOnnx onnx) : IClassFixture<ResNetOn
     [Fact]
     public void Inputs_that_are_not_the_models_are_refused_before_any_build()
     {
-        var wrong = ModelForge.Convert.InputSpec.Parse("image:float32[batch,3,64,64]");
+        var wrong = ModelForge.Model.InputSpec.Parse("image:float32[batch,3,64,64]");
         var target = new EngineTarget { Profiles = ShapeProfiles.Resolve([wrong], [], 2) };
         var error = Assert.Throws<ModelForgeException>(() => EngineBuilder.Build(new EngineRequest(onnx.Path, [wrong], target) { CacheRoot = NewCache() }));
         Assert.Equal(DiagnosticCode.InputSpecMismatch, error.Code);

@@ -1,5 +1,5 @@
-using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 
 namespace ModelForge.Engine.Tests;
 
@@ -55,6 +55,21 @@ public sealed class ShapeProfileTests
         var inputs = new[] { InputSpec.Parse("image:float32[batch,3,32,32]"), InputSpec.Parse("scale:float32[1]"), InputSpec.Parse("mask:bool[batch,4]") };
         var profiles = ShapeProfiles.Resolve(inputs, [ShapeProfile.Parse("mask:2x4/4x4/16x4")], 4);
         Assert.Equal(["image:1x3x32x32/4x3x32x32/4x3x32x32", "mask:2x4/4x4/16x4"], profiles.Select(p => p.ToString()));
+    }
+
+    [Fact]
+    public void The_batch_dim_is_dim_0_of_the_first_input_and_spans_its_range_wherever_its_symbol_is()
+    {
+        // Before BatchDim, each input's own symbolic dim 0 got the batch range (n in y here), and the batch symbol
+        // anywhere but dim 0 (m's dim 1) needed a --profile.
+        var inputs = new[] { InputSpec.Parse("x:float32[batch,3]"), InputSpec.Parse("m:float32[3,batch]"), InputSpec.Parse("y:float32[n,3]") };
+        var error = Assert.Throws<ModelForgeException>(() => ShapeProfiles.Resolve(inputs, [], 8));
+        Assert.Equal(DiagnosticCode.EngineProfileInvalid, error.Code);
+        Assert.Contains("'n'", error.Message);
+        Assert.Contains("--profile y:1x3/128x3/512x3", error.Diagnostics[0].Hint);
+
+        var profiles = ShapeProfiles.Resolve(inputs, [ShapeProfile.Parse("y:1x3/4x3/8x3")], 8);
+        Assert.Equal(["x:1x3/8x3/8x3", "m:3x1/3x8/3x8", "y:1x3/4x3/8x3"], profiles.Select(p => p.ToString()));
     }
 
     [Fact]

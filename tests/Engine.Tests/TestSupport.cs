@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using ModelForge.Convert;
+using ModelForge.Model;
 
 namespace ModelForge.Engine.Tests;
 

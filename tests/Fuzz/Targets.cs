@@ -2,11 +2,12 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using ModelForge.Convert;
-using ModelForge.Convert.Frontend.Archive;
-using ModelForge.Convert.Frontend.Pickle;
-using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.IR;
+using ModelForge.Model;
 using ModelForge.Pipeline.Spec;
+using ModelForge.TorchScript.Archive;
+using ModelForge.TorchScript.Pickle;
+using ModelForge.TorchScript.Script;
 using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Fuzz;

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using ModelForge.Convert;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using Onnx;
 
 namespace ModelForge.Package.Tests;

@@ -2,8 +2,8 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
-using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Tuning;
 

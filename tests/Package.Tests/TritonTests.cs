@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Package.Triton;
 using Onnx;
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Json.Schema;
-using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Pipeline.Stages;
 using BuildContext = ModelForge.Pipeline.Stages.BuildContext;

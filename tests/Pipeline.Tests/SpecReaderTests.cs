@@ -1,6 +1,6 @@
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Pipeline.Spec;
 
 namespace ModelForge.Pipeline.Tests;

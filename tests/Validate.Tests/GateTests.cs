@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using ModelForge.Convert;
-using ModelForge.Convert.IR;
+using ModelForge.Model;
 using ModelForge.Validate.Reports;
 using Onnx;
 

@@ -5,6 +5,7 @@ using ModelForge.Convert.Emit;
 using ModelForge.Convert.Ops;
 using ModelForge.Convert.Passes;
 using ModelForge.Core;
+using ModelForge.Model;
 
 namespace ModelForge.Cli.Commands;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using ModelForge.Convert;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Pipeline.Stages;
 
@@ -31,8 +31,8 @@ internal static class EngineCommand
         {
             HelpName = "NAME:MIN/OPT/MAX",
             Description = "Optimisation profile of one input as NAME:MIN/OPT/MAX, dims separated by 'x', e.g. " +
-                          "--profile x:1x3x224x224/8x3x224x224/32x3x224x224. Repeatable, once per input. Default for an input with a " +
-                          "symbolic batch dim (the first dim): batch 1 to --max-batch, opt = --max-batch, other dims as declared; " +
+                          "--profile x:1x3x224x224/8x3x224x224/32x3x224x224. Repeatable, once per input. Default for an input with " +
+                          "the batch dim (dim 0 of the first input, when symbolic): batch 1 to --max-batch, opt = --max-batch, other dims as declared; " +
                           "any other symbolic dim needs a --profile.",
         };
         var maxBatch = new Option<int>("--max-batch")

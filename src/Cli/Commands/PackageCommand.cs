@@ -1,8 +1,8 @@
 using System.CommandLine;
-using ModelForge.Convert;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
+using ModelForge.Model;
 using ModelForge.Package;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;

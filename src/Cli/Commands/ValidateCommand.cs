@@ -1,12 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
-using ModelForge.Convert;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Pipeline.Stages;
 using ModelForge.Validate;
 using ModelForge.Validate.Compare;
-using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Reports;
 using ModelForge.Validate.Runtime;
 using ModelForge.Validate.Tensors;
@@ -28,7 +27,7 @@ internal static class ValidateCommand
         var batches = new Option<string>("--batch")
         {
             HelpName = "N[,N...]",
-            Description = "Batch sizes to check, comma-separated; the batch dim is the first dim when it is symbolic.",
+            Description = "Batch sizes to check, comma-separated; the batch dim is dim 0 of the first input, when it is symbolic.",
             DefaultValueFactory = _ => "1,8",
         };
         var atol = new Option<double?>("--atol") { Description = "Absolute tolerance for float outputs (default 1e-4 for float32/64; 1e-2 float16; 5e-2 bfloat16)." };

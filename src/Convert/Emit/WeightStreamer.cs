@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using ModelForge.Convert.Frontend.Archive;
+using ModelForge.TorchScript.Archive;
 
 namespace ModelForge.Convert.Emit;
 

@@ -1,4 +1,4 @@
-using ModelForge.Convert.Frontend.Script;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.IR;
 

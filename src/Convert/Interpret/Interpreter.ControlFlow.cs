@@ -1,7 +1,7 @@
-using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.IR;
 using ModelForge.Convert.Ops;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Interpret;
 

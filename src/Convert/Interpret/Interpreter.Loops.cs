@@ -1,6 +1,6 @@
-using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Interpret;
 

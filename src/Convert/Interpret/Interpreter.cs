@@ -1,12 +1,12 @@
 using System.Globalization;
-using ModelForge.Convert.Frontend.Archive;
-using ModelForge.Convert.Frontend.Module;
-using ModelForge.Convert.Frontend.Pickle;
-using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.IR;
 using ModelForge.Convert.Ops;
 using ModelForge.Convert.Ops.Handlers;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Archive;
+using ModelForge.TorchScript.Module;
+using ModelForge.TorchScript.Pickle;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Interpret;
 

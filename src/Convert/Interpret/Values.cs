@@ -1,6 +1,6 @@
-using ModelForge.Convert.Frontend.Pickle;
-using ModelForge.Convert.Frontend.Script;
 using ModelForge.Convert.IR;
+using ModelForge.TorchScript.Pickle;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Interpret;
 

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
-using ModelForge.Convert.Frontend.Script;
-using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
+using ModelForge.Convert.Interpret;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Ops;
 

@@ -1,5 +1,5 @@
-using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 
 namespace ModelForge.Package.TorchServe;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
-using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Package.IO;
 
 namespace ModelForge.Package.Triton;

@@ -1,5 +1,5 @@
-using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 
 namespace ModelForge.Package.Tuning;
 
@@ -39,7 +39,7 @@ public static class BatchTuner
         ArgumentNullException.ThrowIfNull(onnxPath);
         ArgumentNullException.ThrowIfNull(inputs);
         options = (options ?? TuningOptions.For(TuningLevel.Quick)).Validated(objective);
-        var batching = TuningInputs.HasBatchDim(inputs);
+        var batching = BatchDim.Of(inputs) is not null;
         var model = modelName ?? Path.GetFileName(onnxPath);
         if (options.Level == TuningLevel.Off)
             return Off(model, objective, options, batching);

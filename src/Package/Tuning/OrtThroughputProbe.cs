@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Runtime;
 
 namespace ModelForge.Package.Tuning;
@@ -35,7 +35,7 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
         _inputs = inputs;
         _options = options;
         _clock = clock ?? TimeProvider.System;
-        foreach (var input in inputs.Where(i => !TuningInputs.CanFill(i.DataType)))
+        foreach (var input in inputs.Where(i => !InputValues.CanGenerate(i.DataType)))
             throw new ModelForgeException(DiagnosticCode.TuningInputUnresolved, $"input '{input.Name}' has element type {(int)input.DataType}, which the tuner cannot generate", null,
                 "the tuner generates float, integer and bool inputs");
         TuningInputs.Shapes(inputs, 1, options.DimValues); // every symbolic dim has a size, or fail before measuring
@@ -132,7 +132,7 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
         {
             // The workers share these: ONNX Runtime only reads its inputs.
             var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, (TensorElementType)(int)_inputs[i].DataType, shapes[i]);
-            TuningInputs.Fill(value.GetTensorMutableRawData(), _inputs[i].DataType, _options.Seed, i);
+            InputValues.Fill(value.GetTensorMutableRawData(), _inputs[i], _options.Seed, i);
             _values.Add(value);
         }
         _valuesBatch = batchSize;

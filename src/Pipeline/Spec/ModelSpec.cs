@@ -1,11 +1,10 @@
-using ModelForge.Convert;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Package;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
 using ModelForge.Validate.Compare;
-using ModelForge.Validate.Inputs;
 
 namespace ModelForge.Pipeline.Spec;
 
@@ -53,9 +52,6 @@ public sealed record PackageSpec
     public IEnumerable<string> ReferencedFiles =>
         ExtraFiles.Concat(new[] { RequirementsFile, Handler.EndsWith(".py", StringComparison.Ordinal) ? Handler.Split(':')[0] : null }.OfType<string>());
 }
-
-/// <summary>The range of one symbolic dim: TensorRT profile min/opt/max, validation batch sizes, the bundles' largest batch.</summary>
-public sealed record DimRange(long Min, long Opt, long Max);
 
 public sealed record TensorRtSpec
 {

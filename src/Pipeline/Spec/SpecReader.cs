@@ -1,15 +1,13 @@
 using System.Text.Json;
 using Json.Schema;
-using ModelForge.Convert;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Package;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
 using ModelForge.Validate.Compare;
-using ModelForge.Validate.Inputs;
 
 namespace ModelForge.Pipeline.Spec;
 

@@ -1,7 +1,7 @@
-using ModelForge.Convert;
 using ModelForge.Convert.Ops;
 using ModelForge.Convert.Passes;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 
 namespace ModelForge.Pipeline.Spec;
 

@@ -1,5 +1,5 @@
-using ModelForge.Convert;
 using ModelForge.Engine;
+using ModelForge.Model;
 using ModelForge.Pipeline.Spec;
 
 namespace ModelForge.Pipeline.Stages;

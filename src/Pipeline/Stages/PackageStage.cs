@@ -1,4 +1,4 @@
-using ModelForge.Convert;
+using ModelForge.Model;
 using ModelForge.Package;
 using ModelForge.Package.Tuning;
 using ModelForge.Pipeline.Spec;
@@ -31,7 +31,7 @@ public sealed class PackageStage : IBuildStage
             // SOURCE_DATE_EPOCH, else the model's own time: never the build's, so rebuilding the same inputs gives the same bytes.
             Timestamp = BundleTimestamp.Resolve(null, spec.SourcePath),
         };
-        var batchDim = BuildPipeline.BatchDim(spec);
+        var batchDim = BatchDim.Of(spec.Inputs);
         var maxBatch = batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? (int)range.Max : (int?)null;
         var result = Packager.Package(request, TargetsFor(package, maxBatch), context.StagingDirectory,
             new Progress<string>(line => context.Reporter.Info("package: " + line.Trim())));

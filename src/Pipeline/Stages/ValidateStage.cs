@@ -1,5 +1,6 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
+using ModelForge.Model;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Validate;
 using ModelForge.Validate.Reports;
@@ -72,7 +73,7 @@ public sealed class ValidateStage : IBuildStage
     /// </summary>
     public static ValidateOptions OptionsFor(ModelSpec spec, string? engineDirectory)
     {
-        var batchDim = BuildPipeline.BatchDim(spec);
+        var batchDim = BatchDim.Of(spec.Inputs);
         var batches = spec.Validation.Batches
             ?? (batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? new[] { (int)range.Min, (int)range.Opt }.Distinct().ToList() : null);
         var (required, optional) = CandidatesFor([]);

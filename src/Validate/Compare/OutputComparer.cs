@@ -1,5 +1,5 @@
 using System.Globalization;
-using ModelForge.Convert.IR;
+using ModelForge.Model;
 using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Validate.Compare;

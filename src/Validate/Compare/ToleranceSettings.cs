@@ -1,4 +1,4 @@
-using ModelForge.Convert.IR;
+using ModelForge.Model;
 
 namespace ModelForge.Validate.Compare;
 

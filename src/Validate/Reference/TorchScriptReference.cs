@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using ModelForge.Convert.Frontend.Module;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
+using ModelForge.TorchScript.Module;
 using ModelForge.Validate.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;

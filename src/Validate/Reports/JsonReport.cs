@@ -18,7 +18,7 @@ namespace ModelForge.Validate.Reports;
 /// <item>Absent values (a passing output's <c>failureReason</c>, statistics of outputs whose shapes differ) are <c>null</c>,
 /// never left out, so every object of one kind has the same properties.</item>
 /// <item>Enums are strings: statuses in camelCase (<c>"passed"</c>, <c>"failed"</c>, <c>"unavailable"</c>), element types
-/// by their <see cref="ModelForge.Convert.IR.DataType"/> name (<c>"Float32"</c>).</item>
+/// by their <see cref="ModelForge.Model.DataType"/> name (<c>"Float32"</c>).</item>
 /// <item>Candidate options are written sorted by key (ordinal).</item>
 /// <item><c>skipped</c> lists the optional candidates that were not run because their provider cannot run here, each as
 /// <c>{"candidate": "onnxruntime-cuda", "reason": "…"}</c> (empty when none was skipped); they are not in <c>runs</c>.</item>

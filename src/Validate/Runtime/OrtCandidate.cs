@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Runtime;
 using ModelForge.Validate.Reports;
 using ModelForge.Validate.Tensors;

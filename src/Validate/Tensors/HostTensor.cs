@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using ModelForge.Convert.IR;
+using ModelForge.Model;
 
 namespace ModelForge.Validate.Tensors;
 

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Core.Limits;
+using ModelForge.Model;
 
 namespace ModelForge.Validate.Tensors;
 

@@ -1,8 +1,8 @@
 using System.IO.Compression;
-using ModelForge.Convert.Frontend.Archive;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
+using ModelForge.TorchScript.Archive;
 using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
 
 namespace ModelForge.Convert.Tests.Archive;

@@ -1,6 +1,6 @@
 using System.IO.Compression;
-using ModelForge.Convert.Frontend.Archive;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Archive;
 using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
 
 namespace ModelForge.Convert.Tests.Archive;

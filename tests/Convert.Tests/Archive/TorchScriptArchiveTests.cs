@@ -2,10 +2,10 @@ using System.IO.Compression;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using ModelForge.Convert.Frontend.Archive;
-using ModelForge.Convert.Frontend.Pickle;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Archive;
+using ModelForge.TorchScript.Pickle;
 using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
 
 namespace ModelForge.Convert.Tests.Archive;

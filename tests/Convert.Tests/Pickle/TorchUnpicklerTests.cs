@@ -1,9 +1,9 @@
 using System.Numerics;
 using System.Text;
-using ModelForge.Convert.Frontend.Archive;
-using ModelForge.Convert.Frontend.Pickle;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Archive;
+using ModelForge.TorchScript.Pickle;
 using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
 
 namespace ModelForge.Convert.Tests.Pickle;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using ModelForge.Convert.Frontend.Script;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Tests.Script;
 

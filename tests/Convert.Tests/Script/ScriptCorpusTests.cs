@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using ModelForge.Convert.Frontend.Script;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Tests.Script;
 

@@ -1,5 +1,5 @@
-using ModelForge.Convert.Frontend.Script;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Tests.Script;
 

@@ -1,6 +1,6 @@
 using System.Text;
-using ModelForge.Convert.Frontend.Script;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.Tests.Script;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Xml.Linq;
 using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Package.Tuning;
 
 namespace ModelForge.Package.Tests.Tuning;
@@ -97,12 +98,34 @@ public sealed class OrtTuningSmokeTests : IDisposable
     }
 
     [Fact]
+    public void The_batch_dim_is_dim_0_of_the_first_input_wherever_its_symbol_appears()
+    {
+        // Before BatchDim, each input's first symbolic dim took the batch size: seq in mask, whose batch then needed a size.
+        var inputs = new[] { InputSpec.Parse("x:float32[batch,seq]"), InputSpec.Parse("mask:bool[seq,batch]") };
+
+        var shapes = TuningInputs.Shapes(inputs, 4, new Dictionary<string, long> { ["seq"] = 16 });
+        Assert.Equal([4L, 16L], shapes[0]);
+        Assert.Equal([16L, 4L], shapes[1]);
+    }
+
+    [Fact]
+    public void A_model_whose_first_dim_is_static_has_no_batch_dim_to_tune()
+    {
+        // Before BatchDim, any symbolic dim made the model batched: ids:[4,seq] was "batched" along seq.
+        var off = TuningOptions.For(TuningLevel.Off);
+        var none = Path.Combine(_directory, "none.onnx");
+
+        Assert.Equal(0, BatchTuner.Tune(none, [InputSpec.Parse("ids:int64[4,seq]")], new TuningObjective(), off).Config.MaxBatchSize);
+        Assert.Equal(TuningOptions.DefaultConfig, BatchTuner.Tune(none, [InputSpec.Parse("ids:int64[batch,seq]")], new TuningObjective(), off).Config);
+    }
+
+    [Fact]
     public void Generated_values_are_reproducible()
     {
         var a = new byte[64];
         var b = new byte[64];
-        TuningInputs.Fill(a, Convert.IR.DataType.Float32, seed: 3, inputIndex: 1);
-        TuningInputs.Fill(b, Convert.IR.DataType.Float32, seed: 3, inputIndex: 1);
+        InputValues.Fill(a, InputSpec.Parse("x:float32[16]"), seed: 3, index: 1);
+        InputValues.Fill(b, InputSpec.Parse("x:float32[16]"), seed: 3, index: 1);
 
         Assert.Equal(a, b);
         Assert.Contains(a, x => x != 0);

@@ -1,8 +1,7 @@
 using System.Runtime.InteropServices;
-using ModelForge.Convert;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
+using ModelForge.Model;
 using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Tensors;
 
@@ -60,6 +59,22 @@ public class InputGeneratorTests
     }
 
     [Fact]
+    public void OnlyTheFirstInputsDim0IsTheBatchDim()
+    {
+        // Before BatchDim, every input's symbolic dim 0 was a batch dim here: m took the batch size too.
+        var error = Assert.Throws<ModelForgeException>(() => Generate(Specs("a:float32[n,3]", "b:float32[m,3]"), batch: 3));
+        Assert.Equal(DiagnosticCode.InputDimUnresolved, error.Code);
+        Assert.Contains("'m'", error.Message);
+        var tensors = Generate(Specs("a:float32[n,3]", "b:float32[m,3]"), batch: 3, dims: new() { ["m"] = 4 });
+        Assert.Equal([3L, 3], tensors[0].Shape);
+        Assert.Equal([4L, 3], tensors[1].Shape);
+
+        // A static first input: the model has no batch dim, so 'batch' is sized like any other symbol.
+        var unbatched = Generate(Specs("scale:float32[1]", "x:float32[batch,3]"), batch: 3, dims: new() { ["batch"] = 2 });
+        Assert.Equal([2L, 3], unbatched[1].Shape);
+    }
+
+    [Fact]
     public void UnresolvedDimNamesInputAndDimWithHint()
     {
         var error = Assert.Throws<ModelForgeException>(() => Generate(Specs("ids:int64[batch,seq]", "other:int64[batch,seq,len]")));
@@ -114,16 +129,6 @@ public class InputGeneratorTests
         Assert.Equal([11199L, 4565, 6080, 22428], ids);
         Assert.Equal([1L, 0, 0, 0], mask);
         Assert.Equal([-0.9150390625, -0.47314453125, 0.83056640625, -0.6484375], halves);
-    }
-
-    [Fact]
-    public void SplitMix64MatchesTheReferenceSequence()
-    {
-        // Reference outputs of SplitMix64 seeded with 1234567 (from the published C implementation).
-        var random = new InputGenerator.SplitMix64(1234567);
-        Assert.Equal(6457827717110365317UL, random.Next());
-        Assert.Equal(3203168211198807973UL, random.Next());
-        Assert.Equal(9817491932198370423UL, random.Next());
     }
 
     public static TheoryData<string> FloatTypes => ["float32", "float64", "float16", "bfloat16"];
@@ -201,6 +206,16 @@ public class InputGeneratorTests
         Assert.Same(x, tensors[0]);
         Assert.Same(ids, tensors[1]);
         Assert.Equal(4, InputGenerator.BatchSizeOf(specs, tensors));
+    }
+
+    [Fact]
+    public void TheBatchSizeOfDataIsDim0OfTheFirstInputOnlyWhenThatIsTheBatchDim()
+    {
+        // Before BatchDim, the first input whose dim 0 was symbolic gave it (x here); the validator took dim 0 of the
+        // first array whatever its spec (2 here).
+        var specs = Specs("scale:float32[2]", "x:float32[batch,3]");
+        var tensors = InputGenerator.FromData(specs, new Dictionary<string, HostTensor> { ["scale"] = Floats(2), ["x"] = Floats(4, 3) }, "in.npz");
+        Assert.Equal(1, InputGenerator.BatchSizeOf(specs, tensors));
     }
 
     private static ModelForgeException FromDataError(string[] specs, Dictionary<string, HostTensor> data)

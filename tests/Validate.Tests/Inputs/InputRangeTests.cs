@@ -1,5 +1,5 @@
 using ModelForge.Core.Diagnostics;
-using ModelForge.Validate.Inputs;
+using ModelForge.Model;
 
 namespace ModelForge.Validate.Tests.Inputs;
 

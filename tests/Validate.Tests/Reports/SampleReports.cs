@@ -1,4 +1,4 @@
-using ModelForge.Convert.IR;
+using ModelForge.Model;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Reports;
 

@@ -1,7 +1,7 @@
 using System.Text;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
+using ModelForge.Model;
 using ModelForge.Validate.Tensors;
 
 namespace ModelForge.Validate.Tests.Tensors;

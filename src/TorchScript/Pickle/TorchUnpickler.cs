@@ -8,11 +8,11 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Text;
-using ModelForge.Convert.Frontend.Archive;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
+using ModelForge.TorchScript.Archive;
 
-namespace ModelForge.Convert.Frontend.Pickle;
+namespace ModelForge.TorchScript.Pickle;
 
 public static class TorchUnpickler
 {

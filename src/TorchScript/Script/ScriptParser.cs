@@ -1,6 +1,6 @@
 using ModelForge.Core.Diagnostics;
 
-namespace ModelForge.Convert.Frontend.Script;
+namespace ModelForge.TorchScript.Script;
 
 /// <summary>
 /// Recursive-descent parser for the Python subset that <c>torch.jit.save</c> writes into <c>code/__torch__/…py</c>.

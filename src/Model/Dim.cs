@@ -1,4 +1,4 @@
-namespace ModelForge.Convert.IR;
+namespace ModelForge.Model;
 
 /// <summary>One dimension of a tensor shape: a known size, or a named symbolic size (the batch dim, say).</summary>
 public readonly record struct Dim

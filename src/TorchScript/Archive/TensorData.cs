@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
+using ModelForge.Model;
 
-namespace ModelForge.Convert.Frontend.Archive;
+namespace ModelForge.TorchScript.Archive;
 
 /// <summary>One tensor storage of an archive (<c>data/&lt;key&gt;</c>): raw little-endian elements, shared by every tensor that views it.</summary>
 public sealed class TensorStorage

@@ -1,4 +1,4 @@
-namespace ModelForge.Convert.IR;
+namespace ModelForge.Model;
 
 /// <summary>
 /// Element types, numbered as ONNX's <c>TensorProto.DataType</c> so emission needs no table.

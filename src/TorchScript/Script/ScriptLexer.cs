@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Text;
 using ModelForge.Core.Diagnostics;
 
-namespace ModelForge.Convert.Frontend.Script;
+namespace ModelForge.TorchScript.Script;
 
 internal enum TokenKind { Name, Int, Float, String, Op, Newline, Indent, Dedent, EndOfFile }
 

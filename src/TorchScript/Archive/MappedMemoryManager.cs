@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace ModelForge.Convert.Frontend.Archive;
+namespace ModelForge.TorchScript.Archive;
 
 /// <summary>
 /// Exposes a range of the archive's memory-mapped view as <see cref="Memory{T}"/> without copying. The mapping

@@ -1,9 +1,9 @@
-using ModelForge.Convert.Frontend.Archive;
-using ModelForge.Convert.Frontend.Pickle;
-using ModelForge.Convert.Frontend.Script;
 using ModelForge.Core.Diagnostics;
+using ModelForge.TorchScript.Archive;
+using ModelForge.TorchScript.Pickle;
+using ModelForge.TorchScript.Script;
 
-namespace ModelForge.Convert.Frontend.Module;
+namespace ModelForge.TorchScript.Module;
 
 /// <summary>
 /// A loaded TorchScript model: the module tree from <c>data.pkl</c>, the constants table, and the class

@@ -1,4 +1,4 @@
-namespace ModelForge.Convert.Frontend.Script;
+namespace ModelForge.TorchScript.Script;
 
 /// <summary>
 /// A position in a serialized TorchScript source file (<c>code/__torch__/…py</c> inside the archive).

@@ -8,7 +8,7 @@ using System.Buffers.Binary;
 using System.Text;
 using ModelForge.Core.Diagnostics;
 
-namespace ModelForge.Convert.Frontend.Archive;
+namespace ModelForge.TorchScript.Archive;
 
 /// <summary>One zip entry as the central directory describes it, with the data start taken from its local header.</summary>
 internal readonly record struct ZipEntry(

@@ -1,8 +1,7 @@
 using System.Text.RegularExpressions;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 
-namespace ModelForge.Convert;
+namespace ModelForge.Model;
 
 /// <summary>
 /// A declared model input: <c>NAME:DTYPE[DIMS]</c>, DIMS comma-separated ints or symbolic names

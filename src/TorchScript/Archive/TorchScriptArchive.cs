@@ -4,12 +4,12 @@
 using System.IO.Compression;
 using System.IO.MemoryMappedFiles;
 using System.Text;
-using ModelForge.Convert.Frontend.Pickle;
-using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
+using ModelForge.Model;
+using ModelForge.TorchScript.Pickle;
 
-namespace ModelForge.Convert.Frontend.Archive;
+namespace ModelForge.TorchScript.Archive;
 
 /// <summary>A TorchScript zip, memory-mapped; entries are read without copying where stored uncompressed.</summary>
 public sealed unsafe class TorchScriptArchive : IDisposable

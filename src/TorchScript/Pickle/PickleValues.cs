@@ -1,4 +1,4 @@
-namespace ModelForge.Convert.Frontend.Pickle;
+namespace ModelForge.TorchScript.Pickle;
 
 /// <summary>A Python tuple.</summary>
 public sealed record PickleTuple(IReadOnlyList<object?> Items)

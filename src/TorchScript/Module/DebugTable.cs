@@ -1,6 +1,6 @@
-using ModelForge.Convert.Frontend.Pickle;
+using ModelForge.TorchScript.Pickle;
 
-namespace ModelForge.Convert.Frontend.Module;
+namespace ModelForge.TorchScript.Module;
 
 /// <summary>
 /// A <c>code/…py.debug_pkl</c> table: for byte ranges of the serialized code, the original source range.

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using ModelForge.Core.Diagnostics;
 
-namespace ModelForge.Validate.Inputs;
+namespace ModelForge.Model;
 
 /// <summary>
 /// The half-open value range <c>[Low, High)</c> generated values of one input are drawn from, written
