@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using ModelForge.Cli.Commands;
 using ModelForge.Core;
+using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Cli;
 
@@ -16,19 +16,39 @@ public static class Program
     public static int Run(string[] args, InvocationConfiguration configuration)
     {
         var parse = BuildRootCommand().Parse(args);
-        if (parse.Errors.Count == 0 || parse.Action is HelpAction) return parse.Invoke(configuration);
-        foreach (var diagnostic in UsageErrors.From(parse)) configuration.Error.WriteLine(diagnostic.Format());
-        return ExitCodes.InvalidInput;
+        if (HelpText.IsHelp(parse)) return parse.Invoke(configuration);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var diagnostic in UsageErrors.From(parse)) configuration.Error.WriteLine(diagnostic.Format());
+            return ExitCodes.InvalidInput;
+        }
+        if (CommonOptions.IsQuiet(parse) && CommonOptions.IsVerbose(parse))
+        {
+            configuration.Error.WriteLine(new Diagnostic(DiagnosticCode.CommandLineInvalid, "--quiet and --verbose exclude each other",
+                null, "give one of them").Format());
+            return ExitCodes.InvalidInput;
+        }
+        if (CommonOptions.IsQuiet(parse))
+            // Everything on stdout is progress and results; warnings and errors go to stderr, which stays.
+            configuration = new InvocationConfiguration { Output = TextWriter.Null, Error = configuration.Error };
+        return parse.Invoke(configuration);
     }
 
-    internal static RootCommand BuildRootCommand() => new(
-        "ModelForge: a build-time model compiler. Converts TorchScript archives (torch.jit.trace/script + save) " +
-        "to ONNX without Python, and checks the result against the original model.")
+    internal static RootCommand BuildRootCommand()
     {
-        ConvertCommand.Create(),
-        ValidateCommand.Create(),
-        EngineCommand.Create(),
-        PackageCommand.Create(),
-        BuildCommand.Create(),
-    };
+        var root = new RootCommand(
+            "ModelForge: a build-time model compiler. Converts TorchScript archives (torch.jit.trace/script + save) " +
+            "to ONNX without Python, and checks the result against the original model.")
+        {
+            ConvertCommand.Create(),
+            ValidateCommand.Create(),
+            EngineCommand.Create(),
+            PackageCommand.Create(),
+            BuildCommand.Create(),
+            CompletionCommand.Create(),
+        };
+        CommonOptions.AddVerbosity(root);
+        HelpText.Install(root);
+        return root;
+    }
 }

@@ -29,6 +29,10 @@ public sealed record ConvertOptions(IReadOnlyList<InputSpec> Inputs, int Opset =
     /// is protobuf's 2 GiB limit; tests lower it to exercise the external-data path on small models.
     /// </summary>
     public long ExternalDataThreshold { get; init; } = OnnxFileWriter.ProtobufLimit;
+
+    /// <summary>The same options with each graph pass and its time written to <paramref name="trace"/> (<c>--verbose</c>).</summary>
+    public ConvertOptions WithPassTrace(TextWriter trace) =>
+        this with { Pipeline = new PassPipeline((Pipeline ?? PassPipeline.For(Optimize)).Passes) { Trace = trace } };
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ModelForge.Core.IO;
+using ModelForge.Pipeline.Stages;
 
 namespace ModelForge.Pipeline;
 
@@ -12,12 +13,13 @@ public sealed record BuildArtifact(string Path, long Bytes, string Sha256);
 /// <c>build-manifest.json</c>, written last into the staging folder: what was built from what, with which tool, and
 /// the content hash of every artifact. Deterministic (no timestamps, relative paths, sorted artifacts), so the same
 /// inputs give a byte-identical manifest. A later build with the same <see cref="InputHash"/> whose artifacts still
-/// hash the same has nothing to do.
+/// hash the same has nothing to do. The shape is schemas/build-manifest.schema.json; a manifest of another
+/// <see cref="Format"/> (format 1 kept each stage's outcome as a string) is not read, so the build simply runs.
 /// </summary>
 public sealed record BuildManifest
 {
     public const string FileName = "build-manifest.json";
-    public const int CurrentFormat = 1;
+    public const int CurrentFormat = 2;
 
     public int Format { get; init; } = CurrentFormat;
     public required string Name { get; init; }
@@ -25,8 +27,8 @@ public sealed record BuildManifest
     public required string InputHash { get; init; }
     public required IReadOnlyDictionary<string, string> Tools { get; init; }
     public required IReadOnlyDictionary<string, string> Inputs { get; init; }
-    /// <summary>What each stage did: "done", "passed", "skipped: reason", "failed (warning): …".</summary>
-    public required IReadOnlyDictionary<string, string> Stages { get; init; }
+    /// <summary>What each stage that ran did, by stage name (<see cref="IBuildStage.Name"/>), sorted by name.</summary>
+    public required IReadOnlyDictionary<string, StageOutcome> Stages { get; init; }
     public required IReadOnlyList<BuildArtifact> Artifacts { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
@@ -35,6 +37,7 @@ public sealed record BuildManifest
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
@@ -49,8 +52,14 @@ public sealed record BuildManifest
         if (!File.Exists(path)) return null;
         try
         {
-            var manifest = JsonSerializer.Deserialize<BuildManifest>(File.ReadAllBytes(path), Json);
-            return manifest?.Format == CurrentFormat ? manifest : null;
+            var bytes = File.ReadAllBytes(path);
+            // The format first: another format's fields need not parse as this one's.
+            using (var document = JsonDocument.Parse(bytes))
+                if (document.RootElement.ValueKind != JsonValueKind.Object
+                    || !document.RootElement.TryGetProperty("format", out var format) || format.ValueKind != JsonValueKind.Number
+                    || !format.TryGetInt32(out var number) || number != CurrentFormat)
+                    return null;
+            return JsonSerializer.Deserialize<BuildManifest>(bytes, Json);
         }
         catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
         {

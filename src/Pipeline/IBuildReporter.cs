@@ -1,4 +1,5 @@
 using ModelForge.Core.Diagnostics;
+using ModelForge.Pipeline.Stages;
 
 namespace ModelForge.Pipeline;
 
@@ -7,7 +8,8 @@ public interface IBuildReporter
 {
     void StageStarted(string stage, string detail);
 
-    void StageFinished(string stage, string outcome, TimeSpan elapsed);
+    /// <summary>A stage ended with <paramref name="outcome"/>; its <see cref="StageOutcome.Text"/> is the line to show.</summary>
+    void StageFinished(string stage, StageOutcome outcome, TimeSpan elapsed);
 
     /// <summary>A line worth keeping in the log (a file written, a skipped provider, the no-change decision).</summary>
     void Info(string line);

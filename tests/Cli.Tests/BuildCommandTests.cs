@@ -37,6 +37,19 @@ public sealed class BuildCommandTests : IDisposable
     }
 
     [Fact]
+    public void Tune_off_overrides_the_specs_tuning_and_verbose_lists_the_graph_passes()
+    {
+        var spec = Spec(",\n  \"package\": { \"tuning\": { \"level\": \"full\" }, \"triton\": {} }");
+
+        var smoke = CliRunner.Run("build", spec, "--tune", "off", "--progress", "plain", "-v");
+
+        Assert.True(smoke.ExitCode == 0, smoke.Output + smoke.Error);
+        Assert.Contains("[package] max batch 8", smoke.Output);
+        Assert.Matches(@"pass FoldBatchNorm: changed in [0-9.]+ ms", smoke.Output);
+        Assert.Contains("up to date", CliRunner.Run("build", spec, "--tune", "off").Output);
+    }
+
+    [Fact]
     public void A_failed_gate_exits_1_with_MF3004_and_a_spec_error_exits_2_with_its_line()
     {
         var strict = CliRunner.Run("build", Spec(",\n  \"validate\": { \"atol\": 0, \"rtol\": 0 }"));

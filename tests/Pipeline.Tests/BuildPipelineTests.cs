@@ -21,7 +21,7 @@ public class BuildPipelineTests
         var (first, firstReport) = Build(spec);
         Assert.Equal(BuildStatus.Built, first.Status);
         Assert.Equal(["convert", "validate"], firstReport.Started);
-        Assert.Equal("passed", first.Manifest!.Stages["validate"]);
+        Assert.Equal("passed", first.Manifest!.Stages["validate"].Text);
         var onnx = Path.Combine(spec.OutputDirectory, BuildPipeline.OnnxFileName);
         Assert.True(File.Exists(onnx));
         Assert.True(File.Exists(Path.Combine(spec.OutputDirectory, "validation", "report.html")));
@@ -85,7 +85,7 @@ public class BuildPipelineTests
         var (result, report) = Build(spec);
         Assert.Equal(BuildStatus.Built, result.Status);
         Assert.Equal(DiagnosticSeverity.Warning, Assert.Single(report.Warnings).Severity);
-        Assert.StartsWith("failed", result.Manifest!.Stages["validate"], StringComparison.Ordinal);
+        Assert.StartsWith("failed", result.Manifest!.Stages["validate"].Text, StringComparison.Ordinal);
         Assert.Contains(": warning MF3004: ", report.Warnings[0].Format());
 
         // The unchanged build does nothing but still says the bundle failed its gate.
@@ -140,7 +140,7 @@ public class BuildPipelineTests
         Build(elsewhere);
 
         Assert.Equal(["convert", "validate", "package"], report.Started);
-        Assert.Equal("max batch 4, preferred [], queue delay 100 µs, 1 instance", first.Manifest!.Stages["package"]);
+        Assert.Equal("max batch 4, preferred [], queue delay 100 µs, 1 instance", first.Manifest!.Stages["package"].Text);
         foreach (var artifact in new[] { BuildPipeline.OnnxFileName, "torchserve/model-store/model.mar", "triton/model/config.pbtxt", "triton/model/1/model.onnx",
                      "kserve/triton/inferenceservice.yaml", "kserve/torchserve/inferenceservice.yaml" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(spec.OutputDirectory, artifact)), File.ReadAllBytes(Path.Combine(elsewhere.OutputDirectory, artifact)));

@@ -1,4 +1,5 @@
 using ModelForge.Core.Diagnostics;
+using ModelForge.Pipeline.Stages;
 
 namespace ModelForge.Pipeline.Tests;
 
@@ -6,13 +7,13 @@ namespace ModelForge.Pipeline.Tests;
 internal sealed class RecordingReporter : IBuildReporter
 {
     public List<string> Started { get; } = [];
-    public List<(string Stage, string Outcome)> Finished { get; } = [];
+    public List<(string Stage, StageOutcome Outcome)> Finished { get; } = [];
     public List<string> Lines { get; } = [];
     public List<Diagnostic> Warnings { get; } = [];
 
     public void StageStarted(string stage, string detail) => Started.Add(stage);
 
-    public void StageFinished(string stage, string outcome, TimeSpan elapsed) => Finished.Add((stage, outcome));
+    public void StageFinished(string stage, StageOutcome outcome, TimeSpan elapsed) => Finished.Add((stage, outcome));
 
     public void Info(string line) => Lines.Add(line);
 

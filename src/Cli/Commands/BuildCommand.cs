@@ -1,8 +1,5 @@
 using System.CommandLine;
-using ModelForge.Convert;
-using ModelForge.Convert.Ops;
 using ModelForge.Core;
-using ModelForge.Core.Diagnostics;
 using ModelForge.Pipeline;
 using ModelForge.Pipeline.Spec;
 
@@ -50,22 +47,34 @@ internal static class BuildCommand
             DefaultValueFactory = _ => "auto",
         };
         progress.AcceptOnlyFromAmong("auto", "plain", "live");
+        var tune = CommonOptions.Tune(null);
         var force = CommonOptions.Force("the output folder (and the engine cache)");
 
         var command = new Command("build",
             "Run the whole pipeline for one model: convert → TensorRT engines (where TensorRT runs) → validate → build manifest. " +
             "Incremental: with the spec, the model and the tool unchanged and the previous output intact, it does nothing.")
         {
-            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress, force,
+            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress, tune, force,
         };
+        HelpText.Add(command,
+            "modelforge build examples/resnet18/resnet18.modelforge.json",
+            "modelforge build fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] -o out/resnet18",
+            "modelforge build examples/resnet18/resnet18.modelforge.json --tune off --progress plain   # a CI smoke build");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
-            var file = parse.GetRequiredValue(source);
-            var conversion = new ConversionFlags(parse.GetValue(opset), parse.GetValue(optimize), parse.GetValue(externalData));
-            var spec = LoadSpec(file, parse.GetValue(inputs) ?? [], conversion, parse.GetValue(output)?.FullName);
+            var declared = new TorchScriptOptions(parse.GetValue(inputs) ?? [], parse.GetValue(opset),
+                parse.GetValue(optimize) is { } level ? CommonOptions.OptimizeLevelOf(level) : null, parse.GetValue(externalData));
+            var spec = SpecSource.Load(parse.GetRequiredValue(source).FullName, declared, parse.GetValue(output)?.FullName);
             if (parse.GetValue(onFailure) is { } mode)
                 spec = spec with { Validation = spec.Validation with { OnFailure = mode == "warning" ? GateMode.Warning : GateMode.Error } };
-            var settings = new BuildSettings { EngineCacheRoot = parse.GetValue(engineCache)?.FullName, Force = parse.GetValue(force) };
+            if (parse.GetValue(tune) is { } tuning && spec.Package is { } package)
+                spec = spec with { Package = package with { Tuning = CommonOptions.TuningLevelOf(tuning) } };
+            var settings = new BuildSettings
+            {
+                EngineCacheRoot = parse.GetValue(engineCache)?.FullName,
+                Force = parse.GetValue(force),
+                PassTrace = CommonOptions.IsVerbose(parse) ? parse.InvocationConfiguration.Output : null,
+            };
 
             var result = UseLiveDisplay(parse.GetValue(progress)!, parse.InvocationConfiguration.Output)
                 ? LiveBuildReporter.Run(reporter => BuildPipeline.Run(spec, reporter, settings))
@@ -75,43 +84,6 @@ internal static class BuildCommand
             return ExitCodes.AccuracyGateFailed;
         }));
         return command;
-    }
-
-    /// <summary>The conversion options given on the command line; null/false where left out.</summary>
-    private sealed record ConversionFlags(int? Opset, string? Optimize, bool ExternalData)
-    {
-        public string? FirstGiven => Opset is not null ? "--opset" : Optimize is not null ? "--optimize" : ExternalData ? "--external-data" : null;
-    }
-
-    private static ModelSpec LoadSpec(FileInfo file, string[] inputs, ConversionFlags conversion, string? output)
-    {
-        if (!file.Name.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) && !file.Name.EndsWith(".pth", StringComparison.OrdinalIgnoreCase))
-        {
-            if (inputs.Length > 0)
-                throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, "--input is only for a .pt; a spec declares its inputs in \"inputs\"",
-                    new SourceLocation(file.FullName), "remove --input, or edit the spec");
-            if (conversion.FirstGiven is { } flag)
-                throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, $"{flag} is only for a .pt; a spec sets it in its \"onnx\" section",
-                    new SourceLocation(file.FullName), $"remove {flag}, or edit the spec's \"onnx\" section (opset, optimize, externalData)");
-            return SpecReader.Load(file.FullName, output);
-        }
-        if (!file.Exists)
-            throw new ModelForgeException(DiagnosticCode.FileNotFound, $"model file '{file.FullName}' does not exist", new SourceLocation(file.FullName),
-                "check the path");
-        if (inputs.Length == 0)
-            throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, "a build from a .pt needs its inputs: --input NAME:DTYPE[DIMS] per forward() parameter",
-                new SourceLocation(file.FullName), "e.g. --input x:float32[batch,3,224,224], or write a *.modelforge.json spec");
-        var name = Path.GetFileNameWithoutExtension(file.Name);
-        return new ModelSpec
-        {
-            Name = name,
-            SourcePath = file.FullName,
-            Inputs = inputs.Select(InputSpec.Parse).ToList(),
-            Opset = conversion.Opset ?? OpRegistry.DefaultOpset,
-            Optimize = CommonOptions.OptimizeLevelOf(conversion.Optimize),
-            ExternalData = conversion.ExternalData,
-            OutputDirectory = output ?? Path.GetFullPath(Path.Combine("out", name)),
-        };
     }
 
     private static bool UseLiveDisplay(string mode, TextWriter output) => mode switch

@@ -1,6 +1,7 @@
 using System.Globalization;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Pipeline;
+using ModelForge.Pipeline.Stages;
 using Spectre.Console;
 
 namespace ModelForge.Cli.Commands;
@@ -10,8 +11,8 @@ internal sealed class PlainBuildReporter(TextWriter output, TextWriter error) : 
 {
     public void StageStarted(string stage, string detail) => output.WriteLine($"[{stage}] {detail} ...");
 
-    public void StageFinished(string stage, string outcome, TimeSpan elapsed) =>
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{stage}] {outcome} ({elapsed.TotalSeconds:F1} s)"));
+    public void StageFinished(string stage, StageOutcome outcome, TimeSpan elapsed) =>
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{stage}] {outcome.Text} ({elapsed.TotalSeconds:F1} s)"));
 
     public void Info(string line) => output.WriteLine(line);
 
@@ -30,11 +31,19 @@ internal sealed class LiveBuildReporter : IBuildReporter
 
     public void StageStarted(string stage, string detail) => _status.Status($"[bold]{Markup.Escape(stage)}[/] {Markup.Escape(detail)}");
 
-    public void StageFinished(string stage, string outcome, TimeSpan elapsed) =>
+    public void StageFinished(string stage, StageOutcome outcome, TimeSpan elapsed) =>
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"[green]✓[/] [bold]{Markup.Escape(stage)}[/] {Markup.Escape(outcome)} [grey]({elapsed.TotalSeconds:F1} s)[/]"));
+            $"{Mark(outcome)} [bold]{Markup.Escape(stage)}[/] {Markup.Escape(outcome.Text)} [grey]({elapsed.TotalSeconds:F1} s)[/]"));
 
     public void Info(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
 
     public void Warn(Diagnostic diagnostic) => AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(diagnostic.Format())}[/]");
+
+    private static string Mark(StageOutcome outcome) => outcome switch
+    {
+        StageOutcome.Skipped => "[grey]-[/]",
+        StageOutcome.Failed { Severity: DiagnosticSeverity.Warning } => "[yellow]![/]",
+        StageOutcome.Failed => "[red]✗[/]",
+        _ => "[green]✓[/]",
+    };
 }

@@ -1,12 +1,53 @@
 using System.CommandLine;
 using ModelForge.Convert.Ops;
 using ModelForge.Convert.Passes;
+using ModelForge.Package.Tuning;
 
 namespace ModelForge.Cli.Commands;
 
 /// <summary>Options shared by several commands, defined once so their help text stays the same.</summary>
 internal static class CommonOptions
 {
+    private const string QuietName = "--quiet";
+    private const string VerboseName = "--verbose";
+
+    /// <summary><c>-q</c> and <c>-v</c>, on the root and every command below it.</summary>
+    public static void AddVerbosity(RootCommand root)
+    {
+        var quiet = new Option<bool>(QuietName, "-q")
+        {
+            Description = "Print nothing on stdout: only warnings and errors (stderr) and the exit code.",
+            Recursive = true,
+        };
+        var verbose = new Option<bool>(VerboseName, "-v")
+        {
+            Description = "Also print what each step did in detail (for convert and build: every graph pass with its time).",
+            Recursive = true,
+        };
+        root.Options.Add(quiet);
+        root.Options.Add(verbose);
+    }
+
+    /// <param name="defaultLevel">The level when left out; null where another source (the spec) decides.</param>
+    public static Option<string?> Tune(string? defaultLevel)
+    {
+        var tune = new Option<string?>("--tune")
+        {
+            HelpName = "off|quick|full",
+            Description = "Batch tuning: quick (a guided search), full (a larger grid), off (max batch 8, no measurement)." +
+                          (defaultLevel is null ? " Overrides the spec's package.tuning." : ""),
+        };
+        if (defaultLevel is not null) tune.DefaultValueFactory = _ => defaultLevel;
+        tune.AcceptOnlyFromAmong("off", "quick", "full");
+        return tune;
+    }
+
+    public static TuningLevel TuningLevelOf(string level) => Enum.Parse<TuningLevel>(level, ignoreCase: true);
+
+    public static bool IsQuiet(ParseResult parse) => parse.GetValue<bool>(QuietName);
+
+    public static bool IsVerbose(ParseResult parse) => parse.GetValue<bool>(VerboseName);
+
     public static Option<string[]> Inputs() => new("--input", "-i")
     {
         HelpName = "NAME:DTYPE[DIMS]",
@@ -39,8 +80,8 @@ internal static class CommonOptions
     /// <param name="replaces">What the run replaces, e.g. "the output folder".</param>
     public static Option<bool> Force(string replaces) => new("--force")
     {
-        Description = $"Replace {replaces} even when it holds files ModelForge did not write. Without it such a folder is refused " +
-                      "(MF5004, exit 2) and left as it is; one written by ModelForge is replaced without asking.",
+        Description = $"Replace {replaces} even when ModelForge did not write it. Without --force that is refused (MF5004, exit 2) " +
+                      "and nothing is touched; what ModelForge wrote is replaced without asking.",
     };
 
     public static Option<bool> ExternalData() => new("--external-data")

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using ModelForge.Convert;
 using ModelForge.Convert.Emit;
 using ModelForge.Convert.Ops;
+using ModelForge.Convert.Passes;
 using ModelForge.Core;
 
 namespace ModelForge.Cli.Commands;
@@ -26,6 +27,7 @@ internal static class ConvertCommand
         var force = CommonOptions.Force("an existing -o file (and its .data side file)");
         var outputNames = new Option<string[]>("--output-name")
         {
+            HelpName = "NAME",
             Description = "Names for the model's outputs, once per returned tensor in order. Default: output (one) or output_0, output_1, …",
         };
 
@@ -41,6 +43,10 @@ internal static class ConvertCommand
         {
             model, inputs, opset, output, outputNames, optimize, externalData, externalDataThreshold, force,
         };
+        HelpText.Add(command,
+            "modelforge convert fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] -o resnet18.onnx",
+            "modelforge convert fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] -o resnet18.onnx --opset 13 --optimize basic",
+            "modelforge convert fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] -o resnet18.onnx --external-data -v");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var modelFile = parse.GetRequiredValue(model);
@@ -56,6 +62,7 @@ internal static class ConvertCommand
                 ExternalData = parse.GetValue(externalData),
             };
             if (parse.GetValue(externalDataThreshold) is { } threshold) options = options with { ExternalDataThreshold = threshold };
+            if (CommonOptions.IsVerbose(parse)) options = options.WithPassTrace(parse.InvocationConfiguration.Output);
             using var result = ModelConverter.Convert(modelFile.FullName, options);
             result.WriteTo(outputPath);
             var graph = result.Graph;

@@ -4,6 +4,8 @@ using ModelForge.Convert;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
+using ModelForge.Pipeline.Spec;
+using ModelForge.Pipeline.Stages;
 
 namespace ModelForge.Cli.Commands;
 
@@ -20,12 +22,14 @@ internal static class EngineCommand
         var inputs = CommonOptions.Inputs();
         var precision = new Option<string>("--precision")
         {
+            HelpName = "fp32|fp16|bf16",
             Description = "Builder precision: fp32 (TF32 stays on, TensorRT's default), fp16 or bf16 (bf16 needs compute capability 8.0+; " +
                           "on older GPUs ONNX Runtime ignores it with a warning).",
             DefaultValueFactory = _ => "fp32",
         };
         var profiles = new Option<string[]>("--profile")
         {
+            HelpName = "NAME:MIN/OPT/MAX",
             Description = "Optimisation profile of one input as NAME:MIN/OPT/MAX, dims separated by 'x', e.g. " +
                           "--profile x:1x3x224x224/8x3x224x224/32x3x224x224. Repeatable, once per input. Default for an input with a " +
                           "symbolic batch dim (the first dim): batch 1 to --max-batch, opt = --max-batch, other dims as declared; " +
@@ -59,6 +63,7 @@ internal static class EngineCommand
                             "engines go into subfolders named by their cache key). Without it such a folder is refused (MF5004, exit 2).";
         var require = new Option<string[]>("--require")
         {
+            HelpName = "cuda|tensorrt",
             Description = "Execution providers that must be usable here: tensorrt, cuda (repeatable). Without it, a machine without " +
                           "TensorRT reports 'engine: skipped (reason)' and exits 0; with it, that is error MF6001 and exit 2.",
         };
@@ -68,6 +73,10 @@ internal static class EngineCommand
         {
             model, inputs, precision, profiles, maxBatch, workspace, builderLevel, noTimingCache, allOnTensorRt, cache, require, force,
         };
+        HelpText.Add(command,
+            "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64]",
+            "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64] --precision fp16 --max-batch 16 --cache engines/",
+            "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64] --profile x:1x3x64x64/8x3x64x64/16x3x64x64 --require tensorrt");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -77,15 +86,16 @@ internal static class EngineCommand
             if (workspaceMb is < 1)
                 throw new ModelForgeException(DiagnosticCode.EngineTargetInvalid,
                     $"--workspace-mb {workspaceMb} is not positive", null, "give a size in MiB, or leave it out for no limit");
-            var target = new EngineTarget
+            // The options make a spec's "tensorrt" section; the build's engine stage maps it to the same builder settings.
+            var trt = new TensorRtSpec
             {
                 Precision = EngineTarget.ParsePrecision(parse.GetValue(precision)!),
-                Profiles = ShapeProfiles.Resolve(specs, given, parse.GetValue(maxBatch)),
-                WorkspaceBytes = workspaceMb * 1024 * 1024,
-                BuilderOptimizationLevel = parse.GetValue(builderLevel),
+                WorkspaceMb = workspaceMb,
+                BuilderLevel = parse.GetValue(builderLevel),
                 TimingCache = !parse.GetValue(noTimingCache),
                 AllOnTensorRt = parse.GetValue(allOnTensorRt),
             };
+            var target = EngineStage.TargetFor(trt, ShapeProfiles.Resolve(specs, given, parse.GetValue(maxBatch)));
             var request = new EngineRequest(parse.GetRequiredValue(model).FullName, specs, target)
             {
                 CacheRoot = parse.GetValue(cache)?.FullName,

@@ -8,6 +8,8 @@ using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
 using ModelForge.Pipeline;
+using ModelForge.Pipeline.Spec;
+using ModelForge.Pipeline.Stages;
 
 namespace ModelForge.Cli.Commands;
 
@@ -27,14 +29,9 @@ internal static class PackageCommand
         var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties (default: both TorchServe and Triton)." };
         var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository (default: both TorchServe and Triton)." };
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
-        var storageUri = new Option<string?>("--storage-uri") { Description = "Where the KServe storage folder will be uploaded, e.g. s3://bucket/models/resnet." };
+        var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where the KServe storage folder will be uploaded, e.g. s3://bucket/models/resnet." };
         var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
-        var tune = new Option<string>("--tune")
-        {
-            Description = "Batch tuning: quick (a guided search, the default), full (a larger grid), off (max batch 8, no measurement).",
-            DefaultValueFactory = _ => "quick",
-        };
-        tune.AcceptOnlyFromAmong("off", "quick", "full");
+        var tune = CommonOptions.Tune("quick");
         var maxBatch = new Option<int?>("--max-batch") { Description = "The largest batch the bundles may accept; the tuner's grid stops there." };
         var device = new Option<string>("--device") { Description = "cpu or gpu: Triton's instance kind, TorchServe's deviceType.", DefaultValueFactory = _ => "cpu" };
         device.AcceptOnlyFromAmong("cpu", "gpu");
@@ -42,8 +39,8 @@ internal static class PackageCommand
         {
             Description = "An engine folder from modelforge engine: Triton serves its EP-context model through the TensorRT accelerator (implies --device gpu).",
         };
-        var handler = new Option<string>("--handler") { Description = "TorchServe handler: a built-in name or a handler .py file.", DefaultValueFactory = _ => "base_handler" };
-        var extraFiles = new Option<string[]>("--extra-file") { Description = "A file for the .mar, e.g. index_to_name.json (repeatable)." };
+        var handler = new Option<string>("--handler") { HelpName = "NAME|FILE.py", Description = "TorchServe handler: a built-in name or a handler .py file.", DefaultValueFactory = _ => "base_handler" };
+        var extraFiles = new Option<string[]>("--extra-file") { HelpName = "FILE", Description = "A file for the .mar, e.g. index_to_name.json (repeatable)." };
         var format = new Option<string>("--archive-format") { Description = "TorchServe archive: default (.mar zip), tgz or no-archive.", DefaultValueFactory = _ => "default" };
         format.AcceptOnlyFromAmong("default", "tgz", "no-archive");
         var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the .pt, default) or onnx.", DefaultValueFactory = _ => "torchscript" };
@@ -55,37 +52,34 @@ internal static class PackageCommand
         {
             onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force,
         };
+        HelpText.Add(command,
+            "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 -o bundles/",
+            "modelforge package resnet18.onnx --input x:float32[batch,3,64,64] --name resnet18 --triton --tune off -o bundles/",
+            "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 --kserve --storage-uri s3://models/resnet18 -o bundles/");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var console = parse.InvocationConfiguration.Output;
             var bothByDefault = !parse.GetValue(torchServe) && !parse.GetValue(triton);
-            var engineDirectory = parse.GetValue(engine)?.FullName;
             if (parse.GetValue(kserve) && parse.GetValue(storageUri) is null)
                 throw new ModelForgeException(DiagnosticCode.KServeSpecInvalid, "--kserve needs --storage-uri: the InferenceService must say where the model is",
                     null, "e.g. --storage-uri s3://bucket/models/NAME");
-            var request = new PackageRequest
+            // The options make a spec's "package" section; the build's package stage maps it to the same request.
+            var package = new PackageSpec
             {
-                ModelName = parse.GetRequiredValue(name),
-                OnnxPath = parse.GetRequiredValue(onnx).FullName,
-                TorchScriptPath = parse.GetValue(source)?.FullName,
-                Inputs = parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList(),
-                Batching = TuningOptions.DefaultConfig,
-                Device = engineDirectory is not null || parse.GetValue(device) == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
-                Handler = parse.GetValue(handler)!,
-                ExtraFiles = (parse.GetValue(extraFiles) ?? []).Select(Path.GetFullPath).ToList(),
-                EngineDirectory = engineDirectory,
-            };
-            var targets = new PackagingTargets
-            {
+                Device = parse.GetValue(device) == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
+                Tuning = CommonOptions.TuningLevelOf(parse.GetValue(tune)!),
+                LatencyBudgetMs = parse.GetValue(budget),
                 TorchServe = bothByDefault || parse.GetValue(torchServe)
                     ? new TorchServeOptions { Format = ParseFormat(parse.GetValue(format)!), Serialized = parse.GetValue(serialized) == "onnx" ? SerializedModel.Onnx : SerializedModel.TorchScript }
                     : null,
-                Triton = bothByDefault || parse.GetValue(triton) ? new TritonOptions { TensorRt = engineDirectory is null ? null : new TensorRtAccelerator() } : null,
+                Handler = parse.GetValue(handler)!,
+                ExtraFiles = (parse.GetValue(extraFiles) ?? []).Select(Path.GetFullPath).ToList(),
+                Triton = bothByDefault || parse.GetValue(triton) ? new TritonOptions() : null,
                 KServeStorageUri = parse.GetValue(kserve) ? parse.GetValue(storageUri) : null,
-                Tuning = Enum.Parse<TuningLevel>(parse.GetValue(tune)!, ignoreCase: true),
-                Objective = new TuningObjective(P99BudgetMilliseconds: parse.GetValue(budget)),
-                MaxBatch = parse.GetValue(maxBatch),
             };
+            var request = PackageStage.RequestFor(parse.GetRequiredValue(name), package, parse.GetRequiredValue(onnx).FullName, parse.GetValue(source)?.FullName,
+                parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList(), null, parse.GetValue(engine)?.FullName);
+            var targets = PackageStage.TargetsFor(package, parse.GetValue(maxBatch));
 
             using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName, parse.GetValue(force));
             var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));

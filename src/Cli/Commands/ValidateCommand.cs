@@ -3,6 +3,7 @@ using System.Globalization;
 using ModelForge.Convert;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Pipeline.Stages;
 using ModelForge.Validate;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Inputs;
@@ -26,6 +27,7 @@ internal static class ValidateCommand
         var inputs = CommonOptions.Inputs();
         var batches = new Option<string>("--batch")
         {
+            HelpName = "N[,N...]",
             Description = "Batch sizes to check, comma-separated; the batch dim is the first dim when it is symbolic.",
             DefaultValueFactory = _ => "1,8",
         };
@@ -33,6 +35,7 @@ internal static class ValidateCommand
         var rtol = new Option<double?>("--rtol") { Description = "Relative tolerance for float outputs (default 1e-3 for float32/64; 1e-2 float16; 5e-2 bfloat16)." };
         var perOutput = new Option<string[]>("--tolerance")
         {
+            HelpName = "OUTPUT:ATOL:RTOL",
             Description = "Tolerance for one output as OUTPUT:ATOL:RTOL (wins over --atol/--rtol), e.g. --tolerance logits:1e-3:1e-2. Repeatable.",
         };
         var topK = new Option<int?>("--top-k") { Description = "Also require the top-K classes of every row of rank-2 float outputs to agree." };
@@ -42,15 +45,19 @@ internal static class ValidateCommand
         };
         var ranges = new Option<string[]>("--range")
         {
+            HelpName = "NAME:LOW:HIGH",
             Description = "Value range of a generated input as NAME:LOW:HIGH (floats uniform in [LOW,HIGH); ints in [LOW,HIGH)). e.g. --range ids:0:30000",
         };
-        var dims = new Option<string[]>("--dim") { Description = "Size of a symbolic dim other than the batch, as NAME=SIZE, e.g. --dim seq=128." };
+        var dims = new Option<string[]>("--dim") { HelpName = "NAME=SIZE", Description = "Size of a symbolic dim other than the batch, as NAME=SIZE, e.g. --dim seq=128." };
         var seed = new Option<int>("--seed") { Description = "Seed for generated inputs.", DefaultValueFactory = _ => 0 };
-        var providers = new Option<string[]>("--ep")
+        // One spelling with `engine --require` for "providers that must run"; --ep, the old spelling, stays as a hidden alias.
+        var providers = new Option<string[]>("--require")
         {
+            HelpName = "cpu|cuda|tensorrt",
             Description = "Execution providers that must run: cpu, cuda, tensorrt (repeatable). Default: cpu always, plus cuda and " +
                           "tensorrt when they are available here. A provider named here that cannot run fails with exit 2.",
         };
+        var providersOldSpelling = new Option<string[]>("--ep") { Hidden = true };
         var engine = new Option<DirectoryInfo?>("--engine")
         {
             Description = "An engine folder from modelforge engine: its EP-context model also runs, on TensorRT, as the " +
@@ -64,8 +71,12 @@ internal static class ValidateCommand
 
         var command = new Command("validate", "Check that an ONNX model computes what the original TorchScript model computes (the accuracy gate).")
         {
-            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, engine, report, saveFailures,
+            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, providersOldSpelling, engine, report, saveFailures,
         };
+        HelpText.Add(command,
+            "modelforge validate fixtures/models/resnet18_small/model.pt resnet18.onnx --input x:float32[batch,3,64,64]",
+            "modelforge validate fixtures/models/resnet18_small/model.pt resnet18.onnx --input x:float32[batch,3,64,64] --batch 1,4 --atol 1e-3 --top-k 5 --report report/",
+            "modelforge validate fixtures/models/resnet18_small/model.pt resnet18.onnx --input x:float32[batch,3,64,64] --range x:0:1 --save-failures failures/");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -75,7 +86,7 @@ internal static class ValidateCommand
                 PerOutput = (parse.GetValue(perOutput) ?? []).Select(ParseOutputTolerance).ToDictionary(p => p.Output, p => p.Tolerance),
                 TopK = parse.GetValue(topK),
             };
-            var requested = (parse.GetValue(providers) ?? []).Select(ParseProvider).Distinct().ToList();
+            var (required, optional) = ValidateStage.CandidatesFor((parse.GetValue(providers) ?? []).Concat(parse.GetValue(providersOldSpelling) ?? []).Select(ParseProvider).Distinct().ToList());
             var dataFile = parse.GetValue(data);
             var options = new ValidateOptions
             {
@@ -87,8 +98,8 @@ internal static class ValidateCommand
                 Data = dataFile is null ? null : LoadData(dataFile.FullName, specs),
                 DataSource = dataFile?.FullName ?? "",
                 Tolerances = tolerances,
-                Required = requested.Count > 0 ? requested : [CandidateKind.Cpu],
-                Optional = requested.Count > 0 ? [] : [CandidateKind.Cuda, CandidateKind.TensorRt],
+                Required = required,
+                Optional = optional,
                 SaveFailuresDirectory = parse.GetValue(saveFailures)?.FullName,
                 EngineDirectory = parse.GetValue(engine)?.FullName,
             };
@@ -105,13 +116,17 @@ internal static class ValidateCommand
                 $"candidate inference {timings.CandidateInference.TotalSeconds:F3} s, comparison {timings.Comparison.TotalSeconds:F3} s, " +
                 $"reports {reportClock.Elapsed.TotalSeconds:F3} s"));
 
-            if (result.Passed) return ExitCodes.Success;
-            if (result.Runs.Any(r => r.Status == CandidateStatus.Failed)) return ExitCodes.AccuracyGateFailed;
-            foreach (var unavailable in result.Runs.Where(r => r.Status == CandidateStatus.Unavailable).DistinctBy(r => r.Candidate.Name))
-                parse.InvocationConfiguration.Error.WriteLine(new Diagnostic(DiagnosticCode.CandidateUnavailable,
-                    $"{unavailable.Candidate.Name} was requested but cannot run here: {unavailable.Reason}", null,
-                    "drop it from --ep, or run on a machine with that execution provider").Format());
-            return ExitCodes.InvalidInput;
+            switch (AccuracyGate.Verdict(result))
+            {
+                case GateVerdict.Passed:
+                    return ExitCodes.Success;
+                case GateVerdict.Mismatch:
+                    return ExitCodes.AccuracyGateFailed;
+                default:
+                    foreach (var unavailable in AccuracyGate.Unavailable(result, null, "drop it from --require, or run on a machine with that execution provider"))
+                        parse.InvocationConfiguration.Error.WriteLine(unavailable.Format());
+                    return ExitCodes.InvalidInput;
+            }
         }));
         return command;
     }
@@ -148,7 +163,7 @@ internal static class ValidateCommand
         "cpu" => CandidateKind.Cpu,
         "cuda" => CandidateKind.Cuda,
         "tensorrt" or "trt" => CandidateKind.TensorRt,
-        _ => throw Usage($"--ep '{text}' is not an execution provider", "use cpu, cuda or tensorrt"),
+        _ => throw Usage($"--require '{text}' is not an execution provider", "use cpu, cuda or tensorrt"),
     };
 
     private static IReadOnlyDictionary<string, HostTensor> LoadData(string path, IReadOnlyList<InputSpec> specs)
