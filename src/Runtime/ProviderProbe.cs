@@ -77,12 +77,20 @@ public static class ProviderProbe
             : $"{provider.ExecutionProviderName()} cannot be used here: {ortFirstLine}";
     }
 
-    internal static string MissingLibraryDetail(OrtProvider provider)
+    /// <summary>
+    /// Why the provider's library cannot load: absent from <paramref name="directory"/> (ModelForge's own folder by
+    /// default; the CPU payload leaves the GPU providers out, build/ModelForgePayload.targets), or the dependency the
+    /// dynamic loader names. Empty when neither is known.
+    /// </summary>
+    internal static string MissingLibraryDetail(OrtProvider provider, string? directory = null)
     {
         if (provider.LibraryFile() is not { } file) return "";
-        var candidates = new[] { Path.Combine(AppContext.BaseDirectory, file), Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", file) };
+        directory ??= AppContext.BaseDirectory;
+        var candidates = new[] { Path.Combine(directory, file), Path.Combine(directory, "runtimes", "linux-x64", "native", file) };
         var path = candidates.FirstOrDefault(File.Exists);
-        if (path is null) return $" ({file} is not installed next to ModelForge)";
+        if (path is null)
+            return $" ({file} is not installed next to ModelForge: this is the CPU payload, without ONNX Runtime's GPU providers;"
+                + " install ModelForge.Tool.Gpu or ModelForge.Build.Gpu, or publish with -p:ModelForgeGpu=true)";
         try
         {
             NativeLibrary.Free(NativeLibrary.Load(path));

@@ -3,22 +3,11 @@ using ModelForge.Pipeline;
 namespace ModelForge.MSBuild.Tests;
 
 /// <summary>
-/// Packs ModelForge.Build once (the real package: targets, task and the published CLI) into a local folder feed, for
-/// the sample model projects to restore.
+/// ModelForge.Build packed once (targets, task and the published CLI) into a local folder feed, for the sample model
+/// projects to restore.
 /// </summary>
-public sealed class PackageFeed : IDisposable
+public sealed class PackageFeed() : FolderFeed("msbuild", "src/MSBuild.Tasks")
 {
-    public string Root { get; } = Path.Combine(Path.GetTempPath(), "mf-msbuild-" + Guid.NewGuid().ToString("N"));
-    public string Feed => Path.Combine(Root, "feed");
-    /// <summary>A packages folder of this run's own, so no copy of the package from an earlier run is reused.</summary>
-    public string Packages => Path.Combine(Root, "packages");
-
-    public PackageFeed()
-    {
-        var (exitCode, output) = DotnetProcess.Run(RepoPaths.Root, "pack", "src/MSBuild.Tasks", "-c", "Debug", "-o", Feed, "-nodeReuse:false");
-        if (exitCode != 0) throw new InvalidOperationException("dotnet pack of ModelForge.Build failed:\n" + output);
-    }
-
     /// <summary>A copy of tests/MSBuild.Tests/Sample with the ResNet fixture as models/resnet.pt and a nuget.config for the feed.</summary>
     public string NewSampleProject()
     {
@@ -31,28 +20,21 @@ public sealed class PackageFeed : IDisposable
             File.Copy(file, target);
         }
         File.Copy(RepoPaths.Fixture("models", "resnet18_small", "model.pt"), Path.Combine(project, "models", "resnet.pt"));
-        File.WriteAllText(Path.Combine(project, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources><clear /><add key="local" value="{Feed}" /></packageSources>
-              <config><add key="globalPackagesFolder" value="{Packages}" /></config>
-            </configuration>
-            """);
+        WriteNuGetConfig(project);
         return project;
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Root, recursive: true); }
-        catch (IOException) { /* a leftover temp folder is harmless */ }
     }
 }
 
 /// <summary>Real <c>dotnet build</c> of a model project that restores the packed ModelForge.Build from a folder feed.</summary>
+[Collection(PackingCollection.Name)]
 public sealed class PackageBuildTests(PackageFeed feed) : IClassFixture<PackageFeed>
 {
     private static (int ExitCode, string Output) Build(string project, params string[] extra) =>
         DotnetProcess.Run(project, ["build", "Sample.Models.csproj", "-p:ModelForgeBuildVersion=0.1.0", "-nodeReuse:false", .. extra]);
+
+    [Fact]
+    public void The_package_carries_the_same_cpu_payload_as_the_tool() =>
+        CpuPayload.AssertInPackage(Path.Combine(feed.Feed, "ModelForge.Build.0.1.0.nupkg"));
 
     [Fact]
     public void BuildsOnceSkipsUnchangedRebuildsOnChangeAndCleans()

@@ -118,6 +118,20 @@ public sealed class OrtHostTests : IDisposable
         Assert.Equal($"TensorRT could not build an engine: {ProviderProbe.TensorRt.Reason}", error.Diagnostics[0].Message);
     }
 
+    [Theory]
+    [InlineData(OrtProvider.Cuda, "libonnxruntime_providers_cuda.so")]
+    [InlineData(OrtProvider.TensorRt, "libonnxruntime_providers_tensorrt.so")]
+    public void A_gpu_provider_left_out_of_the_payload_says_so_and_how_to_get_it(OrtProvider provider, string library)
+    {
+        // The CPU payload (build/ModelForgePayload.targets) has no GPU provider libraries next to modelforge.
+        var detail = ProviderProbe.MissingLibraryDetail(provider, _directory);
+
+        Assert.StartsWith($" ({library} is not installed next to ModelForge: this is the CPU payload", detail);
+        Assert.Contains("ModelForge.Tool.Gpu", detail);
+        Assert.Contains("-p:ModelForgeGpu=true", detail);
+        Assert.Equal("", ProviderProbe.MissingLibraryDetail(OrtProvider.Cpu, _directory));
+    }
+
     [Fact]
     public void The_cpu_provider_is_always_available()
     {
