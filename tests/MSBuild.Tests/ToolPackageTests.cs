@@ -85,7 +85,7 @@ public sealed class ToolPackageTests(ToolFeed feed) : IClassFixture<ToolFeed>
         Assert.Contains("PASSED", validate.Output);
 
         // No GPU providers in this payload: asking for one says so and how to get them.
-        var cuda = ChildProcess.Run(modelforge, work, null, "validate", Model, onnx, "--input", Input, "--ep", "cuda", "--batch", "1");
+        var cuda = ChildProcess.Run(modelforge, work, null, "validate", Model, onnx, "--input", Input, "--require", "cuda", "--batch", "1");
         Assert.Contains("libonnxruntime_providers_cuda.so is not installed next to ModelForge: this is the CPU payload", cuda.Output);
         Assert.Contains("ModelForge.Tool.Gpu", cuda.Output);
     }
