@@ -21,7 +21,7 @@ public static class OutputOwnership
         File.WriteAllText(Path.Combine(directory, MarkerFileName), MarkerText);
 
     /// <summary>True for a folder ModelForge may replace without asking: absent, empty, or carrying its marker.</summary>
-    public static bool IsReplaceable(string directory) =>
+    private static bool IsReplaceable(string directory) =>
         !Directory.Exists(directory) || FirstEntry(directory) is null || IsMarked(directory);
 
     public static bool IsMarked(string directory) =>
