@@ -148,4 +148,15 @@ public sealed class ValidateCommandTests : IDisposable
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF1001", stderr);
     }
+
+    /// <summary>Before MF3005, libtorch's loader ended the process here with exit 134 and no message.</summary>
+    [Fact]
+    public void A_model_calling_torchvision_nms_exits_2_with_MF3005_instead_of_aborting()
+    {
+        var (exitCode, _, stderr) = CliRunner.Run("validate", RepoPaths.Fixture("validate", "nms_traced.pt"), RepoPaths.Fixture("validate", "nms_traced.onnx"),
+            "--input", "boxes:float32[8,4]", "--input", "scores:float32[8]");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("code/__torch__.py(9,12): error MF3005: the native reference cannot run this model: it calls torchvision::nms", stderr);
+    }
 }
