@@ -5,6 +5,7 @@ using System.Text;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Engine;
+using ModelForge.Package.TorchServe;
 using ModelForge.Package.Tuning;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Pipeline.Stages;
@@ -191,16 +192,43 @@ public static class BuildPipeline
         ["onnxruntime"] = EngineBuilder.OrtVersion,
     };
 
+    /// <summary>The manifest's <c>inputs</c>: the SHA-256 of every file the build reads (<see cref="ReadFiles"/>), by its role and name.</summary>
     private static SortedDictionary<string, string> InputFiles(ModelSpec spec)
     {
-        var files = new SortedDictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["source:" + Path.GetFileName(spec.SourcePath)] = BuildManifest.Sha256Of(spec.SourcePath),
-        };
-        if (spec.SpecPath is { } specPath) files["spec:" + Path.GetFileName(specPath)] = BuildManifest.Sha256Of(specPath);
-        foreach (var file in spec.Package?.ReferencedFiles ?? [])
-            files["package:" + Path.GetFileName(file)] = File.Exists(file) ? BuildManifest.Sha256Of(file) : "missing";
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        // Two files of one name would clash in the archive too; the package stage refuses that with its own diagnostic.
+        foreach (var (key, path) in ReadFiles(spec)) files[key] = File.Exists(path) ? BuildManifest.Sha256Of(path) : "missing";
         return files;
+    }
+
+    /// <summary>
+    /// The absolute paths of every file the build reads, sorted and without repeats: what the input hash covers, and,
+    /// when the build tunes, the tuning lock (outside the hash, but a changed or deleted one rebuilds all the same). What
+    /// MSBuild must watch (<c>build --dependency-file</c>) to know when to run the build again.
+    /// </summary>
+    public static IReadOnlyList<string> InputPaths(ModelSpec spec) =>
+        ReadFiles(spec).Select(f => f.Path).Concat(spec.Tunes && spec.TuningLockPath is { } lockPath ? [lockPath] : [])
+            .Select(Path.GetFullPath).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// Every file the build reads, keyed by role and a name that does not depend on where the tree is (so a moved tree
+    /// keeps its hash): the model, the spec, and each file the bundles copy (handler, requirements, extra files, and
+    /// each file inside an extra directory, as the archive takes them).
+    /// </summary>
+    private static IEnumerable<(string Key, string Path)> ReadFiles(ModelSpec spec)
+    {
+        yield return ("source:" + Path.GetFileName(spec.SourcePath), spec.SourcePath);
+        if (spec.SpecPath is { } specPath) yield return ("spec:" + Path.GetFileName(specPath), specPath);
+        foreach (var file in spec.Package?.ReferencedFiles ?? [])
+        {
+            if (!Directory.Exists(file))
+            {
+                yield return ("package:" + Path.GetFileName(file), file);
+                continue;
+            }
+            foreach (var entry in TorchServeArchiver.ExtraFileEntries(file))
+                yield return ($"package:{Path.GetFileName(Path.TrimEndingDirectorySeparator(file))}/{entry.EntryName}", entry.SourcePath);
+        }
     }
 
     private const string TuningLockRole = "tuning-lock:";

@@ -154,6 +154,31 @@ public class BuildPipelineTests
     }
 
     [Fact]
+    public void TheInputHashAndTheWatchedFilesCoverTheFilesInsideAnExtraDirectoryButNotItsPythonCache()
+    {
+        using var workspace = new SpecWorkspace();
+        var vocabulary = Path.Combine(workspace.Directory, "assets", "vocab.txt");
+        var cached = Path.Combine(workspace.Directory, "assets", "__pycache__", "handler.cpython-312.pyc");
+        Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
+        File.WriteAllText(vocabulary, "cat\ndog\n");
+        File.WriteAllText(cached, "compiled");
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "torchserve": { "extraFiles": ["assets"] } }
+            """));
+        var before = BuildPipeline.InputHash(spec);
+
+        File.WriteAllText(cached, "compiled again");
+        Assert.Equal(before, BuildPipeline.InputHash(spec));
+        // The spec tunes (quick by default), so its tuning lock, which the build reads when there is one, is watched too.
+        var tuningLock = Path.Combine(workspace.Directory, "model.tuning.lock.json");
+        Assert.Equal(new[] { spec.SpecPath!, Path.GetFullPath(SpecWorkspace.ResNetModel), vocabulary, tuningLock }.Order(StringComparer.Ordinal),
+            BuildPipeline.InputPaths(spec));
+
+        File.WriteAllText(vocabulary, "cat\ndog\nbird\n");
+        Assert.NotEqual(before, BuildPipeline.InputHash(spec));
+    }
+
+    [Fact]
     public void AnOutputFolderHoldingTheModelIsRefused()
     {
         using var workspace = new SpecWorkspace();

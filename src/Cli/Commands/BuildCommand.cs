@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Text;
 using ModelForge.Core;
+using ModelForge.Core.IO;
 using ModelForge.Pipeline;
 using ModelForge.Pipeline.Spec;
 
@@ -47,6 +49,12 @@ internal static class BuildCommand
             DefaultValueFactory = _ => "auto",
         };
         progress.AcceptOnlyFromAmong("auto", "plain", "live");
+        var dependencyFile = new Option<FileInfo?>("--dependency-file")
+        {
+            HelpName = "FILE",
+            Description = "Also write the absolute path of every file the build read (spec, model, handler, requirements, extra files), " +
+                          "one per line, sorted; written when up to date too. For build systems: MSBuild's ModelForge.Build feeds it back as Inputs.",
+        };
         var tune = CommonOptions.Tune(null);
         var force = CommonOptions.Force("the output folder (and the engine cache)");
 
@@ -54,7 +62,7 @@ internal static class BuildCommand
             "Run the whole pipeline for one model: convert → TensorRT engines (where TensorRT runs) → validate → build manifest. " +
             "Incremental: with the spec, the model and the tool unchanged and the previous output intact, it does nothing.")
         {
-            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress, tune, force,
+            source, inputs, opset, optimize, externalData, output, onFailure, engineCache, progress, dependencyFile, tune, force,
         };
         var lockMode = CommonOptions.AddTuningLockModes(command, "NAME.tuning.lock.json next to the spec");
         HelpText.Add(command,
@@ -81,11 +89,22 @@ internal static class BuildCommand
             var result = UseLiveDisplay(parse.GetValue(progress)!, parse.InvocationConfiguration.Output)
                 ? LiveBuildReporter.Run(reporter => BuildPipeline.Run(spec, reporter, settings))
                 : BuildPipeline.Run(spec, new PlainBuildReporter(parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error), settings);
+            if (parse.GetValue(dependencyFile) is { } dependencies) WriteDependencyFile(dependencies.FullName, spec);
             if (result.Status != BuildStatus.GateFailed) return ExitCodes.Success;
             parse.InvocationConfiguration.Error.WriteLine(result.Gate!.Format());
             return ExitCodes.AccuracyGateFailed;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// One absolute path per line (UTF-8, '\n'), not a make-style .d file: MSBuild reads it with ReadLinesFromFile, which
+    /// takes each line as one item and escapes it, so paths with spaces or ';' need no quoting rules of their own.
+    /// </summary>
+    private static void WriteDependencyFile(string path, ModelSpec spec)
+    {
+        var text = string.Concat(BuildPipeline.InputPaths(spec).Select(file => file + "\n"));
+        AtomicFile.Write(path, stream => stream.Write(new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text)));
     }
 
     private static bool UseLiveDisplay(string mode, TextWriter output) => mode switch

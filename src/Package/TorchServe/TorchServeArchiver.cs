@@ -207,25 +207,35 @@ public static partial class TorchServeArchiver
         return Path.GetFileName(handler);
     }
 
-    /// <summary>Files go to the root; a directory's contents go to the root with their subdirectories, skipping what the archiver skips.</summary>
+    /// <summary>Files go to the root; a directory's contents go to the root with their subdirectories (<see cref="ExtraFileEntries"/>).</summary>
     private static IEnumerable<BundleFile> ExtraFiles(IReadOnlyList<string> paths)
     {
         var result = new List<BundleFile>();
         foreach (var path in paths)
         {
-            if (File.Exists(path)) { result.Add(new BundleFile(path, Path.GetFileName(path))); continue; }
-            if (!Directory.Exists(path))
+            if (!File.Exists(path) && !Directory.Exists(path))
                 throw new ModelForgeException(DiagnosticCode.PackageFileMissing, $"extra file '{path}' does not exist", new SourceLocation(path),
                     "pass existing files or directories as extra files");
-            var root = Path.GetFullPath(path);
-            foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
-            {
-                var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
-                if (relative.Split('/')[..^1].Any(d => d is "__MACOSX" or "__pycache__" || d.StartsWith('.'))) continue;
-                result.Add(new BundleFile(file, relative));
-            }
+            result.AddRange(ExtraFileEntries(path));
         }
         return result.OrderBy(f => f.EntryName, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// What one extra-files path puts into an archive: a file itself, or every file under a directory by its relative path,
+    /// skipping the folders torch-model-archiver skips (<c>__MACOSX</c>, <c>__pycache__</c>, hidden ones). A path that
+    /// does not exist gives nothing. The build's input hash reads the same list, so it covers exactly what is archived.
+    /// </summary>
+    public static IEnumerable<BundleFile> ExtraFileEntries(string path)
+    {
+        if (File.Exists(path)) return [new BundleFile(path, Path.GetFileName(path))];
+        if (!Directory.Exists(path)) return [];
+        var root = Path.GetFullPath(path);
+        return Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(file => new BundleFile(file, Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/')))
+            .Where(file => !file.EntryName.Split('/')[..^1].Any(d => d is "__MACOSX" or "__pycache__" || d.StartsWith('.')))
+            .OrderBy(file => file.EntryName, StringComparer.Ordinal)
+            .ToList();
     }
 
     /// <summary>
