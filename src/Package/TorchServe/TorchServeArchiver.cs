@@ -193,15 +193,24 @@ public static partial class TorchServeArchiver
         return PackageChecks.RequireFile(pt, "TorchScript model", "pass the .pt the ONNX model was converted from");
     }
 
-    /// <summary>A built-in name stays bare; a handler file (<c>path/h.py</c>, <c>path/h</c> or <c>path/h.py:fn</c>) is added and named by its base name.</summary>
+    /// <summary>
+    /// The file of a handler that is one (<c>path/h.py</c>, <c>path/h</c> or <c>path/h.py:fn</c> → <c>path/h.py</c>);
+    /// null for a built-in handler's name.
+    /// </summary>
+    public static string? HandlerFile(string handler)
+    {
+        if (BuiltInHandlers.Contains(handler)) return null;
+        var colon = handler.IndexOf(':', StringComparison.Ordinal);
+        var file = colon < 0 ? handler : handler[..colon];
+        return file.EndsWith(".py", StringComparison.Ordinal) ? file : file + ".py";
+    }
+
+    /// <summary>A built-in name stays bare; a handler file (see <see cref="HandlerFile"/>) is added and named by its base name.</summary>
     private static string Handler(string handler, List<BundleFile> files)
     {
         if (string.IsNullOrWhiteSpace(handler))
             throw Invalid("the handler is empty: an archive needs a handler", "use a built-in handler such as base_handler, or a handler .py file");
-        if (BuiltInHandlers.Contains(handler)) return handler;
-        var colon = handler.IndexOf(':', StringComparison.Ordinal);
-        var file = colon < 0 ? handler : handler[..colon];
-        if (!file.EndsWith(".py", StringComparison.Ordinal)) file += ".py";
+        if (HandlerFile(handler) is not { } file) return handler;
         PackageChecks.RequireFile(file, "handler file", $"pass an existing handler .py, or a built-in handler ({string.Join(", ", BuiltInHandlers)})");
         files.Add(new BundleFile(file, Path.GetFileName(file)));
         return Path.GetFileName(handler);
