@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ModelForge.Convert.Ops;
 using ModelForge.Convert.Passes;
+using ModelForge.Model;
 using ModelForge.Package.Tuning;
 
 namespace ModelForge.Cli.Commands;
@@ -57,10 +58,17 @@ internal static class CommonOptions
         Required = true,
     };
 
+    /// <summary><c>--dim NAME=MIN/OPT/MAX</c>, one spelling for dim ranges wherever a command takes them; what they do is the command's.</summary>
+    public static Option<string[]> Dims(string description) => new("--dim")
+    {
+        HelpName = DimRange.Syntax,
+        Description = description,
+    };
+
     /// <summary>No default value: <c>build</c> must tell an option given from one left out (a spec sets these itself).</summary>
     public static Option<int?> Opset() => new("--opset")
     {
-        Description = $"Target ONNX opset ({OpRegistry.MinOpset}–{OpRegistry.MaxOpset}; default {OpRegistry.DefaultOpset}).",
+        Description = $"Target ONNX opset, {OpRegistry.MinOpset} to {OpRegistry.MaxOpset}. [default: {OpRegistry.DefaultOpset}]",
     };
 
     public static Option<string?> Optimize()
@@ -68,7 +76,7 @@ internal static class CommonOptions
         var optimize = new Option<string?>("--optimize")
         {
             Description = "Graph optimisation: none (as lowered), basic (dead code, identities, constant and shape folding, value_info) " +
-                          "or all (the default: basic plus BatchNorm folding, Gemm, LayerNormalization and Gelu fusion). See docs/optimization.md.",
+                          "or all (basic plus BatchNorm folding, Gemm, LayerNormalization and Gelu fusion). See docs/optimization.md. [default: all]",
         };
         optimize.AcceptOnlyFromAmong("none", "basic", "all");
         return optimize;
