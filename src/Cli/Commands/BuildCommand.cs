@@ -61,7 +61,7 @@ internal static class BuildCommand
         };
         HelpText.Add(command,
             "modelforge build examples/resnet18/resnet18.modelforge.json",
-            "modelforge build fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] -o out/resnet18",
+            "modelforge build fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --dim batch=1/4/8 -o out/resnet18",
             "modelforge build examples/resnet18/resnet18.modelforge.json --tune off --progress plain   # a CI smoke build");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
