@@ -21,14 +21,12 @@ internal static class BuildCommand
         var inputs = CommonOptions.Inputs();
         inputs.Required = false;
         inputs.Description = "With a .pt: " + inputs.Description;
-        var dims = CommonOptions.Dims(
-            "With a .pt: range of a symbolic dim as NAME=MIN/OPT/MAX (NAME=MIN/MAX: opt = max; NAME=SIZE: fixed), what a spec says in " +
-            "\"dims\": validation runs the batch dim at MIN and OPT, any other dim at OPT, e.g. --dim seq=1/128/512. Repeatable, once per dim.");
-        // A spec sets these in its "onnx" section; for a .pt the command line is the only place to say them.
+        // A spec sets these in its "dims" and "onnx" sections; for a .pt the command line is the only place to say them.
+        var dims = CommonOptions.Dims("Validation runs the batch dim at MIN and OPT, any other dim at OPT, e.g. --dim seq=1/128/512.");
         var opset = CommonOptions.Opset();
         var optimize = CommonOptions.Optimize();
         var externalData = CommonOptions.ExternalData();
-        foreach (var option in new Option[] { opset, optimize, externalData }) option.Description = "With a .pt: " + option.Description;
+        foreach (var option in new Option[] { dims, opset, optimize, externalData }) option.Description = "With a .pt: " + option.Description;
         var output = new Option<DirectoryInfo?>("--output", "-o")
         {
             Description = "Output folder, replaced as a whole by each build. [default: the spec's \"output\", else out/NAME next to the spec, " +

@@ -58,11 +58,14 @@ internal static class CommonOptions
         Required = true,
     };
 
-    /// <summary><c>--dim NAME=MIN/OPT/MAX</c>, one spelling for dim ranges wherever a command takes them; what they do is the command's.</summary>
-    public static Option<string[]> Dims(string description) => new("--dim")
+    /// <summary><c>--dim NAME=MIN/OPT/MAX</c>, one spelling for dim ranges wherever a command takes them.</summary>
+    /// <param name="use">What the command does with the ranges, a sentence or two.</param>
+    /// <param name="defaultRange">The range a dim without one gets, if any, shown as <c>[default: …]</c> like every default.</param>
+    public static Option<string[]> Dims(string use, string? defaultRange = null) => new("--dim")
     {
         HelpName = DimRange.Syntax,
-        Description = description,
+        Description = "Range of a symbolic dim of the inputs as NAME=MIN/OPT/MAX (NAME=MIN/MAX: opt = max; NAME=SIZE: fixed), as a " +
+                      $"spec's \"dims\" gives it. {use} Repeatable, once per dim." + (defaultRange is null ? "" : $" [default: {defaultRange}]"),
     };
 
     /// <summary>No default value: <c>build</c> must tell an option given from one left out (a spec sets these itself).</summary>

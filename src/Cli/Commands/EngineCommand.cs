@@ -28,9 +28,8 @@ internal static class EngineCommand
             DefaultValueFactory = _ => "fp32",
         };
         var dims = CommonOptions.Dims(
-            "Range of a symbolic dim of the inputs as NAME=MIN/OPT/MAX (NAME=MIN/MAX: opt = max; NAME=SIZE: fixed), like a spec's " +
-            "\"dims\"; each input's profile spans the ranges of its dims, e.g. --dim batch=1/8/32. Repeatable, once per dim. " +
-            "Any symbolic dim but the batch dim needs one. [default: the batch dim (dim 0 of the first input, when symbolic) 1/N/N, N = --max-batch]");
+            "Each input's profile spans the ranges of its dims, e.g. --dim batch=1/8/32; any symbolic dim but the batch dim needs one.",
+            "the batch dim (dim 0 of the first input, when symbolic) 1/N/N, N = --max-batch");
         // The first spelling, a whole profile per input (NAME:MIN/OPT/MAX, shapes 1x3x224x224 or [1,3,224,224]): it says
         // no more than --dim, whose ranges inputs that share a dim cannot contradict, so it stays only as a hidden alias.
         var profiles = new Option<string[]>("--profile") { Hidden = true };

@@ -47,9 +47,7 @@ internal static class ValidateCommand
             HelpName = "NAME:LOW:HIGH",
             Description = "Value range of a generated input as NAME:LOW:HIGH (floats uniform in [LOW,HIGH); ints in [LOW,HIGH)). e.g. --range ids:0:30000",
         };
-        var dims = CommonOptions.Dims(
-            "Range of a symbolic dim as NAME=MIN/OPT/MAX (NAME=MIN/MAX: opt = max; NAME=SIZE: fixed), as engine takes it and like a spec's " +
-            "\"dims\": the batch dim runs at MIN and OPT (unless --batch), any other dim at OPT, e.g. --dim seq=128. Repeatable, once per dim.");
+        var dims = CommonOptions.Dims("The batch dim runs at MIN and OPT (unless --batch), any other dim at OPT, e.g. --dim seq=128.");
         var seed = new Option<int>("--seed") { Description = "Seed for generated inputs.", DefaultValueFactory = _ => 0 };
         // One spelling with `engine --require` for "providers that must run"; --ep, the old spelling, stays as a hidden alias.
         var providers = new Option<string[]>("--require")
