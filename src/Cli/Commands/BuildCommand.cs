@@ -57,6 +57,7 @@ internal static class BuildCommand
         {
             source, inputs, dims, opset, optimize, externalData, output, onFailure, engineCache, progress, tune, force,
         };
+        var lockMode = CommonOptions.AddTuningLockModes(command, "NAME.tuning.lock.json next to the spec");
         HelpText.Add(command,
             "modelforge build examples/resnet18/resnet18.modelforge.json",
             "modelforge build fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --dim batch=1/4/8 -o out/resnet18",
@@ -78,6 +79,7 @@ internal static class BuildCommand
                 EngineCacheRoot = parse.GetValue(engineCache)?.FullName,
                 Force = parse.GetValue(force),
                 PassTrace = CommonOptions.IsVerbose(parse) ? parse.InvocationConfiguration.Output : null,
+                TuningLock = lockMode(parse),
             };
 
             var result = UseLiveDisplay(parse.GetValue(progress)!, parse.InvocationConfiguration.Output)

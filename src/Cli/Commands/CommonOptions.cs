@@ -43,6 +43,30 @@ internal static class CommonOptions
         return tune;
     }
 
+    /// <summary>
+    /// Adds <c>--retune</c> and <c>--locked</c> to <paramref name="command"/> (they exclude each other: MF5005) and
+    /// returns how to read the mode they select; <paramref name="lockIs"/> says where the command's lock is.
+    /// </summary>
+    public static Func<ParseResult, TuningLockMode> AddTuningLockModes(Command command, string lockIs)
+    {
+        var retune = new Option<bool>("--retune")
+        {
+            Description = $"Measure the batching again even though the tuning lock ({lockIs}) matches, and record the new decision.",
+        };
+        var locked = new Option<bool>("--locked")
+        {
+            Description = $"Reuse the tuning lock ({lockIs}) and measure nothing; stop with MF4057 (exit 2) when it is missing or no " +
+                          "longer matches the model, the tuning settings or this machine. For CI: the bundle is what was committed.",
+        };
+        command.Options.Add(retune);
+        command.Options.Add(locked);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(retune) && result.GetValue(locked)) result.AddError("--retune and --locked exclude each other");
+        });
+        return parse => parse.GetValue(retune) ? TuningLockMode.Retune : parse.GetValue(locked) ? TuningLockMode.Locked : TuningLockMode.Reuse;
+    }
+
     public static TuningLevel TuningLevelOf(string level) => Enum.Parse<TuningLevel>(level, ignoreCase: true);
 
     public static bool IsQuiet(ParseResult parse) => parse.GetValue<bool>(QuietName);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.IO;
 using ModelForge.Model;
 using ModelForge.Pipeline.Stages;
 using ModelForge.Validate;
@@ -62,15 +63,23 @@ internal static class ValidateCommand
             Description = "An engine folder from modelforge engine: its EP-context model also runs, on TensorRT, as the " +
                           "required candidate tensorrt-engine (unavailable, exit 2, where TensorRT cannot run).",
         };
-        var report = new Option<DirectoryInfo?>("--report") { Description = "Write report.json, report.junit.xml and report.html into this directory." };
+        var report = new Option<DirectoryInfo?>("--report")
+        {
+            HelpName = "DIR",
+            Description = "Write report.json, report.junit.xml and report.html into this folder, replaced as a whole by each run " +
+                          "(refused when it holds files ModelForge did not write; see --force).",
+        };
         var saveFailures = new Option<DirectoryInfo?>("--save-failures")
         {
-            Description = "On a failed check, save the inputs and both sides' outputs as .npz files here, to reproduce it.",
+            HelpName = "DIR",
+            Description = "On a failed check, save the inputs and both sides' outputs as .npz files here, to reproduce it. The folder " +
+                          "is replaced by each run, so it holds this run's failures only (none when the gate passed).",
         };
+        var force = CommonOptions.Force("the --report and --save-failures folders");
 
         var command = new Command("validate", "Check that an ONNX model computes what the original TorchScript model computes (the accuracy gate).")
         {
-            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, providersOldSpelling, engine, report, saveFailures,
+            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, providersOldSpelling, engine, report, saveFailures, force,
         };
         HelpText.Add(command,
             "modelforge validate fixtures/models/resnet18_small/model.pt resnet18.onnx --input x:float32[batch,3,64,64]",
@@ -88,6 +97,10 @@ internal static class ValidateCommand
             var (required, optional) = ValidateStage.CandidatesFor((parse.GetValue(providers) ?? []).Concat(parse.GetValue(providersOldSpelling) ?? []).Select(ParseProvider).Distinct().ToList());
             var dataFile = parse.GetValue(data);
             var (rangeBatches, dimSizes) = ValidateStage.SizesFor(specs, DimRange.ParseAll(parse.GetValue(dims) ?? [], specs));
+            var reportDirectory = parse.GetValue(report)?.FullName;
+            // Both folders are checked before any work: a run that ends by finding it may not write its reports was wasted.
+            if (reportDirectory is not null) OutputOwnership.EnsureReplaceable(reportDirectory, parse.GetValue(force), "the --report folder");
+            using var failures = parse.GetValue(saveFailures) is { } failuresDirectory ? StagedOutput.Begin(failuresDirectory.FullName, parse.GetValue(force)) : null;
             var options = new ValidateOptions
             {
                 Inputs = specs,
@@ -99,7 +112,7 @@ internal static class ValidateCommand
                 Tolerances = tolerances,
                 Required = required,
                 Optional = optional,
-                SaveFailuresDirectory = parse.GetValue(saveFailures)?.FullName,
+                SaveFailuresDirectory = failures?.StagingDirectory,
                 EngineDirectory = parse.GetValue(engine)?.FullName,
             };
             if ((parse.GetValue(batches) is { } batchList ? ParseBatches(batchList) : rangeBatches) is { } batchSizes)
@@ -109,8 +122,14 @@ internal static class ValidateCommand
                 parse.InvocationConfiguration.Error);
             var reportClock = System.Diagnostics.Stopwatch.StartNew();
             ConsoleReport.Write(result, output);
-            if (parse.GetValue(report) is { } directory)
-                foreach (var path in ReportWriter.WriteAll(result, directory.FullName).All) output.WriteLine($"wrote {path}");
+            failures?.Publish();
+            if (reportDirectory is not null)
+            {
+                using var reports = StagedOutput.Begin(reportDirectory, parse.GetValue(force));
+                var written = ReportWriter.WriteAll(result, reports.StagingDirectory).All;
+                reports.Publish();
+                foreach (var path in written) output.WriteLine($"wrote {Path.Combine(reportDirectory, Path.GetRelativePath(reports.StagingDirectory, path))}");
+            }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"time: setup {timings.Setup.TotalSeconds:F3} s, reference inference {timings.ReferenceInference.TotalSeconds:F3} s, " +
                 $"candidate inference {timings.CandidateInference.TotalSeconds:F3} s, comparison {timings.Comparison.TotalSeconds:F3} s, " +

@@ -95,6 +95,10 @@ public enum DiagnosticCode
     TuningRunFailed = 4055,
     /// <summary>Warning in a tuning report: the model has no symbolic batch dim, so only the instance count was tuned (max batch size 0).</summary>
     TuningNoBatchDim = 4056,
+    /// <summary>The recorded tuning decision (NAME.tuning.lock.json) no longer matches the model, its inputs, the tuning settings or the machine: a warning when the build measures again, an error with --locked.</summary>
+    TuningLockStale = 4057,
+    /// <summary>The tuning lock file is not a ModelForge tuning lock, or cannot be read: nothing is measured and the file is left alone.</summary>
+    TuningLockUnreadable = 4058,
 
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,
