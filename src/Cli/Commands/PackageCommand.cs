@@ -51,7 +51,7 @@ internal static class PackageCommand
         {
             HelpName = "FILE",
             Description = "Record the tuning decision in FILE and reuse it while the model, --input, the tuning settings and this " +
-                          "machine's class are unchanged, so the bundles come out byte-identical (default: no lock, measure every time).",
+                          "machine's class are unchanged, so the bundles come out byte-identical. [default: no lock, measure every time]",
         };
 
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
