@@ -184,7 +184,9 @@ public static class BuildPipeline
     }
 
     private static string Describe(ModelSpec spec) =>
-        $"name={spec.Name}\ninputs={string.Join(";", spec.Inputs)}\noutputs={string.Join(";", spec.OutputNames ?? [])}\nopset={spec.Opset}\noptimize={spec.Optimize}\nexternalData={spec.ExternalData}";
+        $"name={spec.Name}\ninputs={string.Join(";", spec.Inputs)}\n" +
+        $"dims={string.Join(";", spec.Dims.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => $"{d.Key}={d.Value}"))}\n" +
+        $"outputs={string.Join(";", spec.OutputNames ?? [])}\nopset={spec.Opset}\noptimize={spec.Optimize}\nexternalData={spec.ExternalData}";
 
     private static SortedDictionary<string, string> ToolVersions() => new(StringComparer.Ordinal)
     {

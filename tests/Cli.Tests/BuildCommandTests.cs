@@ -121,6 +121,25 @@ public sealed class BuildCommandTests : IDisposable
         Assert.Equal(expected, File.ReadAllText(dependencies));
     }
 
+    [Fact]
+    public void A_build_from_a_pt_takes_dim_ranges_as_a_specs_dims_and_a_changed_range_rebuilds()
+    {
+        var output = _workspace.PathOf("out-dims");
+        string[] build = ["build", ResNetWorkspace.Model, "--input", ResNetWorkspace.Input, "-o", output, "--tune", "off"];
+
+        var first = CliRunner.Run([.. build, "--dim", "batch=2/3/16"]);
+        Assert.True(first.ExitCode == 0, first.Output + first.Error);
+        // Validation runs the batch dim at its min and opt, as it does for a spec's "dims".
+        using (var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "validation", "report.json"))))
+            Assert.Equal([2, 3], report.RootElement.GetProperty("batchSizes").EnumerateArray().Select(b => b.GetInt32()));
+        Assert.Contains("up to date", CliRunner.Run([.. build, "--dim", "batch=2/3/16"]).Output);
+        Assert.DoesNotContain("up to date", CliRunner.Run([.. build, "--dim", "batch=2/4/16"]).Output);
+
+        var besideSpec = CliRunner.Run("build", Spec(), "--dim", "batch=1/8");
+        Assert.Equal(2, besideSpec.ExitCode);
+        Assert.Contains("--dim is only for a .pt; a spec gives dim ranges in its \"dims\" section", besideSpec.Error);
+    }
+
     [Theory]
     [InlineData("--opset", "13")]
     [InlineData("--optimize", "none")]

@@ -23,11 +23,11 @@ internal static class PackageCommand
     public static Command Create()
     {
         var onnx = new Argument<FileInfo>("onnx") { Description = "The converted ONNX model (modelforge convert output)." };
-        var source = new Option<FileInfo?>("--source") { Description = "The original TorchScript .pt: TorchServe's serialized model by default." };
+        var source = new Option<FileInfo?>("--source") { Description = "The original TorchScript .pt: the model inside the .mar unless --serialized onnx." };
         var inputs = CommonOptions.Inputs();
         var name = new Option<string>("--name") { HelpName = "NAME", Description = "Model name in the bundles (TorchServe model name, Triton model folder).", Required = true };
-        var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties (default: both TorchServe and Triton)." };
-        var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository (default: both TorchServe and Triton)." };
+        var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties. [default: with neither --torchserve nor --triton, both bundles]" };
+        var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository. [default: with neither --torchserve nor --triton, both bundles]" };
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
         var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where kserve/storage/ will be uploaded, e.g. s3://bucket/models/resnet; the InferenceServices read URI/torchserve and URI/triton." };
         var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
@@ -43,7 +43,7 @@ internal static class PackageCommand
         var extraFiles = new Option<string[]>("--extra-file") { HelpName = "FILE", Description = "A file for the .mar, e.g. index_to_name.json (repeatable)." };
         var format = new Option<string>("--archive-format") { Description = "TorchServe archive: default (.mar zip), tgz or no-archive.", DefaultValueFactory = _ => "default" };
         format.AcceptOnlyFromAmong("default", "tgz", "no-archive");
-        var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the .pt, default) or onnx.", DefaultValueFactory = _ => "torchscript" };
+        var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the --source .pt) or onnx.", DefaultValueFactory = _ => "torchscript" };
         serialized.AcceptOnlyFromAmong("torchscript", "onnx");
         var output = new Option<DirectoryInfo>("--output", "-o") { HelpName = "DIR", Description = "Output folder, replaced as a whole (refused when it holds files ModelForge did not write; see --force).", Required = true };
         var force = CommonOptions.Force("the output folder");
@@ -51,7 +51,7 @@ internal static class PackageCommand
         {
             HelpName = "FILE",
             Description = "Record the tuning decision in FILE and reuse it while the model, --input, the tuning settings and this " +
-                          "machine's class are unchanged, so the bundles come out byte-identical (default: no lock, measure every time).",
+                          "machine's class are unchanged, so the bundles come out byte-identical. [default: no lock, measure every time]",
         };
 
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")

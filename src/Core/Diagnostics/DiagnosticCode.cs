@@ -116,7 +116,7 @@ public enum DiagnosticCode
     // MF6xxx: engines
     /// <summary><c>--require tensorrt|cuda</c> names an execution provider whose probe says it cannot run here.</summary>
     EngineProviderUnavailable = 6001,
-    /// <summary>A <c>--profile</c> is malformed, names an unknown input, or does not fit the declared input.</summary>
+    /// <summary>A dynamic dim has no range (<c>--dim</c>, the spec's <c>dims</c>), or a legacy <c>--profile</c> is malformed or does not fit the declared input.</summary>
     EngineProfileInvalid = 6002,
     /// <summary>An engine target option is out of range (precision, max batch, workspace, builder level, --require).</summary>
     EngineTargetInvalid = 6003,
