@@ -4,8 +4,88 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Attention: the fused eval-mode fast paths of nn.MultiheadAttention and nn.TransformerEncoder(Layer)
-// (_native_multi_head_attention, _transformer_encoder_layer_fwd, _nested_tensor_from_mask, to_padded_tensor).
+// Attention: PyTorch 2.x's scaled_dot_product_attention and the fused eval-mode fast paths of nn.MultiheadAttention
+// and nn.TransformerEncoder(Layer) (_native_multi_head_attention, _transformer_encoder_layer_fwd,
+// _nested_tensor_from_mask, to_padded_tensor).
+
+/// <summary>
+/// <c>scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, *, scale, enable_gqa)</c>, which
+/// PyTorch 2.x traces for <c>F.scaled_dot_product_attention</c>: softmax(q·scale·kᵀ + bias)·v on [..., L, E] queries and
+/// [..., S, E] keys, in plain ONNX ops at every opset (MatMul, Mul, Where/Add, Softmax, MatMul). scale defaults to
+/// 1/√E. A bool attn_mask marks the positions to keep (False → −inf), a float one is added; either broadcasts to
+/// [..., L, S]. is_causal keeps key j for query i when j ≤ i (the top-left aligned tril PyTorch uses when L ≠ S).
+/// enable_gqa repeats each key/value head for its group of query heads (dim −3), as repeat_interleave does.
+/// dropout_p is not applied: the exported graph is for inference, where the model passes 0.
+/// </summary>
+[AtenOp("aten::scaled_dot_product_attention")]
+internal static class ScaledDotProductAttention
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (query, key, value) = (a.Tensor(0), a.Tensor(1), a.Tensor(2));
+        var type = query.Type.ElementType;
+        var rank = query.Type.Rank;
+        if (rank < 2 || key.Type.Rank != rank || value.Type.Rank != rank)
+            throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} expects q, k and v of one rank ≥ 2, got {query.Type}, {key.Type}, {value.Type}");
+        if (a.Bool(7, "enable_gqa", false) && rank >= 3)
+            (key, value) = (RepeatHeads(c, key, query), RepeatHeads(c, value, query));
+
+        var scaled = c.Op("Mul", [query, ScaleFactor(c, query, a.Get(6, "scale") is null ? null : a.Float(6, "scale"))], query.Type);
+        var keysT = Permute.Lower(c, key, [.. Enumerable.Range(0, rank - 2).Select(i => (long)i), rank - 1, rank - 2]);
+        var (qs, ks, vs) = (query.Type.Shape!, key.Type.Shape!, value.Type.Shape!);
+        var batchDims = Shapes.Broadcast(qs.Take(rank - 2).ToArray(), ks.Take(rank - 2).ToArray()) ?? [];
+        var scores = c.Op("MatMul", [scaled, keysT], query.Type.WithShape([.. batchDims, qs[^2], ks[^2]]));
+
+        if (a.Bool(5, "is_causal", false))
+        {
+            var keep = Triu.KeepMask(c, c.DimSize(query, rank - 2), c.DimSize(key, rank - 2), 0, upper: false);
+            scores = c.Op("Where", [keep, scores, c.Scalar(double.NegativeInfinity, type)], scores.Type);
+        }
+        if (a.OptionalTensor(3, "attn_mask") is { } mask)
+        {
+            var masked = scores.Type.WithShape(Shapes.Broadcast(scores.Type.Shape, mask.Type.Shape));
+            scores = mask.Type.ElementType == DataType.Bool
+                ? c.Op("Where", [mask, scores, c.Scalar(double.NegativeInfinity, type)], masked)
+                : c.Op("Add", [scores, c.Cast(mask, type)], masked);
+        }
+        var weights = c.Op("Softmax", [scores], scores.Type, ("axis", -1));
+        var outputBatch = weights.Type.Shape!.Take(weights.Type.Rank - 2);
+        return c.Op("MatMul", [weights, value], query.Type.WithShape([.. outputBatch, qs[^2], vs[^1]]));
+    }
+
+    /// <summary>The given scale, else 1/√E from the query's last dim (a graph value when that dim is dynamic).</summary>
+    private static Value ScaleFactor(OpContext c, Value query, double? scale)
+    {
+        if (scale is { } given) return c.Scalar(given, query.Type.ElementType);
+        if (query.Type.Shape![^1].Value is { } embed) return c.Scalar(1 / Math.Sqrt(embed), query.Type.ElementType);
+        var size = c.Cast(c.DimSize(query, query.Type.Rank - 1), query.Type.ElementType);
+        return c.Op("Reciprocal", [c.Op("Sqrt", [size], size.Type)], size.Type);
+    }
+
+    /// <summary>
+    /// enable_gqa: [..., Hkv, S, E] → [..., H, S, E] with each head repeated H/Hkv times in place (head h of the query
+    /// reads head h / (H/Hkv)), by Unsqueeze, Expand and Reshape. H, Hkv and E must be static.
+    /// </summary>
+    private static Value RepeatHeads(OpContext c, Value x, Value query)
+    {
+        var rank = x.Type.Rank;
+        var (shape, qs) = (x.Type.Shape!, query.Type.Shape!);
+        if (qs[rank - 3].Value is not { } heads || shape[rank - 3].Value is not { } kvHeads || shape[^1].Value is not { } embed)
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} with enable_gqa needs static head counts and head size, got {query.Type} and {x.Type}");
+        if (heads == kvHeads) return x;
+        if (heads % kvHeads != 0)
+            throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} with enable_gqa: {heads} query heads are not a multiple of {kvHeads} key/value heads");
+        var grouped = c.Unsqueeze(x, [rank - 2]);
+        var repeats = Enumerable.Repeat(1L, rank + 1).ToArray();
+        repeats[rank - 2] = heads / kvHeads;
+        var groupedShape = grouped.Type.Shape!.Select((d, i) => i == rank - 2 ? (Dim)(heads / kvHeads) : d).ToArray();
+        var expanded = c.Op("Expand", [grouped, c.ConstInt64(repeats)], x.Type.WithShape(groupedShape));
+        long[] target = [.. Enumerable.Repeat(0L, rank - 3), heads, -1, embed];
+        return c.Op("Reshape", [expanded, c.ConstInt64(target)],
+            x.Type.WithShape(shape.Select((d, i) => i == rank - 3 ? (Dim)heads : d).ToArray()));
+    }
+}
 
 /// <summary>
 /// <c>_native_multi_head_attention(q, k, v, embed_dim, num_heads, qkv_weight, qkv_bias, proj_weight, proj_bias, mask,

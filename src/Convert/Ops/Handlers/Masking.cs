@@ -32,20 +32,27 @@ internal static class Triu
         var input = a.Tensor(0);
         // ONNX Runtime's Where before opset 16 has no bool kernel: masks go through int64.
         var x = input.Type.ElementType == DataType.Bool ? c.Cast(input, DataType.Int64) : input;
-        var diagonal = a.Int(1, "diagonal", 0);
         var rank = x.Type.Rank;
-        Value Indices(int axis, long[] unsqueeze)
+        var keep = KeepMask(c, c.DimSize(x, rank - 2), c.DimSize(x, rank - 1), a.Int(1, "diagonal", 0), upper: c.OpName == "aten::triu");
+        return c.Cast(c.Op("Where", [keep, x, c.Scalar(0, x.Type.ElementType)], x.Type), input.Type.ElementType);
+    }
+
+    /// <summary>
+    /// The bool [rows, cols] mask of the elements triu (<paramref name="upper"/>) or tril keeps: col − row ≥ diagonal
+    /// (≤ for tril), from two Ranges over the 0-d int64 sizes. Shared with the causal mask of
+    /// <see cref="ScaledDotProductAttention"/>.
+    /// </summary>
+    internal static Value KeepMask(OpContext c, Value rows, Value cols, long diagonal, bool upper)
+    {
+        Value Indices(Value size, long[] unsqueeze)
         {
-            var size = c.Cast(c.DimSize(x, axis), DataType.Int64);
-            var range = c.Op("Range", [c.ScalarInt64(0), size, c.ScalarInt64(1)], TensorType.Of(DataType.Int64, x.Type.Shape![axis]));
+            var range = c.Op("Range", [c.ScalarInt64(0), size, c.ScalarInt64(1)], TensorType.Of(DataType.Int64, size.SizeOf ?? Shapes.Unknown()));
             return c.Unsqueeze(range, unsqueeze);
         }
-        var rows = Indices(rank - 2, [1]);
-        var cols = Indices(rank - 1, [0]);
-        var offset = c.Op("Sub", [cols, rows], TensorType.Of(DataType.Int64, x.Type.Shape![rank - 2], x.Type.Shape![rank - 1]));
-        var keep = c.Op(c.OpName == "aten::triu" ? "GreaterOrEqual" : "LessOrEqual", [offset, c.ScalarInt64(diagonal)],
-            offset.Type.WithElementType(DataType.Bool));
-        return c.Cast(c.Op("Where", [keep, x, c.Scalar(0, x.Type.ElementType)], x.Type), input.Type.ElementType);
+        var (rowIndices, colIndices) = (Indices(rows, [1]), Indices(cols, [0]));
+        var offset = c.Op("Sub", [colIndices, rowIndices],
+            TensorType.Of(DataType.Int64, rows.SizeOf ?? Shapes.Unknown(), cols.SizeOf ?? Shapes.Unknown()));
+        return c.Op(upper ? "GreaterOrEqual" : "LessOrEqual", [offset, c.ScalarInt64(diagonal)], offset.Type.WithElementType(DataType.Bool));
     }
 
     [Opset(14)]
