@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Arithmetic: pointwise ops of two operands (tensors or Python scalars) with torch's type promotion, through
-// Binary.Lower (add, sub, rsub, mul, div, floor_divide, remainder, pow, maximum, minimum).
+// Binary.Lower (add, sub, rsub, mul, div, floor_divide, remainder, pow, maximum, minimum, atan2, lerp).
 
 /// <summary>Shared lowering of binary elementwise arithmetic with torch's type promotion and scalar operands.</summary>
 internal static class Binary
@@ -54,8 +54,9 @@ internal static class Binary
 
     /// <summary>
     /// Torch promotion, simplified to what models do: a tensor's type wins over a Python scalar's unless the
-    /// scalar is a float and the tensor an integer; between tensors, floating point beats integer and 0-d
-    /// tensors defer to ranked ones of the same kind.
+    /// scalar is a float and the tensor an integer; between tensors, floating point beats integer, 0-d
+    /// tensors defer to ranked ones of the same kind, and of two ranked ones of the same kind the wider wins
+    /// (float16 with bfloat16 is float32).
     /// </summary>
     public static DataType ResultType(object? left, object? right)
     {
@@ -70,7 +71,10 @@ internal static class Binary
         var (lt, lp) = Kind(left);
         var (rt, rp) = Kind(right);
         if (lt.IsFloatingPoint() != rt.IsFloatingPoint()) return lt.IsFloatingPoint() ? lt : rt;
-        return lp >= rp ? lt : rt;
+        if (lp != rp || lt == rt) return lp >= rp ? lt : rt;
+        if (lt == DataType.Bool || rt == DataType.Bool) return lt == DataType.Bool ? rt : lt;
+        if (lt.SizeInBytes() != rt.SizeInBytes()) return lt.SizeInBytes() > rt.SizeInBytes() ? lt : rt;
+        return lt.IsFloatingPoint() ? DataType.Float32 : DataType.Int16; // float16 with bfloat16, int8 with uint8
     }
 
     /// <summary><c>other·alpha</c> for add/sub's alpha argument (no node when alpha is 1).</summary>
@@ -132,9 +136,7 @@ internal static class Div
         var right = a.Get(1) is Value r && !r.Type.ElementType.IsFloatingPoint() ? c.Cast(r, DataType.Float32) : a.Get(1);
         if (left is long ll && right is long rl) { left = (double)ll; right = (double)rl; }
         var quotient = Binary.Lower(c, "Div", left, right is long rl2 ? (double)rl2 : right);
-        if (mode != "trunc" || quotient is not Value q) return quotient;
-        var magnitude = c.Op("Floor", [c.Op("Abs", [q], q.Type)], q.Type);
-        return c.Op("Mul", [magnitude, c.Op("Sign", [q], q.Type)], q.Type);
+        return mode == "trunc" && quotient is Value q ? Rounding.Trunc(c, q) : quotient;
     }
 }
 
@@ -213,4 +215,56 @@ internal static class MaximumMinimum
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a) =>
         Binary.Lower(c, c.OpName == "aten::maximum" ? "Max" : "Min", a.Get(0), a.Get(1));
+}
+
+/// <summary>
+/// <c>atan2(y, x)</c>, the angle of (x, y) in (−π, π]: ONNX has no Atan2, so atan(y/x) moved by ±π (the sign of y)
+/// where x is negative. Integer inputs give float32, as in torch.
+/// </summary>
+[AtenOp("aten::atan2", "aten::atan2_", "aten::arctan2", "aten::arctan2_")]
+internal static class Atan2
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var promoted = Binary.ResultType(a.Get(0), a.Get(1));
+        var type = promoted.IsFloatingPoint() ? promoted : DataType.Float32;
+        var y = c.Cast(c.AsTensor(a.Get(0), type), type);
+        var x = c.Cast(c.AsTensor(a.Get(1), type), type);
+        var resultType = TensorType.Of(type).WithShape(Shapes.Broadcast(y.Type.Shape, x.Type.Shape));
+        var atan = c.Op("Atan", [c.Op("Div", [y, x], resultType)], resultType);
+        var zero = c.Scalar(0, type);
+        var halfTurn = c.Op("Where", [c.Op("Less", [y, zero], y.Type.WithElementType(DataType.Bool)), c.Scalar(-Math.PI, type), c.Scalar(Math.PI, type)], y.Type);
+        var shift = c.Op("Where", [c.Op("Less", [x, zero], x.Type.WithElementType(DataType.Bool)), halfTurn, zero], resultType);
+        return c.Op("Add", [atan, shift], resultType);
+    }
+}
+
+/// <summary>
+/// <c>lerp(start, end, weight)</c> with a scalar or tensor weight, computed as torch's CPU kernel does for accuracy
+/// at both ends: start + w·(end − start) where |w| &lt; ½, else end − (end − start)·(1 − w).
+/// </summary>
+[AtenOp("aten::lerp", "aten::lerp_")]
+internal static class Lerp
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var type = Binary.ResultType(a.Tensor(0), a.Tensor(1));
+        var start = c.Cast(a.Tensor(0), type);
+        var end = c.Cast(a.Tensor(1), type);
+        var difference = (Value)Binary.Lower(c, "Sub", end, start);
+        Value FromStart(object weight) => (Value)Binary.Lower(c, "Add", start, Binary.Lower(c, "Mul", weight, difference));
+        Value FromEnd(object complement) => (Value)Binary.Lower(c, "Sub", end, Binary.Lower(c, "Mul", difference, complement));
+        if (a.Get(2, "weight") is not Value weight)
+        {
+            var w = a.Float(2, "weight");
+            return Math.Abs(w) < 0.5 ? FromStart(w) : FromEnd(1 - w);
+        }
+        weight = c.Cast(weight, type);
+        var small = c.Op("Less", [c.Op("Abs", [weight], weight.Type), c.Scalar(0.5, type)], weight.Type.WithElementType(DataType.Bool));
+        var near = FromStart(weight);
+        var far = FromEnd(c.Op("Sub", [c.Scalar(1, type), weight], weight.Type));
+        return c.Op("Where", [small, near, far], near.Type.WithShape(Shapes.Broadcast(small.Type.Shape, near.Type.Shape)));
+    }
 }

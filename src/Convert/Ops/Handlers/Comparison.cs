@@ -3,7 +3,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Comparison and logic: ops whose result is a bool tensor (eq, ne, gt, lt, ge, le, logical_not, bitwise_not).
+// Comparison and logic: ops whose result is a bool tensor (eq, ne, gt, lt, ge, le, logical_not/and/or/xor, bitwise ops
+// on bool masks, isnan, isinf).
 
 /// <summary>
 /// Elementwise comparisons <c>eq, ne, gt, lt, ge, le</c> (tensor or scalar right side) → Equal, Greater, Less,
@@ -37,5 +38,41 @@ internal static class LogicalNot
         return x.Type.ElementType == DataType.Bool
             ? c.Op("Not", [x], boolType)
             : c.Op("Equal", [x, c.Scalar(0, x.Type.ElementType)], boolType);
+    }
+}
+
+/// <summary>
+/// <c>logical_and/or/xor(x, y)</c> of any dtypes (nonzero is true) and the bitwise forms of bool masks (<c>m &amp; n</c>,
+/// <c>m | n</c>, <c>m ^ n</c>, <c>bitwise_and</c>, …) → And, Or, Xor on bool. Bitwise ops of integers are refused: ONNX
+/// has BitwiseAnd only from opset 18.
+/// </summary>
+[AtenOp("aten::logical_and", "aten::logical_and_", "aten::logical_or", "aten::logical_or_", "aten::logical_xor", "aten::logical_xor_",
+        "aten::__and__", "aten::__iand__", "aten::bitwise_and", "aten::bitwise_and_",
+        "aten::__or__", "aten::__ior__", "aten::bitwise_or", "aten::bitwise_or_",
+        "aten::__xor__", "aten::__ixor__", "aten::bitwise_xor", "aten::bitwise_xor_")]
+internal static class LogicalBinary
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var name = c.OpName["aten::".Length..].Trim('_');
+        var operands = new[] { a.Get(0), a.Get(1) }.Select(o => c.AsTensor(o, DataType.Bool)).ToArray();
+        if (!name.StartsWith("logical", StringComparison.Ordinal) && operands.FirstOrDefault(o => o.Type.ElementType != DataType.Bool) is { } integer)
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} of a {integer.Type} tensor is not supported (only bool masks)");
+        var onnxOp = name[(name.IndexOf('_') + 1)..] switch { "and" or "iand" => "And", "or" or "ior" => "Or", _ => "Xor" };
+        var type = TensorType.Of(DataType.Bool).WithShape(Shapes.Broadcast(operands[0].Type.Shape, operands[1].Type.Shape));
+        return c.Op(onnxOp, [c.Cast(operands[0], DataType.Bool), c.Cast(operands[1], DataType.Bool)], type);
+    }
+}
+
+/// <summary><c>isnan(x)</c>, <c>isinf(x)</c> → IsNaN, IsInf (both signs); an integer tensor, never either, through float32.</summary>
+[AtenOp("aten::isnan", "aten::isinf")]
+internal static class IsNanIsInf
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = c.ToFloat(a.Tensor(0));
+        return c.Op(c.OpName == "aten::isnan" ? "IsNaN" : "IsInf", [x], x.Type.WithElementType(DataType.Bool));
     }
 }
