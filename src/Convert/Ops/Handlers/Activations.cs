@@ -4,7 +4,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Activations: the nn activation functions (relu, sigmoid, tanh, silu, hardtanh/relu6, hardsigmoid, hardswish, gelu,
-// leaky_relu, elu, selu, celu, prelu, glu, softplus, mish, hardshrink/softshrink, threshold, log_sigmoid) and clamp. The in-place variants (relu_, …) lower the same way; the interpreter rebinds the mutated tensor to
+// leaky_relu, rrelu, elu, selu, celu, prelu, glu, softplus, mish, hardshrink/softshrink, threshold, log_sigmoid) and clamp. The in-place variants (relu_, …) lower the same way; the interpreter rebinds the mutated tensor to
 // the result. Those that are one ONNX node are declared with [Elementwise] (see OpRegistry.cs).
 
 [AtenOp("aten::relu", "aten::relu_"), Elementwise("Relu")]
@@ -282,5 +282,20 @@ internal static class LogSigmoid
     {
         var x = a.Tensor(0);
         return c.Op("Neg", [c.Op("Softplus", [c.Op("Neg", [x], x.Type)], x.Type)], x.Type);
+    }
+}
+
+/// <summary><c>rrelu(x, lower, upper, training)</c> in eval is leaky_relu with the mean slope (lower + upper)/2; training samples slopes.</summary>
+[AtenOp("aten::rrelu", "aten::rrelu_")]
+internal static class RRelu
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        if (a.Bool(3, "training", false))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, "rrelu in training mode (random slopes) cannot be exported for inference",
+                "call model.eval() before torch.jit.trace / torch.jit.script");
+        var slope = (a.Float(1, "lower", 1.0 / 8) + a.Float(2, "upper", 1.0 / 3)) / 2;
+        return c.Op("LeakyRelu", [a.Tensor(0)], a.Tensor(0).Type, ("alpha", slope));
     }
 }

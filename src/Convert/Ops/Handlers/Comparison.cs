@@ -4,7 +4,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Comparison and logic: ops whose result is a bool tensor (eq, ne, gt, lt, ge, le, logical_not/and/or/xor, bitwise ops
-// on bool masks, isnan, isinf).
+// on bool masks, isnan, isinf, isposinf, isneginf, isfinite, signbit).
 
 /// <summary>
 /// Elementwise comparisons <c>eq, ne, gt, lt, ge, le</c> (tensor or scalar right side) → Equal, Greater, Less,
@@ -65,14 +65,26 @@ internal static class LogicalBinary
     }
 }
 
-/// <summary><c>isnan(x)</c>, <c>isinf(x)</c> → IsNaN, IsInf (both signs); an integer tensor, never either, through float32.</summary>
-[AtenOp("aten::isnan", "aten::isinf")]
-internal static class IsNanIsInf
+/// <summary>
+/// <c>isnan</c>, <c>isinf</c>, <c>isposinf</c>, <c>isneginf</c> → IsNaN, IsInf (both signs or one); <c>isfinite</c> is neither;
+/// <c>signbit(x)</c> is x &lt; 0 (so false for −0.0, where torch reads the sign bit). An integer tensor goes through float32.
+/// </summary>
+[AtenOp("aten::isnan", "aten::isinf", "aten::isposinf", "aten::isneginf", "aten::isfinite", "aten::signbit")]
+internal static class FloatClass
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = c.ToFloat(a.Tensor(0));
-        return c.Op(c.OpName == "aten::isnan" ? "IsNaN" : "IsInf", [x], x.Type.WithElementType(DataType.Bool));
+        var boolType = x.Type.WithElementType(DataType.Bool);
+        return c.OpName switch
+        {
+            "aten::isnan" => c.Op("IsNaN", [x], boolType),
+            "aten::isinf" => c.Op("IsInf", [x], boolType),
+            "aten::isposinf" => c.Op("IsInf", [x], boolType, ("detect_negative", 0L)),
+            "aten::isneginf" => c.Op("IsInf", [x], boolType, ("detect_positive", 0L)),
+            "aten::signbit" => c.Op("Less", [x, c.Scalar(0, x.Type.ElementType)], boolType),
+            _ => c.Op("Not", [c.Op("Or", [c.Op("IsNaN", [x], boolType), c.Op("IsInf", [x], boolType)], boolType)], boolType),
+        };
     }
 }

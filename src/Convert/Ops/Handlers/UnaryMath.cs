@@ -3,7 +3,8 @@ using ModelForge.Convert.IR;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Unary math: pointwise functions of one tensor. Those that are one ONNX node are declared with [Elementwise]
-// (see OpRegistry.cs); the rest (logarithms to other bases, rsqrt, rounding, frac, square) are a few nodes each.
+// (see OpRegistry.cs); the rest (logarithms to other bases, exp2, erfc, sinc, logit, rsqrt, rounding, frac, square,
+// nan_to_num, degree conversions) are a few nodes each.
 // Torch computes the transcendental ones in float32 for an integer or bool tensor, so they take IntegersToFloat.
 
 /// <summary><c>neg(x)</c> / <c>-x</c> → Neg (the dtype stays, integers included).</summary>
@@ -35,13 +36,13 @@ internal static class Cos;
 [AtenOp("aten::tan", "aten::tan_"), Elementwise("Tan", IntegersToFloat = true)]
 internal static class Tan;
 
-[AtenOp("aten::asin", "aten::asin_", "aten::arcsin", "aten::arcsin_"), Elementwise("Asin", IntegersToFloat = true)]
+[AtenOp("aten::asin", "aten::asin_"), Elementwise("Asin", IntegersToFloat = true)]
 internal static class Asin;
 
-[AtenOp("aten::acos", "aten::acos_", "aten::arccos", "aten::arccos_"), Elementwise("Acos", IntegersToFloat = true)]
+[AtenOp("aten::acos", "aten::acos_"), Elementwise("Acos", IntegersToFloat = true)]
 internal static class Acos;
 
-[AtenOp("aten::atan", "aten::atan_", "aten::arctan", "aten::arctan_"), Elementwise("Atan", IntegersToFloat = true)]
+[AtenOp("aten::atan", "aten::atan_"), Elementwise("Atan", IntegersToFloat = true)]
 internal static class Atan;
 
 [AtenOp("aten::sinh", "aten::sinh_"), Elementwise("Sinh", IntegersToFloat = true)]
@@ -50,13 +51,13 @@ internal static class Sinh;
 [AtenOp("aten::cosh", "aten::cosh_"), Elementwise("Cosh", IntegersToFloat = true)]
 internal static class Cosh;
 
-[AtenOp("aten::asinh", "aten::asinh_", "aten::arcsinh", "aten::arcsinh_"), Elementwise("Asinh", IntegersToFloat = true)]
+[AtenOp("aten::asinh", "aten::asinh_"), Elementwise("Asinh", IntegersToFloat = true)]
 internal static class Asinh;
 
-[AtenOp("aten::acosh", "aten::acosh_", "aten::arccosh", "aten::arccosh_"), Elementwise("Acosh", IntegersToFloat = true)]
+[AtenOp("aten::acosh", "aten::acosh_"), Elementwise("Acosh", IntegersToFloat = true)]
 internal static class Acosh;
 
-[AtenOp("aten::atanh", "aten::atanh_", "aten::arctanh", "aten::arctanh_"), Elementwise("Atanh", IntegersToFloat = true)]
+[AtenOp("aten::atanh", "aten::atanh_"), Elementwise("Atanh", IntegersToFloat = true)]
 internal static class Atanh;
 
 /// <summary><c>reciprocal(x)</c> (also what <c>2 / x</c> traces to, before a mul) → Reciprocal.</summary>
@@ -104,8 +105,8 @@ internal static class Rsqrt
     }
 }
 
-/// <summary><c>sign(x)</c> → Sign; a bool tensor is its own sign (torch keeps bool).</summary>
-[AtenOp("aten::sign", "aten::sign_")]
+/// <summary><c>sign(x)</c> and <c>sgn(x)</c> (the same for real tensors) → Sign; a bool tensor is its own sign (torch keeps bool).</summary>
+[AtenOp("aten::sign", "aten::sign_", "aten::sgn", "aten::sgn_")]
 internal static class Sign
 {
     [Opset(13)]
@@ -118,11 +119,11 @@ internal static class Sign
 
 /// <summary>
 /// <c>floor</c>, <c>ceil</c>, <c>round</c> (half to even, as ONNX Round; <c>decimals</c> as torch computes it: round(x·10^d)/10^d,
-/// or round(x/10^−d)·10^−d for negative d), <c>trunc</c>/<c>fix</c> (ONNX has no Trunc: floor(|x|)·sign(x)) and
+/// or round(x/10^−d)·10^−d for negative d), <c>trunc</c> (ONNX has no Trunc: floor(|x|)·sign(x)) and
 /// <c>frac(x) = x − trunc(x)</c>. An integer tensor is already whole: floor, ceil, round and trunc give it back.
 /// </summary>
 [AtenOp("aten::floor", "aten::floor_", "aten::ceil", "aten::ceil_", "aten::round", "aten::round_", "aten::trunc", "aten::trunc_",
-        "aten::fix", "aten::fix_", "aten::frac", "aten::frac_")]
+        "aten::frac", "aten::frac_")]
 internal static class Rounding
 {
     [Opset(13)]
@@ -163,5 +164,85 @@ internal static class Square
     {
         var x = a.Tensor(0).Type.ElementType == DataType.Bool ? c.Cast(a.Tensor(0), DataType.Int64) : a.Tensor(0);
         return c.Op("Mul", [x, x], x.Type);
+    }
+}
+
+/// <summary>
+/// <c>exp2(x) = 2^x</c> → Pow, <c>erfc(x) = 1 − erf(x)</c>, <c>sinc(x) = sin(πx)/(πx)</c> (1 at 0), and <c>deg2rad</c>/<c>rad2deg</c>
+/// (a product with π/180 or 180/π, as torch computes them). Integer inputs give float32.
+/// </summary>
+[AtenOp("aten::exp2", "aten::exp2_", "aten::erfc", "aten::erfc_", "aten::sinc", "aten::sinc_", "aten::deg2rad", "aten::deg2rad_",
+        "aten::rad2deg", "aten::rad2deg_")]
+internal static class ScaledTranscendental
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = c.ToFloat(a.Tensor(0));
+        var type = x.Type.ElementType;
+        switch (c.OpName.TrimEnd('_'))
+        {
+            case "aten::exp2":
+                return c.Op("Pow", [c.Scalar(2, type), x], x.Type);
+            case "aten::erfc":
+                return c.Op("Sub", [c.Scalar(1, type), c.Op("Erf", [x], x.Type)], x.Type);
+            case "aten::sinc":
+                var product = c.Op("Mul", [x, c.Scalar(Math.PI, type)], x.Type);
+                var sinc = c.Op("Div", [c.Op("Sin", [product], x.Type), product], x.Type);
+                var zero = c.Op("Equal", [x, c.Scalar(0, type)], x.Type.WithElementType(DataType.Bool));
+                return c.Op("Where", [zero, c.Scalar(1, type), sinc], x.Type);
+            case "aten::deg2rad":
+                return c.Op("Mul", [x, c.Scalar(Math.PI / 180, type)], x.Type);
+            default:
+                return c.Op("Mul", [x, c.Scalar(180 / Math.PI, type)], x.Type);
+        }
+    }
+}
+
+/// <summary><c>logit(x, eps=None) = log(x/(1 − x))</c>, x first clamped to [eps, 1 − eps] when eps is given.</summary>
+[AtenOp("aten::logit", "aten::logit_")]
+internal static class Logit
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = c.ToFloat(a.Tensor(0));
+        var type = x.Type.ElementType;
+        if (a.Get(1, "eps") is not null)
+        {
+            var eps = a.Float(1, "eps");
+            x = c.Op("Clip", [x, c.Scalar(eps, type), c.Scalar(1 - eps, type)], x.Type);
+        }
+        var odds = c.Op("Div", [x, c.Op("Sub", [c.Scalar(1, type), x], x.Type)], x.Type);
+        return c.Op("Log", [odds], x.Type);
+    }
+}
+
+/// <summary>
+/// <c>nan_to_num(x, nan=0, posinf=None, neginf=None)</c>: NaN, +inf and −inf replaced (an infinity by the dtype's
+/// largest or lowest finite value unless given) → IsNaN/IsInf and Where. An integer tensor has none of them.
+/// </summary>
+[AtenOp("aten::nan_to_num", "aten::nan_to_num_")]
+internal static class NanToNum
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var type = x.Type.ElementType;
+        if (!type.IsFloatingPoint()) return x;
+        var largest = type switch
+        {
+            DataType.Float64 => double.MaxValue,
+            DataType.Float16 => (double)Half.MaxValue,
+            DataType.BFloat16 => 3.3895313892515355e38, // (2 − 2^−7)·2^127
+            _ => float.MaxValue,
+        };
+        var boolType = x.Type.WithElementType(DataType.Bool);
+        Value Replace(Value input, Value found, int index, string name, double fallback) =>
+            c.Op("Where", [found, c.Scalar(a.Float(index, name, fallback), type), input], x.Type);
+        var result = Replace(x, c.Op("IsNaN", [x], boolType), 1, "nan", 0);
+        result = Replace(result, c.Op("IsInf", [x], boolType, ("detect_negative", 0L)), 2, "posinf", largest);
+        return Replace(result, c.Op("IsInf", [x], boolType, ("detect_positive", 0L)), 3, "neginf", -largest);
     }
 }
