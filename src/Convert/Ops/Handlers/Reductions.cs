@@ -3,8 +3,9 @@ using ModelForge.Convert.IR;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Reductions: ops along one or more dims, through Reduction.Reduce where they are Reduce* nodes (mean, sum,
-// var, max/min, amax/amin, argmax/argmin, norm, frobenius_norm), and the scans and selections along a dim (cumsum, topk).
+// Reductions: ops along one or more dims, through Reduction.Reduce where they are Reduce* nodes (mean, sum, prod,
+// var/std (and var_mean/std_mean), logsumexp, any/all, max/min, amax/amin, argmax/argmin, norm, frobenius_norm), and
+// the scans and selections along a dim (cumsum, topk).
 
 /// <summary>
 /// <c>mean(x, dim, keepdim, dtype)</c> and <c>mean(x)</c> → ReduceMean. Opset 18 moved the axes from an
@@ -28,6 +29,68 @@ internal static class Sum
     private static object? V13(OpContext c, OpArgs a) => Reduction.Lower(c, a, "ReduceSum", axesAsInput: true, sumsIntegers: true);
 }
 
+/// <summary>
+/// <c>prod(x, *, dtype)</c> over every element and <c>prod(x, dim, keepdim, dtype)</c> → ReduceProd (axes an input from
+/// opset 18); integer and bool tensors multiply in int64, as torch.
+/// </summary>
+[AtenOp("aten::prod")]
+internal static class Prod
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        if (a.Count > 1) return Reduction.Lower(c, a, "ReduceProd", axesAsInput, sumsIntegers: true);
+        var x = a.Tensor(0);
+        x = a.Get(1, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } requested ? c.Cast(x, requested)
+            : x.Type.ElementType.IsFloatingPoint() ? x : c.Cast(x, DataType.Int64);
+        return Reduction.Reduce(c, x, Reduction.AllAxes(x.Type.Rank), keep: false, "ReduceProd", axesAsInput);
+    }
+}
+
+/// <summary><c>logsumexp(x, dim, keepdim)</c> → ReduceLogSumExp (axes an input from opset 18); integers give float32.</summary>
+[AtenOp("aten::logsumexp")]
+internal static class LogSumExp
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var x = c.ToFloat(a.Tensor(0));
+        return Reduction.Reduce(c, x, Reduction.Axes(a, 1, x.Type.Rank), a.Bool(2, "keepdim", false), "ReduceLogSumExp", axesAsInput);
+    }
+}
+
+/// <summary>
+/// <c>any(x)</c>, <c>any(x, dim, keepdim)</c> and <c>all</c>: whether some or every element is nonzero → ReduceMax or
+/// ReduceMin of the bool tensor as int32 (ONNX Runtime reduces no bools), then bool.
+/// </summary>
+[AtenOp("aten::any", "aten::all")]
+internal static class AnyAll
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var x = c.Cast(c.Cast(a.Tensor(0), DataType.Bool), DataType.Int32);
+        var axes = a.Count > 1 ? Reduction.Axes(a, 1, x.Type.Rank) : Reduction.AllAxes(x.Type.Rank);
+        var reduced = Reduction.Reduce(c, x, axes, a.Bool(2, "keepdim", false), c.OpName == "aten::any" ? "ReduceMax" : "ReduceMin", axesAsInput);
+        return c.Cast(reduced, DataType.Bool);
+    }
+}
+
 internal static class Reduction
 {
     /// <summary>
@@ -46,10 +109,12 @@ internal static class Reduction
     /// <summary>True when a <c>dim</c> argument (None or an empty list) means every axis.</summary>
     public static bool IsAllAxes(object? dim) => dim is null or List<object?> { Count: 0 };
 
+    public static long[] AllAxes(int rank) => Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+
     /// <summary>The sorted, normalized axes of the <c>dim</c> argument at <paramref name="index"/> (an int, a list, or all).</summary>
     public static long[] Axes(OpArgs a, int index, int rank)
     {
-        if (IsAllAxes(a.Get(index, "dim"))) return Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        if (IsAllAxes(a.Get(index, "dim"))) return AllAxes(rank);
         var dims = a.Get(index, "dim") is long single ? [single] : a.Ints(index, "dim");
         return dims.Select(d => (long)Shapes.NormalizeAxis(d, rank)).Distinct().Order().ToArray();
     }
@@ -71,8 +136,9 @@ internal static class Reduction
 /// <c>ReduceMean((x − ReduceMean(x))²)</c> over the dims, times n/(n − correction) when the correction is not 0 (n the
 /// number of reduced elements: a constant when those dims are static, else computed from the input's shape at run time).
 /// These are the ops a hand-written variance lowers to, so LayerNormFusion recognises <c>x.var(-1, unbiased=False)</c>.
+/// <c>std</c> is its square root; <c>var_mean</c>/<c>std_mean</c> return (var or std, mean) over the same dims.
 /// </summary>
-[AtenOp("aten::var")]
+[AtenOp("aten::var", "aten::std", "aten::var_mean", "aten::std_mean")]
 internal static class Variance
 {
     [Opset(13)]
@@ -81,15 +147,15 @@ internal static class Variance
     [Opset(18)]
     private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
 
-    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    private static object Lower(OpContext c, OpArgs a, bool axesAsInput)
     {
         var x = a.Tensor(0);
         if (!x.Type.ElementType.IsFloatingPoint())
-            throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedDtype, $"var of a {x.Type.ElementType.Name()} tensor: torch computes it for floating-point tensors only");
+            throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedDtype, $"{c.OpName} of a {x.Type.ElementType.Name()} tensor: torch computes it for floating-point tensors only");
         var rank = x.Type.Rank;
         // var(x, unbiased): the second argument is a bool and every dim is reduced.
         var wholeTensor = a.Get(1) is bool || Reduction.IsAllAxes(a.Get(1, "dim"));
-        var axes = wholeTensor ? Enumerable.Range(0, rank).Select(i => (long)i).ToArray() : Reduction.Axes(a, 1, rank);
+        var axes = wholeTensor ? Reduction.AllAxes(rank) : Reduction.Axes(a, 1, rank);
         var correction = a.Get(1) is bool unbiasedOnly ? (unbiasedOnly ? 1 : 0)
             : a.Get(2, "unbiased") is bool unbiased ? (unbiased ? 1 : 0)
             : a.Int(2, "correction", 1);
@@ -97,24 +163,27 @@ internal static class Variance
 
         Value Mean(Value input, bool keepDims) => Reduction.Reduce(c, input, axes, keepDims, "ReduceMean", axesAsInput);
 
-        var deviation = c.Op("Sub", [x, Mean(x, keepDims: true)], x.Type);
+        var mean = Mean(x, keepDims: true);
+        var deviation = c.Op("Sub", [x, mean], x.Type);
         var variance = Mean(c.Op("Mul", [deviation, deviation], x.Type), keep);
-        if (correction == 0) return variance;
+        if (correction != 0) variance = c.Op("Mul", [variance, Correction(c, x, axes, correction)], variance.Type);
+        var spread = c.OpName.StartsWith("aten::std", StringComparison.Ordinal) ? c.Op("Sqrt", [variance], variance.Type) : variance;
+        return c.OpName.EndsWith("_mean", StringComparison.Ordinal) ? new TupleValue([spread, keep ? mean : Mean(x, keepDims: false)]) : spread;
+    }
+
+    /// <summary>n/(n − correction) for the n elements reduced over <paramref name="axes"/> (computed at run time when a dim is dynamic).</summary>
+    private static Value Correction(OpContext c, Value x, long[] axes, long correction)
+    {
         var reduced = axes.Select(i => x.Type.Shape![(int)i]).ToArray();
-        var scalar = TensorType.Scalar(x.Type.ElementType);
-        Value factor;
         if (reduced.All(d => d.IsStatic))
         {
             var n = reduced.Aggregate(1L, (p, d) => p * d.Value!.Value);
-            factor = c.Scalar((double)n / (n - correction), x.Type.ElementType);
+            return c.Scalar((double)n / (n - correction), x.Type.ElementType);
         }
-        else
-        {
-            var sizes = c.Op("Gather", [c.ShapeOf(x), c.ConstInt64(axes)], TensorType.Of(DataType.Int64, axes.Length), ("axis", 0L));
-            var count = c.Cast(c.Op("ReduceProd", [sizes], TensorType.Scalar(DataType.Int64), ("keepdims", 0)), x.Type.ElementType);
-            factor = c.Op("Div", [count, c.Op("Sub", [count, c.Scalar(correction, x.Type.ElementType)], scalar)], scalar);
-        }
-        return c.Op("Mul", [variance, factor], variance.Type);
+        var scalar = TensorType.Scalar(x.Type.ElementType);
+        var sizes = c.Op("Gather", [c.ShapeOf(x), c.ConstInt64(axes)], TensorType.Of(DataType.Int64, axes.Length), ("axis", 0L));
+        var count = c.Cast(c.Op("ReduceProd", [sizes], TensorType.Scalar(DataType.Int64), ("keepdims", 0)), x.Type.ElementType);
+        return c.Op("Div", [count, c.Op("Sub", [count, c.Scalar(correction, x.Type.ElementType)], scalar)], scalar);
     }
 }
 
@@ -143,7 +212,7 @@ internal static class MaxMin
         var reduce = isMax ? "ReduceMax" : "ReduceMin";
         var rank = x.Type.Rank;
         if (second is null)
-            return Reduction.Reduce(c, x, Enumerable.Range(0, rank).Select(i => (long)i).ToArray(), keep: false, reduce, axesAsInput);
+            return Reduction.Reduce(c, x, Reduction.AllAxes(rank), keep: false, reduce, axesAsInput);
 
         var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), rank);
         var keep = a.Bool(2, "keepdim", false);
