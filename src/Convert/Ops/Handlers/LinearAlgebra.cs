@@ -4,7 +4,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Linear algebra: products of tensors (linear, matmul/mm/bmm, addmm, baddbmm, einsum).
+// Linear algebra: products of tensors (linear, matmul/mm/bmm/dot/mv, outer, addmm, baddbmm, einsum).
 
 /// <summary>
 /// <c>linear(x, weight, bias) = x·weightᵀ + bias</c>. Rank-2 input → one Gemm(transB=1); other ranks →
@@ -31,8 +31,8 @@ internal static class Linear
     }
 }
 
-/// <summary><c>matmul(a, b)</c> with numpy semantics → MatMul.</summary>
-[AtenOp("aten::matmul", "aten::mm", "aten::bmm")]
+/// <summary><c>matmul(a, b)</c> with numpy semantics → MatMul; <c>dot(u, v)</c> and <c>mv(m, v)</c> are its 1-D cases.</summary>
+[AtenOp("aten::matmul", "aten::mm", "aten::bmm", "aten::dot", "aten::mv")]
 internal static class MatMul
 {
     [Opset(13)]
@@ -158,4 +158,13 @@ internal static class Einsum
         }
         return result;
     }
+}
+
+/// <summary><c>outer(u, v)</c> (<c>ger</c>): u as a column times v as a row, broadcast → Mul.</summary>
+[AtenOp("aten::outer", "aten::ger")]
+internal static class Outer
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) =>
+        Binary.Lower(c, "Mul", c.Unsqueeze(a.Tensor(0), [1]), c.Unsqueeze(a.Tensor(1), [0]));
 }

@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Normalisation layers: batch_norm, layer_norm, group_norm, instance_norm.
+// Normalisation layers: batch_norm, layer_norm, group_norm, instance_norm, and weight normalisation (_weight_norm).
 
 /// <summary>
 /// <c>aten::batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled)</c>
@@ -121,5 +121,28 @@ internal static class GroupNorm
         if (a.OptionalTensor(2, "weight") is { } weight) result = c.Op("Mul", [result, c.Unsqueeze(weight, perChannel)], x.Type);
         if (a.OptionalTensor(3, "bias") is { } bias) result = c.Op("Add", [result, c.Unsqueeze(bias, perChannel)], x.Type);
         return result;
+    }
+}
+
+/// <summary>
+/// <c>_weight_norm(v, g, dim)</c> (nn.utils.weight_norm): the weight g·v/‖v‖, the 2-norm over every dim of v but
+/// <c>dim</c> (over all of them for dim −1, weight_norm(dim=None)). Axes an input from opset 18.
+/// </summary>
+[AtenOp("aten::_weight_norm")]
+internal static class WeightNorm
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var (v, g) = (a.Tensor(0), a.Tensor(1));
+        var dim = a.Int(2, "dim", 0);
+        var axes = Reduction.AllAxes(v.Type.Rank).Where(i => dim == -1 || i != Shapes.NormalizeAxis(dim, v.Type.Rank)).ToArray();
+        var norm = Norm.Of(c, v, 2, axes, keep: true, axesAsInput);
+        return c.Op("Mul", [v, c.Op("Div", [g, norm], norm.Type.WithShape(Shapes.Broadcast(g.Type.Shape, norm.Type.Shape)))], v.Type);
     }
 }

@@ -263,10 +263,11 @@ internal static class ArgMax
 /// <summary>
 /// <c>norm(x, p, dim, keepdim[, dtype])</c> (<c>x.norm(p, dim)</c>, <c>F.normalize</c>; traced with every axis listed
 /// when dim is omitted): p = 2 → ReduceL2, 1 → ReduceL1, ±inf → ReduceMax/ReduceMin of |x|, 0 → count of non-zeros,
-/// any other p → (Σ|x|^p)^(1/p). <c>linalg_vector_norm(x, ord, dim, keepdim, dtype)</c> takes the same arguments.
-/// Opset 18 moved the axes of ReduceL1/L2/Max/Min from an attribute to an input.
+/// any other p → (Σ|x|^p)^(1/p). <c>linalg_vector_norm(x, ord, dim, keepdim, dtype)</c> takes the same arguments, and
+/// so does <c>linalg_norm</c>, whose ord None is the 2-norm of the dims and 'fro' that of two; its matrix norms (a
+/// number ord over two dims, 'nuc') are refused. Opset 18 moved the axes of ReduceL1/L2/Max/Min from an attribute to an input.
 /// </summary>
-[AtenOp("aten::norm", "aten::linalg_vector_norm")]
+[AtenOp("aten::norm", "aten::linalg_vector_norm", "aten::linalg_norm")]
 internal static class Norm
 {
     [Opset(13)]
@@ -280,10 +281,26 @@ internal static class Norm
         var input = a.Tensor(0);
         var x = a.Get(4, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } requested
             ? c.Cast(input, requested) : input;
-        // p is a number (the schema's Scalar?); None means 2.
-        var p = a.Float(1, c.OpName == "aten::norm" ? "p" : "ord", 2);
         var axes = Reduction.Axes(a, 2, x.Type.Rank);
-        var keep = a.Bool(3, "keepdim", false);
+        // p is a number (the schema's Scalar?); None means 2.
+        var p = c.OpName == "aten::linalg_norm" ? LinalgNormOrder(c, a.Get(1, "ord"), axes.Length) : a.Float(1, c.OpName == "aten::norm" ? "p" : "ord", 2);
+        return Of(c, x, p, axes, a.Bool(3, "keepdim", false), axesAsInput);
+    }
+
+    private static double LinalgNormOrder(OpContext c, object? ord, int dims) => ord switch
+    {
+        null => 2,
+        "fro" when dims == 2 => 2,
+        double d when dims == 1 => d,
+        long l when dims == 1 => l,
+        _ => throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedOpVariant,
+            $"aten::linalg_norm with ord {Interpreter.DescribeValue(ord)} over {dims} dims (a matrix norm) is not supported",
+            "use torch.linalg.vector_norm, or ord=None / 'fro'"),
+    };
+
+    /// <summary>The p-norm of <paramref name="x"/> over <paramref name="axes"/> (also pairwise_distance, weight_norm, cosine_similarity).</summary>
+    public static Value Of(OpContext c, Value x, double p, long[] axes, bool keep, bool axesAsInput)
+    {
         Value Reduce(Value operand, string onnxOp, bool asInput) => Reduction.Reduce(c, operand, axes, keep, onnxOp, asInput);
         Value Magnitude() => c.Op("Abs", [x], x.Type);
         return p switch
@@ -354,5 +371,54 @@ internal static class TopK
         var outputs = c.OpMulti("TopK", [x, c.ShapeTensor([k])], [x.Type.WithShape(shape), TensorType.Of(DataType.Int64, shape)],
             ("axis", axis), ("largest", a.Bool(3, "largest", true) ? 1 : 0), ("sorted", a.Bool(4, "sorted", true) ? 1 : 0));
         return new TupleValue([outputs[0], outputs[1]]);
+    }
+}
+
+/// <summary>
+/// <c>pairwise_distance(x1, x2, p=2, eps=1e-6, keepdim)</c>: the p-norm of x1 − x2 + eps over the last dim, as torch
+/// computes it.
+/// </summary>
+[AtenOp("aten::pairwise_distance")]
+internal static class PairwiseDistance
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var difference = (Value)Binary.Lower(c, "Sub", a.Get(0), a.Get(1));
+        var shifted = c.Op("Add", [difference, c.Scalar(a.Float(3, "eps", 1e-6), difference.Type.ElementType)], difference.Type);
+        return Norm.Of(c, shifted, a.Float(2, "p", 2), [difference.Type.Rank - 1], a.Bool(4, "keepdim", false), axesAsInput);
+    }
+}
+
+/// <summary>
+/// <c>cosine_similarity(x1, x2, dim=1, eps=1e-8)</c>: the sum over dim of x1/max(‖x1‖, eps) · x2/max(‖x2‖, eps), torch's
+/// form (each side normalised first); the two sides broadcast.
+/// </summary>
+[AtenOp("aten::cosine_similarity")]
+internal static class CosineSimilarity
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var (x1, x2, type) = Promoted.Operands(c, a.Get(0), a.Get(1), toFloat: true);
+        var axis = (long)Shapes.NormalizeAxis(a.Int(2, "dim", 1), type.Rank);
+        var eps = c.Scalar(a.Float(3, "eps", 1e-8), type.ElementType);
+        Value Normalized(Value x)
+        {
+            var norm = Norm.Of(c, x, 2, [axis], keep: true, axesAsInput);
+            return c.Op("Div", [x, c.Op("Max", [norm, eps], norm.Type)], x.Type);
+        }
+        var product = c.Op("Mul", [Normalized(x1), Normalized(x2)], type);
+        return Reduction.Reduce(c, product, [axis], keep: false, "ReduceSum", axesAsInput: true);
     }
 }
