@@ -10,10 +10,11 @@ namespace ModelForge.Convert.Ops.Handlers;
 [AtenOp("aten::relu", "aten::relu_"), Elementwise("Relu")]
 internal static class Relu;
 
-[AtenOp("aten::sigmoid", "aten::sigmoid_"), Elementwise("Sigmoid")]
+/// <summary><c>sigmoid(x)</c> → Sigmoid; an integer or bool tensor gives float32, as in torch (so does tanh).</summary>
+[AtenOp("aten::sigmoid", "aten::sigmoid_"), Elementwise("Sigmoid", IntegersToFloat = true)]
 internal static class Sigmoid;
 
-[AtenOp("aten::tanh", "aten::tanh_"), Elementwise("Tanh")]
+[AtenOp("aten::tanh", "aten::tanh_"), Elementwise("Tanh", IntegersToFloat = true)]
 internal static class Tanh;
 
 /// <summary><c>silu(x) = x·sigmoid(x)</c>; ONNX has no Swish/SiLU op before opset 24.</summary>

@@ -4,8 +4,9 @@ using ModelForge.Convert.IR;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Reductions: ops along one or more dims, through Reduction.Reduce where they are Reduce* nodes (mean, sum, prod,
-// var/std (and var_mean/std_mean), logsumexp, any/all, max/min, amax/amin, argmax/argmin, norm, frobenius_norm), and
-// the scans and selections along a dim (cumsum, topk).
+// var/std (and var_mean/std_mean), logsumexp, any/all, max/min, amax/amin/aminmax, argmax/argmin, norm, frobenius_norm,
+// linalg_norm, and the distances built on them: pairwise_distance, cdist, cosine_similarity), and the scans and
+// selections along a dim (cumsum, topk).
 
 /// <summary>
 /// <c>mean(x, dim, keepdim, dtype)</c> and <c>mean(x)</c> → ReduceMean. Opset 18 moved the axes from an
@@ -224,9 +225,10 @@ internal static class MaxMin
 }
 
 /// <summary>
-/// <c>amax(x, dim, keepdim)</c> / <c>amin(...)</c> → ReduceMax/ReduceMin (an empty <c>dim</c> reduces every axis).
+/// <c>amax(x, dim, keepdim)</c> / <c>amin(...)</c> → ReduceMax/ReduceMin (an empty <c>dim</c> reduces every axis);
+/// <c>aminmax(x, *, dim, keepdim)</c> is the pair (min, max), over every axis when dim is None.
 /// </summary>
-[AtenOp("aten::amax", "aten::amin")]
+[AtenOp("aten::amax", "aten::amin", "aten::aminmax")]
 internal static class AmaxAmin
 {
     [Opset(13)]
@@ -235,8 +237,16 @@ internal static class AmaxAmin
     [Opset(18)]
     private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
 
-    private static object? Lower(OpContext c, OpArgs a, bool axesAsInput) =>
-        Reduction.Lower(c, a, c.OpName == "aten::amax" ? "ReduceMax" : "ReduceMin", axesAsInput, sumsIntegers: false);
+    private static object? Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        Value Reduce(string onnxOp) => Reduction.Lower(c, a, onnxOp, axesAsInput, sumsIntegers: false);
+        return c.OpName switch
+        {
+            "aten::aminmax" => new TupleValue([Reduce("ReduceMin"), Reduce("ReduceMax")]),
+            "aten::amax" => Reduce("ReduceMax"),
+            _ => Reduce("ReduceMin"),
+        };
+    }
 }
 
 /// <summary><c>argmax(x, dim, keepdim)</c> → ArgMax (first index of the maximum, as torch); dim None flattens first.</summary>
@@ -392,6 +402,28 @@ internal static class PairwiseDistance
         var difference = (Value)Binary.Lower(c, "Sub", a.Get(0), a.Get(1));
         var shifted = c.Op("Add", [difference, c.Scalar(a.Float(3, "eps", 1e-6), difference.Type.ElementType)], difference.Type);
         return Norm.Of(c, shifted, a.Float(2, "p", 2), [difference.Type.Rank - 1], a.Bool(4, "keepdim", false), axesAsInput);
+    }
+}
+
+/// <summary>
+/// <c>cdist(x1, x2, p=2)</c> of [..., P, M] and [..., R, M]: the p-norm of every difference x1[i] − x2[j], through
+/// broadcasting to [..., P, R, M] (torch's direct form; for P or R over 25 with p = 2 torch uses a matmul form that
+/// differs in the last bits).
+/// </summary>
+[AtenOp("aten::cdist")]
+internal static class Cdist
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var (x1, x2) = (a.Tensor(0), a.Tensor(1));
+        var difference = (Value)Binary.Lower(c, "Sub", c.Unsqueeze(x1, [x1.Type.Rank - 1]), c.Unsqueeze(x2, [x2.Type.Rank - 2]));
+        return Norm.Of(c, difference, a.Float(2, "p", 2), [difference.Type.Rank - 1], keep: false, axesAsInput);
     }
 }
 
