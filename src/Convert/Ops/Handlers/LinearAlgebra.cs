@@ -160,8 +160,8 @@ internal static class Einsum
     }
 }
 
-/// <summary><c>outer(u, v)</c> (<c>ger</c>): u as a column times v as a row, broadcast → Mul.</summary>
-[AtenOp("aten::outer", "aten::ger")]
+/// <summary><c>outer(u, v)</c> (also what <c>torch.ger</c> traces to): u as a column times v as a row, broadcast → Mul.</summary>
+[AtenOp("aten::outer")]
 internal static class Outer
 {
     [Opset(13)]
