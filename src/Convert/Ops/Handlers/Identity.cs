@@ -1,7 +1,7 @@
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Identity: ops that lower to no node at all in an inference graph (eval-mode dropout, contiguous, detach,
-// clone).
+// clone, positive).
 
 /// <summary>Eval-mode dropout is the identity: no node at all.</summary>
 [AtenOp("aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_", "aten::alpha_dropout", "aten::alpha_dropout_")]
@@ -18,8 +18,8 @@ internal static class Dropout
     }
 }
 
-/// <summary><c>contiguous</c> only changes memory layout, which ONNX does not have.</summary>
-[AtenOp("aten::contiguous", "aten::detach", "aten::clone")]
+/// <summary><c>contiguous</c> only changes memory layout, which ONNX does not have; <c>positive(x)</c> (<c>+x</c>) is x.</summary>
+[AtenOp("aten::contiguous", "aten::detach", "aten::clone", "aten::positive")]
 internal static class Contiguous
 {
     [Opset(13)]
