@@ -21,16 +21,18 @@ internal static class Convolution
         var isFull = c.OpName == "aten::_convolution";
         var bias = a.OptionalTensor(2);
         var spatial = weight.Type.Rank - 2;
+        var transposed = isFull && a.Bool(6, "transposed");
+        var groups = isFull ? a.Int(8, "groups") : a.Int(6, "groups", 1);
+        // A convolution's weight is [out, in/groups, k…]; a transposed one's is [in, out/groups, k…].
+        var expectedChannels = transposed ? weight.Type.StaticShape()[0] : weight.Type.StaticShape()[1] * groups;
         if (input.Type.Shape is not { } shape || shape.Count != weight.Type.Rank ||
-            shape[1].Value is { } channels && channels != weight.Type.StaticShape()[1] * (isFull ? a.Int(8, "groups") : a.Int(6, "groups", 1)))
+            shape[1].Value is { } channels && channels != expectedChannels)
             throw c.Error(DiagnosticCode.ShapeMismatch,
-                $"convolution expects a rank-{weight.Type.Rank} input with {weight.Type.StaticShape()[1]}×groups channels " +
-                $"(weight {weight.Type}), got {input.Type}",
+                $"{(transposed ? "transposed " : "")}convolution expects a rank-{weight.Type.Rank} input with {expectedChannels} channels " +
+                $"(weight {weight.Type}, groups {groups}), got {input.Type}",
                 "check the rank and channel dim of the --input that feeds this layer");
         var stride = a.Ints(3, "stride", spatial);
         var dilation = a.Ints(5, "dilation", spatial);
-        var transposed = isFull && a.Bool(6, "transposed");
-        var groups = isFull ? a.Int(8, "groups") : a.Int(6, "groups", 1);
         var kernel = weight.Type.StaticShape()[2..];
 
         long[] padBegin, padEnd;

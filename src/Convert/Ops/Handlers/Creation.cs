@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Creation: tensors made from sizes and a fill value (arange, zeros/ones/full and their _like forms,
+// Creation: tensors made from sizes and a fill value (arange, linspace, zeros/ones/full and their _like forms,
 // new_zeros/new_ones, fill_/zero_).
 
 /// <summary>
@@ -62,7 +62,12 @@ internal static class Arange
     private static Value Constant(OpContext c, double start, double end, double step, DataType type)
     {
         var count = (long)Math.Max(0, Math.Ceiling((end - start) / step));
-        var values = Enumerable.Range(0, (int)count).Select(i => start + i * step).ToArray();
+        return Values(c, Enumerable.Range(0, (int)count).Select(i => start + i * step).ToArray(), type, "arange");
+    }
+
+    /// <summary>A 1-D constant of <paramref name="type"/> holding <paramref name="values"/> (computed in double).</summary>
+    public static Value Values(OpContext c, double[] values, DataType type, string name)
+    {
         byte[] bytes = type switch
         {
             DataType.Float32 => MemoryMarshal.AsBytes(values.Select(v => (float)v).ToArray().AsSpan()).ToArray(),
@@ -71,7 +76,25 @@ internal static class Arange
             _ => MemoryMarshal.AsBytes(values.Select(v => (long)v).ToArray().AsSpan()).ToArray(),
         };
         var resultType = type is DataType.Float32 or DataType.Float64 or DataType.Int32 ? type : DataType.Int64;
-        return c.Cast(c.Constant(resultType, [count], bytes, "arange"), type);
+        return c.Cast(c.Constant(resultType, [values.Length], bytes, name), type);
+    }
+}
+
+/// <summary>
+/// <c>linspace(start, end, steps, dtype, …)</c> with constant arguments → a constant, computed as torch does: the first
+/// half steps up from start, the second half down from end. float32 unless dtype says otherwise.
+/// </summary>
+[AtenOp("aten::linspace")]
+internal static class Linspace
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (start, end, steps) = (a.Float(0, "start"), a.Float(1, "end"), a.Int(2, "steps"));
+        var type = a.Get(3, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : DataType.Float32;
+        var step = steps > 1 ? (end - start) / (steps - 1) : 0;
+        var values = Enumerable.Range(0, (int)steps).Select(i => i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step).ToArray();
+        return Arange.Values(c, values, type, "linspace");
     }
 }
 

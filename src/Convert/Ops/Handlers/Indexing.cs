@@ -184,3 +184,150 @@ internal static class Embedding
         return c.Op("Gather", [weight, indices], weight.Type.WithShape(shape), ("axis", 0));
     }
 }
+
+/// <summary><c>flip(x, dims)</c> → one Slice running backwards (start −1, end before the first element, step −1) on each dim.</summary>
+[AtenOp("aten::flip")]
+internal static class Flip
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var dims = a.Ints(1, "dims").Select(d => (long)Shapes.NormalizeAxis(d, x.Type.Rank)).ToArray();
+        if (dims.Length == 0) return x;
+        long[] Each(long value) => Enumerable.Repeat(value, dims.Length).ToArray();
+        return c.Op("Slice", [x, c.ConstInt64(Each(-1)), c.ConstInt64(Each(long.MinValue)), c.ConstInt64(dims), c.ConstInt64(Each(-1))], x.Type);
+    }
+}
+
+/// <summary>
+/// <c>narrow(x, dim, start, length)</c> → Slice [start, start + length); a negative start counts from the end (a
+/// slice that ends at the end of a dim of unknown size runs to the end).
+/// </summary>
+[AtenOp("aten::narrow")]
+internal static class Narrow
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var (start, length) = (a.Int(2, "start"), a.Int(3, "length"));
+        if (start < 0 && x.Type.Shape![axis].Value is { } size) start += size;
+        var end = start < 0 && start + length == 0 ? long.MaxValue : start + length;
+        return Slice.Static(c, x, axis, start, end);
+    }
+}
+
+/// <summary><c>gather(x, dim, index)</c> → GatherElements: the result has the index's shape.</summary>
+[AtenOp("aten::gather")]
+internal static class GatherAlongDim
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var index = a.Tensor(2, "index");
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        return c.Op("GatherElements", [x, index], x.Type.WithShape(index.Type.Shape), ("axis", axis));
+    }
+}
+
+/// <summary><c>index_select(x, dim, index)</c> → Gather with the 1-D index: dim's size becomes the index's length.</summary>
+[AtenOp("aten::index_select")]
+internal static class IndexSelect
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var index = c.Cast(a.Tensor(2, "index"), DataType.Int64);
+        if (index.Type.Rank == 0) index = c.Unsqueeze(index, [0]);
+        var shape = x.Type.Shape!.Select((d, i) => i == axis ? index.Type.Shape![0] : d).ToArray();
+        return c.Op("Gather", [x, index], x.Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>take_along_dim(x, indices, dim)</c> → GatherElements, after broadcasting x and indices against each other in every
+/// dim but dim (Expand to the other's shape with dim set to 1). Without dim: Gather from the flattened x.
+/// </summary>
+[AtenOp("aten::take_along_dim")]
+internal static class TakeAlongDim
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, indices) = (a.Tensor(0), a.Tensor(1, "indices"));
+        if (a.IsNone(2, "dim"))
+        {
+            var flat = c.Op("Reshape", [x, c.ConstInt64([-1])], x.Type.WithShape([Shapes.Product(x.Type.Shape!)]));
+            var flatIndices = c.Op("Reshape", [indices, c.ConstInt64([-1])], indices.Type.WithShape([Shapes.Product(indices.Type.Shape!)]));
+            return c.Op("Gather", [flat, flatIndices], x.Type.WithShape(flatIndices.Type.Shape), ("axis", 0));
+        }
+        if (x.Type.Rank != indices.Type.Rank)
+            throw c.Error(DiagnosticCode.ShapeMismatch, $"{c.OpName} needs x and indices of the same rank, got {x.Type} and {indices.Type}");
+        var axis = Shapes.NormalizeAxis(a.Int(2, "dim"), x.Type.Rank);
+        var broadX = BroadcastOffAxis(c, x, indices, axis);
+        var broadIndices = BroadcastOffAxis(c, indices, x, axis);
+        return c.Op("GatherElements", [broadX, broadIndices], x.Type.WithShape(broadIndices.Type.Shape), ("axis", axis));
+    }
+
+    /// <summary><paramref name="t"/> expanded to <paramref name="other"/>'s dims except along axis (Expand broadcasts both ways, so 1 keeps t's).</summary>
+    private static Value BroadcastOffAxis(OpContext c, Value t, Value other, int axis)
+    {
+        var (mine, theirs) = (t.Type.Shape!, other.Type.Shape!);
+        if (Enumerable.Range(0, mine.Count).All(i => i == axis || mine[i] == theirs[i] || theirs[i].Value == 1)) return t;
+        var target = Unflatten.Sizes(c, other);
+        target[axis] = 1L;
+        var shape = mine.Select((d, i) => i == axis || theirs[i].Value == 1 ? d : theirs[i]).ToArray();
+        return c.Op("Expand", [t, c.ShapeTensor(target)], t.Type.WithShape(shape));
+    }
+}
+
+/// <summary>
+/// <c>scatter(x, dim, index, src)</c> and <c>scatter(x, dim, index, value)</c> → ScatterElements (a value is expanded to
+/// the index's shape; a src larger than the index is cut to it, as torch reads only that part). The reduce forms are
+/// refused.
+/// </summary>
+[AtenOp("aten::scatter")]
+internal static class Scatter
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var index = a.Tensor(2, "index");
+        if (!a.IsNone(4, "reduce"))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with reduce= is not supported yet", "use scatter_add or index_add");
+        var updates = a.Get(3) is Value src ? CutTo(c, c.Cast(src, x.Type.ElementType), index)
+            : c.Op("Expand", [c.AsTensor(a.Get(3, "value"), x.Type.ElementType), c.ShapeOf(index)], x.Type.WithShape(index.Type.Shape));
+        return c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis));
+    }
+
+    private static Value CutTo(OpContext c, Value src, Value index)
+    {
+        for (var i = 0; i < src.Type.Rank; i++)
+            if (src.Type.Shape![i] != index.Type.Shape![i])
+                src = Slice.Static(c, src, i, 0, index.Type.Shape[i].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+                    $"{c.OpName} with a src larger than the index along the dynamic dim {i} is not supported"));
+        return src;
+    }
+}
+
+/// <summary>
+/// <c>nonzero(x)</c> → NonZero, which gives [rank, N], transposed to torch's [N, rank]; N is known only at run time.
+/// </summary>
+[AtenOp("aten::nonzero")]
+internal static class NonZero
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var positions = c.Op("NonZero", [x], TensorType.Of(DataType.Int64, x.Type.Rank, Shapes.Unknown()));
+        return Permute.Lower(c, positions, [1, 0]);
+    }
+}

@@ -1,9 +1,11 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Joining and splitting: ops that concatenate or split along dims (cat, chunk/split, pad, roll).
+// Joining and splitting: ops that concatenate, stack, repeat or split along dims (cat, stack, chunk/split, unbind,
+// repeat/tile, repeat_interleave, meshgrid, pad, roll).
 
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat
@@ -33,8 +35,7 @@ internal static class Chunk
     {
         var x = a.Tensor(0);
         var axis = Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank);
-        var size = x.Type.Shape![axis].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
-            $"{c.OpName} along dim {axis} of {x.Type}, whose size is not known at conversion time, is not supported", "give that dim a fixed size in --input");
+        var size = StaticSize(c, x, axis);
         long[] sizes;
         if (c.OpName.EndsWith("chunk", StringComparison.Ordinal))
         {
@@ -45,6 +46,11 @@ internal static class Chunk
         var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(s) : d).ToArray())).ToArray();
         return c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis)).Cast<object?>().ToList();
     }
+
+    /// <summary>The size of the dim to split, which must be known: it decides how many tensors come out.</summary>
+    public static long StaticSize(OpContext c, Value x, int axis) =>
+        x.Type.Shape![axis].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            $"{c.OpName} along dim {axis} of {x.Type}, whose size is not known at conversion time, is not supported", "give that dim a fixed size in --input");
 
     private static long[] Pieces(long size, long piece)
     {
@@ -146,5 +152,141 @@ internal static class Roll
         var tail = Slice.Static(c, x, axis, -shift, long.MaxValue);
         var head = Slice.Static(c, x, axis, 0, -shift);
         return c.Op("Concat", [tail, head], x.Type, ("axis", axis));
+    }
+}
+
+/// <summary><c>stack(tensors, dim)</c> → each tensor unsqueezed at dim (counted in the result's rank), then Concat.</summary>
+[AtenOp("aten::stack")]
+internal static class Stack
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var tensors = a.Tensors(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), tensors[0].Type.Rank + 1);
+        var pieces = tensors.Select(t => c.Unsqueeze(t, [axis])).ToArray();
+        var shape = pieces[0].Type.Shape!.Select((d, i) => i == axis ? Dim.Of(tensors.Count) : d).ToArray();
+        return c.Op("Concat", pieces, pieces[0].Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary><c>unbind(x, dim)</c> → Split into size-1 pieces, each squeezed: a list of tensors (the dim must be static).</summary>
+[AtenOp("aten::unbind")]
+internal static class Unbind
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), x.Type.Rank);
+        var count = Chunk.StaticSize(c, x, axis);
+        var pieceType = x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(1) : d).ToArray());
+        var pieces = c.OpMulti("Split", [x, c.ConstInt64(Enumerable.Repeat(1L, (int)count).ToArray())],
+            Enumerable.Repeat(pieceType, (int)count).ToArray(), ("axis", axis));
+        var squeezedType = x.Type.WithShape(x.Type.Shape!.Where((_, i) => i != axis).ToArray());
+        return pieces.Select(p => (object?)c.Op("Squeeze", [p, c.ConstInt64([axis])], squeezedType)).ToList();
+    }
+}
+
+/// <summary>
+/// <c>repeat(x, repeats)</c> and <c>tile(x, dims)</c> → Tile. More repeats than dims adds leading dims of 1 to x
+/// first; fewer (tile only) repeats the leading dims once.
+/// </summary>
+[AtenOp("aten::repeat", "aten::tile")]
+internal static class Repeat
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var repeats = a.Ints(1, "repeats");
+        var rank = Math.Max(repeats.Length, x.Type.Rank);
+        repeats = [.. Enumerable.Repeat(1L, rank - repeats.Length), .. repeats];
+        if (rank > x.Type.Rank) x = c.Unsqueeze(x, Enumerable.Range(0, rank - x.Type.Rank).Select(i => (long)i).ToArray());
+        var shape = x.Type.Shape!.Select((d, i) => repeats[i] == 1 ? d : d.Value is { } v ? Dim.Of(v * repeats[i]) : Shapes.Unknown()).ToArray();
+        return c.Op("Tile", [x, c.ConstInt64(repeats)], x.Type.WithShape(shape));
+    }
+}
+
+/// <summary>
+/// <c>repeat_interleave(x, repeats, dim)</c>: each slice along dim repeated. An int count → Unsqueeze after dim, Expand,
+/// Reshape (no dim: of the flattened x); a constant repeats tensor → Gather with the repeated indices. A repeats tensor
+/// known only at run time is refused (the result's size depends on its values).
+/// </summary>
+[AtenOp("aten::repeat_interleave")]
+internal static class RepeatInterleave
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var flattened = a.IsNone(2, "dim");
+        if (flattened) x = c.Op("Reshape", [x, c.ConstInt64([-1])], x.Type.WithShape([Shapes.Product(x.Type.Shape!)]));
+        var axis = flattened ? 0 : Shapes.NormalizeAxis(a.Int(2, "dim"), x.Type.Rank);
+        var counts = a.Get(1, "repeats") switch
+        {
+            long l => [l],
+            Value v when c.TryGetConstantInt64s(v, out var values) => values,
+            var other => throw c.Error(DiagnosticCode.StaticValueRequired,
+                $"{c.OpName} with repeats {Interpreter.DescribeValue(other)} gives a size that depends on run-time values",
+                "pass an int or a constant tensor as repeats"),
+        };
+        return counts.Length == 1 ? Uniform(c, x, axis, counts[0]) : PerIndex(c, x, axis, counts);
+    }
+
+    private static Value Uniform(OpContext c, Value x, int axis, long count)
+    {
+        var shape = x.Type.Shape!;
+        if (shape.Skip(axis + 1).Any(d => !d.IsStatic))
+            throw c.Error(DiagnosticCode.StaticValueRequired, $"{c.OpName} with dynamic dims after dim {axis} of {x.Type} is not supported yet",
+                "give those dims fixed sizes in --input");
+        var spread = c.Unsqueeze(x, [axis + 1]);
+        var ones = Enumerable.Repeat(1L, shape.Count + 1).ToArray();
+        ones[axis + 1] = count;
+        var expanded = c.Op("Expand", [spread, c.ConstInt64(ones)],
+            spread.Type.WithShape(spread.Type.Shape!.Select((d, i) => i == axis + 1 ? Dim.Of(count) : d).ToArray()));
+        // Dims before axis are copied (0), axis·count is inferred (−1), the static trailing dims are spelled out.
+        long[] target = [.. Enumerable.Repeat(0L, axis), -1, .. shape.Skip(axis + 1).Select(d => d.Value!.Value)];
+        var outputShape = shape.Select((d, i) => i != axis ? d : d.Value is { } v ? Dim.Of(v * count) : Shapes.Unknown()).ToArray();
+        return c.Op("Reshape", [expanded, c.ConstInt64(target)], x.Type.WithShape(outputShape));
+    }
+
+    private static Value PerIndex(OpContext c, Value x, int axis, long[] counts)
+    {
+        if (x.Type.Shape![axis].Value is { } size && size != counts.Length)
+            throw c.Error(DiagnosticCode.ShapeMismatch, $"{c.OpName} has {counts.Length} repeats for dim {axis} of {x.Type}");
+        var indices = counts.SelectMany((n, i) => Enumerable.Repeat((long)i, (int)n)).ToArray();
+        var shape = x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(indices.Length) : d).ToArray();
+        return c.Op("Gather", [x, c.ConstInt64(indices)], x.Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>meshgrid(tensors, indexing)</c> of 1-D tensors → each reshaped to lie along its own axis and expanded to the grid.
+/// "ij" (the default) puts tensor i on axis i; "xy" swaps the first two axes, as numpy. Returns a list.
+/// </summary>
+[AtenOp("aten::meshgrid")]
+internal static class Meshgrid
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var tensors = a.Tensors(0);
+        var indexing = a.Get(1, "indexing") as string ?? "ij";
+        var axes = Enumerable.Range(0, tensors.Count).ToArray();
+        if (indexing == "xy" && axes.Length > 1) (axes[0], axes[1]) = (1, 0);
+        else if (indexing != "ij") throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} indexing '{indexing}' is not 'ij' or 'xy'");
+        var sizes = new object[tensors.Count];
+        for (var i = 0; i < tensors.Count; i++)
+            sizes[axes[i]] = tensors[i].Type.Shape is [{ Value: { } n }] ? n : new DynamicInt(c.DimSize(tensors[i], 0));
+        var grid = c.ShapeTensor(sizes);
+        var gridShape = sizes.Select(s => s is long n ? Dim.Of(n) : ((DynamicInt)s).Scalar.SizeOf ?? Shapes.Unknown()).ToArray();
+        return tensors.Select((t, i) =>
+        {
+            var alongAxis = Enumerable.Repeat(1L, tensors.Count).ToArray();
+            alongAxis[axes[i]] = -1;
+            var line = c.Op("Reshape", [t, c.ConstInt64(alongAxis)], t.Type.WithShape(alongAxis.Select((n, j) => j == axes[i] ? t.Type.Shape![0] : Dim.Of(1)).ToArray()));
+            return (object?)c.Op("Expand", [line, grid], t.Type.WithShape(gridShape));
+        }).ToList();
     }
 }
