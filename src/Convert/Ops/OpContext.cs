@@ -27,6 +27,10 @@ public sealed class OpContext
     public ModelForgeException Error(DiagnosticCode code, string message, string? hint = null) =>
         new(code, message, Location, hint);
 
+    /// <summary>For a call form ONNX expresses only from a later opset than the target: names the op, the form and the opset.</summary>
+    public ModelForgeException NeedsOpset(int opset, string form) =>
+        Error(DiagnosticCode.OpsetTooLow, $"{OpName} with {form} needs opset ≥ {opset}, target is {Opset}", $"raise --opset to {opset}");
+
     /// <summary>Adds one ONNX node with a single output of the given type.</summary>
     public Value Op(string opType, IReadOnlyList<Value?> inputs, TensorType outputType, params (string Name, AttributeValue Value)[] attributes) =>
         OpMulti(opType, inputs, [outputType], attributes)[0];

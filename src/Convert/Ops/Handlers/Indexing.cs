@@ -288,23 +288,36 @@ internal static class TakeAlongDim
 
 /// <summary>
 /// <c>scatter(x, dim, index, src)</c> and <c>scatter(x, dim, index, value)</c> → ScatterElements (a value is expanded to
-/// the index's shape; a src larger than the index is cut to it, as torch reads only that part). The reduce forms are
-/// refused.
+/// the index's shape; a src larger than the index is cut to it, as torch reads only that part). The
+/// <c>reduce='add'|'multiply'</c> forms need ScatterElements' reduction, from opset 16.
 /// </summary>
 [AtenOp("aten::scatter")]
 internal static class Scatter
 {
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
+    private static object? V13(OpContext c, OpArgs a) =>
+        a.IsNone(4, "reduce") ? Elements(c, a, null) : throw c.NeedsOpset(16, $"reduce='{a.String(4, "reduce")}'");
+
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a) => Elements(c, a, a.Get(4, "reduce") switch
+    {
+        null => null,
+        "add" => "add",
+        "multiply" => "mul",
+        var other => throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} reduce={Interpreter.DescribeValue(other)} is not 'add' or 'multiply'"),
+    });
+
+    /// <summary>ScatterElements of the call's (x, dim, index, src or value), with <paramref name="reduction"/> when not null.</summary>
+    public static Value Elements(OpContext c, OpArgs a, string? reduction)
     {
         var x = a.Tensor(0);
         var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
         var index = a.Tensor(2, "index");
-        if (!a.IsNone(4, "reduce"))
-            throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with reduce= is not supported yet", "use scatter_add or index_add");
         var updates = a.Get(3) is Value src ? CutTo(c, c.Cast(src, x.Type.ElementType), index)
             : c.Op("Expand", [c.AsTensor(a.Get(3, "value"), x.Type.ElementType), c.ShapeOf(index)], x.Type.WithShape(index.Type.Shape));
-        return c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis));
+        return reduction is null
+            ? c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis))
+            : c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis), ("reduction", reduction));
     }
 
     private static Value CutTo(OpContext c, Value src, Value index)
@@ -315,6 +328,48 @@ internal static class Scatter
                     $"{c.OpName} with a src larger than the index along the dynamic dim {i} is not supported"));
         return src;
     }
+}
+
+/// <summary>
+/// <c>scatter_add(x, dim, index, src)</c> and <c>scatter_reduce(x, dim, index, src, reduce, include_self=True)</c> →
+/// ScatterElements with a reduction: sum and prod from opset 16, amax and amin from opset 18 (below, the opset 13
+/// method only names the opset the call's reduction needs). ONNX has no mean reduction and always includes x's own values.
+/// </summary>
+[AtenOp("aten::scatter_add", "aten::scatter_reduce")]
+internal static class ScatterReduce
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var reduce = Reduce(c, a);
+        throw c.NeedsOpset(reduce is "amax" or "amin" ? 18 : 16, $"reduce='{reduce}'");
+    }
+
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a) => Lower(c, a, maxAndMin: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, maxAndMin: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool maxAndMin)
+    {
+        var reduce = Reduce(c, a);
+        if (c.OpName == "aten::scatter_reduce" && !a.Bool(5, "include_self", true))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with include_self=False has no ONNX equivalent",
+                "scatter into a tensor filled with the reduction's identity instead");
+        var reduction = reduce switch
+        {
+            "sum" => "add",
+            "prod" => "mul",
+            "amax" or "amin" when !maxAndMin => throw c.NeedsOpset(18, $"reduce='{reduce}'"),
+            "amax" => "max",
+            "amin" => "min",
+            _ => throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with reduce='{reduce}' has no ONNX equivalent"),
+        };
+        return Scatter.Elements(c, a, reduction);
+    }
+
+    private static string Reduce(OpContext c, OpArgs a) => c.OpName == "aten::scatter_add" ? "sum" : a.String(4, "reduce");
 }
 
 /// <summary>

@@ -1,9 +1,11 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Resampling: ops that resize the spatial dims by interpolation (upsample_*, what F.interpolate and nn.Upsample trace to).
+// Resampling: ops that interpolate over the spatial dims: resizing (upsample_*, what F.interpolate and nn.Upsample trace to)
+// and sampling at grid positions (affine_grid_generator, grid_sampler).
 
 /// <summary>
 /// <c>upsample_{nearest1d,2d,3d, linear1d, bilinear2d, trilinear3d, bicubic2d}</c> → Resize on the dims after [N, C].
@@ -63,4 +65,81 @@ internal static class Upsample
 
     private static ModelForgeException WrongCount(OpContext c, Value x, string what, int count) =>
         c.Error(DiagnosticCode.ShapeMismatch, $"{c.OpName} on {x.Type} needs {x.Type.Rank - 2} {what} entries, got {count}");
+}
+
+/// <summary>
+/// <c>affine_grid_generator(theta, size, align_corners)</c> (F.affine_grid): the sampling grid [N, *spatial, k] for
+/// theta [N, k, k+1]. The base grid of (x, y[, z], 1) per output position is a constant (the spatial sizes must be
+/// static; N may be dynamic), multiplied by theta transposed. Coordinates run from −1 to 1 over pixel corners with
+/// align_corners, else over pixel centres (scaled by (n−1)/n), as torch builds them.
+/// </summary>
+[AtenOp("aten::affine_grid_generator")]
+internal static class AffineGrid
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var theta = a.Tensor(0);
+        var size = a.SymInts(1, "size");
+        var alignCorners = a.Bool(2, "align_corners");
+        var spatial = size.Skip(2).Select(s => s as long? ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            $"{c.OpName} needs static spatial sizes, got {Interpreter.DescribeValue(size.ToList())}", "give the spatial dims fixed sizes in --input")).ToArray();
+        var k = spatial.Length;
+        var axes = spatial.Select(n => Coordinates(n, alignCorners)).ToArray();
+        var points = spatial.Aggregate(1L, (p, n) => p * n);
+        var values = new double[points * (k + 1)];
+        for (var p = 0L; p < points; p++)
+        {
+            // Point p's index along each spatial dim, the last dim fastest; its coordinates come last dim first (x, y, z).
+            var rest = p;
+            for (var d = k - 1; d >= 0; d--)
+            {
+                values[p * (k + 1) + (k - 1 - d)] = axes[d][rest % spatial[d]];
+                rest /= spatial[d];
+            }
+            values[p * (k + 1) + k] = 1;
+        }
+        var type = theta.Type.ElementType;
+        var baseGrid = c.Op("Reshape", [Arange.Values(c, values, type, "base_grid"), c.ConstInt64([points, k + 1])], TensorType.Of(type, points, k + 1));
+        var thetaT = Permute.Lower(c, theta, [0, 2, 1]);
+        var batch = theta.Type.Shape![0];
+        var flat = c.Op("MatMul", [baseGrid, thetaT], TensorType.Of(type, batch, points, k));
+        return c.Op("Reshape", [flat, c.ConstInt64([0, .. spatial, k])], TensorType.Of(type, [batch, .. spatial.Select(Dim.Of), k]));
+    }
+
+    private static double[] Coordinates(long n, bool alignCorners)
+    {
+        if (n <= 1) return [0];
+        var scale = alignCorners ? 1 : (n - 1) / (double)n;
+        return Enumerable.Range(0, (int)n).Select(i => (-1 + 2.0 * i / (n - 1)) * scale).ToArray();
+    }
+}
+
+/// <summary>
+/// <c>grid_sampler(x, grid, interpolation, padding, align_corners)</c> (F.grid_sample) → GridSample, which ONNX has from
+/// opset 16 (below it the registry names opset 16). torch's mode codes 0/1/2 are bilinear/nearest/bicubic and its padding
+/// codes zeros/border/reflection; opset 20 renamed the modes linear/cubic and added volumes (5-D x), which opsets 16–19
+/// refuse with a diagnostic that names opset 20.
+/// </summary>
+[AtenOp("aten::grid_sampler", "aten::grid_sampler_2d", "aten::grid_sampler_3d")]
+internal static class GridSample
+{
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a) => Lower(c, a, ["bilinear", "nearest", "bicubic"], volumes: false);
+
+    [Opset(20)]
+    private static object? V20(OpContext c, OpArgs a) => Lower(c, a, ["linear", "nearest", "cubic"], volumes: true);
+
+    private static Value Lower(OpContext c, OpArgs a, string[] modes, bool volumes)
+    {
+        var (x, grid) = (a.Tensor(0), a.Tensor(1));
+        if (x.Type.Rank == 5 && !volumes) throw c.NeedsOpset(20, "a 5-D (volumetric) input");
+        var (mode, padding) = (a.Int(2, "interpolation_mode"), a.Int(3, "padding_mode"));
+        if (mode is < 0 or > 2 || padding is < 0 or > 2)
+            throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} has interpolation mode {mode} and padding mode {padding}; torch's are 0–2");
+        var shape = x.Type.Shape!.Take(2).Concat(grid.Type.Shape!.Skip(1).SkipLast(1)).ToArray();
+        return c.Op("GridSample", [x, grid], x.Type.WithShape(shape),
+            ("align_corners", a.Bool(4, "align_corners") ? 1 : 0), ("mode", modes[mode]),
+            ("padding_mode", new[] { "zeros", "border", "reflection" }[padding]));
+    }
 }

@@ -156,10 +156,10 @@ internal static class Squeeze
 }
 
 /// <summary>
-/// <c>expand(x, size)</c> → Expand, a −1 entry keeping x's dim (ONNX Expand broadcasts, so −1 becomes 1);
-/// <c>expand_as(x, other)</c> → Expand to other's shape.
+/// <c>expand(x, size)</c> and <c>broadcast_to(x, size)</c> → Expand, a −1 entry keeping x's dim (ONNX Expand broadcasts,
+/// so −1 becomes 1); <c>expand_as(x, other)</c> → Expand to other's shape.
 /// </summary>
-[AtenOp("aten::expand", "aten::expand_as")]
+[AtenOp("aten::expand", "aten::expand_as", "aten::broadcast_to")]
 internal static class Expand
 {
     [Opset(13)]
