@@ -3,7 +3,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Convolution: conv1d/2d/3d, _convolution (with transposed convolution).
+// Convolution: conv1d/2d/3d, _convolution (with transposed convolution), and im2col, the patch extraction a convolution is
+// built on (F.unfold).
 
 /// <summary>
 /// <c>aten::_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, …)</c>,
@@ -73,5 +74,40 @@ internal static class Convolution
         }
         var inputs = bias is null ? new[] { input, weight } : new[] { input, weight, bias };
         return c.Op(transposed ? "ConvTranspose" : "Conv", inputs, input.Type.WithShape(outputShape), [.. attributes]);
+    }
+}
+
+/// <summary>
+/// <c>im2col(x, kernel_size, dilation, padding, stride)</c> (F.unfold / nn.Unfold) on [N, C, H, W] → [N, C·kh·kw, L]: the
+/// zero-padded input sliced once per kernel offset (strided Slices), the slices concatenated after the channel dim and
+/// flattened, so row c·kh·kw + i·kw + j holds offset (i, j) of channel c, as torch orders them. C, H and W must be static.
+/// </summary>
+[AtenOp("aten::im2col")]
+internal static class Im2Col
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var (kernel, dilation, padding, stride) = (a.Ints(1, "kernel_size", 2), a.Ints(2, "dilation", 2), a.Ints(3, "padding", 2), a.Ints(4, "stride", 2));
+        if (x.Type.Rank != 4 || x.Type.Shape!.Skip(1).Any(d => !d.IsStatic))
+            throw c.Error(DiagnosticCode.StaticValueRequired, $"{c.OpName} needs a 4-D input with static C, H and W, got {x.Type}",
+                "give those dims fixed sizes in --input");
+        var (channels, height, width) = (x.Type.Shape![1].Value!.Value, x.Type.Shape[2].Value!.Value, x.Type.Shape[3].Value!.Value);
+        var padded = padding.All(p => p == 0) ? x : c.Op("Pad", [x, c.ConstInt64([0, 0, padding[0], padding[1], 0, 0, padding[0], padding[1]])],
+            x.Type.WithShape([x.Type.Shape[0], channels, height + 2 * padding[0], width + 2 * padding[1]]), ("mode", "constant"));
+        var outH = Shapes.Window(height, kernel[0], stride[0], padding[0], padding[0], dilation[0]).Value!.Value;
+        var outW = Shapes.Window(width, kernel[1], stride[1], padding[1], padding[1], dilation[1]).Value!.Value;
+        var patches = new List<Value>();
+        for (var i = 0L; i < kernel[0]; i++)
+            for (var j = 0L; j < kernel[1]; j++)
+            {
+                var (top, left) = (i * dilation[0], j * dilation[1]);
+                var rows = Slice.Static(c, padded, 2, top, top + (outH - 1) * stride[0] + 1, stride[0]);
+                patches.Add(c.Unsqueeze(Slice.Static(c, rows, 3, left, left + (outW - 1) * stride[1] + 1, stride[1]), [2]));
+            }
+        var stacked = Cat.Lower(c, patches, 2);
+        return c.Op("Reshape", [stacked, c.ConstInt64([0, channels * kernel[0] * kernel[1], outH * outW])],
+            x.Type.WithShape([x.Type.Shape[0], channels * kernel[0] * kernel[1], outH * outW]));
     }
 }

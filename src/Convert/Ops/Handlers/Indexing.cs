@@ -4,8 +4,9 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Indexing: ops that pick elements by position (select, slice, index, embedding) and the write-back of
-// in-place ops on the views they record.
+// Indexing: ops that pick elements by position (select, slice, narrow, flip, index, index_select, gather, take_along_dim,
+// nonzero, embedding) or write them (index_put_, scatter and its reductions), and the write-back of in-place ops on the
+// views they record.
 
 /// <summary>
 /// <c>select(x, dim, index)</c> (what <c>x[:, 0]</c> or <c>x[-1]</c> traces to) → Gather with a 0-d index, which drops
@@ -117,9 +118,8 @@ internal static class Views
 
 /// <summary>
 /// <c>index(x, indices)</c>: advanced indexing with integer tensors (<c>table[idx]</c>, <c>x[:, idx]</c>, <c>x[i, j]</c>).
-/// One index tensor → Gather on its dim; several → the indexed dims moved to the front, the index tensors broadcast
-/// and stacked, GatherND, and the result dims put where torch puts them (at the first indexed dim when the indexed
-/// dims are adjacent, else in front). Boolean masks are refused: their result shape depends on the data.
+/// One index tensor → Gather on its dim; several → GatherND on the <see cref="AdvancedIndex"/> layout, with the result dims
+/// put where torch puts them. Boolean masks are refused: their result shape depends on the data.
 /// </summary>
 [AtenOp("aten::index")]
 internal static class Index
@@ -128,26 +128,116 @@ internal static class Index
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        IReadOnlyList<object?> list = a.Get(1, "indices") switch
+        var entries = AdvancedIndex.Entries(c, a.Get(1, "indices"));
+        if (entries.Any(e => e.Index.Type.ElementType is DataType.Bool or DataType.UInt8))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, "indexing with a boolean mask gives a result whose shape depends on the data",
+                "use torch.where or masked_fill, which keep the shape");
+        if (entries.Count == 1)
+        {
+            var (index, dim) = (c.Cast(entries[0].Index, DataType.Int64), entries[0].Dim);
+            var shape = x.Type.Shape!;
+            var gathered = shape.Take(dim).Concat(index.Type.Shape!).Concat(shape.Skip(dim + 1)).ToArray();
+            return c.Op("Gather", [x, index], x.Type.WithShape(gathered), ("axis", dim));
+        }
+        var layout = AdvancedIndex.Of(c, x, entries);
+        var result = c.Op("GatherND", [layout.Moved, layout.Stacked], layout.Moved.Type.WithShape(layout.ResultShape));
+        return layout.TorchOrder is { } perm ? Permute.Lower(c, result, perm) : result;
+    }
+}
+
+/// <summary>
+/// <c>index_put_(x, indices, values, accumulate)</c> (what <c>x[:, idx] = v</c> traces to) and <c>index_put</c>. Integer
+/// indices → ScatterND on the <see cref="AdvancedIndex"/> layout, values broadcast to what <c>x[indices]</c> would be
+/// (torch's layout, then moved), and the dims moved back; accumulate adds (ScatterND's add reduction, from opset 16).
+/// One boolean mask over x's leading dims with a single value (<c>x[x &lt; 0] = 0</c>) → Where, at every opset.
+/// </summary>
+[AtenOp("aten::index_put_", "aten::index_put")]
+internal static class IndexPut
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, accumulateAllowed: false);
+
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a) => Lower(c, a, accumulateAllowed: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool accumulateAllowed)
+    {
+        var x = a.Tensor(0);
+        var entries = AdvancedIndex.Entries(c, a.Get(1, "indices"));
+        var values = c.Cast(c.AsTensor(a.Get(2, "values"), x.Type.ElementType), x.Type.ElementType);
+        var accumulate = a.Bool(3, "accumulate", false);
+        if (entries is [{ Index.Type.ElementType: DataType.Bool or DataType.UInt8 } mask])
+            return Masked(c, x, c.Cast(mask.Index, DataType.Bool), values, accumulate);
+        if (accumulate && !accumulateAllowed) throw c.NeedsOpset(16, "accumulate=True");
+
+        var layout = AdvancedIndex.Of(c, x, entries);
+        var resultType = layout.Moved.Type.WithShape(layout.ResultShape);
+        var movedShape = resultType.IsFullyStatic ? c.ConstInt64(resultType.StaticShape())
+            : c.Op("Shape", [c.Op("GatherND", [layout.Moved, layout.Stacked], resultType)], TensorType.Of(DataType.Int64, resultType.Rank));
+        Value updates;
+        if (layout.TorchOrder is { } perm)
+        {
+            // values broadcast against x[indices] as torch lays it out, then moved to the GatherND layout.
+            var inverse = Inverse(perm);
+            var torchShape = c.Op("Gather", [movedShape, c.ConstInt64(perm)], movedShape.Type, ("axis", 0));
+            var torchType = resultType.WithShape(perm.Select(p => layout.ResultShape[(int)p]).ToArray());
+            updates = Permute.Lower(c, c.Op("Expand", [values, torchShape], torchType), inverse);
+        }
+        else updates = c.Op("Expand", [values, movedShape], resultType);
+        var scattered = accumulate
+            ? c.Op("ScatterND", [layout.Moved, layout.Stacked, updates], layout.Moved.Type, ("reduction", "add"))
+            : c.Op("ScatterND", [layout.Moved, layout.Stacked, updates], layout.Moved.Type);
+        return layout.Front.Select((p, i) => p == i).All(same => same) ? scattered : Permute.Lower(c, scattered, Inverse(layout.Front));
+    }
+
+    private static Value Masked(OpContext c, Value x, Value mask, Value values, bool accumulate)
+    {
+        if (values.Type.Shape is not { } shape || shape.Any(d => d.Value != 1))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with a boolean mask and values {values.Type} depends on how many elements the mask selects",
+                "assign a single value, or use torch.where");
+        var scalar = shape.Count == 0 ? values : c.Op("Reshape", [values, c.ConstInt64([])], values.Type.WithShape([]));
+        var trailing = x.Type.Rank - mask.Type.Rank;
+        var condition = trailing == 0 ? mask : c.Unsqueeze(mask, Enumerable.Range(mask.Type.Rank, trailing).Select(i => (long)i).ToArray());
+        var replacement = accumulate ? c.Op("Add", [x, scalar], x.Type) : scalar;
+        return c.Op("Where", [condition, replacement, x], x.Type);
+    }
+
+    private static long[] Inverse(long[] perm)
+    {
+        var inverse = new long[perm.Length];
+        for (var i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        return inverse;
+    }
+}
+
+/// <summary>
+/// The layout advanced indexing with several integer tensors works in: the indexed dims of x moved to the front
+/// (<see cref="Front"/>, <see cref="Moved"/>), the index tensors broadcast and stacked on a last axis (<see cref="Stacked"/>),
+/// so that GatherND/ScatterND address [*broadcast, *rest] (<see cref="ResultShape"/>). torch puts the broadcast dims at the
+/// first indexed dim when the indexed dims are adjacent, else in front; <see cref="TorchOrder"/> is the Transpose from this
+/// layout to torch's, null when they agree.
+/// </summary>
+internal sealed record AdvancedIndex(Value Moved, Value Stacked, long[] Front, IReadOnlyList<Dim> ResultShape, long[]? TorchOrder)
+{
+    /// <summary>The non-None entries of an indices list with the dim each indexes.</summary>
+    public static List<(Value Index, int Dim)> Entries(OpContext c, object? indices)
+    {
+        IReadOnlyList<object?> list = indices switch
         {
             List<object?> l => l,
             TupleValue t => t.Items,
             var other => throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} expects a list of index tensors, got {Interpreter.DescribeValue(other)}"),
         };
-        var entries = list.Select((index, dim) => (Index: index, Dim: dim)).Where(e => e.Index is not null)
-            .Select(e => (Index: e.Index as Value ?? throw c.Error(DiagnosticCode.InvalidOpArguments,
+        return list.Select((index, dim) => (Index: index, Dim: dim)).Where(e => e.Index is not null)
+            .Select(e => (e.Index as Value ?? throw c.Error(DiagnosticCode.InvalidOpArguments,
                 $"{c.OpName} expects tensors or None as indices, got {Interpreter.DescribeValue(e.Index)}"), e.Dim)).ToList();
-        if (entries.Any(e => e.Index.Type.ElementType is DataType.Bool or DataType.UInt8))
-            throw c.Error(DiagnosticCode.UnsupportedConstruct, "indexing with a boolean mask gives a result whose shape depends on the data",
-                "use torch.where or masked_fill, which keep the shape");
+    }
+
+    public static AdvancedIndex Of(OpContext c, Value x, List<(Value Index, int Dim)> entries)
+    {
         var indices = entries.Select(e => c.Cast(e.Index, DataType.Int64)).ToList();
         var dims = entries.Select(e => e.Dim).ToArray();
         var shape = x.Type.Shape!;
-        if (indices.Count == 1)
-        {
-            var gathered = shape.Take(dims[0]).Concat(indices[0].Type.Shape!).Concat(shape.Skip(dims[0] + 1)).ToArray();
-            return c.Op("Gather", [x, indices[0]], x.Type.WithShape(gathered), ("axis", dims[0]));
-        }
         var rest = Enumerable.Range(0, shape.Count).Where(i => !dims.Contains(i)).ToArray();
         var front = dims.Concat(rest).Select(i => (long)i).ToArray();
         var moved = front.Select((p, i) => p == i).All(same => same) ? x : Permute.Lower(c, x, front);
@@ -158,14 +248,16 @@ internal static class Index
                    TensorType.Of(DataType.Int64, broadcast.Count));
         var stacked = c.Op("Concat", indices.Select(i => c.Unsqueeze(c.Op("Expand", [i, target], i.Type.WithShape(broadcast)), [-1])).ToArray(),
             TensorType.Of(DataType.Int64, [.. broadcast, Dim.Of(indices.Count)]), ("axis", -1));
-        var result = c.Op("GatherND", [moved, stacked], x.Type.WithShape([.. broadcast, .. rest.Select(i => shape[i])]));
         var first = dims[0];
         var adjacent = dims.Select((d, i) => d == first + i).All(same => same);
-        if (!adjacent || first == 0) return result;
-        // torch keeps the dims before the first indexed one in front of the broadcast index dims.
-        var n = broadcast.Count;
-        var perm = Enumerable.Range(n, first).Concat(Enumerable.Range(0, n)).Concat(Enumerable.Range(n + first, rest.Length - first)).Select(i => (long)i).ToArray();
-        return Permute.Lower(c, result, perm);
+        long[]? torchOrder = null;
+        if (adjacent && first > 0)
+        {
+            // torch keeps the dims before the first indexed one in front of the broadcast index dims.
+            var n = broadcast.Count;
+            torchOrder = Enumerable.Range(n, first).Concat(Enumerable.Range(0, n)).Concat(Enumerable.Range(n + first, rest.Length - first)).Select(i => (long)i).ToArray();
+        }
+        return new AdvancedIndex(moved, stacked, front, [.. broadcast, .. rest.Select(i => shape[i])], torchOrder);
     }
 }
 
@@ -370,6 +462,93 @@ internal static class ScatterReduce
     }
 
     private static string Reduce(OpContext c, OpArgs a) => c.OpName == "aten::scatter_add" ? "sum" : a.String(4, "reduce");
+}
+
+/// <summary>
+/// <c>index_fill(x, dim, index, value)</c> → ScatterElements of the value at every position whose coordinate along dim is in
+/// the index (the index expanded over the other dims of x).
+/// </summary>
+[AtenOp("aten::index_fill", "aten::index_fill_")]
+internal static class IndexFill
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var index = AlongDim.Expand(c, a.Tensor(2, "index"), axis, x);
+        var value = c.Cast(c.AsTensor(a.Get(3, "value"), x.Type.ElementType), x.Type.ElementType);
+        var updates = c.Op("Expand", [value, c.ShapeOf(index)], x.Type.WithShape(index.Type.Shape));
+        return c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>index_add(x, dim, index, source, alpha=1)</c>: source slice i is added at position index[i] along dim → ScatterElements
+/// with the add reduction (opset 16; below, a diagnostic names it), the index expanded to the source's shape.
+/// </summary>
+[AtenOp("aten::index_add", "aten::index_add_")]
+internal static class IndexAdd
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => throw c.NeedsOpset(16, "its add reduction (ScatterElements)");
+
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var source = c.Cast(a.Tensor(3, "source"), x.Type.ElementType);
+        var alpha = a.Float(4, "alpha", 1);
+        if (alpha != 1) source = c.Op("Mul", [source, c.Scalar(alpha, x.Type.ElementType)], source.Type);
+        var index = AlongDim.Expand(c, a.Tensor(2, "index"), axis, source);
+        return c.Op("ScatterElements", [x, index, source], x.Type, ("axis", axis), ("reduction", "add"));
+    }
+}
+
+internal static class AlongDim
+{
+    /// <summary>
+    /// A 1-D index along <paramref name="axis"/> expanded to <paramref name="like"/>'s dims elsewhere (its length stays
+    /// along the axis): the index tensor ScatterElements needs for index_fill/index_add.
+    /// </summary>
+    public static Value Expand(OpContext c, Value index, int axis, Value like)
+    {
+        index = c.Cast(index, DataType.Int64);
+        var rank = like.Type.Rank;
+        var alongAxis = Enumerable.Repeat(1L, rank).ToArray();
+        alongAxis[axis] = -1;
+        var length = index.Type.Shape is [var n] ? n : Dim.Of(1);
+        var line = c.Op("Reshape", [index, c.ConstInt64(alongAxis)], index.Type.WithShape(alongAxis.Select(d => d == -1 ? length : Dim.Of(1)).ToArray()));
+        var target = Unflatten.Sizes(c, like);
+        target[axis] = 1L;
+        return c.Op("Expand", [line, c.ShapeTensor(target)], index.Type.WithShape(like.Type.Shape!.Select((d, i) => i == axis ? length : d).ToArray()));
+    }
+}
+
+/// <summary>
+/// <c>unfold(x, dim, size, step)</c> (Tensor.unfold: sliding windows) → Gather with the constant window indices
+/// [windows, size] along dim, then the size axis moved last: [..., windows, ..., size]. dim's size must be static.
+/// </summary>
+[AtenOp("aten::unfold")]
+internal static class UnfoldWindows
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dimension"), x.Type.Rank);
+        var (size, step) = (a.Int(2, "size"), a.Int(3, "step"));
+        var length = Chunk.StaticSize(c, x, axis);
+        var windows = (length - size) / step + 1;
+        var indices = Enumerable.Range(0, (int)windows).SelectMany(w => Enumerable.Range(0, (int)size).Select(k => w * step + k)).ToArray();
+        var shape = x.Type.Shape!;
+        var gathered = c.Op("Gather", [x, c.ConstInt64(indices, [windows, size])],
+            x.Type.WithShape([.. shape.Take(axis), Dim.Of(windows), Dim.Of(size), .. shape.Skip(axis + 1)]), ("axis", axis));
+        var rank = gathered.Type.Rank;
+        var perm = Enumerable.Range(0, rank).Where(i => i != axis + 1).Append(axis + 1).Select(i => (long)i).ToArray();
+        return Permute.Lower(c, gathered, perm);
+    }
 }
 
 /// <summary>

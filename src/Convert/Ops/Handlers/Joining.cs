@@ -4,8 +4,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Joining and splitting: ops that concatenate, stack, repeat or split along dims (cat, stack, chunk/split, unbind,
-// repeat/tile, repeat_interleave, meshgrid, pad, roll).
+// Joining and splitting: ops that concatenate, stack, repeat or split along dims (cat, hstack/vstack/dstack, stack,
+// chunk/split, unbind, repeat/tile, repeat_interleave, meshgrid, pad, roll).
 
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat
@@ -14,12 +14,45 @@ internal static class Cat
     private static object? V13(OpContext c, OpArgs a)
     {
         var tensors = a.Tensors(0);
-        var rank = tensors[0].Type.Rank;
-        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), rank);
+        return Lower(c, tensors, Shapes.NormalizeAxis(a.Int(1, "dim", 0), tensors[0].Type.Rank));
+    }
+
+    public static Value Lower(OpContext c, IReadOnlyList<Value> tensors, int axis)
+    {
         var shape = tensors[0].Type.Shape!.ToArray();
-        shape[axis] = Shapes.Product([]) is var _ && tensors.All(t => t.Type.Shape![axis].IsStatic)
+        shape[axis] = tensors.All(t => t.Type.Shape![axis].IsStatic)
             ? Dim.Of(tensors.Sum(t => t.Type.Shape![axis].Value!.Value)) : Shapes.Unknown();
         return tensors.Count == 1 ? tensors[0] : c.Op("Concat", tensors, tensors[0].Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>hstack</c>, <c>vstack</c>/<c>row_stack</c> and <c>dstack</c> → Concat along dim 1 (dim 0 for 1-D tensors), 0 and 2,
+/// after lifting each tensor to at least 1, 2 and 3 dims as torch.atleast_Nd does: [n] → [1, n] or [1, n, 1], [h, w] → [h, w, 1].
+/// </summary>
+[AtenOp("aten::hstack", "aten::vstack", "aten::row_stack", "aten::dstack")]
+internal static class StackAlongDim
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var minimumRank = c.OpName switch { "aten::hstack" => 1, "aten::dstack" => 3, _ => 2 };
+        var tensors = a.Tensors(0).Select(t => AtLeast(c, t, minimumRank)).ToList();
+        var axis = c.OpName switch { "aten::hstack" => tensors[0].Type.Rank == 1 ? 0 : 1, "aten::dstack" => 2, _ => 0 };
+        return Cat.Lower(c, tensors, axis);
+    }
+
+    private static Value AtLeast(OpContext c, Value t, int rank)
+    {
+        long[] axes = (t.Type.Rank, rank) switch
+        {
+            (0, _) => Enumerable.Range(0, rank).Select(i => (long)i).ToArray(),
+            (1, 2) => [0],
+            (1, 3) => [0, 2],
+            (2, 3) => [2],
+            _ => [],
+        };
+        return axes.Length == 0 ? t : c.Unsqueeze(t, axes);
     }
 }
 

@@ -13,14 +13,17 @@ namespace ModelForge.Convert.Ops.Handlers;
 /// align_corners before the scales for the linear and cubic modes; the older overloads always pass output_size. Given
 /// sizes, ONNX computes the scale as out/in like torch; given scales, both use them as given. Coordinates follow torch:
 /// nearest reads floor(dst / scale) (asymmetric, floor), linear and cubic use half-pixel centres or align_corners, cubic
-/// with A = −0.75. Opset 18 names the resized axes, so sizes need no Shape of the batch and channel dims.
+/// with A = −0.75. Opset 18 names the resized axes, so sizes need no Shape of the batch and channel dims, and adds
+/// antialiasing, which the <c>_aa</c> forms (F.interpolate(antialias=True)) need.
 /// </summary>
 [AtenOp("aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d", "aten::upsample_linear1d",
-        "aten::upsample_bilinear2d", "aten::upsample_trilinear3d", "aten::upsample_bicubic2d")]
+        "aten::upsample_bilinear2d", "aten::upsample_trilinear3d", "aten::upsample_bicubic2d",
+        "aten::_upsample_bilinear2d_aa", "aten::_upsample_bicubic2d_aa")]
 internal static class Upsample
 {
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAttribute: false);
+    private static object? V13(OpContext c, OpArgs a) =>
+        Antialiased(c) ? throw c.NeedsOpset(18, "antialias=True (Resize's antialias attribute)") : Lower(c, a, axesAttribute: false);
 
     [Opset(18)]
     private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAttribute: true);
@@ -32,14 +35,16 @@ internal static class Upsample
         var spatial = x.Type.Rank - 2;
         var alignCorners = !nearest && a.Bool(2, "align_corners");
         var shape = x.Type.Shape!;
-        var cubic = c.OpName == "aten::upsample_bicubic2d";
+        var cubic = c.OpName.Contains("bicubic2d", StringComparison.Ordinal);
         var attributes = new List<(string, AttributeValue)>
         {
             ("coordinate_transformation_mode", nearest ? "asymmetric" : alignCorners ? "align_corners" : "half_pixel"),
             ("mode", nearest ? "nearest" : cubic ? "cubic" : "linear"),
         };
         if (nearest) attributes.Add(("nearest_mode", "floor"));
-        if (cubic) attributes.Add(("cubic_coeff_a", -0.75));
+        // torch's antialiased bicubic uses PIL's A = −0.5 and weights only the pixels inside the image.
+        if (cubic) attributes.Add(("cubic_coeff_a", Antialiased(c) ? -0.5 : -0.75));
+        if (Antialiased(c)) attributes.AddRange([("antialias", 1), ("exclude_outside", 1)]);
 
         if (a.IsNone(1, "output_size"))
         {
@@ -62,6 +67,8 @@ internal static class Upsample
         var fullSizes = c.Op("Concat", [leading, c.ConstInt64(sizes)], TensorType.Of(DataType.Int64, x.Type.Rank), ("axis", 0));
         return c.Op("Resize", [x, null, null, fullSizes], x.Type.WithShape(resized), [.. attributes]);
     }
+
+    private static bool Antialiased(OpContext c) => c.OpName.EndsWith("_aa", StringComparison.Ordinal);
 
     private static ModelForgeException WrongCount(OpContext c, Value x, string what, int count) =>
         c.Error(DiagnosticCode.ShapeMismatch, $"{c.OpName} on {x.Type} needs {x.Type.Rank - 2} {what} entries, got {count}");

@@ -320,6 +320,27 @@ internal static class PixelUnshuffle
     }
 }
 
+/// <summary>
+/// <c>channel_shuffle(x, groups)</c> (nn.ChannelShuffle) on [N, C, *]: Reshape to [N, g, C/g, *], swap the two group dims,
+/// Reshape back (ShuffleNet's shuffle as one op).
+/// </summary>
+[AtenOp("aten::channel_shuffle", "aten::native_channel_shuffle")]
+internal static class ChannelShuffle
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var groups = a.Int(1, "groups");
+        var channels = x.Type.Shape![1].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            $"{c.OpName} needs a static channel dim, got {x.Type}", "give the channel dim a fixed size in --input");
+        var sizes = Unflatten.Sizes(c, x);
+        var grouped = Reshape.To(c, x, [sizes[0], groups, channels / groups, .. sizes.Skip(2)]);
+        var perm = Enumerable.Range(0, grouped.Type.Rank).Select(i => (long)(i switch { 1 => 2, 2 => 1, _ => i })).ToArray();
+        return Reshape.To(c, Permute.Lower(c, grouped, perm), sizes);
+    }
+}
+
 internal static class PixelShuffling
 {
     /// <summary>The 4-D input of pixel_shuffle/pixel_unshuffle (torch also takes extra leading batch dims; ONNX's ops do not).</summary>
