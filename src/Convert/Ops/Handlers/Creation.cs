@@ -5,8 +5,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Creation: tensors made from sizes and a fill value (arange, linspace, zeros/ones/full and their _like forms,
-// new_zeros/new_ones, fill_/zero_).
+// Creation: tensors made from sizes and a fill value (arange, linspace, eye, tril/triu_indices, zeros/ones/full/empty
+// and their _like forms, new_zeros/new_ones/new_full/new_empty, fill_/zero_).
 
 /// <summary>
 /// <c>arange(end)</c>, <c>arange(start, end)</c>, <c>arange(start, end, step)</c> (dtype, layout, device as keywords).
@@ -100,11 +100,11 @@ internal static class Linspace
 
 /// <summary>
 /// Tensor factories: <c>zeros/ones(size, dtype, …)</c>, <c>full(size, fill_value, dtype, …)</c> and their
-/// <c>_like(x, dtype, …)</c> forms → ConstantOfShape. Sizes may be run-time ints (the batch of an RNN's zero
+/// <c>_like(x, dtype, …)</c> forms → ConstantOfShape; <c>empty</c>/<c>empty_like</c> (contents undefined) give zeros. Sizes may be run-time ints (the batch of an RNN's zero
 /// initial state). The dtype defaults to float32 (torch's default), to the fill value's kind for <c>full</c>, and to
 /// <c>x</c>'s for the <c>_like</c> forms.
 /// </summary>
-[AtenOp("aten::zeros", "aten::ones", "aten::full", "aten::zeros_like", "aten::ones_like", "aten::full_like")]
+[AtenOp("aten::zeros", "aten::ones", "aten::full", "aten::zeros_like", "aten::ones_like", "aten::full_like", "aten::empty", "aten::empty_like")]
 internal static class Full
 {
     [Opset(13)]
@@ -141,21 +141,59 @@ internal static class Full
 }
 
 /// <summary>
-/// <c>new_zeros(x, size, dtype, …)</c> / <c>new_ones</c>: a 0-d constant of the dtype (x's when None) expanded to
-/// <c>size</c>, which may hold run-time ints.
+/// <c>new_zeros(x, size, dtype, …)</c> / <c>new_ones</c> / <c>new_empty</c> (zeros) / <c>new_full(x, size, fill_value, dtype, …)</c>:
+/// a 0-d constant of the dtype (x's when None) expanded to <c>size</c>, which may hold run-time ints.
 /// </summary>
-[AtenOp("aten::new_zeros", "aten::new_ones")]
+[AtenOp("aten::new_zeros", "aten::new_ones", "aten::new_empty", "aten::new_full")]
 internal static class NewZeros
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        var type = a.Get(2, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : x.Type.ElementType;
+        var isFull = c.OpName == "aten::new_full";
+        var type = a.Get(isFull ? 3 : 2, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : x.Type.ElementType;
         var sizes = a.SymInts(1, "size");
         var shape = sizes.Select(s => s is long l ? Dim.Of(l) : ((DynamicInt)s).Scalar.SizeOf ?? Shapes.Unknown()).ToArray();
-        var value = c.Scalar(c.OpName == "aten::new_ones" ? 1 : 0, type);
-        return c.Op("Expand", [value, c.ShapeTensor(sizes)], TensorType.Of(type, shape));
+        var fill = isFull ? c.Cast(c.AsTensor(a.Get(2, "fill_value"), type), type) : c.Scalar(c.OpName == "aten::new_ones" ? 1 : 0, type);
+        return c.Op("Expand", [fill, c.ShapeTensor(sizes)], TensorType.Of(type, shape));
+    }
+}
+
+/// <summary><c>eye(n, m, dtype, …)</c> → a constant [n, m] (m = n when absent) with ones on the diagonal, float32 by default.</summary>
+[AtenOp("aten::eye")]
+internal static class Eye
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var rows = a.Int(0, "n");
+        var columns = a.Get(1) is long m ? m : rows;
+        var type = a.Get(a.Get(1) is long ? 2 : 1, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : DataType.Float32;
+        var values = Enumerable.Range(0, (int)(rows * columns)).Select(i => i / columns == i % columns ? 1.0 : 0.0).ToArray();
+        var flat = Arange.Values(c, values, type, "eye");
+        return c.Op("Reshape", [flat, c.ConstInt64([rows, columns])], TensorType.Of(type, rows, columns));
+    }
+}
+
+/// <summary>
+/// <c>tril_indices(row, col, offset)</c> / <c>triu_indices</c> → the constant [2, N] int64 coordinates of the lower
+/// (column − row ≤ offset) or upper (column − row ≥ offset) triangle, row by row, as torch lists them.
+/// </summary>
+[AtenOp("aten::tril_indices", "aten::triu_indices")]
+internal static class TriangleIndices
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (rows, columns, offset) = (a.Int(0, "row"), a.Int(1, "col"), a.Int(2, "offset", 0));
+        var lower = c.OpName == "aten::tril_indices";
+        var cells = (from r in Enumerable.Range(0, (int)rows)
+                     from col in Enumerable.Range(0, (int)columns)
+                     where lower ? col - r <= offset : col - r >= offset
+                     select (Row: (long)r, Column: (long)col)).ToList();
+        long[] values = [.. cells.Select(p => p.Row), .. cells.Select(p => p.Column)];
+        return c.ConstInt64(values, [2, cells.Count]);
     }
 }
 

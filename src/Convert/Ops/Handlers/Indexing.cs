@@ -4,9 +4,9 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Indexing: ops that pick elements by position (select, slice, narrow, flip, index, index_select, gather, take_along_dim,
-// nonzero, embedding) or write them (index_put_, scatter and its reductions), and the write-back of in-place ops on the
-// views they record.
+// Indexing: ops that pick elements by position (select, slice, narrow, flip, rot90, diagonal, unfold, index, index_select,
+// gather, take, take_along_dim, nonzero, embedding) or write them (index_put_, index_fill/index_add, scatter and its
+// reductions), and the write-back of in-place ops on the views they record.
 
 /// <summary>
 /// <c>select(x, dim, index)</c> (what <c>x[:, 0]</c> or <c>x[-1]</c> traces to) → Gather with a 0-d index, which drops
@@ -277,18 +277,81 @@ internal static class Embedding
     }
 }
 
-/// <summary><c>flip(x, dims)</c> → one Slice running backwards (start −1, end before the first element, step −1) on each dim.</summary>
-[AtenOp("aten::flip")]
+/// <summary>
+/// <c>flip(x, dims)</c> → one Slice running backwards (start −1, end before the first element, step −1) on each dim;
+/// <c>fliplr</c> flips dim 1, <c>flipud</c> dim 0.
+/// </summary>
+[AtenOp("aten::flip", "aten::fliplr", "aten::flipud")]
 internal static class Flip
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        var dims = a.Ints(1, "dims").Select(d => (long)Shapes.NormalizeAxis(d, x.Type.Rank)).ToArray();
+        long[] dims = c.OpName switch
+        {
+            "aten::fliplr" => [1],
+            "aten::flipud" => [0],
+            _ => a.Ints(1, "dims").Select(d => (long)Shapes.NormalizeAxis(d, x.Type.Rank)).ToArray(),
+        };
+        return Lower(c, x, dims);
+    }
+
+    public static Value Lower(OpContext c, Value x, long[] dims)
+    {
         if (dims.Length == 0) return x;
         long[] Each(long value) => Enumerable.Repeat(value, dims.Length).ToArray();
         return c.Op("Slice", [x, c.ConstInt64(Each(-1)), c.ConstInt64(Each(long.MinValue)), c.ConstInt64(dims), c.ConstInt64(Each(-1))], x.Type);
+    }
+}
+
+/// <summary>
+/// <c>rot90(x, k, dims)</c>: k quarter turns from dims[0] towards dims[1], as torch: k ≡ 1 flips dims[1] then swaps the two,
+/// k ≡ 2 flips both, k ≡ 3 flips dims[0] then swaps.
+/// </summary>
+[AtenOp("aten::rot90")]
+internal static class Rot90
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var turns = ((a.Int(1, "k", 1) % 4) + 4) % 4;
+        var dims = a.Ints(2, "dims").Select(d => (long)Shapes.NormalizeAxis(d, x.Type.Rank)).ToArray();
+        var swap = Enumerable.Range(0, x.Type.Rank).Select(i => i == dims[0] ? dims[1] : i == dims[1] ? dims[0] : (long)i).ToArray();
+        return turns switch
+        {
+            1 => Permute.Lower(c, Flip.Lower(c, x, [dims[1]]), swap),
+            2 => Flip.Lower(c, x, dims),
+            3 => Permute.Lower(c, Flip.Lower(c, x, [dims[0]]), swap),
+            _ => x,
+        };
+    }
+}
+
+/// <summary>
+/// <c>diagonal(x, offset, dim1, dim2)</c>: the two dims moved last and merged, then Gather of the constant positions
+/// i·n2 + i + offset; the diagonal becomes the last dim, as in torch. Both dims must be static.
+/// </summary>
+[AtenOp("aten::diagonal")]
+internal static class Diagonal
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var rank = x.Type.Rank;
+        var offset = a.Int(1, "offset", 0);
+        var (first, second) = (Shapes.NormalizeAxis(a.Int(2, "dim1", 0), rank), Shapes.NormalizeAxis(a.Int(3, "dim2", 1), rank));
+        var (rows, columns) = (Chunk.StaticSize(c, x, first), Chunk.StaticSize(c, x, second));
+        var perm = Enumerable.Range(0, rank).Where(i => i != first && i != second).Append(first).Append(second).Select(i => (long)i).ToArray();
+        var moved = Permute.Lower(c, x, perm);
+        var kept = moved.Type.Shape!.SkipLast(2).ToArray();
+        var merged = Reshape.To(c, moved, [.. Unflatten.Sizes(c, moved).SkipLast(2), rows * columns]);
+        var (row0, column0) = offset >= 0 ? (0L, offset) : (-offset, 0L);
+        var length = Math.Max(0, Math.Min(rows - row0, columns - column0));
+        var positions = Enumerable.Range(0, (int)length).Select(i => (row0 + i) * columns + column0 + i).ToArray();
+        return c.Op("Gather", [merged, c.ConstInt64(positions)], x.Type.WithShape([.. kept, Dim.Of(length)]), ("axis", rank - 2));
     }
 }
 
@@ -341,6 +404,20 @@ internal static class IndexSelect
     }
 }
 
+/// <summary><c>take(x, index)</c> → Gather from the flattened x: the result has the index's shape (negative indices count from the end).</summary>
+[AtenOp("aten::take")]
+internal static class Take
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => FromFlat(c, a.Tensor(0), c.Cast(a.Tensor(1, "index"), DataType.Int64));
+
+    public static Value FromFlat(OpContext c, Value x, Value index) =>
+        c.Op("Gather", [Flatten(c, x), index], x.Type.WithShape(index.Type.Shape), ("axis", 0));
+
+    public static Value Flatten(OpContext c, Value x) =>
+        c.Op("Reshape", [x, c.ConstInt64([-1])], x.Type.WithShape([Shapes.Product(x.Type.Shape!)]));
+}
+
 /// <summary>
 /// <c>take_along_dim(x, indices, dim)</c> → GatherElements, after broadcasting x and indices against each other in every
 /// dim but dim (Expand to the other's shape with dim set to 1). Without dim: Gather from the flattened x.
@@ -352,12 +429,7 @@ internal static class TakeAlongDim
     private static object? V13(OpContext c, OpArgs a)
     {
         var (x, indices) = (a.Tensor(0), a.Tensor(1, "indices"));
-        if (a.IsNone(2, "dim"))
-        {
-            var flat = c.Op("Reshape", [x, c.ConstInt64([-1])], x.Type.WithShape([Shapes.Product(x.Type.Shape!)]));
-            var flatIndices = c.Op("Reshape", [indices, c.ConstInt64([-1])], indices.Type.WithShape([Shapes.Product(indices.Type.Shape!)]));
-            return c.Op("Gather", [flat, flatIndices], x.Type.WithShape(flatIndices.Type.Shape), ("axis", 0));
-        }
+        if (a.IsNone(2, "dim")) return Take.FromFlat(c, x, Take.Flatten(c, indices));
         if (x.Type.Rank != indices.Type.Rank)
             throw c.Error(DiagnosticCode.ShapeMismatch, $"{c.OpName} needs x and indices of the same rank, got {x.Type} and {indices.Type}");
         var axis = Shapes.NormalizeAxis(a.Int(2, "dim"), x.Type.Rank);

@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Joining and splitting: ops that concatenate, stack, repeat or split along dims (cat, hstack/vstack/dstack, stack,
-// chunk/split, unbind, repeat/tile, repeat_interleave, meshgrid, pad, roll).
+// chunk/split, tensor_split/hsplit/vsplit/dsplit, unbind, repeat/tile, repeat_interleave, meshgrid, pad, roll).
 
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat
@@ -76,6 +76,12 @@ internal static class Chunk
             sizes = Pieces(size, piece);
         }
         else sizes = a.Get(1) is long piece ? Pieces(size, piece) : a.Ints(1);
+        return Split(c, x, axis, sizes);
+    }
+
+    /// <summary>Split into pieces of <paramref name="sizes"/> along <paramref name="axis"/>: a list of tensors.</summary>
+    public static List<object?> Split(OpContext c, Value x, int axis, long[] sizes)
+    {
         var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(s) : d).ToArray())).ToArray();
         return c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis)).Cast<object?>().ToList();
     }
@@ -185,6 +191,39 @@ internal static class Roll
         var tail = Slice.Static(c, x, axis, -shift, long.MaxValue);
         var head = Slice.Static(c, x, axis, 0, -shift);
         return c.Op("Concat", [tail, head], x.Type, ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>tensor_split(x, sections or indices, dim)</c> and <c>hsplit</c>/<c>vsplit</c>/<c>dsplit</c> (dim 1, or 0 for 1-D; 0; 2)
+/// → Split. n sections give the first size % n pieces one element more; a list gives the split points.
+/// </summary>
+[AtenOp("aten::tensor_split", "aten::hsplit", "aten::vsplit", "aten::dsplit")]
+internal static class TensorSplit
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = c.OpName switch
+        {
+            "aten::hsplit" => x.Type.Rank == 1 ? 0 : 1,
+            "aten::vsplit" => 0,
+            "aten::dsplit" => 2,
+            _ => Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank),
+        };
+        var size = Chunk.StaticSize(c, x, axis);
+        long[] sizes;
+        if (a.Get(1) is long sections)
+        {
+            sizes = Enumerable.Range(0, (int)sections).Select(i => size / sections + (i < size % sections ? 1 : 0)).ToArray();
+        }
+        else
+        {
+            var points = a.Ints(1, "indices").Select(p => Math.Clamp(p < 0 ? p + size : p, 0, size)).Prepend(0).Append(size).ToArray();
+            sizes = points.Skip(1).Select((end, i) => Math.Max(0, end - points[i])).ToArray();
+        }
+        return Chunk.Split(c, x, axis, sizes);
     }
 }
 

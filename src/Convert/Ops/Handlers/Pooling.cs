@@ -4,7 +4,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Pooling: max_pool (with indices), avg_pool, adaptive_avg_pool, adaptive_max_pool (1d/2d/3d).
+// Pooling: max_pool (with indices) and max_unpool, avg_pool, adaptive_avg_pool, adaptive_max_pool (1d/2d/3d).
 
 /// <summary>
 /// <c>max_pool{1,2,3}d(x, kernel_size, stride, padding, dilation, ceil_mode)</c> and the <c>_with_indices</c> forms
@@ -143,6 +143,30 @@ internal static class AdaptiveAvgPool
             current = c.Op("Concat", pieces, current.Type.WithShape(concatShape), ("axis", axis));
         }
         return current;
+    }
+}
+
+/// <summary>
+/// <c>max_unpool2d(x, indices, output_size)</c> / <c>max_unpool3d(…, stride, padding)</c>: each value written at its index
+/// within its output plane, zeros elsewhere → ScatterElements into zeros [N, C, H·W] on the flattened planes (torch's
+/// per-plane indices need no offsets that way), reshaped to [N, C, *output_size].
+/// </summary>
+[AtenOp("aten::max_unpool2d", "aten::max_unpool3d")]
+internal static class MaxUnpool
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, indices) = (a.Tensor(0), c.Cast(a.Tensor(1, "indices"), DataType.Int64));
+        var outputSize = a.Ints(2, "output_size");
+        var planes = Unflatten.Sizes(c, x).Take(2).ToArray();
+        var plane = outputSize.Aggregate(1L, (p, n) => p * n);
+        var flatType = x.Type.WithShape([.. x.Type.Shape!.Take(2), Shapes.Product(x.Type.Shape!.Skip(2))]);
+        var values = Reshape.To(c, x, [.. planes, -1L]);
+        var positions = Reshape.To(c, indices, [.. planes, -1L]);
+        var zeros = Full.Of(c, c.ShapeTensor([.. planes, plane]), [.. x.Type.Shape!.Take(2), Dim.Of(plane)], 0L, x.Type.ElementType);
+        var scattered = c.Op("ScatterElements", [zeros, positions, values], zeros.Type, ("axis", 2));
+        return Reshape.To(c, scattered, [.. planes, .. outputSize.Cast<object>()]);
     }
 }
 

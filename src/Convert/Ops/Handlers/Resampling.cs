@@ -124,13 +124,16 @@ internal static class AffineGrid
 
 /// <summary>
 /// <c>grid_sampler(x, grid, interpolation, padding, align_corners)</c> (F.grid_sample) → GridSample, which ONNX has from
-/// opset 16 (below it the registry names opset 16). torch's mode codes 0/1/2 are bilinear/nearest/bicubic and its padding
-/// codes zeros/border/reflection; opset 20 renamed the modes linear/cubic and added volumes (5-D x), which opsets 16–19
-/// refuse with a diagnostic that names opset 20.
+/// opset 16; opset 20 renamed the modes linear/cubic and added volumes (5-D x). Below the opset the call needs (20 for a
+/// volume, else 16), the opset 13 method only raises the diagnostic that names it. torch's mode codes 0/1/2 are
+/// bilinear/nearest/bicubic and its padding codes zeros/border/reflection.
 /// </summary>
 [AtenOp("aten::grid_sampler", "aten::grid_sampler_2d", "aten::grid_sampler_3d")]
 internal static class GridSample
 {
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => throw NeedsOpset(c, a.Tensor(0));
+
     [Opset(16)]
     private static object? V16(OpContext c, OpArgs a) => Lower(c, a, ["bilinear", "nearest", "bicubic"], volumes: false);
 
@@ -140,7 +143,7 @@ internal static class GridSample
     private static Value Lower(OpContext c, OpArgs a, string[] modes, bool volumes)
     {
         var (x, grid) = (a.Tensor(0), a.Tensor(1));
-        if (x.Type.Rank == 5 && !volumes) throw c.NeedsOpset(20, "a 5-D (volumetric) input");
+        if (x.Type.Rank == 5 && !volumes) throw NeedsOpset(c, x);
         var (mode, padding) = (a.Int(2, "interpolation_mode"), a.Int(3, "padding_mode"));
         if (mode is < 0 or > 2 || padding is < 0 or > 2)
             throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} has interpolation mode {mode} and padding mode {padding}; torch's are 0–2");
@@ -149,4 +152,7 @@ internal static class GridSample
             ("align_corners", a.Bool(4, "align_corners") ? 1 : 0), ("mode", modes[mode]),
             ("padding_mode", new[] { "zeros", "border", "reflection" }[padding]));
     }
+
+    private static ModelForgeException NeedsOpset(OpContext c, Value x) =>
+        x.Type.Rank == 5 ? c.NeedsOpset(20, "a 5-D (volumetric) input") : c.NeedsOpset(16, "a 4-D input (GridSample)");
 }
