@@ -3,8 +3,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Convolution: conv1d/2d/3d, _convolution (with transposed convolution), and im2col, the patch extraction a convolution is
-// built on (F.unfold).
+// Convolution: conv1d/2d/3d, _convolution (with transposed convolution), and im2col/col2im, the patch extraction a
+// convolution is built on and its inverse (F.unfold, F.fold).
 
 /// <summary>
 /// <c>aten::_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, …)</c>,
@@ -109,5 +109,39 @@ internal static class Im2Col
         var stacked = Cat.Lower(c, patches, 2);
         return c.Op("Reshape", [stacked, c.ConstInt64([0, channels * kernel[0] * kernel[1], outH * outW])],
             x.Type.WithShape([x.Type.Shape[0], channels * kernel[0] * kernel[1], outH * outW]));
+    }
+}
+
+/// <summary>
+/// <c>col2im(x, output_size, kernel_size, dilation, padding, stride)</c> (F.fold / nn.Fold): [N, C·kh·kw, L] back to
+/// [N, C, H, W], overlapping patches summed → ConvTranspose with groups = C and a constant one-hot weight (patch channel
+/// c·kh·kw + i·kw + j feeds offset (i, j) of output channel c), which is exactly that sum; output_padding makes up an
+/// output_size larger than the patches reach. C·kh·kw and L must be static.
+/// </summary>
+[AtenOp("aten::col2im")]
+internal static class Col2Im
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var (size, kernel, dilation, padding, stride) = (a.Ints(1, "output_size", 2), a.Ints(2, "kernel_size", 2),
+            a.Ints(3, "dilation", 2), a.Ints(4, "padding", 2), a.Ints(5, "stride", 2));
+        if (x.Type.Rank != 3 || x.Type.Shape!.Skip(1).Any(d => !d.IsStatic))
+            throw c.Error(DiagnosticCode.StaticValueRequired, $"{c.OpName} needs a 3-D input with static C·kh·kw and L, got {x.Type}",
+                "give those dims fixed sizes in --input");
+        var patch = kernel[0] * kernel[1];
+        var channels = x.Type.Shape![1].Value!.Value / patch;
+        var blocks = Enumerable.Range(0, 2).Select(i => Shapes.Window(size[i], kernel[i], stride[i], padding[i], padding[i], dilation[i]).Value!.Value).ToArray();
+        var reach = Enumerable.Range(0, 2).Select(i => (blocks[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) + 1).ToArray();
+        var outputPadding = Enumerable.Range(0, 2).Select(i => size[i] - reach[i]).ToArray();
+        var grid = Reshape.To(c, x, [Unflatten.Sizes(c, x)[0], channels * patch, blocks[0], blocks[1]]);
+        var weights = new double[channels * patch * patch];
+        for (var k = 0L; k < channels * patch; k++) weights[k * patch + k % patch] = 1;
+        var weight = c.Op("Reshape", [Arange.Values(c, weights, x.Type.ElementType, "col2im_weight"), c.ConstInt64([channels * patch, 1, kernel[0], kernel[1]])],
+            TensorType.Of(x.Type.ElementType, channels * patch, 1, kernel[0], kernel[1]));
+        return c.Op("ConvTranspose", [grid, weight], x.Type.WithShape([x.Type.Shape[0], channels, size[0], size[1]]),
+            ("dilations", dilation), ("group", channels), ("kernel_shape", kernel), ("output_padding", outputPadding),
+            ("pads", padding.Concat(padding).ToArray()), ("strides", stride));
     }
 }

@@ -455,7 +455,7 @@ internal static class TakeAlongDim
 /// the index's shape; a src larger than the index is cut to it, as torch reads only that part). The
 /// <c>reduce='add'|'multiply'</c> forms need ScatterElements' reduction, from opset 16.
 /// </summary>
-[AtenOp("aten::scatter")]
+[AtenOp("aten::scatter", "aten::scatter_")]
 internal static class Scatter
 {
     [Opset(13)]
@@ -499,7 +499,7 @@ internal static class Scatter
 /// ScatterElements with a reduction: sum and prod from opset 16, amax and amin from opset 18 (below, the opset 13
 /// method only names the opset the call's reduction needs). ONNX has no mean reduction and always includes x's own values.
 /// </summary>
-[AtenOp("aten::scatter_add", "aten::scatter_reduce")]
+[AtenOp("aten::scatter_add", "aten::scatter_add_", "aten::scatter_reduce", "aten::scatter_reduce_")]
 internal static class ScatterReduce
 {
     [Opset(13)]
@@ -518,7 +518,7 @@ internal static class ScatterReduce
     private static Value Lower(OpContext c, OpArgs a, bool maxAndMin)
     {
         var reduce = Reduce(c, a);
-        if (c.OpName == "aten::scatter_reduce" && !a.Bool(5, "include_self", true))
+        if (c.OpName.StartsWith("aten::scatter_reduce", StringComparison.Ordinal) && !a.Bool(5, "include_self", true))
             throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with include_self=False has no ONNX equivalent",
                 "scatter into a tensor filled with the reduction's identity instead");
         var reduction = reduce switch
@@ -533,7 +533,7 @@ internal static class ScatterReduce
         return Scatter.Elements(c, a, reduction);
     }
 
-    private static string Reduce(OpContext c, OpArgs a) => c.OpName == "aten::scatter_add" ? "sum" : a.String(4, "reduce");
+    private static string Reduce(OpContext c, OpArgs a) => c.OpName.StartsWith("aten::scatter_add", StringComparison.Ordinal) ? "sum" : a.String(4, "reduce");
 }
 
 /// <summary>
@@ -552,6 +552,23 @@ internal static class IndexFill
         var value = c.Cast(c.AsTensor(a.Get(3, "value"), x.Type.ElementType), x.Type.ElementType);
         var updates = c.Op("Expand", [value, c.ShapeOf(index)], x.Type.WithShape(index.Type.Shape));
         return c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>index_copy(x, dim, index, source)</c>: source slice i replaces position index[i] along dim → ScatterElements, the index
+/// expanded to the source's shape.
+/// </summary>
+[AtenOp("aten::index_copy", "aten::index_copy_")]
+internal static class IndexCopy
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var source = c.Cast(a.Tensor(3, "source"), x.Type.ElementType);
+        return c.Op("ScatterElements", [x, AlongDim.Expand(c, a.Tensor(2, "index"), axis, source), source], x.Type, ("axis", axis));
     }
 }
 

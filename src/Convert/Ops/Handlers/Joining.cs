@@ -4,8 +4,9 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Joining and splitting: ops that concatenate, stack, repeat or split along dims (cat, hstack/vstack/dstack, stack,
-// chunk/split, tensor_split/hsplit/vsplit/dsplit, unbind, repeat/tile, repeat_interleave, meshgrid, pad, roll).
+// Joining and splitting: ops that concatenate, stack, repeat, broadcast or split along dims (cat, hstack/vstack/dstack,
+// atleast_Nd, broadcast_tensors, stack, chunk/split, tensor_split/hsplit/vsplit/dsplit, unbind, repeat/tile,
+// repeat_interleave, meshgrid, pad, roll).
 
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat
@@ -42,7 +43,8 @@ internal static class StackAlongDim
         return Cat.Lower(c, tensors, axis);
     }
 
-    private static Value AtLeast(OpContext c, Value t, int rank)
+    /// <summary><paramref name="t"/> with at least <paramref name="rank"/> dims, lifted as torch.atleast_1d/2d/3d does.</summary>
+    public static Value AtLeast(OpContext c, Value t, int rank)
     {
         long[] axes = (t.Type.Rank, rank) switch
         {
@@ -224,6 +226,35 @@ internal static class TensorSplit
             sizes = points.Skip(1).Select((end, i) => Math.Max(0, end - points[i])).ToArray();
         }
         return Chunk.Split(c, x, axis, sizes);
+    }
+}
+
+/// <summary><c>atleast_1d/2d/3d(x)</c>: x with leading (and for 3-D, trailing) dims of 1 added up to that rank.</summary>
+[AtenOp("aten::atleast_1d", "aten::atleast_2d", "aten::atleast_3d")]
+internal static class AtLeastNd
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => StackAlongDim.AtLeast(c, a.Tensor(0), rank: c.OpName[^2] - '0'); // the N of atleast_Nd
+}
+
+/// <summary>
+/// <c>broadcast_tensors(tensors)</c> → each tensor Expanded to the common shape: the elementwise Max of the shapes, each
+/// padded with leading ones (broadcast dims are equal or 1). Returns a list.
+/// </summary>
+[AtenOp("aten::broadcast_tensors")]
+internal static class BroadcastTensors
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var tensors = a.Tensors(0);
+        var shape = Shapes.Broadcast(tensors.Select(t => t.Type.Shape))!;
+        var rank = shape.Count;
+        Value Padded(Value t) => t.Type.Rank == rank ? c.ShapeOf(t)
+            : c.Op("Concat", [c.ConstInt64(Enumerable.Repeat(1L, rank - t.Type.Rank).ToArray()), c.ShapeOf(t)], TensorType.Of(DataType.Int64, rank), ("axis", 0));
+        var target = shape.All(d => d.IsStatic) ? c.ConstInt64(shape.Select(d => d.Value!.Value).ToArray())
+            : c.Op("Max", tensors.Select(Padded).ToArray(), TensorType.Of(DataType.Int64, rank));
+        return tensors.Select(t => (object?)c.Op("Expand", [t, target], t.Type.WithShape(shape))).ToList();
     }
 }
 
