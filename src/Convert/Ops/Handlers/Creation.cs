@@ -5,8 +5,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Creation: tensors made from sizes and a fill value (arange, linspace, eye, tril/triu_indices, zeros/ones/full/empty
-// and their _like forms, new_zeros/new_ones/new_full/new_empty, fill_/zero_).
+// Creation: tensors made from sizes and a fill value (arange, linspace/logspace, eye, tril/triu_indices,
+// zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill_/zero_).
 
 /// <summary>
 /// <c>arange(end)</c>, <c>arange(start, end)</c>, <c>arange(start, end, step)</c> (dtype, layout, device as keywords).
@@ -82,19 +82,22 @@ internal static class Arange
 
 /// <summary>
 /// <c>linspace(start, end, steps, dtype, …)</c> with constant arguments → a constant, computed as torch does: the first
-/// half steps up from start, the second half down from end. float32 unless dtype says otherwise.
+/// half steps up from start, the second half down from end; <c>logspace(start, end, steps, base, dtype, …)</c> is base to
+/// those powers. float32 unless dtype says otherwise.
 /// </summary>
-[AtenOp("aten::linspace")]
+[AtenOp("aten::linspace", "aten::logspace")]
 internal static class Linspace
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
         var (start, end, steps) = (a.Float(0, "start"), a.Float(1, "end"), a.Int(2, "steps"));
-        var type = a.Get(3, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : DataType.Float32;
+        var logarithmic = c.OpName == "aten::logspace";
+        var type = a.Get(logarithmic ? 4 : 3, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : DataType.Float32;
         var step = steps > 1 ? (end - start) / (steps - 1) : 0;
         var values = Enumerable.Range(0, (int)steps).Select(i => i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step).ToArray();
-        return Arange.Values(c, values, type, "linspace");
+        if (logarithmic) values = values.Select(v => Math.Pow(a.Float(3, "base", 10), v)).ToArray();
+        return Arange.Values(c, values, type, logarithmic ? "logspace" : "linspace");
     }
 }
 

@@ -641,16 +641,20 @@ internal static class UnfoldWindows
 }
 
 /// <summary>
-/// <c>nonzero(x)</c> → NonZero, which gives [rank, N], transposed to torch's [N, rank]; N is known only at run time.
+/// <c>nonzero(x)</c> / <c>argwhere(x)</c> → NonZero, which gives [rank, N], transposed to torch's [N, rank];
+/// <c>nonzero_numpy(x)</c> (nonzero(as_tuple=True)) → its rows, one [N] tensor per dim. N is known only at run time.
 /// </summary>
-[AtenOp("aten::nonzero")]
+[AtenOp("aten::nonzero", "aten::argwhere", "aten::nonzero_numpy")]
 internal static class NonZero
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        var positions = c.Op("NonZero", [x], TensorType.Of(DataType.Int64, x.Type.Rank, Shapes.Unknown()));
-        return Permute.Lower(c, positions, [1, 0]);
+        var rank = x.Type.Rank;
+        var positions = c.Op("NonZero", [x], TensorType.Of(DataType.Int64, rank, Shapes.Unknown()));
+        if (c.OpName != "aten::nonzero_numpy") return Permute.Lower(c, positions, [1, 0]);
+        return Chunk.Split(c, positions, 0, Enumerable.Repeat(1L, rank).ToArray())
+            .Select(row => (object?)c.Op("Squeeze", [(Value)row!, c.ConstInt64([0])], TensorType.Of(DataType.Int64, Shapes.Unknown()))).ToList();
     }
 }

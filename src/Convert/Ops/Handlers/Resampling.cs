@@ -12,13 +12,15 @@ namespace ModelForge.Convert.Ops.Handlers;
 /// Traced F.interpolate passes either output_size (a list) or scale_factors: <c>(x, output_size, scale_factors)</c>, with
 /// align_corners before the scales for the linear and cubic modes; the older overloads always pass output_size. Given
 /// sizes, ONNX computes the scale as out/in like torch; given scales, both use them as given. Coordinates follow torch:
-/// nearest reads floor(dst / scale) (asymmetric, floor), linear and cubic use half-pixel centres or align_corners, cubic
+/// nearest reads floor(dst / scale) (asymmetric, floor), nearest-exact (the <c>_upsample_nearest_exact</c> forms)
+/// floor((dst + 0.5) / scale) (half_pixel, round_prefer_ceil), linear and cubic use half-pixel centres or align_corners, cubic
 /// with A = −0.75. Opset 18 names the resized axes, so sizes need no Shape of the batch and channel dims, and adds
 /// antialiasing, which the <c>_aa</c> forms (F.interpolate(antialias=True)) need.
 /// </summary>
 [AtenOp("aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d", "aten::upsample_linear1d",
         "aten::upsample_bilinear2d", "aten::upsample_trilinear3d", "aten::upsample_bicubic2d",
-        "aten::_upsample_bilinear2d_aa", "aten::_upsample_bicubic2d_aa")]
+        "aten::_upsample_bilinear2d_aa", "aten::_upsample_bicubic2d_aa",
+        "aten::_upsample_nearest_exact1d", "aten::_upsample_nearest_exact2d", "aten::_upsample_nearest_exact3d")]
 internal static class Upsample
 {
     [Opset(13)]
@@ -31,17 +33,19 @@ internal static class Upsample
     private static Value Lower(OpContext c, OpArgs a, bool axesAttribute)
     {
         var x = a.Tensor(0);
-        var nearest = c.OpName.StartsWith("aten::upsample_nearest", StringComparison.Ordinal);
+        var nearest = c.OpName.Contains("upsample_nearest", StringComparison.Ordinal);
+        var exact = c.OpName.Contains("nearest_exact", StringComparison.Ordinal);
         var spatial = x.Type.Rank - 2;
         var alignCorners = !nearest && a.Bool(2, "align_corners");
         var shape = x.Type.Shape!;
         var cubic = c.OpName.Contains("bicubic2d", StringComparison.Ordinal);
         var attributes = new List<(string, AttributeValue)>
         {
-            ("coordinate_transformation_mode", nearest ? "asymmetric" : alignCorners ? "align_corners" : "half_pixel"),
+            ("coordinate_transformation_mode", nearest && !exact ? "asymmetric" : alignCorners ? "align_corners" : "half_pixel"),
             ("mode", nearest ? "nearest" : cubic ? "cubic" : "linear"),
         };
-        if (nearest) attributes.Add(("nearest_mode", "floor"));
+        // nearest-exact reads floor((dst + 0.5) / scale): the half-pixel source rounded half up.
+        if (nearest) attributes.Add(("nearest_mode", exact ? "round_prefer_ceil" : "floor"));
         // torch's antialiased bicubic uses PIL's A = −0.5 and weights only the pixels inside the image.
         if (cubic) attributes.Add(("cubic_coeff_a", Antialiased(c) ? -0.5 : -0.75));
         if (Antialiased(c)) attributes.AddRange([("antialias", 1), ("exclude_outside", 1)]);
