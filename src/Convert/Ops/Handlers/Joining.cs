@@ -102,11 +102,13 @@ internal static class Chunk
 }
 
 /// <summary>
-/// <c>pad(x, pad, mode, value)</c> (F.pad; <c>pad</c> lists (begin, end) pairs from the last dim backwards) and
-/// <c>constant_pad_nd(x, pad, value)</c>. constant/reflect/replicate → Pad (mode constant/reflect/edge); circular →
-/// Concat(x[-before:], x, x[:after]) per dim. All-zero padding is the input itself (Swin pads to whole windows).
+/// <c>pad(x, pad, mode, value)</c> (F.pad; <c>pad</c> lists (begin, end) pairs from the last dim backwards),
+/// <c>constant_pad_nd(x, pad, value)</c> and <c>reflection_pad{1,2,3}d</c>/<c>replication_pad{1,2,3}d(x, padding)</c>.
+/// constant/reflect/replicate → Pad (mode constant/reflect/edge); circular → Concat(x[-before:], x, x[:after]) per dim.
+/// All-zero padding is the input itself (Swin pads to whole windows).
 /// </summary>
-[AtenOp("aten::pad", "aten::constant_pad_nd")]
+[AtenOp("aten::pad", "aten::constant_pad_nd", "aten::reflection_pad1d", "aten::reflection_pad2d", "aten::reflection_pad3d",
+        "aten::replication_pad1d", "aten::replication_pad2d", "aten::replication_pad3d")]
 internal static class Pad
 {
     [Opset(13)]
@@ -115,7 +117,13 @@ internal static class Pad
         var x = a.Tensor(0);
         var pad = a.SymInts(1, "pad");
         var constantNd = c.OpName == "aten::constant_pad_nd";
-        var mode = constantNd ? "constant" : a.Get(2, "mode") as string ?? "constant";
+        var mode = c.OpName switch
+        {
+            "aten::pad" => a.Get(2, "mode") as string ?? "constant",
+            _ when c.OpName.StartsWith("aten::reflection_pad", StringComparison.Ordinal) => "reflect",
+            _ when c.OpName.StartsWith("aten::replication_pad", StringComparison.Ordinal) => "replicate",
+            _ => "constant",
+        };
         var value = constantNd ? a.Get(2, "value") : a.Get(3, "value");
         if (pad.All(p => p is 0L)) return x;
         var rank = x.Type.Rank;
