@@ -5,15 +5,20 @@ using ModelForge.Model;
 namespace ModelForge.Engine;
 
 /// <summary>
-/// One TensorRT optimisation profile for one input: the smallest, the tuned-for and the largest shape. Written on the
-/// command line as <c>NAME:MIN/OPT/MAX</c> with <c>x</c>-separated dims, e.g. <c>x:1x3x224x224/8x3x224x224/32x3x224x224</c>;
-/// ORT's provider options want each of the three as <c>NAME:1x3x224x224</c> (<see cref="Format"/>).
+/// One TensorRT optimisation profile for one input: the smallest, the tuned-for and the largest shape. The command line
+/// gives dim ranges by name (<c>--dim batch=1/8/32</c>, <see cref="ShapeProfiles.Resolve"/>), as a spec's <c>dims</c>
+/// does; a whole profile is only the hidden legacy <c>--profile NAME:MIN/OPT/MAX</c>, each shape in brackets like
+/// <c>--input</c>'s (<c>x:[1,3,224,224]/[8,3,224,224]/[32,3,224,224]</c>) or, as first spelled, with <c>x</c>-separated
+/// dims (<c>x:1x3x224x224/8x3x224x224/32x3x224x224</c>). ORT's provider options want each of the three as
+/// <c>NAME:1x3x224x224</c> (<see cref="Format"/>).
 /// </summary>
 public sealed record ShapeProfile(string Input, IReadOnlyList<long> Min, IReadOnlyList<long> Opt, IReadOnlyList<long> Max)
 {
     public static ShapeProfile Parse(string text)
     {
-        var colon = text.LastIndexOf(':');
+        // Names may hold ':' (encoder.ids:0): the shapes start after the last ':' before the first bracket, if any.
+        var bracket = text.IndexOf('[');
+        var colon = bracket < 0 ? text.LastIndexOf(':') : text.LastIndexOf(':', bracket);
         if (colon <= 0)
             throw Invalid(text, "is not NAME:MIN/OPT/MAX");
         var name = text[..colon].Trim();
@@ -39,14 +44,17 @@ public sealed record ShapeProfile(string Input, IReadOnlyList<long> Min, IReadOn
         return this;
     }
 
+    /// <summary>A bracketed shape, <c>[1,3,224,224]</c>, or the legacy <c>1x3x224x224</c>.</summary>
     private static long[] ParseShape(string source, string shape, string which)
     {
-        var parts = shape.Trim().Split('x');
+        shape = shape.Trim();
+        var bracketed = shape.StartsWith('[') && shape.EndsWith(']');
+        var parts = bracketed ? shape[1..^1].Split(',') : shape.Split('x');
         var dims = new long[parts.Length];
         for (var i = 0; i < parts.Length; i++)
         {
             if (!long.TryParse(parts[i].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out dims[i]) || dims[i] < 1)
-                throw Invalid(source, $"has {which} shape '{shape}', which is not positive ints separated by 'x'");
+                throw Invalid(source, $"has {which} shape '{shape}', which is not positive ints in brackets, e.g. [1,3,224,224]");
         }
         return dims;
     }
@@ -55,74 +63,81 @@ public sealed record ShapeProfile(string Input, IReadOnlyList<long> Min, IReadOn
     public static string Format(string input, IReadOnlyList<long> shape) =>
         $"{input}:{string.Join("x", shape.Select(d => d.ToString(CultureInfo.InvariantCulture)))}";
 
-    /// <summary>The command-line form, <c>NAME:MIN/OPT/MAX</c>; <see cref="Parse"/> reads it back.</summary>
-    public override string ToString() =>
-        $"{Input}:{Dims(Min)}/{Dims(Opt)}/{Dims(Max)}";
+    /// <summary>The bracketed command-line form, <c>NAME:[MIN]/[OPT]/[MAX]</c>; <see cref="Parse"/> reads it back.</summary>
+    public override string ToString() => $"{Input}:{Shape(Min)}/{Shape(Opt)}/{Shape(Max)}";
 
-    private static string Dims(IReadOnlyList<long> shape) => string.Join("x", shape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
+    private static string Shape(IReadOnlyList<long> shape) => $"[{string.Join(",", shape.Select(d => d.ToString(CultureInfo.InvariantCulture)))}]";
 
     internal static ModelForgeException Invalid(string source, string problem) =>
         new(DiagnosticCode.EngineProfileInvalid, $"--profile '{source}' {problem}", null,
-            "write a profile as NAME:MIN/OPT/MAX, e.g. --profile x:1x3x224x224/8x3x224x224/32x3x224x224");
+            "give dim ranges by name instead, e.g. --dim batch=1/8/32; a profile is NAME:MIN/OPT/MAX with each shape in brackets, " +
+            "e.g. --profile x:[1,3,224,224]/[8,3,224,224]/[32,3,224,224]");
 }
 
-/// <summary>Completes the user's profiles with defaults so that every dynamic input has exactly one.</summary>
+/// <summary>Turns dim ranges into one profile per dynamic input, the way a spec's <c>dims</c> and <c>modelforge engine --dim</c> give them.</summary>
 public static class ShapeProfiles
 {
     /// <summary>
-    /// One profile per input that has a symbolic dim, in input order. A user profile must name a declared input, have
-    /// its rank and keep its static dims. An input without one gets the default, its <see cref="InputShapes"/> at batch 1
-    /// and at <paramref name="maxBatch"/>: the batch dim (<see cref="BatchDim"/>, the rule validate and the tuner use)
-    /// spans 1..<paramref name="maxBatch"/> with opt = <paramref name="maxBatch"/> (a dynamic batcher under load fills
-    /// batches, so that is the shape worth tuning for), static dims fixed. Any other symbolic dim (a sequence length)
-    /// has no sensible default and needs a <c>--profile</c>. Fully static inputs get no profile: ORT builds those at
-    /// session creation without one.
+    /// One profile per input that has a symbolic dim, in input order: each symbolic dim spans its range in
+    /// <paramref name="ranges"/>, wherever its name appears, so inputs that share a dim get one range. The batch dim
+    /// (<see cref="BatchDim"/>, the rule validate and the tuner use) without a range spans 1..<paramref name="maxBatch"/>
+    /// with opt = <paramref name="maxBatch"/> (a dynamic batcher under load fills batches, so that is the shape worth
+    /// tuning for). Any other symbolic dim (a sequence length) has no sensible default and needs a range. Static dims
+    /// stay fixed; fully static inputs get no profile: ORT builds those at session creation without one.
     /// </summary>
-    public static IReadOnlyList<ShapeProfile> Resolve(IReadOnlyList<InputSpec> inputs, IReadOnlyList<ShapeProfile> given, int maxBatch)
+    public static IReadOnlyList<ShapeProfile> Resolve(IReadOnlyList<InputSpec> inputs, IReadOnlyDictionary<string, DimRange> ranges, int maxBatch)
     {
         if (maxBatch < 1)
             throw new ModelForgeException(DiagnosticCode.EngineTargetInvalid, $"--max-batch {maxBatch} is not positive", null,
                 $"use a batch size of 1 or more; the default is {EngineTarget.DefaultMaxBatch}");
-        var byName = new Dictionary<string, ShapeProfile>(StringComparer.Ordinal);
-        foreach (var profile in given)
+        var batchDim = BatchDim.Of(inputs);
+        var defaultBatch = new DimRange(1, maxBatch, maxBatch);
+        var result = new List<ShapeProfile>();
+        foreach (var spec in inputs.Where(i => i.Dims.Any(d => !d.IsStatic)))
+        {
+            var dims = spec.Dims.Select((dim, index) => dim.Value is { } size ? new DimRange(size, size, size)
+                : ranges.TryGetValue(dim.Symbol!, out var range) ? range
+                : dim.Symbol == batchDim ? defaultBatch
+                : throw new ModelForgeException(DiagnosticCode.EngineProfileInvalid,
+                    $"input {spec} has symbolic dim '{dim.Symbol}' (dim {index}), which is not the batch dim, and no range", null,
+                    $"give its range, e.g. --dim {dim.Symbol}=1/128/512 (in a spec: \"dims\": {{ \"{dim.Symbol}\": {{ \"min\": 1, \"opt\": 128, \"max\": 512 }} }})")).ToList();
+            result.Add(new ShapeProfile(spec.Name, dims.Select(d => d.Min).ToList(), dims.Select(d => d.Opt).ToList(), dims.Select(d => d.Max).ToList()));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The dim ranges that legacy whole-input profiles (<c>--profile</c>) give, to merge into <paramref name="ranges"/>
+    /// (from <c>--dim</c>). A profile must name a declared input, once, have its rank and keep its static dims; a dim that
+    /// two profiles (or a profile and a <c>--dim</c>) range differently is refused, since the inputs share it at run time.
+    /// </summary>
+    public static IReadOnlyDictionary<string, DimRange> WithProfiles(IReadOnlyList<InputSpec> inputs, IReadOnlyDictionary<string, DimRange> ranges,
+        IReadOnlyList<ShapeProfile> profiles)
+    {
+        var merged = new Dictionary<string, DimRange>(ranges, StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var profile in profiles)
         {
             var spec = inputs.FirstOrDefault(i => i.Name == profile.Input)
                 ?? throw ShapeProfile.Invalid(profile.ToString(), $"names input '{profile.Input}', which is not declared (inputs: {string.Join(", ", inputs.Select(i => i.Name))})");
-            if (!byName.TryAdd(profile.Input, profile))
+            if (!seen.Add(profile.Input))
                 throw ShapeProfile.Invalid(profile.ToString(), $"is the second profile for input '{profile.Input}'; " +
                     "ORT's TensorRT provider only ever selects its first profile at run time, so give one per input");
             if (profile.Min.Count != spec.Dims.Count)
                 throw ShapeProfile.Invalid(profile.ToString(), $"has rank {profile.Min.Count} but input {spec} has rank {spec.Dims.Count}");
             for (var i = 0; i < spec.Dims.Count; i++)
             {
-                if (spec.Dims[i].Value is { } size && (profile.Min[i] != size || profile.Opt[i] != size || profile.Max[i] != size))
-                    throw ShapeProfile.Invalid(profile.ToString(), $"changes dim {i} of input {spec}, which is static ({size})");
+                var range = new DimRange(profile.Min[i], profile.Opt[i], profile.Max[i]);
+                if (spec.Dims[i].Value is { } size)
+                {
+                    if (range != new DimRange(size, size, size))
+                        throw ShapeProfile.Invalid(profile.ToString(), $"changes dim {i} of input {spec}, which is static ({size})");
+                }
+                else if (!merged.TryAdd(spec.Dims[i].Symbol!, range) && merged[spec.Dims[i].Symbol!] != range)
+                    throw ShapeProfile.Invalid(profile.ToString(), $"gives dim '{spec.Dims[i].Symbol}' the range {range}, but it already has " +
+                        $"{merged[spec.Dims[i].Symbol!]}; inputs that share a dim share its range");
             }
         }
-
-        var batchDim = BatchDim.Of(inputs);
-        var none = new Dictionary<string, long>();
-        var smallest = InputShapes.At(inputs, 1, none);
-        var largest = InputShapes.At(inputs, maxBatch, none);
-        var result = new List<ShapeProfile>();
-        for (var i = 0; i < inputs.Count; i++)
-        {
-            var spec = inputs[i];
-            if (byName.TryGetValue(spec.Name, out var profile)) { result.Add(profile); continue; }
-            if (spec.Dims.All(d => d.IsStatic)) continue;
-            if (smallest.Unsized.FirstOrDefault(u => u.Input == i) is { Symbol: { } symbol } unsized)
-                throw new ModelForgeException(DiagnosticCode.EngineProfileInvalid,
-                    $"input {spec} has symbolic dim '{symbol}' (dim {unsized.Dim}), which is not the batch dim, and no --profile", null,
-                    $"give its range, e.g. --profile {spec.Name}:{Example(spec, batchDim, 1, 1)}/{Example(spec, batchDim, maxBatch, 128)}/{Example(spec, batchDim, maxBatch, 512)}");
-            result.Add(new ShapeProfile(spec.Name, smallest.Shapes[i], largest.Shapes[i], largest.Shapes[i]));
-        }
-        return result;
+        return merged;
     }
-
-    private static string Example(InputSpec spec, string? batchDim, long batch, long other) =>
-        string.Join("x", spec.Dims.Select(d => d.Value ?? (d.Symbol == batchDim ? batch : other)));
-
-    /// <summary>The static shape of an input that has no profile (every dim fixed).</summary>
-    public static long[] StaticShape(InputSpec spec) =>
-        spec.Dims.Select(d => d.Value ?? throw new InvalidOperationException($"input {spec} is dynamic")).ToArray();
 }

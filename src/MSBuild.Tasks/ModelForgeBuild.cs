@@ -31,6 +31,9 @@ public sealed class ModelForgeBuild : ToolTask
     /// <summary>TensorRT engine cache shared between builds; empty for the CLI's default.</summary>
     public string EngineCache { get; set; } = "";
 
+    /// <summary>Where the CLI lists every file the build read (<c>--dependency-file</c>), for the next build's Inputs; empty for none.</summary>
+    public string DependencyFile { get; set; } = "";
+
     protected override string ToolName => "dotnet";
 
     /// <summary>The same dotnet host that runs this build (the SDK sets DOTNET_HOST_PATH for tasks), else dotnet on PATH.</summary>
@@ -74,6 +77,7 @@ public sealed class ModelForgeBuild : ToolTask
         foreach (var input in Inputs) command.AppendSwitchIfNotNull("--input ", input);
         if (AccuracyFailures.Length > 0) command.AppendSwitchIfNotNull("--on-accuracy-failure ", AccuracyFailures.Trim().ToLowerInvariant());
         if (EngineCache.Length > 0) command.AppendSwitchIfNotNull("--engine-cache ", EngineCache);
+        if (DependencyFile.Length > 0) command.AppendSwitchIfNotNull("--dependency-file ", DependencyFile);
         // A live terminal display would be noise in a build log.
         command.AppendSwitch("--progress plain");
         return command.ToString();

@@ -8,7 +8,7 @@ namespace ModelForge.Model;
 /// The rule: <b>the batch dim is the symbol at dim 0 of the first input, when that dim is symbolic</b>; otherwise the
 /// model has no batch dim. A symbol names one size, so the batch size goes wherever the symbol appears (in any input, at
 /// any position), and an input is batched when its own dim 0 carries it. Every other symbolic
-/// dim (a sequence length, say) is sized by the caller: <c>--dim</c>, the spec's <c>dims</c>, a <c>--profile</c>.
+/// dim (a sequence length, say) is sized by the caller: <c>--dim</c> or the spec's <c>dims</c>.
 /// </para>
 /// <para>
 /// Why dim 0 of the first input: serving batches by stacking requests along dim 0 of the inputs (Triton with

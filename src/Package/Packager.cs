@@ -20,10 +20,14 @@ public sealed record PackagingTargets
     public TuningObjective Objective { get; init; } = new();
     /// <summary>The largest batch the bundles may accept (the spec's batch-dim max); the tuner's grid stops there.</summary>
     public int? MaxBatch { get; init; }
+    /// <summary>Where the tuning decision is recorded and reused (<see cref="TuningLock"/>); null: measure every time, record nothing.</summary>
+    public string? LockPath { get; init; }
+    public TuningLockMode LockMode { get; init; } = TuningLockMode.Reuse;
 }
 
-/// <param name="Warnings">What the bundles may get wrong without a server refusing them (e.g. MF4012); the tuner's own warnings are in <paramref name="Tuning"/>.</param>
-public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written, IReadOnlyList<Diagnostic> Warnings);
+/// <param name="Warnings">What the bundles may get wrong without a server refusing them (e.g. MF4012), and a stale tuning lock (MF4057); the tuner's own warnings are in <paramref name="Tuning"/>.</param>
+/// <param name="ReusedLock">The decision came from the tuning lock: nothing was measured.</param>
+public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written, IReadOnlyList<Diagnostic> Warnings, bool ReusedLock = false);
 
 /// <summary>
 /// Tunes the batching once, then writes every requested bundle into one folder:
@@ -42,7 +46,7 @@ public static class Packager
     {
         var written = new List<string>();
         var warnings = new List<Diagnostic>();
-        var (batching, tuning) = ChooseBatching(request, targets, progress);
+        var (batching, tuning, reused) = ChooseBatching(request, targets, warnings, progress);
         if (tuning is not null)
             written.AddRange(Pair(TuningReportWriter.Write(tuning, Path.Combine(outputDirectory, TuningFolder))));
         request = request with { Batching = batching };
@@ -65,10 +69,11 @@ public static class Packager
             if (targets.KServeStorageUri is { } uri)
                 written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
         }
-        return new PackagingResult(batching, tuning, written, warnings);
+        return new PackagingResult(batching, tuning, written, warnings, reused);
     }
 
-    private static (BatchingConfig, TuningReport?) ChooseBatching(PackageRequest request, PackagingTargets targets, IProgress<string>? progress)
+    private static (BatchingConfig, TuningReport?, bool ReusedLock) ChooseBatching(PackageRequest request, PackagingTargets targets,
+        List<Diagnostic> warnings, IProgress<string>? progress)
     {
         var options = TuningOptions.For(targets.Tuning);
         if (targets.MaxBatch is { } max)
@@ -81,11 +86,46 @@ public static class Packager
             var fallback = TuningOptions.DefaultConfig;
             return (BatchDim.Of(request.Inputs) is not null
                 ? fallback with { MaxBatchSize = Math.Min(fallback.MaxBatchSize, targets.MaxBatch ?? fallback.MaxBatchSize) }
-                : fallback with { MaxBatchSize = 0 }, null);
+                : fallback with { MaxBatchSize = 0 }, null, false);
         }
-        var result = BatchTuner.Tune(request.OnnxPath, request.Inputs, targets.Objective, options, progress, modelName: request.ModelName);
-        return (result.Config, result.Report);
+        if (targets.LockPath is not { } lockPath)
+        {
+            var unlocked = Measure(request, targets, options, progress);
+            return (unlocked.Config, unlocked.Report, false);
+        }
+
+        var key = TuningLockKey.For(request.OnnxPath, request.Inputs, options, targets.Objective);
+        var location = new SourceLocation(lockPath);
+        if (targets.LockMode != TuningLockMode.Retune && File.Exists(lockPath))
+        {
+            var recorded = TuningLock.Read(lockPath);
+            var changes = recorded.Key.Differences(key);
+            if (changes.Count == 0)
+            {
+                progress?.Report($"reusing the batching decision recorded in {Path.GetFileName(lockPath)}: nothing measured (--retune measures again)");
+                // The report of a lock is the model's report under whatever name it was recorded: the bundle's name is this build's.
+                var report = recorded.Report with { Model = request.ModelName };
+                return (report.Decision.Config, report, true);
+            }
+            var what = $"the tuning lock '{Path.GetFileName(lockPath)}' no longer matches: {string.Join("; ", changes)}";
+            if (targets.LockMode == TuningLockMode.Locked)
+                throw new ModelForgeException(DiagnosticCode.TuningLockStale, what, location,
+                    "--locked reuses a matching lock and measures nothing; build once without --locked (or with --retune) to record a new decision, and commit it");
+            warnings.Add(new Diagnostic(DiagnosticCode.TuningLockStale, what + "; measured again", location,
+                "the new decision is recorded in its place; commit it so later builds reuse it", DiagnosticSeverity.Warning));
+        }
+        else if (targets.LockMode == TuningLockMode.Locked)
+            throw new ModelForgeException(DiagnosticCode.TuningLockStale, $"--locked needs a tuning lock, and '{Path.GetFileName(lockPath)}' does not exist", location,
+                "build once without --locked to measure and record the decision, and commit the lock");
+
+        var measured = Measure(request, targets, options, progress);
+        new TuningLock(key, measured.Report).Write(lockPath);
+        progress?.Report($"recorded the decision in {Path.GetFileName(lockPath)}");
+        return (measured.Config, measured.Report, false);
     }
+
+    private static TuningResult Measure(PackageRequest request, PackagingTargets targets, TuningOptions options, IProgress<string>? progress) =>
+        BatchTuner.Tune(request.OnnxPath, request.Inputs, targets.Objective, options, progress, modelName: request.ModelName);
 
     private static IEnumerable<string> Pair((string First, string Second) pair) => [pair.First, pair.Second];
 }

@@ -5,6 +5,8 @@ using System.Text;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Engine;
+using ModelForge.Package.TorchServe;
+using ModelForge.Package.Tuning;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Pipeline.Stages;
 
@@ -34,6 +36,9 @@ public sealed record BuildSettings
 
     /// <summary>Where the convert stage writes each graph pass with its time (<c>--verbose</c>); null for none.</summary>
     public TextWriter? PassTrace { get; init; }
+
+    /// <summary>Reuse the spec's tuning lock while it matches (default), measure again (<c>--retune</c>), or require it (<c>--locked</c>).</summary>
+    public TuningLockMode TuningLock { get; init; } = TuningLockMode.Reuse;
 }
 
 /// <summary>
@@ -80,7 +85,7 @@ public static class BuildPipeline
         OutputOwnership.EnsureReplaceable(StagedOutput.RejectedDirectory(spec.OutputDirectory), settings.Force, "the rejected-build folder");
         var stages = stageList.Where(s => s.RunsFor(spec)).ToList();
         var inputHash = InputHash(spec);
-        if (UpToDate(spec, stages, inputHash, reporter) is { } previous)
+        if (UpToDate(spec, settings, stages, inputHash, reporter) is { } previous)
             return new BuildResult(BuildStatus.UpToDate, spec.OutputDirectory, previous);
 
         using var staged = StagedOutput.Begin(spec.OutputDirectory, settings.Force);
@@ -111,7 +116,7 @@ public static class BuildPipeline
             Name = spec.Name,
             InputHash = inputHash,
             Tools = ToolVersions(),
-            Inputs = InputFiles(spec),
+            Inputs = WithTuningLock(spec, InputFiles(spec)),
             Stages = outcomes,
             Artifacts = BuildManifest.Scan(staged.StagingDirectory),
         };
@@ -125,10 +130,18 @@ public static class BuildPipeline
     /// The previous build's manifest when it can be reused as it is: same input hash, every recorded outcome still
     /// standing (<see cref="IBuildStage.StillStands"/>), and every artifact intact. An old-format manifest is no manifest.
     /// </summary>
-    private static BuildManifest? UpToDate(ModelSpec spec, IReadOnlyList<IBuildStage> stages, string inputHash, IBuildReporter reporter)
+    private static BuildManifest? UpToDate(ModelSpec spec, BuildSettings settings, IReadOnlyList<IBuildStage> stages, string inputHash, IBuildReporter reporter)
     {
         var previous = BuildManifest.TryLoad(spec.OutputDirectory);
         if (previous is null || previous.InputHash != inputHash) return null;
+        if (spec.Tunes && settings.TuningLock == TuningLockMode.Retune) return null;
+        // The lock is not in the input hash (the first build writes it, which would make the second build run again):
+        // the manifest records the lock the bundle was built with, and a lock deleted or edited since means rebuilding.
+        if (spec.Tunes && !WithTuningLock(spec, new Dictionary<string, string>()).SequenceEqual(previous.Inputs.Where(i => i.Key.StartsWith(TuningLockRole, StringComparison.Ordinal))))
+        {
+            reporter.Info($"{Path.GetFileName(spec.TuningLockPath)} changed since the last build; rebuilding");
+            return null;
+        }
         var recorded = stages.Where(s => previous.Stages.ContainsKey(s.Name)).Select(s => (Stage: s, Outcome: previous.Stages[s.Name])).ToList();
         if (recorded.Any(r => !r.Stage.StillStands(r.Outcome))) return null;
         if (!previous.ArtifactsIntact(spec.OutputDirectory))
@@ -171,7 +184,9 @@ public static class BuildPipeline
     }
 
     private static string Describe(ModelSpec spec) =>
-        $"name={spec.Name}\ninputs={string.Join(";", spec.Inputs)}\noutputs={string.Join(";", spec.OutputNames ?? [])}\nopset={spec.Opset}\noptimize={spec.Optimize}\nexternalData={spec.ExternalData}";
+        $"name={spec.Name}\ninputs={string.Join(";", spec.Inputs)}\n" +
+        $"dims={string.Join(";", spec.Dims.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => $"{d.Key}={d.Value}"))}\n" +
+        $"outputs={string.Join(";", spec.OutputNames ?? [])}\nopset={spec.Opset}\noptimize={spec.Optimize}\nexternalData={spec.ExternalData}";
 
     private static SortedDictionary<string, string> ToolVersions() => new(StringComparer.Ordinal)
     {
@@ -179,16 +194,54 @@ public static class BuildPipeline
         ["onnxruntime"] = EngineBuilder.OrtVersion,
     };
 
+    /// <summary>The manifest's <c>inputs</c>: the SHA-256 of every file the build reads (<see cref="ReadFiles"/>), by its role and name.</summary>
     private static SortedDictionary<string, string> InputFiles(ModelSpec spec)
     {
-        var files = new SortedDictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["source:" + Path.GetFileName(spec.SourcePath)] = BuildManifest.Sha256Of(spec.SourcePath),
-        };
-        if (spec.SpecPath is { } specPath) files["spec:" + Path.GetFileName(specPath)] = BuildManifest.Sha256Of(specPath);
-        foreach (var file in spec.Package?.ReferencedFiles ?? [])
-            files["package:" + Path.GetFileName(file)] = File.Exists(file) ? BuildManifest.Sha256Of(file) : "missing";
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        // Two files of one name would clash in the archive too; the package stage refuses that with its own diagnostic.
+        foreach (var (key, path) in ReadFiles(spec)) files[key] = File.Exists(path) ? BuildManifest.Sha256Of(path) : "missing";
         return files;
+    }
+
+    /// <summary>
+    /// The absolute paths of every file the build reads, sorted and without repeats: what the input hash covers, and,
+    /// when the build tunes, the tuning lock (outside the hash, but a changed or deleted one rebuilds all the same). What
+    /// MSBuild must watch (<c>build --dependency-file</c>) to know when to run the build again.
+    /// </summary>
+    public static IReadOnlyList<string> InputPaths(ModelSpec spec) =>
+        ReadFiles(spec).Select(f => f.Path).Concat(spec.Tunes && spec.TuningLockPath is { } lockPath ? [lockPath] : [])
+            .Select(Path.GetFullPath).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// Every file the build reads, keyed by role and a name that does not depend on where the tree is (so a moved tree
+    /// keeps its hash): the model, the spec, and each file the bundles copy (handler, requirements, extra files, and
+    /// each file inside an extra directory, as the archive takes them).
+    /// </summary>
+    private static IEnumerable<(string Key, string Path)> ReadFiles(ModelSpec spec)
+    {
+        yield return ("source:" + Path.GetFileName(spec.SourcePath), spec.SourcePath);
+        if (spec.SpecPath is { } specPath) yield return ("spec:" + Path.GetFileName(specPath), specPath);
+        foreach (var file in spec.Package?.ReferencedFiles ?? [])
+        {
+            if (!Directory.Exists(file))
+            {
+                yield return ("package:" + Path.GetFileName(file), file);
+                continue;
+            }
+            foreach (var entry in TorchServeArchiver.ExtraFileEntries(file))
+                yield return ($"package:{Path.GetFileName(Path.TrimEndingDirectorySeparator(file))}/{entry.EntryName}", entry.SourcePath);
+        }
+    }
+
+    private const string TuningLockRole = "tuning-lock:";
+
+    /// <summary><paramref name="files"/> and, when the build tunes, the tuning lock as it is now (<c>missing</c> when there is none).</summary>
+    private static SortedDictionary<string, string> WithTuningLock(ModelSpec spec, IReadOnlyDictionary<string, string> files)
+    {
+        var result = new SortedDictionary<string, string>(files.ToDictionary(), StringComparer.Ordinal);
+        if (spec.Tunes && spec.TuningLockPath is { } lockPath)
+            result[TuningLockRole + Path.GetFileName(lockPath)] = File.Exists(lockPath) ? BuildManifest.Sha256Of(lockPath) : "missing";
+        return result;
     }
 
     /// <summary>Where a diagnostic about the build points: the spec, or the model for a build from a .pt.</summary>

@@ -87,6 +87,59 @@ public sealed class BuildCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(output, "model.onnx.data")), "without --external-data the weights are inside model.onnx");
     }
 
+    [Fact]
+    public void The_dependency_file_lists_every_file_the_build_read_sorted_and_is_written_when_up_to_date_too()
+    {
+        var handler = _workspace.PathOf("handler.py");
+        var requirements = _workspace.PathOf("requirements.txt");
+        var labels = _workspace.PathOf("index_to_name.json");
+        var vocabulary = _workspace.PathOf(Path.Combine("assets", "text", "vocab.txt"));
+        var cached = _workspace.PathOf(Path.Combine("assets", "__pycache__", "handler.cpython-312.pyc"));
+        foreach (var file in new[] { handler, requirements, labels, vocabulary, cached })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllText(file, Path.GetFileName(file));
+        }
+        var spec = Spec("""
+            ,
+              "package": { "tuning": { "level": "off" },
+                           "torchserve": { "handler": "handler.py", "requirements": "requirements.txt", "extraFiles": ["index_to_name.json", "assets"] } }
+            """);
+        var dependencies = _workspace.PathOf(Path.Combine("obj", "resnet.deps"));
+        string[] build = ["build", spec, "--progress", "plain", "--dependency-file", dependencies];
+
+        var first = CliRunner.Run(build);
+        Assert.True(first.ExitCode == 0, first.Output + first.Error);
+        // Absolute, one per line, in ordinal order; the archive's skipped folders (__pycache__) are not inputs.
+        var expected = string.Concat(new[] { spec, Path.GetFullPath(ResNetWorkspace.Model), handler, requirements, labels, vocabulary }
+            .Order(StringComparer.Ordinal).Select(file => file + "\n"));
+        Assert.Equal(expected, File.ReadAllText(dependencies));
+
+        File.Delete(dependencies);
+        var upToDate = CliRunner.Run(build);
+        Assert.Contains("up to date", upToDate.Output);
+        Assert.Equal(expected, File.ReadAllText(dependencies));
+    }
+
+    [Fact]
+    public void A_build_from_a_pt_takes_dim_ranges_as_a_specs_dims_and_a_changed_range_rebuilds()
+    {
+        var output = _workspace.PathOf("out-dims");
+        string[] build = ["build", ResNetWorkspace.Model, "--input", ResNetWorkspace.Input, "-o", output, "--tune", "off"];
+
+        var first = CliRunner.Run([.. build, "--dim", "batch=2/3/16"]);
+        Assert.True(first.ExitCode == 0, first.Output + first.Error);
+        // Validation runs the batch dim at its min and opt, as it does for a spec's "dims".
+        using (var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "validation", "report.json"))))
+            Assert.Equal([2, 3], report.RootElement.GetProperty("batchSizes").EnumerateArray().Select(b => b.GetInt32()));
+        Assert.Contains("up to date", CliRunner.Run([.. build, "--dim", "batch=2/3/16"]).Output);
+        Assert.DoesNotContain("up to date", CliRunner.Run([.. build, "--dim", "batch=2/4/16"]).Output);
+
+        var besideSpec = CliRunner.Run("build", Spec(), "--dim", "batch=1/8");
+        Assert.Equal(2, besideSpec.ExitCode);
+        Assert.Contains("--dim is only for a .pt; a spec gives dim ranges in its \"dims\" section", besideSpec.Error);
+    }
+
     [Theory]
     [InlineData("--opset", "13")]
     [InlineData("--optimize", "none")]

@@ -14,7 +14,7 @@ public sealed class ForeignOutputTests : IDisposable
 
     public void Dispose() => _workspace.Dispose();
 
-    public static TheoryData<string> Commands => ["build", "package", "engine", "convert"];
+    public static TheoryData<string> Commands => ["build", "package", "engine", "convert", "validate --report", "validate --save-failures"];
 
     [Theory]
     [MemberData(nameof(Commands))]
@@ -30,6 +30,7 @@ public sealed class ForeignOutputTests : IDisposable
         var (exitCode, stdout, stderr) = CliRunner.Run(arguments);
 
         Assert.True(exitCode == 2, stdout + stderr);
+        Assert.DoesNotContain("PASSED", stdout);
         Assert.Contains("error MF5004", stderr);
         Assert.Contains(command == "convert" ? "notes.txt' exists and was not written by ModelForge" : "(first: 'notes.txt')", stderr);
         Assert.Contains("--force", stderr);
@@ -54,6 +55,25 @@ public sealed class ForeignOutputTests : IDisposable
         Assert.True(again.ExitCode == 0, again.Output + again.Error);
         Assert.True(File.Exists(Path.Combine(folder, "triton", "resnet", "config.pbtxt")));
         Assert.True(File.Exists(onnx));
+    }
+
+    [Fact]
+    public void Validate_replaces_its_own_report_folder_and_with_force_a_foreign_one()
+    {
+        var reports = _workspace.PathOf("reports");
+        var foreign = _workspace.PathOf("notes");
+        Directory.CreateDirectory(foreign);
+        File.WriteAllBytes(Path.Combine(foreign, "notes.txt"), UserBytes);
+
+        var first = CliRunner.Run(ArgumentsFor("validate --report", reports, ""));
+        var second = CliRunner.Run(ArgumentsFor("validate --report", reports, ""));
+        var forced = CliRunner.Run([.. ArgumentsFor("validate --report", foreign, ""), "--force"]);
+
+        Assert.True(first.ExitCode == 0 && second.ExitCode == 0 && forced.ExitCode == 0, first.Error + second.Error + forced.Error);
+        Assert.Contains($"wrote {Path.Combine(reports, "report.html")}", second.Output);
+        foreach (var folder in new[] { reports, foreign })
+            Assert.Equal([OutputOwnership.MarkerFileName, "report.html", "report.json", "report.junit.xml"],
+                Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -115,6 +135,8 @@ public sealed class ForeignOutputTests : IDisposable
         "package" => ["package", ConvertedOnce(), "--input", ResNetWorkspace.Input, "--name", "resnet", "--triton", "--tune", "off", "-o", folder],
         "engine" => ["engine", ConvertedOnce(), "--input", ResNetWorkspace.Input, "--cache", folder],
         "convert" => ["convert", ResNetWorkspace.Model, "--input", ResNetWorkspace.Input, "-o", userFile],
+        "validate --report" or "validate --save-failures" =>
+            ["validate", ResNetWorkspace.Model, ConvertedOnce(), "--input", ResNetWorkspace.Input, "--batch", "1", "--require", "cpu", command.Split(' ')[1], folder],
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 

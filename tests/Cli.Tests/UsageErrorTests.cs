@@ -71,6 +71,17 @@ public sealed class UsageErrorTests
         Assert.Equal("", result.Error);
     }
 
+    [Theory]
+    [InlineData("build", "spec.modelforge.json")]
+    [InlineData("package", "model.onnx", "--input", "x:float32[batch,8]", "--name", "m", "-o", "out", "--tuning-lock", "m.lock.json")]
+    public void Retune_and_locked_exclude_each_other(string command, params string[] arguments)
+    {
+        var result = CliRunner.Run([command, .. arguments, "--retune", "--locked"]);
+
+        AssertUsageError(result, command);
+        Assert.Contains("--retune and --locked exclude each other", result.Error);
+    }
+
     private static void AssertUsageError((int ExitCode, string Output, string Error) result, string command)
     {
         Assert.True(result.ExitCode == 2, $"exit {result.ExitCode}: {result.Output}{result.Error}");

@@ -89,15 +89,26 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--batch", "0")]
-    [InlineData("--tolerance", "output:x:1")]
-    [InlineData("--ep", "npu")]
-    [InlineData("--dim", "seq")]
-    public void Invalid_options_exit_2_with_a_diagnostic(string option, string value)
+    [InlineData("--batch", "0", "MF1030")]
+    [InlineData("--tolerance", "output:x:1", "MF1030")]
+    [InlineData("--ep", "npu", "MF1030")]
+    [InlineData("--dim", "seq", "MF5005")]
+    [InlineData("--dim", "seq=128", "MF5005")] // ResNet has no dim seq
+    public void Invalid_options_exit_2_with_a_diagnostic(string option, string value, string code)
     {
         var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, Converted(), "--input", Input, option, value);
         Assert.Equal(2, exitCode);
-        Assert.Contains("error MF1030", stderr);
+        Assert.Contains($"error {code}", stderr);
+    }
+
+    [Fact]
+    public void A_batch_dim_range_checks_its_min_and_opt_as_a_spec_does_and_batch_wins()
+    {
+        var onnx = Converted();
+        var (exitCode, stdout, stderr) = CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--require", "cpu", "--dim", "batch=2/3/16");
+        Assert.True(exitCode == 0, stdout + stderr);
+        Assert.Contains("batch sizes: 2, 3;", stdout);
+        Assert.Contains("batch sizes: 1;", CliRunner.Run("validate", ResNet, onnx, "--input", Input, "--require", "cpu", "--dim", "batch=2/3/16", "--batch", "1").Output);
     }
 
     [Theory]
@@ -147,5 +158,16 @@ public sealed class ValidateCommandTests : IDisposable
         var (exitCode, _, stderr) = CliRunner.Run("validate", ResNet, _workspace.PathOf("missing.onnx"), "--input", Input);
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF1001", stderr);
+    }
+
+    /// <summary>Before MF3005, libtorch's loader ended the process here with exit 134 and no message.</summary>
+    [Fact]
+    public void A_model_calling_torchvision_nms_exits_2_with_MF3005_instead_of_aborting()
+    {
+        var (exitCode, _, stderr) = CliRunner.Run("validate", RepoPaths.Fixture("validate", "nms_traced.pt"), RepoPaths.Fixture("validate", "nms_traced.onnx"),
+            "--input", "boxes:float32[8,4]", "--input", "scores:float32[8]");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("code/__torch__.py(9,12): error MF3005: the native reference cannot run this model: it calls torchvision::nms", stderr);
     }
 }

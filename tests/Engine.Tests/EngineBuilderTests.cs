@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Runtime;
 
 namespace ModelForge.Engine.Tests;
@@ -8,7 +9,7 @@ namespace ModelForge.Engine.Tests;
 public sealed class EngineBuilderTests(ResNetOnnx onnx) : IClassFixture<ResNetOnnx>
 {
     private EngineRequest Request(string cache, EngineTarget? target = null) =>
-        new(onnx.Path, [ResNetOnnx.Input], target ?? new EngineTarget { Profiles = ShapeProfiles.Resolve([ResNetOnnx.Input], [], 2) })
+        new(onnx.Path, [ResNetOnnx.Input], target ?? new EngineTarget { Profiles = ShapeProfiles.Resolve([ResNetOnnx.Input], new Dictionary<string, DimRange>(), 2) })
         {
             CacheRoot = cache,
         };
@@ -62,7 +63,7 @@ public sealed class EngineBuilderTests(ResNetOnnx onnx) : IClassFixture<ResNetOn
     public void Inputs_that_are_not_the_models_are_refused_before_any_build()
     {
         var wrong = ModelForge.Model.InputSpec.Parse("image:float32[batch,3,64,64]");
-        var target = new EngineTarget { Profiles = ShapeProfiles.Resolve([wrong], [], 2) };
+        var target = new EngineTarget { Profiles = ShapeProfiles.Resolve([wrong], new Dictionary<string, DimRange>(), 2) };
         var error = Assert.Throws<ModelForgeException>(() => EngineBuilder.Build(new EngineRequest(onnx.Path, [wrong], target) { CacheRoot = NewCache() }));
         Assert.Equal(DiagnosticCode.InputSpecMismatch, error.Code);
     }
@@ -80,7 +81,7 @@ public sealed class EngineBuilderTests(ResNetOnnx onnx) : IClassFixture<ResNetOn
         var cache = NewCache();
         try
         {
-            var target = new EngineTarget { Profiles = ShapeProfiles.Resolve([ResNetOnnx.Input], [], 4), AllOnTensorRt = true };
+            var target = new EngineTarget { Profiles = ShapeProfiles.Resolve([ResNetOnnx.Input], new Dictionary<string, DimRange>(), 4), AllOnTensorRt = true };
             var result = EngineBuilder.Build(Request(cache, target));
 
             Assert.Equal(EngineBuildStatus.Built, result.Status);

@@ -43,11 +43,12 @@ public sealed class ModelForgeBuildTaskTests : IDisposable
         var (task, _) = Task();
         task.Inputs = ["x:float32[batch,3,64,64]"];
         task.AccuracyFailures = "Warning";
+        task.DependencyFile = "/obj/modelforge/resnet.deps";
 
         var commandLine = task.CommandLine();
 
         Assert.Equal($"{Path.Combine(_directory, "modelforge.dll")} build /models/resnet.modelforge.json --output /out/models/resnet " +
-                     "--input \"x:float32[batch,3,64,64]\" --on-accuracy-failure warning --progress plain", commandLine);
+                     "--input \"x:float32[batch,3,64,64]\" --on-accuracy-failure warning --dependency-file /obj/modelforge/resnet.deps --progress plain", commandLine);
     }
 
     [Fact]

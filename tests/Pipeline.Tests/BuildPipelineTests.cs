@@ -1,4 +1,5 @@
 using ModelForge.Core.Diagnostics;
+using ModelForge.Package.Tuning;
 using ModelForge.Pipeline.Spec;
 
 namespace ModelForge.Pipeline.Tests;
@@ -6,10 +7,10 @@ namespace ModelForge.Pipeline.Tests;
 /// <summary>Real builds of the small ResNet fixture: real conversion, real libtorch and ONNX Runtime in the gate.</summary>
 public class BuildPipelineTests
 {
-    private static (BuildResult Result, RecordingReporter Reporter) Build(ModelSpec spec)
+    private static (BuildResult Result, RecordingReporter Reporter) Build(ModelSpec spec, BuildSettings? settings = null)
     {
         var reporter = new RecordingReporter();
-        return (BuildPipeline.Run(spec, reporter), reporter);
+        return (BuildPipeline.Run(spec, reporter, settings), reporter);
     }
 
     /// <summary>
@@ -153,6 +154,31 @@ public class BuildPipelineTests
     }
 
     [Fact]
+    public void TheInputHashAndTheWatchedFilesCoverTheFilesInsideAnExtraDirectoryButNotItsPythonCache()
+    {
+        using var workspace = new SpecWorkspace();
+        var vocabulary = Path.Combine(workspace.Directory, "assets", "vocab.txt");
+        var cached = Path.Combine(workspace.Directory, "assets", "__pycache__", "handler.cpython-312.pyc");
+        Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
+        File.WriteAllText(vocabulary, "cat\ndog\n");
+        File.WriteAllText(cached, "compiled");
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "torchserve": { "extraFiles": ["assets"] } }
+            """));
+        var before = BuildPipeline.InputHash(spec);
+
+        File.WriteAllText(cached, "compiled again");
+        Assert.Equal(before, BuildPipeline.InputHash(spec));
+        // The spec tunes (quick by default), so its tuning lock, which the build reads when there is one, is watched too.
+        var tuningLock = Path.Combine(workspace.Directory, "model.tuning.lock.json");
+        Assert.Equal(new[] { spec.SpecPath!, Path.GetFullPath(SpecWorkspace.ResNetModel), vocabulary, tuningLock }.Order(StringComparer.Ordinal),
+            BuildPipeline.InputPaths(spec));
+
+        File.WriteAllText(vocabulary, "cat\ndog\nbird\n");
+        Assert.NotEqual(before, BuildPipeline.InputHash(spec));
+    }
+
+    [Fact]
     public void AnOutputFolderHoldingTheModelIsRefused()
     {
         using var workspace = new SpecWorkspace();
@@ -189,6 +215,54 @@ public class BuildPipelineTests
         Assert.Equal(spec.SpecPath, warning.Location?.File);
         Assert.Contains("max_batch_size: 4", File.ReadAllText(Path.Combine(spec.OutputDirectory, "triton", "model", "config.pbtxt")));
         Assert.Equal(BuildPipeline.InputHash(spec), BuildPipeline.InputHash(elsewhere));
+    }
+
+    /// <summary>
+    /// Tuning measures, yet two builds from a clean output publish the same bundle bytes: the first records its decision
+    /// in the tuning lock next to the spec, the second reuses it. Only the validation reports differ (they say when the
+    /// gate ran and how long each candidate took), and with them their hashes in the manifest.
+    /// </summary>
+    [Fact]
+    public void TwoTunedBuildsFromACleanOutputGiveTheSameBundleBytesThroughTheTuningLock()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "dims": { "batch": { "min": 1, "opt": 1, "max": 2 } },
+            "package": { "tuning": { "level": "quick" }, "torchserve": {}, "triton": {}, "kserve": { "storageUri": "s3://models/resnet" } }
+            """));
+        var lockPath = Path.Combine(workspace.Directory, "model.tuning.lock.json");
+        Assert.Equal(lockPath, spec.TuningLockPath);
+        static Dictionary<string, byte[]> Bundle(string folder) => Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(folder, f))
+            .Where(f => !f.StartsWith(BuildPipeline.ValidationFolder + "/", StringComparison.Ordinal) && f != BuildManifest.FileName)
+            .ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(folder, f)));
+
+        var (first, _) = Build(spec);
+        var firstBundle = Bundle(spec.OutputDirectory);
+        Directory.Delete(spec.OutputDirectory, recursive: true);
+        var (second, secondReport) = Build(spec);
+
+        Assert.True(File.Exists(lockPath));
+        Assert.Contains(secondReport.Lines, line => line.Contains("reusing the batching decision recorded in model.tuning.lock.json", StringComparison.Ordinal));
+        var secondBundle = Bundle(spec.OutputDirectory);
+        Assert.Equal(firstBundle.Keys.Order(), secondBundle.Keys.Order());
+        Assert.Contains("triton/model/config.pbtxt", secondBundle.Keys);
+        Assert.Contains("tuning/tuning.json", secondBundle.Keys);
+        Assert.All(firstBundle, file => Assert.True(file.Value.AsSpan().SequenceEqual(secondBundle[file.Key]), $"{file.Key} differs"));
+        Assert.Equal(first.Manifest!.Stages["package"].Text, second.Manifest!.Stages["package"].Text);
+        Assert.Equal(first.Manifest.Inputs, second.Manifest.Inputs);
+
+        // The lock is not in the input hash, but the manifest records it: unchanged is up to date, deleted rebuilds and records a new one.
+        Assert.Equal(BuildStatus.UpToDate, Build(spec).Result.Status);
+        File.Delete(lockPath);
+        var (rebuilt, rebuiltReport) = Build(spec);
+        Assert.Equal(BuildStatus.Built, rebuilt.Status);
+        Assert.Contains(rebuiltReport.Lines, line => line.Contains("model.tuning.lock.json changed since the last build; rebuilding", StringComparison.Ordinal));
+        Assert.True(File.Exists(lockPath));
+        // --retune measures again although nothing changed.
+        var (retuned, retunedReport) = Build(spec, new BuildSettings { TuningLock = TuningLockMode.Retune });
+        Assert.Equal(BuildStatus.Built, retuned.Status);
+        Assert.DoesNotContain(retunedReport.Lines, line => line.Contains("reusing", StringComparison.Ordinal));
     }
 
     [Fact]

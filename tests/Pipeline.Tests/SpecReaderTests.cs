@@ -27,6 +27,33 @@ public class SpecReaderTests
         Assert.Equal(Path.Combine(RepoPaths.Root, "out", "resnet18"), spec.OutputDirectory);
     }
 
+    [Theory]
+    [InlineData("handler.py", "handler.py")]
+    [InlineData("handlers/detect.py:handle", "handlers/detect.py")]
+    [InlineData("handlers/detect", "handlers/detect.py")]
+    public void AHandlerFileIsRelativeToTheSpecWithItsFunctionKeptAndPartOfTheInputs(string handler, string file)
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec($$"""
+            "package": { "tuning": { "level": "off" }, "torchserve": { "handler": "{{handler}}" } }
+            """));
+
+        Assert.Equal(Path.Combine(workspace.Directory, handler), spec.Package!.Handler);
+        Assert.Equal([Path.Combine(workspace.Directory, file)], spec.Package.ReferencedFiles);
+    }
+
+    [Fact]
+    public void ABuiltInHandlerStaysANameAndIsNoInput()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "tuning": { "level": "off" }, "torchserve": { "handler": "image_classifier" } }
+            """));
+
+        Assert.Equal("image_classifier", spec.Package!.Handler);
+        Assert.Empty(spec.Package.ReferencedFiles);
+    }
+
     [Fact]
     public void DefaultsComeFromTheSourceNameAndTheSpecFolder()
     {

@@ -192,6 +192,49 @@ public sealed class GateTests : IDisposable
         Assert.Equal(ModelForge.Core.Diagnostics.DiagnosticCode.PickleForbiddenGlobal, error.Code);
     }
 
+    private static readonly InputSpec[] BoxInputs = [InputSpec.Parse("boxes:float32[8,4]"), InputSpec.Parse("scores:float32[8]")];
+
+    /// <summary>libtorch's loader would end the process (exit 134, no message) on torchvision's nms: MF3005 at the call, and the process lives.</summary>
+    [Fact]
+    public void An_archive_calling_a_torchvision_op_is_refused_with_MF3005_naming_the_op_and_the_line()
+    {
+        var error = Assert.Throws<ModelForge.Core.Diagnostics.ModelForgeException>(() => Validator.Run(RepoPaths.Fixture("validate", "nms_traced.pt"),
+            RepoPaths.Fixture("validate", "nms_traced.onnx"), new ValidateOptions { Inputs = BoxInputs, BatchSizes = [1], Optional = [] }));
+
+        var missing = Assert.Single(error.Diagnostics);
+        Assert.Equal(ModelForge.Core.Diagnostics.DiagnosticCode.ReferenceOperatorMissing, missing.Code);
+        Assert.Contains("torchvision::nms", missing.Message);
+        Assert.EndsWith("nms_traced.pt!/code/__torch__.py", missing.Location?.File);
+        Assert.Equal(9, missing.Location?.Line);
+        Assert.Contains("torchvision/ops/boxes.py(41): nms", missing.Location?.PythonSource);
+    }
+
+    /// <summary>An op of a namespace nobody registered (a C++ extension that is not loaded): the same refusal, for every such op.</summary>
+    [Fact]
+    public void An_archive_calling_unknown_custom_ops_is_refused_with_one_MF3005_per_op()
+    {
+        var archive = Path.Combine(_directory, "custom_ops.pt");
+        using (var source = System.IO.Compression.ZipFile.OpenRead(MultiIo))
+        using (var target = System.IO.Compression.ZipFile.Open(archive, System.IO.Compression.ZipArchiveMode.Create))
+            foreach (var entry in source.Entries)
+            {
+                using var bytes = new MemoryStream();
+                using (var input = entry.Open()) input.CopyTo(bytes);
+                var data = bytes.ToArray();
+                if (entry.FullName.EndsWith("code/__torch__.py", StringComparison.Ordinal))
+                    data = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(data)
+                        .Replace("torch.argmax(logits, 1)", "ops.my_ops.frobnicate(ops.other_ops.twiddle(logits), 1)", StringComparison.Ordinal));
+                using var output = target.CreateEntry(entry.FullName, System.IO.Compression.CompressionLevel.NoCompression).Open();
+                output.Write(data);
+            }
+
+        var error = Assert.Throws<ModelForge.Core.Diagnostics.ModelForgeException>(
+            () => Validator.Run(archive, Convert(MultiIo, MultiIoInputs, "multi_io"), new ValidateOptions { Inputs = MultiIoInputs, BatchSizes = [1], Optional = [] }));
+
+        Assert.Equal(["my_ops::frobnicate", "other_ops::twiddle"], error.Diagnostics.Select(d => d.Message.Split(" calls ")[1].Split(',')[0]));
+        Assert.All(error.Diagnostics, d => Assert.Equal(ModelForge.Core.Diagnostics.DiagnosticCode.ReferenceOperatorMissing, d.Code));
+    }
+
     private static TensorProto Int64s(string name, params long[] values)
     {
         var tensor = new TensorProto { Name = name, DataType = (int)DataType.Int64 };

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ModelForge.Convert.Ops;
 using ModelForge.Convert.Passes;
+using ModelForge.Model;
 using ModelForge.Package.Tuning;
 
 namespace ModelForge.Cli.Commands;
@@ -42,6 +43,30 @@ internal static class CommonOptions
         return tune;
     }
 
+    /// <summary>
+    /// Adds <c>--retune</c> and <c>--locked</c> to <paramref name="command"/> (they exclude each other: MF5005) and
+    /// returns how to read the mode they select; <paramref name="lockIs"/> says where the command's lock is.
+    /// </summary>
+    public static Func<ParseResult, TuningLockMode> AddTuningLockModes(Command command, string lockIs)
+    {
+        var retune = new Option<bool>("--retune")
+        {
+            Description = $"Measure the batching again even though the tuning lock ({lockIs}) matches, and record the new decision.",
+        };
+        var locked = new Option<bool>("--locked")
+        {
+            Description = $"Reuse the tuning lock ({lockIs}) and measure nothing; stop with MF4057 (exit 2) when it is missing or no " +
+                          "longer matches the model, the tuning settings or this machine. For CI: the bundle is what was committed.",
+        };
+        command.Options.Add(retune);
+        command.Options.Add(locked);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(retune) && result.GetValue(locked)) result.AddError("--retune and --locked exclude each other");
+        });
+        return parse => parse.GetValue(retune) ? TuningLockMode.Retune : parse.GetValue(locked) ? TuningLockMode.Locked : TuningLockMode.Reuse;
+    }
+
     public static TuningLevel TuningLevelOf(string level) => Enum.Parse<TuningLevel>(level, ignoreCase: true);
 
     public static bool IsQuiet(ParseResult parse) => parse.GetValue<bool>(QuietName);
@@ -57,10 +82,20 @@ internal static class CommonOptions
         Required = true,
     };
 
+    /// <summary><c>--dim NAME=MIN/OPT/MAX</c>, one spelling for dim ranges wherever a command takes them.</summary>
+    /// <param name="use">What the command does with the ranges, a sentence or two.</param>
+    /// <param name="defaultRange">The range a dim without one gets, if any, shown as <c>[default: …]</c> like every default.</param>
+    public static Option<string[]> Dims(string use, string? defaultRange = null) => new("--dim")
+    {
+        HelpName = DimRange.Syntax,
+        Description = "Range of a symbolic dim of the inputs as NAME=MIN/OPT/MAX (NAME=MIN/MAX: opt = max; NAME=SIZE: fixed), as a " +
+                      $"spec's \"dims\" gives it. {use} Repeatable, once per dim." + (defaultRange is null ? "" : $" [default: {defaultRange}]"),
+    };
+
     /// <summary>No default value: <c>build</c> must tell an option given from one left out (a spec sets these itself).</summary>
     public static Option<int?> Opset() => new("--opset")
     {
-        Description = $"Target ONNX opset ({OpRegistry.MinOpset}–{OpRegistry.MaxOpset}; default {OpRegistry.DefaultOpset}).",
+        Description = $"Target ONNX opset, {OpRegistry.MinOpset} to {OpRegistry.MaxOpset}. [default: {OpRegistry.DefaultOpset}]",
     };
 
     public static Option<string?> Optimize()
@@ -68,7 +103,7 @@ internal static class CommonOptions
         var optimize = new Option<string?>("--optimize")
         {
             Description = "Graph optimisation: none (as lowered), basic (dead code, identities, constant and shape folding, value_info) " +
-                          "or all (the default: basic plus BatchNorm folding, Gemm, LayerNormalization and Gelu fusion). See docs/optimization.md.",
+                          "or all (basic plus BatchNorm folding, Gemm, LayerNormalization and Gelu fusion). See docs/optimization.md. [default: all]",
         };
         optimize.AcceptOnlyFromAmong("none", "basic", "all");
         return optimize;

@@ -22,21 +22,21 @@ internal static class ConvertCommand
         var opset = CommonOptions.Opset();
         var output = new Option<FileInfo?>("--output", "-o")
         {
-            Description = "Where to write the ONNX model. Default: MODEL with the extension .onnx, next to it. An existing file is " +
-                          "overwritten only when ModelForge wrote it (see --force).",
+            Description = "Where to write the ONNX model. An existing file is overwritten only when ModelForge wrote it (see --force). " +
+                          "[default: MODEL with the extension .onnx, next to it]",
         };
         var force = CommonOptions.Force("an existing -o file (and its .data side file)");
         var outputNames = new Option<string[]>("--output-name")
         {
             HelpName = "NAME",
-            Description = "Names for the model's outputs, once per returned tensor in order. Default: output (one) or output_0, output_1, …",
+            Description = "Names for the model's outputs, once per returned tensor in order. [default: output for one, else output_0, output_1, …]",
         };
 
         var optimize = CommonOptions.Optimize();
         var externalData = CommonOptions.ExternalData();
         var externalDataThreshold = new Option<long?>("--external-data-threshold")
         {
-            Description = "Model size in bytes above which weights go to external data (default 2 GiB − 1; for tests).",
+            Description = "Model size in bytes above which weights go to external data; for tests. [default: 2 GiB − 1]",
             Hidden = true,
         };
 

@@ -10,7 +10,7 @@ using ModelForge.Pipeline.Stages;
 namespace ModelForge.Cli.Commands;
 
 /// <summary>
-/// <c>modelforge engine MODEL.onnx --input … [--precision fp16] [--profile NAME:MIN/OPT/MAX] [--cache DIR] [--require tensorrt]</c>:
+/// <c>modelforge engine MODEL.onnx --input … [--precision fp16] [--dim NAME=MIN/OPT/MAX] [--cache DIR] [--require tensorrt]</c>:
 /// TensorRT engines through ONNX Runtime's TensorRT provider. Exit 0 when built or skipped (no TensorRT here), 2 for
 /// invalid input, a failed build, or a provider named in <c>--require</c> that cannot run here.
 /// </summary>
@@ -23,24 +23,22 @@ internal static class EngineCommand
         var precision = new Option<string>("--precision")
         {
             HelpName = "fp32|fp16|bf16",
-            Description = "Builder precision: fp32 (TF32 stays on, TensorRT's default), fp16 or bf16 (bf16 needs compute capability 8.0+; " +
+            Description = "Builder precision: fp32 (with TF32, as TensorRT builds unless told otherwise), fp16 or bf16 (bf16 needs compute capability 8.0+; " +
                           "on older GPUs ONNX Runtime ignores it with a warning).",
             DefaultValueFactory = _ => "fp32",
         };
-        var profiles = new Option<string[]>("--profile")
-        {
-            HelpName = "NAME:MIN/OPT/MAX",
-            Description = "Optimisation profile of one input as NAME:MIN/OPT/MAX, dims separated by 'x', e.g. " +
-                          "--profile x:1x3x224x224/8x3x224x224/32x3x224x224. Repeatable, once per input. Default for an input with " +
-                          "the batch dim (dim 0 of the first input, when symbolic): batch 1 to --max-batch, opt = --max-batch, other dims as declared; " +
-                          "any other symbolic dim needs a --profile.",
-        };
+        var dims = CommonOptions.Dims(
+            "Each input's profile spans the ranges of its dims, e.g. --dim batch=1/8/32; any symbolic dim but the batch dim needs one.",
+            "the batch dim (dim 0 of the first input, when symbolic) 1/N/N, N = --max-batch");
+        // The first spelling, a whole profile per input (NAME:MIN/OPT/MAX, shapes 1x3x224x224 or [1,3,224,224]): it says
+        // no more than --dim, whose ranges inputs that share a dim cannot contradict, so it stays only as a hidden alias.
+        var profiles = new Option<string[]>("--profile") { Hidden = true };
         var maxBatch = new Option<int>("--max-batch")
         {
-            Description = "Largest batch of the default profiles (validate's default batches are 1 and 8).",
+            Description = "Largest batch of the batch dim's range when no --dim gives it: 1/N/N (validate checks batches 1 and 8 unless told otherwise).",
             DefaultValueFactory = _ => EngineTarget.DefaultMaxBatch,
         };
-        var workspace = new Option<long?>("--workspace-mb") { Description = "Builder workspace limit in MiB. Default: no limit (TensorRT may use all free device memory)." };
+        var workspace = new Option<long?>("--workspace-mb") { Description = "Builder workspace limit in MiB. [default: no limit (TensorRT may use all free device memory)]" };
         var builderLevel = new Option<int>("--builder-level")
         {
             Description = "TensorRT builder optimisation level, 0 (fastest build) to 5 (slowest build, most tactics tried).",
@@ -56,7 +54,7 @@ internal static class EngineCommand
         {
             Description = "Cache folder. Each build goes into a subfolder named by a hash of the ONNX bytes, the options and the " +
                           "ONNX Runtime version, holding MODEL_ctx.onnx, the engine, the timing cache and manifest.json. " +
-                          "Default: an 'engines' folder next to the model.",
+                          "[default: an 'engines' folder next to the model]",
         };
         var force = CommonOptions.Force("the cache folder");
         force.Description = "Write engines into the --cache folder even when it holds files ModelForge did not write (nothing there is deleted; " +
@@ -71,17 +69,16 @@ internal static class EngineCommand
         var command = new Command("engine", "Build TensorRT engines for an ONNX model through ONNX Runtime's TensorRT execution provider, " +
                                             "with engine caching and an EP-context model, so serving never builds an engine at start-up.")
         {
-            model, inputs, precision, profiles, maxBatch, workspace, builderLevel, noTimingCache, allOnTensorRt, cache, require, force,
+            model, inputs, precision, dims, profiles, maxBatch, workspace, builderLevel, noTimingCache, allOnTensorRt, cache, require, force,
         };
         HelpText.Add(command,
             "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64]",
             "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64] --precision fp16 --max-batch 16 --cache engines/",
-            "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64] --profile x:1x3x64x64/8x3x64x64/16x3x64x64 --require tensorrt");
+            "modelforge engine resnet18.onnx --input x:float32[batch,3,64,64] --dim batch=1/8/16 --require tensorrt");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var output = parse.InvocationConfiguration.Output;
             var specs = parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList();
-            var given = (parse.GetValue(profiles) ?? []).Select(ShapeProfile.Parse).ToList();
             var workspaceMb = parse.GetValue(workspace);
             if (workspaceMb is < 1)
                 throw new ModelForgeException(DiagnosticCode.EngineTargetInvalid,
@@ -95,7 +92,7 @@ internal static class EngineCommand
                 TimingCache = !parse.GetValue(noTimingCache),
                 AllOnTensorRt = parse.GetValue(allOnTensorRt),
             };
-            var target = EngineStage.TargetFor(trt, ShapeProfiles.Resolve(specs, given, parse.GetValue(maxBatch)));
+            var target = EngineStage.TargetFor(trt, ProfilesFor(parse, specs, dims, profiles, maxBatch));
             var request = new EngineRequest(parse.GetRequiredValue(model).FullName, specs, target)
             {
                 CacheRoot = parse.GetValue(cache)?.FullName,
@@ -103,6 +100,8 @@ internal static class EngineCommand
                 Required = (parse.GetValue(require) ?? []).Select(EngineTarget.ParseRequirement).ToList(),
             };
 
+            // What --dim and the defaults made, before the probe: the same on a machine without TensorRT.
+            foreach (var profile in target.Profiles) output.WriteLine($"engine: profile {profile}");
             var result = EngineBuilder.Build(request);
             output.WriteLine(result.Cuda.Available ? "cuda: available" : $"cuda: skipped ({result.Cuda.Reason})");
             if (result.Status == EngineBuildStatus.Skipped)
@@ -119,5 +118,18 @@ internal static class EngineCommand
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    /// <summary>The profiles <c>--dim</c>, the legacy <c>--profile</c> and <c>--max-batch</c> make for the declared inputs.</summary>
+    private static IReadOnlyList<ShapeProfile> ProfilesFor(ParseResult parse, IReadOnlyList<InputSpec> specs, Option<string[]> dims,
+        Option<string[]> profiles, Option<int> maxBatch)
+    {
+        var ranges = ShapeProfiles.WithProfiles(specs, DimRange.ParseAll(parse.GetValue(dims) ?? [], specs),
+            (parse.GetValue(profiles) ?? []).Select(ShapeProfile.Parse).ToList());
+        if (BatchDim.Of(specs) is { } batchDim && ranges.TryGetValue(batchDim, out var range) && parse.GetResult(maxBatch) is { Implicit: false })
+            throw new ModelForgeException(DiagnosticCode.CommandLineInvalid,
+                $"--max-batch {parse.GetValue(maxBatch)} and the range {range} of the batch dim '{batchDim}' both say how large a batch gets", null,
+                $"give one: --dim {batchDim}=1/{parse.GetValue(maxBatch)}, or leave out --max-batch");
+        return ShapeProfiles.Resolve(specs, ranges, parse.GetValue(maxBatch));
     }
 }

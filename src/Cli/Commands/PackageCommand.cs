@@ -23,11 +23,11 @@ internal static class PackageCommand
     public static Command Create()
     {
         var onnx = new Argument<FileInfo>("onnx") { Description = "The converted ONNX model (modelforge convert output)." };
-        var source = new Option<FileInfo?>("--source") { Description = "The original TorchScript .pt: TorchServe's serialized model by default." };
+        var source = new Option<FileInfo?>("--source") { Description = "The original TorchScript .pt: the model inside the .mar unless --serialized onnx." };
         var inputs = CommonOptions.Inputs();
         var name = new Option<string>("--name") { HelpName = "NAME", Description = "Model name in the bundles (TorchServe model name, Triton model folder).", Required = true };
-        var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties (default: both TorchServe and Triton)." };
-        var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository (default: both TorchServe and Triton)." };
+        var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties. [default: with neither --torchserve nor --triton, both bundles]" };
+        var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository. [default: with neither --torchserve nor --triton, both bundles]" };
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
         var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where kserve/storage/ will be uploaded, e.g. s3://bucket/models/resnet; the InferenceServices read URI/torchserve and URI/triton." };
         var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
@@ -43,15 +43,22 @@ internal static class PackageCommand
         var extraFiles = new Option<string[]>("--extra-file") { HelpName = "FILE", Description = "A file for the .mar, e.g. index_to_name.json (repeatable)." };
         var format = new Option<string>("--archive-format") { Description = "TorchServe archive: default (.mar zip), tgz or no-archive.", DefaultValueFactory = _ => "default" };
         format.AcceptOnlyFromAmong("default", "tgz", "no-archive");
-        var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the .pt, default) or onnx.", DefaultValueFactory = _ => "torchscript" };
+        var serialized = new Option<string>("--serialized") { Description = "Model inside the .mar: torchscript (the --source .pt) or onnx.", DefaultValueFactory = _ => "torchscript" };
         serialized.AcceptOnlyFromAmong("torchscript", "onnx");
         var output = new Option<DirectoryInfo>("--output", "-o") { HelpName = "DIR", Description = "Output folder, replaced as a whole (refused when it holds files ModelForge did not write; see --force).", Required = true };
         var force = CommonOptions.Force("the output folder");
+        var tuningLock = new Option<FileInfo?>("--tuning-lock")
+        {
+            HelpName = "FILE",
+            Description = "Record the tuning decision in FILE and reuse it while the model, --input, the tuning settings and this " +
+                          "machine's class are unchanged, so the bundles come out byte-identical. [default: no lock, measure every time]",
+        };
 
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
         {
-            onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force,
+            onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force, tuningLock,
         };
+        var lockMode = CommonOptions.AddTuningLockModes(command, "--tuning-lock");
         HelpText.Add(command,
             "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 -o bundles/",
             "modelforge package resnet18.onnx --input x:float32[batch,3,64,64] --name resnet18 --triton --tune off -o bundles/",
@@ -79,7 +86,14 @@ internal static class PackageCommand
             };
             var request = PackageStage.RequestFor(parse.GetRequiredValue(name), package, parse.GetRequiredValue(onnx).FullName, parse.GetValue(source)?.FullName,
                 parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList(), null, parse.GetValue(engine)?.FullName);
-            var targets = PackageStage.TargetsFor(package, parse.GetValue(maxBatch));
+            var targets = PackageStage.TargetsFor(package, parse.GetValue(maxBatch)) with
+            {
+                LockPath = parse.GetValue(tuningLock)?.FullName,
+                LockMode = lockMode(parse),
+            };
+            if (targets.LockPath is null && targets.LockMode != TuningLockMode.Reuse)
+                throw new ModelForgeException(DiagnosticCode.CommandLineInvalid, "--retune and --locked act on a tuning lock, and none was given",
+                    null, "add --tuning-lock FILE");
 
             using var staged = StagedOutput.Begin(parse.GetRequiredValue(output).FullName, parse.GetValue(force));
             var result = Packager.Package(request, targets, staged.StagingDirectory, new Progress<string>(console.WriteLine));
@@ -88,7 +102,7 @@ internal static class PackageCommand
             // Printed, not only recorded in tuning.json: CI logs and the MSBuild task see MSBuild-format warnings.
             foreach (var warning in result.Tuning?.Warnings ?? [])
                 parse.InvocationConfiguration.Error.WriteLine(warning.ToDiagnostic(new SourceLocation(request.OnnxPath)).Format());
-            console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}");
+            console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}" + (result.ReusedLock ? $" (reused from {targets.LockPath})" : ""));
             foreach (var path in result.Written)
                 console.WriteLine($"wrote {Path.Combine(staged.OutputDirectory, Path.GetRelativePath(staged.StagingDirectory, path))}");
             return ExitCodes.Success;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Core.IO;
 using ModelForge.Model;
 using ModelForge.Pipeline.Stages;
 using ModelForge.Validate;
@@ -13,7 +14,7 @@ using ModelForge.Validate.Tensors;
 namespace ModelForge.Cli.Commands;
 
 /// <summary>
-/// <c>modelforge validate MODEL.pt MODEL.onnx --input … [--batch 1,8] [--atol X --rtol Y] [--inputs data.npz] [--report DIR]</c>:
+/// <c>modelforge validate MODEL.pt MODEL.onnx --input … [--batch 1,8] [--dim NAME=MIN/OPT/MAX] [--atol X --rtol Y] [--inputs data.npz] [--report DIR]</c>:
 /// the accuracy gate. Exit 0 when every candidate matches the native reference, 1 when one does not, 2 for invalid
 /// input or a requested execution provider that cannot run here.
 /// </summary>
@@ -27,11 +28,11 @@ internal static class ValidateCommand
         var batches = new Option<string>("--batch")
         {
             HelpName = "N[,N...]",
-            Description = "Batch sizes to check, comma-separated; the batch dim is dim 0 of the first input, when it is symbolic.",
-            DefaultValueFactory = _ => "1,8",
+            Description = "Batch sizes to check, comma-separated; the batch dim is dim 0 of the first input, when it is symbolic. " +
+                          "[default: the MIN and OPT of the batch dim's --dim, else 1,8]",
         };
-        var atol = new Option<double?>("--atol") { Description = "Absolute tolerance for float outputs (default 1e-4 for float32/64; 1e-2 float16; 5e-2 bfloat16)." };
-        var rtol = new Option<double?>("--rtol") { Description = "Relative tolerance for float outputs (default 1e-3 for float32/64; 1e-2 float16; 5e-2 bfloat16)." };
+        var atol = new Option<double?>("--atol") { Description = "Absolute tolerance for float outputs. [default: 1e-4 for float32/64, 1e-2 float16, 5e-2 bfloat16]" };
+        var rtol = new Option<double?>("--rtol") { Description = "Relative tolerance for float outputs. [default: 1e-3 for float32/64, 1e-2 float16, 5e-2 bfloat16]" };
         var perOutput = new Option<string[]>("--tolerance")
         {
             HelpName = "OUTPUT:ATOL:RTOL",
@@ -47,14 +48,14 @@ internal static class ValidateCommand
             HelpName = "NAME:LOW:HIGH",
             Description = "Value range of a generated input as NAME:LOW:HIGH (floats uniform in [LOW,HIGH); ints in [LOW,HIGH)). e.g. --range ids:0:30000",
         };
-        var dims = new Option<string[]>("--dim") { HelpName = "NAME=SIZE", Description = "Size of a symbolic dim other than the batch, as NAME=SIZE, e.g. --dim seq=128." };
+        var dims = CommonOptions.Dims("The batch dim runs at MIN and OPT (unless --batch), any other dim at OPT, e.g. --dim seq=128.");
         var seed = new Option<int>("--seed") { Description = "Seed for generated inputs.", DefaultValueFactory = _ => 0 };
         // One spelling with `engine --require` for "providers that must run"; --ep, the old spelling, stays as a hidden alias.
         var providers = new Option<string[]>("--require")
         {
             HelpName = "cpu|cuda|tensorrt",
-            Description = "Execution providers that must run: cpu, cuda, tensorrt (repeatable). Default: cpu always, plus cuda and " +
-                          "tensorrt when they are available here. A provider named here that cannot run fails with exit 2.",
+            Description = "Execution providers that must run: cpu, cuda, tensorrt (repeatable). A provider named here that cannot run " +
+                          "fails with exit 2. [default: cpu must run; cuda and tensorrt run where they are available here]",
         };
         var providersOldSpelling = new Option<string[]>("--ep") { Hidden = true };
         var engine = new Option<DirectoryInfo?>("--engine")
@@ -62,15 +63,23 @@ internal static class ValidateCommand
             Description = "An engine folder from modelforge engine: its EP-context model also runs, on TensorRT, as the " +
                           "required candidate tensorrt-engine (unavailable, exit 2, where TensorRT cannot run).",
         };
-        var report = new Option<DirectoryInfo?>("--report") { Description = "Write report.json, report.junit.xml and report.html into this directory." };
+        var report = new Option<DirectoryInfo?>("--report")
+        {
+            HelpName = "DIR",
+            Description = "Write report.json, report.junit.xml and report.html into this folder, replaced as a whole by each run " +
+                          "(refused when it holds files ModelForge did not write; see --force).",
+        };
         var saveFailures = new Option<DirectoryInfo?>("--save-failures")
         {
-            Description = "On a failed check, save the inputs and both sides' outputs as .npz files here, to reproduce it.",
+            HelpName = "DIR",
+            Description = "On a failed check, save the inputs and both sides' outputs as .npz files here, to reproduce it. The folder " +
+                          "is replaced by each run, so it holds this run's failures only (none when the gate passed).",
         };
+        var force = CommonOptions.Force("the --report and --save-failures folders");
 
         var command = new Command("validate", "Check that an ONNX model computes what the original TorchScript model computes (the accuracy gate).")
         {
-            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, providersOldSpelling, engine, report, saveFailures,
+            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, providersOldSpelling, engine, report, saveFailures, force,
         };
         HelpText.Add(command,
             "modelforge validate fixtures/models/resnet18_small/model.pt resnet18.onnx --input x:float32[batch,3,64,64]",
@@ -87,28 +96,40 @@ internal static class ValidateCommand
             };
             var (required, optional) = ValidateStage.CandidatesFor((parse.GetValue(providers) ?? []).Concat(parse.GetValue(providersOldSpelling) ?? []).Select(ParseProvider).Distinct().ToList());
             var dataFile = parse.GetValue(data);
+            var (rangeBatches, dimSizes) = ValidateStage.SizesFor(specs, DimRange.ParseAll(parse.GetValue(dims) ?? [], specs));
+            var reportDirectory = parse.GetValue(report)?.FullName;
+            // Both folders are checked before any work: a run that ends by finding it may not write its reports was wasted.
+            if (reportDirectory is not null) OutputOwnership.EnsureReplaceable(reportDirectory, parse.GetValue(force), "the --report folder");
+            using var failures = parse.GetValue(saveFailures) is { } failuresDirectory ? StagedOutput.Begin(failuresDirectory.FullName, parse.GetValue(force)) : null;
             var options = new ValidateOptions
             {
                 Inputs = specs,
-                BatchSizes = ParseBatches(parse.GetValue(batches)!),
                 Seed = parse.GetValue(seed),
                 Ranges = (parse.GetValue(ranges) ?? []).Select(InputRange.Parse).ToDictionary(r => r.Name, r => r),
-                DimValues = (parse.GetValue(dims) ?? []).Select(ParseDim).ToDictionary(d => d.Name, d => d.Size),
+                DimValues = dimSizes,
                 Data = dataFile is null ? null : LoadData(dataFile.FullName, specs),
                 DataSource = dataFile?.FullName ?? "",
                 Tolerances = tolerances,
                 Required = required,
                 Optional = optional,
-                SaveFailuresDirectory = parse.GetValue(saveFailures)?.FullName,
+                SaveFailuresDirectory = failures?.StagingDirectory,
                 EngineDirectory = parse.GetValue(engine)?.FullName,
             };
+            if ((parse.GetValue(batches) is { } batchList ? ParseBatches(batchList) : rangeBatches) is { } batchSizes)
+                options = options with { BatchSizes = batchSizes };
 
             var (result, _, timings) = Validator.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(onnx).FullName, options,
                 parse.InvocationConfiguration.Error);
             var reportClock = System.Diagnostics.Stopwatch.StartNew();
             ConsoleReport.Write(result, output);
-            if (parse.GetValue(report) is { } directory)
-                foreach (var path in ReportWriter.WriteAll(result, directory.FullName).All) output.WriteLine($"wrote {path}");
+            failures?.Publish();
+            if (reportDirectory is not null)
+            {
+                using var reports = StagedOutput.Begin(reportDirectory, parse.GetValue(force));
+                var written = ReportWriter.WriteAll(result, reports.StagingDirectory).All;
+                reports.Publish();
+                foreach (var path in written) output.WriteLine($"wrote {Path.Combine(reportDirectory, Path.GetRelativePath(reports.StagingDirectory, path))}");
+            }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"time: setup {timings.Setup.TotalSeconds:F3} s, reference inference {timings.ReferenceInference.TotalSeconds:F3} s, " +
                 $"candidate inference {timings.CandidateInference.TotalSeconds:F3} s, comparison {timings.Comparison.TotalSeconds:F3} s, " +
@@ -146,14 +167,6 @@ internal static class ValidateCommand
             double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r >= 0)
             return (parts[0], new Tolerance(a, r));
         throw Usage($"--tolerance '{text}' is not OUTPUT:ATOL:RTOL", "e.g. --tolerance logits:1e-3:1e-2");
-    }
-
-    private static (string Name, long Size) ParseDim(string text)
-    {
-        var parts = text.Split('=');
-        if (parts.Length == 2 && parts[0].Length > 0 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size > 0)
-            return (parts[0].Trim(), size);
-        throw Usage($"--dim '{text}' is not NAME=SIZE", "e.g. --dim seq=128");
     }
 
     private static CandidateKind ParseProvider(string text) => text.ToLowerInvariant() switch

@@ -53,6 +53,8 @@ public enum DiagnosticCode
     CandidateUnavailable = 3003,
     /// <summary><c>modelforge build</c>: a converted artifact does not match the native model within the spec's tolerances.</summary>
     AccuracyGateFailed = 3004,
+    /// <summary>The TorchScript archive calls an operator libtorch does not provide (torchvision::nms, a custom C++ op): the native reference cannot load it, so the gate cannot run.</summary>
+    ReferenceOperatorMissing = 3005,
 
     // MF4xxx: packaging
     /// <summary>A file a bundle needs (model, handler, extra file, requirements, engine file) does not exist.</summary>
@@ -95,6 +97,10 @@ public enum DiagnosticCode
     TuningRunFailed = 4055,
     /// <summary>Warning in a tuning report: the model has no symbolic batch dim, so only the instance count was tuned (max batch size 0).</summary>
     TuningNoBatchDim = 4056,
+    /// <summary>The recorded tuning decision (NAME.tuning.lock.json) no longer matches the model, its inputs, the tuning settings or the machine: a warning when the build measures again, an error with --locked.</summary>
+    TuningLockStale = 4057,
+    /// <summary>The tuning lock file is not a ModelForge tuning lock, or cannot be read: nothing is measured and the file is left alone.</summary>
+    TuningLockUnreadable = 4058,
 
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,
@@ -110,7 +116,7 @@ public enum DiagnosticCode
     // MF6xxx: engines
     /// <summary><c>--require tensorrt|cuda</c> names an execution provider whose probe says it cannot run here.</summary>
     EngineProviderUnavailable = 6001,
-    /// <summary>A <c>--profile</c> is malformed, names an unknown input, or does not fit the declared input.</summary>
+    /// <summary>A dynamic dim has no range (<c>--dim</c>, the spec's <c>dims</c>), or a legacy <c>--profile</c> is malformed or does not fit the declared input.</summary>
     EngineProfileInvalid = 6002,
     /// <summary>An engine target option is out of range (precision, max batch, workspace, builder level, --require).</summary>
     EngineTargetInvalid = 6003,

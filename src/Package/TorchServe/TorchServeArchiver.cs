@@ -193,39 +193,58 @@ public static partial class TorchServeArchiver
         return PackageChecks.RequireFile(pt, "TorchScript model", "pass the .pt the ONNX model was converted from");
     }
 
-    /// <summary>A built-in name stays bare; a handler file (<c>path/h.py</c>, <c>path/h</c> or <c>path/h.py:fn</c>) is added and named by its base name.</summary>
+    /// <summary>
+    /// The file of a handler that is one (<c>path/h.py</c>, <c>path/h</c> or <c>path/h.py:fn</c> → <c>path/h.py</c>);
+    /// null for a built-in handler's name.
+    /// </summary>
+    public static string? HandlerFile(string handler)
+    {
+        if (BuiltInHandlers.Contains(handler)) return null;
+        var colon = handler.IndexOf(':', StringComparison.Ordinal);
+        var file = colon < 0 ? handler : handler[..colon];
+        return file.EndsWith(".py", StringComparison.Ordinal) ? file : file + ".py";
+    }
+
+    /// <summary>A built-in name stays bare; a handler file (see <see cref="HandlerFile"/>) is added and named by its base name.</summary>
     private static string Handler(string handler, List<BundleFile> files)
     {
         if (string.IsNullOrWhiteSpace(handler))
             throw Invalid("the handler is empty: an archive needs a handler", "use a built-in handler such as base_handler, or a handler .py file");
-        if (BuiltInHandlers.Contains(handler)) return handler;
-        var colon = handler.IndexOf(':', StringComparison.Ordinal);
-        var file = colon < 0 ? handler : handler[..colon];
-        if (!file.EndsWith(".py", StringComparison.Ordinal)) file += ".py";
+        if (HandlerFile(handler) is not { } file) return handler;
         PackageChecks.RequireFile(file, "handler file", $"pass an existing handler .py, or a built-in handler ({string.Join(", ", BuiltInHandlers)})");
         files.Add(new BundleFile(file, Path.GetFileName(file)));
         return Path.GetFileName(handler);
     }
 
-    /// <summary>Files go to the root; a directory's contents go to the root with their subdirectories, skipping what the archiver skips.</summary>
+    /// <summary>Files go to the root; a directory's contents go to the root with their subdirectories (<see cref="ExtraFileEntries"/>).</summary>
     private static IEnumerable<BundleFile> ExtraFiles(IReadOnlyList<string> paths)
     {
         var result = new List<BundleFile>();
         foreach (var path in paths)
         {
-            if (File.Exists(path)) { result.Add(new BundleFile(path, Path.GetFileName(path))); continue; }
-            if (!Directory.Exists(path))
+            if (!File.Exists(path) && !Directory.Exists(path))
                 throw new ModelForgeException(DiagnosticCode.PackageFileMissing, $"extra file '{path}' does not exist", new SourceLocation(path),
                     "pass existing files or directories as extra files");
-            var root = Path.GetFullPath(path);
-            foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
-            {
-                var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
-                if (relative.Split('/')[..^1].Any(d => d is "__MACOSX" or "__pycache__" || d.StartsWith('.'))) continue;
-                result.Add(new BundleFile(file, relative));
-            }
+            result.AddRange(ExtraFileEntries(path));
         }
         return result.OrderBy(f => f.EntryName, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// What one extra-files path puts into an archive: a file itself, or every file under a directory by its relative path,
+    /// skipping the folders torch-model-archiver skips (<c>__MACOSX</c>, <c>__pycache__</c>, hidden ones). A path that
+    /// does not exist gives nothing. The build's input hash reads the same list, so it covers exactly what is archived.
+    /// </summary>
+    public static IEnumerable<BundleFile> ExtraFileEntries(string path)
+    {
+        if (File.Exists(path)) return [new BundleFile(path, Path.GetFileName(path))];
+        if (!Directory.Exists(path)) return [];
+        var root = Path.GetFullPath(path);
+        return Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(file => new BundleFile(file, Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/')))
+            .Where(file => !file.EntryName.Split('/')[..^1].Any(d => d is "__MACOSX" or "__pycache__" || d.StartsWith('.')))
+            .OrderBy(file => file.EntryName, StringComparer.Ordinal)
+            .ToList();
     }
 
     /// <summary>

@@ -30,7 +30,8 @@ public static class TuningReportWriter
     public const string JsonFileName = "tuning.json";
     public const string PlotFileName = "tuning.svg";
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    /// <summary>Also the tuning lock's (<see cref="TuningLock"/>), so a report read back from a lock is written out byte for byte as it was.</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
         NewLine = "\n",

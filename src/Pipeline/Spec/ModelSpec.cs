@@ -30,6 +30,19 @@ public sealed record ModelSpec
     /// <summary>Null when the spec asks for no serving bundles.</summary>
     public PackageSpec? Package { get; init; }
     public required string OutputDirectory { get; init; }
+
+    /// <summary>
+    /// Where the package stage records its tuning decision and reuses it: <c>NAME.tuning.lock.json</c> next to the spec
+    /// (<c>resnet18.modelforge.json</c> → <c>resnet18.tuning.lock.json</c>). Null for a build from a <c>.pt</c>, which packages nothing.
+    /// </summary>
+    public string? TuningLockPath => SpecPath is null ? null
+        : Path.Combine(Path.GetDirectoryName(SpecPath)!, SpecStem(Path.GetFileName(SpecPath)) + TuningLock.FileSuffix);
+
+    /// <summary>True when the package stage measures batching (and so reads and records the tuning lock).</summary>
+    public bool Tunes => Package is { Tuning: not TuningLevel.Off } && TuningLockPath is not null;
+
+    private static string SpecStem(string fileName) =>
+        fileName.EndsWith(".modelforge.json", StringComparison.OrdinalIgnoreCase) ? fileName[..^".modelforge.json".Length] : Path.GetFileNameWithoutExtension(fileName);
 }
 
 public sealed record PackageSpec
@@ -50,7 +63,7 @@ public sealed record PackageSpec
 
     /// <summary>Files the bundles copy from the user's tree: their content is part of the build's input hash.</summary>
     public IEnumerable<string> ReferencedFiles =>
-        ExtraFiles.Concat(new[] { RequirementsFile, Handler.EndsWith(".py", StringComparison.Ordinal) ? Handler.Split(':')[0] : null }.OfType<string>());
+        ExtraFiles.Concat(new[] { RequirementsFile, TorchServeArchiver.HandlerFile(Handler) }.OfType<string>());
 }
 
 public sealed record TensorRtSpec

@@ -262,7 +262,10 @@ public static class SpecReader
                     Serialized = String(options, "serializedModel") == "onnx" ? SerializedModel.Onnx : SerializedModel.TorchScript,
                     ResponseTimeoutSeconds = options.TryGetProperty("responseTimeoutSeconds", out var r) ? r.GetInt32() : 120,
                 } : null,
-                Handler = torchServe is { } h && String(h, "handler") is { } handler ? (handler.EndsWith(".py", StringComparison.Ordinal) ? SpecFile(handler) : handler) : "base_handler",
+                // A handler file is relative to the spec, with its ':function' suffix kept (h.py:handle → /abs/h.py:handle).
+                Handler = torchServe is { } h && String(h, "handler") is { } handler
+                    ? (TorchServeArchiver.HandlerFile(handler) is null ? handler : SpecFile(handler.Split(':')[0]) + handler[handler.Split(':')[0].Length..])
+                    : "base_handler",
                 ExtraFiles = torchServe is { } e && e.TryGetProperty("extraFiles", out var extra) ? extra.EnumerateArray().Select(f => SpecFile(f.GetString()!)).ToList() : [],
                 RequirementsFile = torchServe is { } q && String(q, "requirements") is { } requirements ? SpecFile(requirements) : null,
                 Triton = triton is { } tri ? new TritonOptions

@@ -14,6 +14,9 @@ public sealed record TorchScriptOptions(IReadOnlyList<string> Inputs, int? Opset
 {
     public static readonly TorchScriptOptions None = new([]);
 
+    /// <summary>One <c>NAME=MIN/OPT/MAX</c> per symbolic dim given a range (<c>--dim</c>): a spec's <c>dims</c>.</summary>
+    public IReadOnlyList<string> Dims { get; init; } = [];
+
     /// <summary>The first conversion option given, as its command-line flag; null when none was.</summary>
     public string? FirstConversionFlag => Opset is not null ? "--opset" : Optimize is not null ? "--optimize" : ExternalData ? "--external-data" : null;
 }
@@ -35,6 +38,9 @@ public static class SpecSource
         if (options.Inputs.Count > 0)
             throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, "--input is only for a .pt; a spec declares its inputs in \"inputs\"",
                 new SourceLocation(path), "remove --input, or edit the spec");
+        if (options.Dims.Count > 0)
+            throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, "--dim is only for a .pt; a spec gives dim ranges in its \"dims\" section",
+                new SourceLocation(path), "remove --dim, or edit the spec's \"dims\"");
         if (options.FirstConversionFlag is { } flag)
             throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, $"{flag} is only for a .pt; a spec sets it in its \"onnx\" section",
                 new SourceLocation(path), $"remove {flag}, or edit the spec's \"onnx\" section (opset, optimize, externalData)");
@@ -42,7 +48,7 @@ public static class SpecSource
     }
 
     /// <summary>
-    /// A spec for a TorchScript file: named after the file, the declared inputs, the conversion options given (the
+    /// A spec for a TorchScript file: named after the file, the declared inputs and dim ranges, the conversion options given (the
     /// defaults otherwise), no engines and no bundles, output in <paramref name="output"/> or out/NAME in the current folder.
     /// </summary>
     public static ModelSpec FromTorchScript(string modelPath, TorchScriptOptions options, string? output = null)
@@ -54,11 +60,13 @@ public static class SpecSource
             throw new ModelForgeException(DiagnosticCode.InputSpecInvalid, "a build from a .pt needs its inputs: --input NAME:DTYPE[DIMS] per forward() parameter",
                 new SourceLocation(modelPath), "e.g. --input x:float32[batch,3,224,224], or write a *.modelforge.json spec");
         var name = Path.GetFileNameWithoutExtension(modelPath);
+        var inputs = options.Inputs.Select(InputSpec.Parse).ToList();
         return new ModelSpec
         {
             Name = name,
             SourcePath = modelPath,
-            Inputs = options.Inputs.Select(InputSpec.Parse).ToList(),
+            Inputs = inputs,
+            Dims = DimRange.ParseAll(options.Dims, inputs),
             Opset = options.Opset ?? OpRegistry.DefaultOpset,
             Optimize = options.Optimize ?? OptimizeLevel.All,
             ExternalData = options.ExternalData,

@@ -58,18 +58,8 @@ public sealed class EngineStage : IBuildStage
         AllOnTensorRt = trt.AllOnTensorRt,
     };
 
-    /// <summary>One profile per input with symbolic dims, from the spec's dim ranges; the engine stage's defaults otherwise.</summary>
-    public static IReadOnlyList<ShapeProfile> ProfilesFor(ModelSpec spec)
-    {
-        var symbolic = spec.Inputs.SelectMany(i => i.Dims).Select(d => d.Symbol).OfType<string>().Distinct().ToList();
-        if (symbolic.Count == 0 || !symbolic.All(spec.Dims.ContainsKey))
-            return ShapeProfiles.Resolve(spec.Inputs, [], EngineTarget.DefaultMaxBatch);
-        long[] Shape(InputSpec input, Func<DimRange, long> pick) =>
-            input.Dims.Select(d => d.Symbol is { } s ? pick(spec.Dims[s]) : d.Value!.Value).ToArray();
-        return spec.Inputs.Where(i => i.Dims.Any(d => d.Symbol is not null))
-            .Select(i => new ShapeProfile(i.Name, Shape(i, r => r.Min), Shape(i, r => r.Opt), Shape(i, r => r.Max)))
-            .ToList();
-    }
+    /// <summary>One profile per input with symbolic dims, from the spec's dim ranges; the batch dim defaults to 1..8 without one.</summary>
+    public static IReadOnlyList<ShapeProfile> ProfilesFor(ModelSpec spec) => ShapeProfiles.Resolve(spec.Inputs, spec.Dims, EngineTarget.DefaultMaxBatch);
 
     /// <summary>The engine cache builds share (engines are keyed by content, so reuse is safe): ~/.cache/modelforge/engines.</summary>
     private static string DefaultCache()

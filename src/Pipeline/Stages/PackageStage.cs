@@ -33,13 +33,15 @@ public sealed class PackageStage : IBuildStage
         };
         var batchDim = BatchDim.Of(spec.Inputs);
         var maxBatch = batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? (int)range.Max : (int?)null;
-        var result = Packager.Package(request, TargetsFor(package, maxBatch), context.StagingDirectory,
+        var targets = TargetsFor(package, maxBatch) with { LockPath = spec.TuningLockPath, LockMode = context.Settings.TuningLock };
+        var result = Packager.Package(request, targets, context.StagingDirectory,
             new Progress<string>(line => context.Reporter.Info("package: " + line.Trim())));
         // Bundle warnings (MF4012) are no verdict on the build: reported at the spec, and the stage is done.
         foreach (var warning in result.Warnings)
             context.Reporter.Warn(warning with { Location = warning.Location ?? BuildPipeline.SpecLocation(spec) });
         // Printed, not only recorded in tuning.json: CI logs and the MSBuild task see MSBuild-format warnings.
         foreach (var warning in result.Tuning?.Warnings ?? []) context.Reporter.Warn(warning.ToDiagnostic(BuildPipeline.SpecLocation(spec)));
+        // The same summary whether measured or reused from the lock: the manifest of a rebuild must not differ.
         return new StageOutcome.Done(BatchTuner.Describe(result.Batching));
     }
 

@@ -73,22 +73,33 @@ public sealed class ValidateStage : IBuildStage
     /// </summary>
     public static ValidateOptions OptionsFor(ModelSpec spec, string? engineDirectory)
     {
-        var batchDim = BatchDim.Of(spec.Inputs);
-        var batches = spec.Validation.Batches
-            ?? (batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? new[] { (int)range.Min, (int)range.Opt }.Distinct().ToList() : null);
+        var (rangeBatches, dimSizes) = SizesFor(spec.Inputs, spec.Dims);
+        var batches = spec.Validation.Batches ?? rangeBatches;
         var (required, optional) = CandidatesFor([]);
         var options = new ValidateOptions
         {
             Inputs = spec.Inputs,
             Seed = spec.Validation.Seed,
             Ranges = spec.Validation.Ranges,
-            DimValues = spec.Dims.Where(d => d.Key != batchDim).ToDictionary(d => d.Key, d => d.Value.Opt),
+            DimValues = dimSizes,
             Tolerances = spec.Validation.Tolerances,
             Required = required,
             Optional = optional,
             EngineDirectory = engineDirectory,
         };
         return batches is null ? options : options with { BatchSizes = batches };
+    }
+
+    /// <summary>
+    /// Where validation runs within dim ranges (a spec's <c>dims</c>, <c>--dim</c>): the batch dim at its <c>min</c> and
+    /// <c>opt</c> (null when it has no range), every other symbolic dim at <c>opt</c>.
+    /// </summary>
+    public static (IReadOnlyList<int>? Batches, IReadOnlyDictionary<string, long> DimSizes) SizesFor(IReadOnlyList<InputSpec> inputs,
+        IReadOnlyDictionary<string, DimRange> dims)
+    {
+        var batchDim = BatchDim.Of(inputs);
+        var batches = batchDim is not null && dims.TryGetValue(batchDim, out var range) ? new[] { (int)range.Min, (int)range.Opt }.Distinct().ToList() : null;
+        return (batches, dims.Where(d => d.Key != batchDim).ToDictionary(d => d.Key, d => d.Value.Opt));
     }
 
     /// <summary>

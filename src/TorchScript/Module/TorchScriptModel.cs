@@ -102,6 +102,31 @@ public sealed class TorchScriptModel : IDisposable
         return table;
     }
 
+    /// <summary>
+    /// Every operator the serialized code calls by its qualified name, <c>ops.NAMESPACE.name(…)</c> (e.g.
+    /// <c>torchvision::nms</c>, <c>prim::RaiseException</c>), once each, in file and source order, with where it is first
+    /// called: what a runtime must provide before it can load the archive. Read from tokens, so strings and comments do not count.
+    /// </summary>
+    public IReadOnlyList<(string Operator, SourceLocation Location)> QualifiedOperatorCalls()
+    {
+        var calls = new List<(string, SourceLocation)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var path in Archive.CodeFiles.Order(StringComparer.Ordinal))
+        {
+            var tokens = ScriptLexer.Tokenize(System.Text.Encoding.UTF8.GetString(Archive.Read(path).Span), path);
+            for (var i = 0; i + 4 < tokens.Count; i++)
+            {
+                if (tokens[i] is not { Kind: TokenKind.Name, Text: "ops" } || tokens[i + 1].Text != "." || tokens[i + 2].Kind != TokenKind.Name
+                    || tokens[i + 3].Text != "." || tokens[i + 4].Kind != TokenKind.Name || (i > 0 && tokens[i - 1].Text == "."))
+                    continue;
+                var name = $"{tokens[i + 2].Text}::{tokens[i + 4].Text}";
+                if (seen.Add(name))
+                    calls.Add((name, Locate(new SourceSpan(path, tokens[i].Line, tokens[i].Column, tokens[i].Start, tokens[i + 4].End - tokens[i].Start))));
+            }
+        }
+        return calls;
+    }
+
     /// <summary>Where a span of serialized code is, with the original Python source line when the debug table has it.</summary>
     public SourceLocation Locate(SourceSpan span) =>
         new($"{Archive.FilePath}!/{span.File}", span.Line, span.Column, DebugTableFor(span.File)?.PythonSourceAt(span.Offset));

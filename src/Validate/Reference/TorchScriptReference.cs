@@ -25,7 +25,7 @@ public sealed class TorchScriptReference : IDisposable
         // libtorch's loader is not a sandbox: the archive goes through ModelForge's own reader and restricted
         // unpickler first, so a file with a forbidden pickle global (os.system, …), unsafe zip entries or
         // inconsistent tensors is refused with its MF diagnostic before libtorch reads a byte of it.
-        TorchScriptModel.Load(modelPath).Dispose();
+        using (var model = TorchScriptModel.Load(modelPath)) EnsureLibTorchHasOperators(model);
         LibTorchRuntime.EnsureConfigured();
         try
         {
@@ -39,6 +39,28 @@ public sealed class TorchScriptReference : IDisposable
                 "check that the file is a TorchScript archive saved with torch.jit.save"), e);
         }
         _module.eval();
+    }
+
+    /// <summary>
+    /// The operator namespaces libtorch itself registers. An archive calling an operator of any other namespace
+    /// (torchvision::nms, a user's C++ extension) needs that library's native code, which ModelForge does not load.
+    /// </summary>
+    private static readonly HashSet<string> LibTorchNamespaces = ["aten", "prim", "quantized", "_quantized", "prepacked", "profiler", "_caffe2"];
+
+    /// <summary>
+    /// libtorch's loader ends the whole process (SIGABRT, no message) when the archive's code calls an operator it does
+    /// not have, so those calls are found in ModelForge's own reading of the code first and refused as MF3005.
+    /// </summary>
+    private static void EnsureLibTorchHasOperators(TorchScriptModel model)
+    {
+        var missing = model.QualifiedOperatorCalls().Where(c => !LibTorchNamespaces.Contains(c.Operator.Split("::")[0])).ToList();
+        if (missing.Count == 0) return;
+        throw new ModelForgeException(missing.Select(m => new Diagnostic(DiagnosticCode.ReferenceOperatorMissing,
+            $"the native reference cannot run this model: it calls {m.Operator}, which libtorch does not provide (it comes from the " +
+            $"{m.Operator.Split("::")[0]} library's native code), so the accuracy gate cannot compare it",
+            m.Location,
+            "ModelForge's libtorch has PyTorch's own operators only (aten, prim, quantized); converting still works where ModelForge lowers the op, " +
+            "but the model cannot be validated against native outputs yet")).ToList());
     }
 
     /// <summary>How the reference ran, for reports.</summary>
