@@ -134,6 +134,10 @@ public sealed class OpContext
         return size;
     }
 
+    /// <summary>The dims of <paramref name="input"/> as sizes for <see cref="ShapeTensor"/>: static ones as longs, dynamic ones as run-time ints.</summary>
+    public object[] Sizes(Value input) =>
+        input.Type.Shape!.Select((d, i) => d.Value is { } v ? (object)v : new DynamicInt(DimSize(input, i))).ToArray();
+
     /// <summary>The shape of <paramref name="input"/> as a 1-D int64 tensor: a constant when static, else a Shape node.</summary>
     public Value ShapeOf(Value input) =>
         input.Type.IsFullyStatic ? ConstInt64(input.Type.StaticShape()) : Op("Shape", [input], TensorType.Of(DataType.Int64, input.Type.Rank));

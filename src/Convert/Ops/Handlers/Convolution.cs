@@ -135,7 +135,7 @@ internal static class Col2Im
         var blocks = Enumerable.Range(0, 2).Select(i => Shapes.Window(size[i], kernel[i], stride[i], padding[i], padding[i], dilation[i]).Value!.Value).ToArray();
         var reach = Enumerable.Range(0, 2).Select(i => (blocks[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) + 1).ToArray();
         var outputPadding = Enumerable.Range(0, 2).Select(i => size[i] - reach[i]).ToArray();
-        var grid = Reshape.To(c, x, [Unflatten.Sizes(c, x)[0], channels * patch, blocks[0], blocks[1]]);
+        var grid = Reshape.To(c, x, [c.Sizes(x)[0], channels * patch, blocks[0], blocks[1]]);
         var weights = new double[channels * patch * patch];
         for (var k = 0L; k < channels * patch; k++) weights[k * patch + k % patch] = 1;
         var weight = c.Op("Reshape", [Arange.Values(c, weights, x.Type.ElementType, "col2im_weight"), c.ConstInt64([channels * patch, 1, kernel[0], kernel[1]])],

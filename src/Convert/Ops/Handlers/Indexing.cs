@@ -347,7 +347,7 @@ internal static class Diagonal
         var perm = Enumerable.Range(0, rank).Where(i => i != first && i != second).Append(first).Append(second).Select(i => (long)i).ToArray();
         var moved = Permute.Lower(c, x, perm);
         var kept = moved.Type.Shape!.SkipLast(2).ToArray();
-        var merged = Reshape.To(c, moved, [.. Unflatten.Sizes(c, moved).SkipLast(2), rows * columns]);
+        var merged = Reshape.To(c, moved, [.. c.Sizes(moved).SkipLast(2), rows * columns]);
         var (row0, column0) = offset >= 0 ? (0L, offset) : (-offset, 0L);
         var length = Math.Max(0, Math.Min(rows - row0, columns - column0));
         var positions = Enumerable.Range(0, (int)length).Select(i => (row0 + i) * columns + column0 + i).ToArray();
@@ -443,7 +443,7 @@ internal static class TakeAlongDim
     {
         var (mine, theirs) = (t.Type.Shape!, other.Type.Shape!);
         if (Enumerable.Range(0, mine.Count).All(i => i == axis || mine[i] == theirs[i] || theirs[i].Value == 1)) return t;
-        var target = Unflatten.Sizes(c, other);
+        var target = c.Sizes(other);
         target[axis] = 1L;
         var shape = mine.Select((d, i) => i == axis || theirs[i].Value == 1 ? d : theirs[i]).ToArray();
         return c.Op("Expand", [t, c.ShapeTensor(target)], t.Type.WithShape(shape));
@@ -609,7 +609,7 @@ internal static class AlongDim
         alongAxis[axis] = -1;
         var length = index.Type.Shape is [var n] ? n : Dim.Of(1);
         var line = c.Op("Reshape", [index, c.ConstInt64(alongAxis)], index.Type.WithShape(alongAxis.Select(d => d == -1 ? length : Dim.Of(1)).ToArray()));
-        var target = Unflatten.Sizes(c, like);
+        var target = c.Sizes(like);
         target[axis] = 1L;
         return c.Op("Expand", [line, c.ShapeTensor(target)], index.Type.WithShape(like.Type.Shape!.Select((d, i) => i == axis ? length : d).ToArray()));
     }

@@ -159,7 +159,7 @@ internal static class MaxUnpool
     {
         var (x, indices) = (a.Tensor(0), c.Cast(a.Tensor(1, "indices"), DataType.Int64));
         var outputSize = a.Ints(2, "output_size");
-        var planes = Unflatten.Sizes(c, x).Take(2).ToArray();
+        var planes = c.Sizes(x).Take(2).ToArray();
         var plane = outputSize.Aggregate(1L, (p, n) => p * n);
         var flatType = x.Type.WithShape([.. x.Type.Shape!.Take(2), Shapes.Product(x.Type.Shape!.Skip(2))]);
         var values = Reshape.To(c, x, [.. planes, -1L]);

@@ -248,13 +248,9 @@ internal static class Unflatten
     {
         var x = a.Tensor(0);
         var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
-        var dims = Sizes(c, x);
+        var dims = c.Sizes(x);
         return Reshape.To(c, x, [.. dims.Take(axis), .. a.Ints(2, "sizes").Cast<object>(), .. dims.Skip(axis + 1)]);
     }
-
-    /// <summary>x's dims as Reshape sizes: static ones as longs, dynamic ones as run-time ints.</summary>
-    public static object[] Sizes(OpContext c, Value x) =>
-        x.Type.Shape!.Select((d, i) => d.Value is { } v ? (object)v : new DynamicInt(c.DimSize(x, i))).ToArray();
 }
 
 /// <summary>
@@ -313,7 +309,7 @@ internal static class PixelUnshuffle
         if (x.Type.Shape!.Skip(1).Any(d => !d.IsStatic))
             throw c.Error(DiagnosticCode.StaticValueRequired, $"{c.OpName} needs static channel and spatial sizes, got {x.Type}",
                 "give those dims fixed sizes in --input");
-        var (n, ch, h, w) = (Unflatten.Sizes(c, x)[0], x.Type.Shape![1].Value!.Value, x.Type.Shape[2].Value!.Value / r, x.Type.Shape[3].Value!.Value / r);
+        var (n, ch, h, w) = (c.Sizes(x)[0], x.Type.Shape![1].Value!.Value, x.Type.Shape[2].Value!.Value / r, x.Type.Shape[3].Value!.Value / r);
         var blocks = Reshape.To(c, x, [n, ch, h, r, w, r]);
         var moved = Permute.Lower(c, blocks, [0, 1, 3, 5, 2, 4]);
         return Reshape.To(c, moved, [n, ch * r * r, h, w]);
@@ -334,7 +330,7 @@ internal static class ChannelShuffle
         var groups = a.Int(1, "groups");
         var channels = x.Type.Shape![1].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
             $"{c.OpName} needs a static channel dim, got {x.Type}", "give the channel dim a fixed size in --input");
-        var sizes = Unflatten.Sizes(c, x);
+        var sizes = c.Sizes(x);
         var grouped = Reshape.To(c, x, [sizes[0], groups, channels / groups, .. sizes.Skip(2)]);
         var perm = Enumerable.Range(0, grouped.Type.Rank).Select(i => (long)(i switch { 1 => 2, 2 => 1, _ => i })).ToArray();
         return Reshape.To(c, Permute.Lower(c, grouped, perm), sizes);
