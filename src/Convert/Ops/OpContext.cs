@@ -27,6 +27,10 @@ public sealed class OpContext
     public ModelForgeException Error(DiagnosticCode code, string message, string? hint = null) =>
         new(code, message, Location, hint);
 
+    /// <summary>For a call form ONNX expresses only from a later opset than the target: names the op, the form and the opset.</summary>
+    public ModelForgeException NeedsOpset(int opset, string form) =>
+        Error(DiagnosticCode.OpsetTooLow, $"{OpName} with {form} needs opset ≥ {opset}, target is {Opset}", $"raise --opset to {opset}");
+
     /// <summary>Adds one ONNX node with a single output of the given type.</summary>
     public Value Op(string opType, IReadOnlyList<Value?> inputs, TensorType outputType, params (string Name, AttributeValue Value)[] attributes) =>
         OpMulti(opType, inputs, [outputType], attributes)[0];
@@ -139,6 +143,10 @@ public sealed class OpContext
         size.SizeOf = input.Type.Shape?[(int)dim];
         return size;
     }
+
+    /// <summary>The dims of <paramref name="input"/> as sizes for <see cref="ShapeTensor"/>: static ones as longs, dynamic ones as run-time ints.</summary>
+    public object[] Sizes(Value input) =>
+        input.Type.Shape!.Select((d, i) => d.Value is { } v ? (object)v : new DynamicInt(DimSize(input, i))).ToArray();
 
     /// <summary>The shape of <paramref name="input"/> as a 1-D int64 tensor: a constant when static, else a Shape node.</summary>
     public Value ShapeOf(Value input) =>

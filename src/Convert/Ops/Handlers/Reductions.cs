@@ -6,7 +6,7 @@ namespace ModelForge.Convert.Ops.Handlers;
 // Reductions: ops along one or more dims, through Reduction.Reduce where they are Reduce* nodes (mean, sum, prod,
 // var/std (and var_mean/std_mean), logsumexp, any/all, max/min, amax/amin/aminmax, argmax/argmin, norm, frobenius_norm,
 // linalg_norm, and the distances built on them: pairwise_distance, cdist, cosine_similarity), and the scans and
-// selections along a dim (cumsum, topk).
+// selections along a dim (cumsum, topk, sort/argsort).
 
 /// <summary>
 /// <c>mean(x, dim, keepdim, dtype)</c> and <c>mean(x)</c> → ReduceMean. Opset 18 moved the axes from an
@@ -381,6 +381,29 @@ internal static class TopK
         var outputs = c.OpMulti("TopK", [x, c.ShapeTensor([k])], [x.Type.WithShape(shape), TensorType.Of(DataType.Int64, shape)],
             ("axis", axis), ("largest", a.Bool(3, "largest", true) ? 1 : 0), ("sorted", a.Bool(4, "sorted", true) ? 1 : 0));
         return new TupleValue([outputs[0], outputs[1]]);
+    }
+}
+
+/// <summary>
+/// <c>sort(x, dim=-1, descending=False)</c> and <c>sort(x, stable=…, dim, descending)</c> → TopK over the whole dim; returns
+/// (values, int64 indices). TopK keeps equal elements in index order, so the result is the stable sort's.
+/// <c>argsort(x, dim, descending)</c> is its indices.
+/// </summary>
+[AtenOp("aten::sort", "aten::argsort")]
+internal static class Sort
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        // The stable overload has the optional bool stable second; dim and descending follow it.
+        var first = a.Get(1) is bool || a.Keywords.ContainsKey("stable") ? 2 : 1;
+        var axis = Shapes.NormalizeAxis(a.Int(first, "dim", -1), x.Type.Rank);
+        var descending = a.Bool(first + 1, "descending", false);
+        object length = x.Type.Shape![axis].Value is { } n ? n : new DynamicInt(c.DimSize(x, axis));
+        var outputs = c.OpMulti("TopK", [x, c.ShapeTensor([length])], [x.Type, x.Type.WithElementType(DataType.Int64)],
+            ("axis", axis), ("largest", descending ? 1 : 0), ("sorted", 1));
+        return c.OpName == "aten::argsort" ? outputs[1] : new TupleValue([outputs[0], outputs[1]]);
     }
 }
 
