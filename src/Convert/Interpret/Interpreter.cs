@@ -580,6 +580,12 @@ public sealed partial class Interpreter
             result = "cpu";
             return true;
         }
+        // x.device.type (a device is its string here): "cpu" of "cpu", "cuda" of "cuda:0".
+        if (op == "prim::type" && args is [string device])
+        {
+            result = device.Split(':')[0];
+            return true;
+        }
         // x.dtype as TorchScript spells it: the c10::ScalarType number (compared, or passed to torch.to).
         if (op == "prim::dtype" && args is [Value typed] &&
             Enumerable.Range(0, 16).FirstOrDefault(code => DataTypes.FromTorchScalarType(code) == typed.Type.ElementType, -1) is var scalarType and >= 0)
@@ -596,6 +602,9 @@ public sealed partial class Interpreter
                 return true;
             case ("aten::len", [List<object?> list]): result = (long)list.Count; return true;
             case ("aten::len", [TupleValue tuple]): result = (long)tuple.Items.Count; return true;
+            // len(getattr(m, "_forward_hooks", {})) in PyTorch 2.x's TransformerEncoderLayer: a scripted module has no
+            // hooks, so the default, an empty dict, is what it counts.
+            case ("aten::len", [List<KeyValuePair<object?, object?>> dict]): result = (long)dict.Count; return true;
             case ("aten::append", [List<object?> list, var item]): list.Add(item); result = list; return true;
             case ("aten::__getitem__", [List<object?> list, long i]):
                 result = Current(list[PythonOps.Index(i, list.Count, () => Unsupported(span, "list index out of range"))]);
@@ -608,13 +617,17 @@ public sealed partial class Interpreter
         switch (op, args)
         {
             case ("aten::len", [string text]): result = (long)text.Length; return true;
+            // `device.type in ["cpu", "cuda"]` (PyTorch 2.x's TransformerEncoderLayer fast-path check).
+            case ("aten::__contains__", [List<object?> items, string item]): result = items.Contains(item); return true;
             case ("str", [var scalar]): result = FormatScalar(scalar); return true;
             case ("aten::find", [string text, string needle, long start, long end]):
                 var found = text[(int)Math.Min(start, text.Length)..(int)Math.Min(end, text.Length)].IndexOf(needle, StringComparison.Ordinal);
                 result = found < 0 ? -1L : found + start;
                 return true;
-            case ("aten::all" or "aten::any" or "all" or "any", [List<object?> flags]) when flags.All(f => f is bool):
-                result = op.EndsWith("all", StringComparison.Ordinal) ? flags.All(f => (bool)f!) : flags.Any(f => (bool)f!);
+            // any/all of List[bool] or List[int] (Python truthiness: an int is true when not 0).
+            case ("aten::all" or "aten::any" or "all" or "any", [List<object?> flags]) when flags.All(f => f is bool or long):
+                Func<object?, bool> truthy = f => f is bool b ? b : (long)f! != 0;
+                result = op.EndsWith("all", StringComparison.Ordinal) ? flags.All(truthy) : flags.Any(truthy);
                 return true;
             case ("aten::format", [string format, ..]):
                 var parts = format.Split("{}");
