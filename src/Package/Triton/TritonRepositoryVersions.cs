@@ -25,7 +25,8 @@ public sealed record TritonVersionWrite(TritonModel Model, int Version, IReadOnl
             yield return $"triton: interface change accepted (--new-config): {change}";
         var olderServed = VersionsServed.Where(v => v != Version).ToList();
         if (Changes.Count > 0 && olderServed.Count > 0)
-            yield return $"triton: versions {string.Join(", ", olderServed)} are served under the new config too; Triton refuses to load a version whose model does not match it";
+            yield return $"triton: {(olderServed.Count == 1 ? "version" : "versions")} {string.Join(", ", olderServed)} {(olderServed.Count == 1 ? "is" : "are")} served under the new config too; " +
+                         "Triton refuses to load a version whose model does not match it";
     }
 }
 
