@@ -20,8 +20,8 @@ internal static class StagedDirectory
     /// <summary>
     /// Writes a directory that must not exist yet, inside a folder ModelForge does not own (a user's Triton repository):
     /// filled in a hidden sibling, then renamed into place, which fails rather than replace a directory that appeared
-    /// meanwhile. Nothing else in the parent is touched: a staging folder left by a killed run stays (hidden, so Triton
-    /// never takes it for a version or a model), since it may belong to another run still writing.
+    /// meanwhile. Nothing else in the parent is touched: a staging folder left by a killed run stays (hidden, and not a
+    /// number, so Triton never takes it for a version), since it may belong to another run still writing.
     /// </summary>
     /// <returns>False when <paramref name="path"/> exists (it appeared meanwhile): nothing was written.</returns>
     /// <exception cref="IOException">The files could not be written.</exception>
