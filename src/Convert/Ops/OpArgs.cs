@@ -93,6 +93,18 @@ public sealed class OpArgs
         var other => throw Bad(index, name, "a list of ints", other),
     };
 
+    /// <summary>A float list (scale factors); int entries count as floats.</summary>
+    public double[] Floats(int index, string? name = null) => Get(index, name) switch
+    {
+        List<object?> list => list.Select(item => item switch
+        {
+            double d => d,
+            long l => l,
+            _ => throw Bad(index, name, "a list of floats", item),
+        }).ToArray(),
+        var other => throw Bad(index, name, "a list of floats", other),
+    };
+
     /// <summary>An int list whose entries may be dynamic (<see cref="DynamicInt"/>) or static (long).</summary>
     public IReadOnlyList<object> SymInts(int index, string? name = null) => Get(index, name) switch
     {

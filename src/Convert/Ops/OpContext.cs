@@ -27,6 +27,10 @@ public sealed class OpContext
     public ModelForgeException Error(DiagnosticCode code, string message, string? hint = null) =>
         new(code, message, Location, hint);
 
+    /// <summary>For a call form ONNX expresses only from a later opset than the target: names the op, the form and the opset.</summary>
+    public ModelForgeException NeedsOpset(int opset, string form) =>
+        Error(DiagnosticCode.OpsetTooLow, $"{OpName} with {form} needs opset ≥ {opset}, target is {Opset}", $"raise --opset to {opset}");
+
     /// <summary>Adds one ONNX node with a single output of the given type.</summary>
     public Value Op(string opType, IReadOnlyList<Value?> inputs, TensorType outputType, params (string Name, AttributeValue Value)[] attributes) =>
         OpMulti(opType, inputs, [outputType], attributes)[0];
@@ -48,6 +52,16 @@ public sealed class OpContext
 
     /// <summary>A 0-d constant of <paramref name="type"/> holding <paramref name="value"/> (for scalars mixed with tensors).</summary>
     public Value Scalar(double value, DataType type) => Constant(type, [], ScalarBytes(value, type), "const");
+
+    /// <summary>A constant of <paramref name="shape"/> with every element <paramref name="value"/> (affine defaults: ones, zeros).</summary>
+    public Value Filled(DataType type, long[] shape, double value, string name)
+    {
+        var element = ScalarBytes(value, type);
+        var count = shape.Aggregate(1L, (p, d) => p * d);
+        var bytes = new byte[element.Length * count];
+        for (var i = 0; i < count; i++) element.CopyTo(bytes, i * element.Length);
+        return Constant(type, shape, bytes, name);
+    }
 
     public Value Constant(DataType type, long[] shape, byte[] bytes, string name) =>
         Graph.AddInitializer(Graph.UniqueName($"{Scope}/{name}"), new ConstantData(type, shape, bytes));
@@ -130,9 +144,16 @@ public sealed class OpContext
         return size;
     }
 
+    /// <summary>The dims of <paramref name="input"/> as sizes for <see cref="ShapeTensor"/>: static ones as longs, dynamic ones as run-time ints.</summary>
+    public object[] Sizes(Value input) =>
+        input.Type.Shape!.Select((d, i) => d.Value is { } v ? (object)v : new DynamicInt(DimSize(input, i))).ToArray();
+
     /// <summary>The shape of <paramref name="input"/> as a 1-D int64 tensor: a constant when static, else a Shape node.</summary>
     public Value ShapeOf(Value input) =>
         input.Type.IsFullyStatic ? ConstInt64(input.Type.StaticShape()) : Op("Shape", [input], TensorType.Of(DataType.Int64, input.Type.Rank));
+
+    /// <summary>Integer and bool tensors as float32, floating-point ones as they are: torch computes exp, sin, log, … in float.</summary>
+    public Value ToFloat(Value input) => input.Type.ElementType.IsFloatingPoint() ? input : Cast(input, DataType.Float32);
 
     public Value Cast(Value input, DataType to) =>
         input.Type.ElementType == to ? input : Op("Cast", [input], input.Type.WithElementType(to), ("to", (long)to));

@@ -36,8 +36,7 @@ public sealed class ElementwiseAttribute(string onnxOp) : Attribute
 
     internal object? Lower(OpContext c, OpArgs a)
     {
-        var input = a.Tensor(0);
-        var x = IntegersToFloat && !input.Type.ElementType.IsFloatingPoint() ? c.Cast(input, DataType.Float32) : input;
+        var x = IntegersToFloat ? c.ToFloat(a.Tensor(0)) : a.Tensor(0);
         return c.Op(OnnxOp, [x], x.Type);
     }
 }

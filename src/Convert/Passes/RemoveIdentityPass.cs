@@ -5,8 +5,9 @@ namespace ModelForge.Convert.Passes;
 /// <summary>
 /// Removes nodes that compute their input unchanged: Identity, and Dropout in inference (ONNX Dropout without a
 /// training_mode input, or with a constant false one, and no mask output in use). The op handlers already lower
-/// <c>aten::contiguous</c>, <c>detach</c>, <c>clone</c> and eval-mode <c>aten::dropout</c> to no node at all; this
-/// pass catches the ones other rewrites or <see cref="Graph.AddOutput"/> leave. An Identity that gives a graph input
+/// <c>aten::contiguous</c>, <c>detach</c> and eval-mode <c>aten::dropout</c> to no node at all; this pass removes the
+/// Identity of <c>aten::clone</c> (a copy the interpreter keeps apart from its input) and the ones other rewrites or
+/// <see cref="Graph.AddOutput"/> leave. An Identity that gives a graph input
 /// or initializer its output name must stay (ONNX values have one name). Readers inside If branches and Loop bodies are
 /// rewired too (<see cref="Graph.ReplaceAllUses"/>); the Identity nodes that give subgraph outputs are left alone.
 /// </summary>

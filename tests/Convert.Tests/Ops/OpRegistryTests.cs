@@ -96,6 +96,42 @@ public sealed class OpRegistryTests
             var cases = fixtures[op].Distinct().ToList();
             text.AppendLine($"| `{op}` | {string.Join(", ", opsets)} | `{handler.Name}` | {(cases.Count == 0 ? "—" : string.Join(", ", cases))} |");
         }
+        AppendTorchOnnxComparison(text, registry.Describe().Select(d => d.Op).ToHashSet(StringComparer.Ordinal));
         return text.ToString();
+    }
+
+    /// <summary>
+    /// The comparison with torch.onnx.export 1.13: its registry's aten ops (docs/data/torch-onnx-1.13-ops.txt, listed by
+    /// bench/torch-onnx-registry.py from Debian's python3-torch), each handled here, left out on purpose with the reason
+    /// (docs/data/not-lowered.tsv), or not handled yet.
+    /// </summary>
+    private static void AppendTorchOnnxComparison(StringBuilder text, HashSet<string> handled)
+    {
+        static IEnumerable<string> DataLines(string file) => File.ReadLines(Path.Combine(RepoPaths.Root, "docs", "data", file))
+            .Where(line => line.Length > 0 && !line.StartsWith('#'));
+        // torch.onnx 1.13 registers the dunder ops under its symbolic functions' names, with one trailing underscore
+        // (aten::__and_); the graph op, and this registry, say aten::__and__.
+        var theirs = DataLines("torch-onnx-1.13-ops.txt").Select(op => op.StartsWith("aten::__", StringComparison.Ordinal) && op.EndsWith('_') && !op.EndsWith("__", StringComparison.Ordinal) ? op + "_" : op)
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+        var reasons = DataLines("not-lowered.tsv").Select(line => line.Split('\t')).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+        // A reason for an op that has a handler now, or that torch.onnx does not name, would be a stale claim.
+        Assert.DoesNotContain(reasons.Keys, op => handled.Contains(op) || !theirs.Contains(op));
+        var ours = handled.Count(op => op.StartsWith("aten::", StringComparison.Ordinal));
+        var both = theirs.Count(handled.Contains);
+        var missing = theirs.Where(op => !handled.Contains(op)).ToList();
+        var onPurpose = missing.Count(reasons.ContainsKey);
+
+        text.AppendLine();
+        text.AppendLine("## Compared with torch.onnx.export 1.13");
+        text.AppendLine();
+        text.AppendLine($"This registry handles {ours} aten op names; torch.onnx.export 1.13's symbolic registry (every opset, listed in");
+        text.AppendLine("`docs/data/torch-onnx-1.13-ops.txt` by `bench/torch-onnx-registry.py` from Debian's python3-torch) names");
+        text.AppendLine($"{theirs.Count}. {both} of those are handled here, {ours - both} names here are not in torch.onnx's registry, {onPurpose} are left out");
+        text.AppendLine($"on purpose (the reason below, from `docs/data/not-lowered.tsv`), and {missing.Count - onPurpose} are not handled yet.");
+        text.AppendLine();
+        text.AppendLine("| torch.onnx 1.13 op without a handler here | why |");
+        text.AppendLine("|---|---|");
+        foreach (var op in missing)
+            text.AppendLine($"| `{op}` | {(reasons.TryGetValue(op, out var reason) ? reason : "not handled yet")} |");
     }
 }

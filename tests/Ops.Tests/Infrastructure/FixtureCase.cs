@@ -43,6 +43,12 @@ public sealed class FixtureCase
     /// </summary>
     public string? OrtCpuUnsupported { get; }
 
+    /// <summary>
+    /// spec.json's optional "min_opset": the first opset at which ONNX can express the case's op (GridSample from 16);
+    /// below it conversion must fail with a diagnostic naming the op and that opset.
+    /// </summary>
+    public int? MinOpset { get; }
+
     public string ModelPath => Path.Combine(Directory, "model.pt");
     public string SpecPath => Path.Combine(Directory, "spec.json");
     public string BatchDirectory(int batch) => Path.Combine(Directory, $"b{batch}");
@@ -68,6 +74,7 @@ public sealed class FixtureCase
         Rtol = Required(spec, "rtol").GetDouble();
         OutputCount = Required(spec, "outputs").GetInt32();
         OrtCpuUnsupported = spec.TryGetProperty("ort_cpu", out var ort) ? ort.GetString() : null;
+        MinOpset = spec.TryGetProperty("min_opset", out var minOpset) ? minOpset.GetInt32() : null;
     }
 
     /// <summary>Loads <c>fixtures/&lt;kind&gt;/&lt;name&gt;/spec.json</c>.</summary>

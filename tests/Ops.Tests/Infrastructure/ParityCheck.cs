@@ -1,5 +1,6 @@
 using ModelForge.Convert;
 using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Reference;
 using ModelForge.Validate.Runtime;
@@ -22,8 +23,7 @@ public static class ParityCheck
     /// compared with the saved outputs only.</param>
     public static ModelProto Run(FixtureCase fixture, int opset, bool withLibtorch = true)
     {
-        var specs = fixture.Inputs.Select(i => new InputSpec(i.Name, i.ElementType,
-            i.Dims.Select(d => d.IsBatch ? Dim.Named("batch") : Dim.Of(d.Value)).ToArray())).ToList();
+        var specs = InputSpecs(fixture);
         using var result = ModelConverter.Convert(fixture.ModelPath, new ConvertOptions(specs, opset));
         OnnxStructure.AssertWellFormed(result.Model, specs.Select(s => s.Name).ToArray(), opset);
         string[] outputNames = fixture.OutputCount == 1 ? ["output"] : Enumerable.Range(0, fixture.OutputCount).Select(j => $"output_{j}").ToArray();
@@ -70,6 +70,23 @@ public static class ParityCheck
         }
         return result.Model;
     }
+
+    /// <summary>
+    /// For a case below its "min_opset": conversion fails with MF2002 (OpsetTooLow), naming one of the case's ops with
+    /// "needs opset ≥ N", and the hint says to raise --opset to N.
+    /// </summary>
+    public static void AssertNeedsOpset(FixtureCase fixture, int opset, int minimum)
+    {
+        var error = Assert.Throws<ModelForgeException>(() => ModelConverter.Convert(fixture.ModelPath, new ConvertOptions(InputSpecs(fixture), opset)));
+        Assert.Equal(DiagnosticCode.OpsetTooLow, error.Code);
+        Assert.Contains($"needs opset ≥ {minimum}", error.Message);
+        Assert.Contains(fixture.Ops, op => error.Message.Contains(op + " ", StringComparison.Ordinal));
+        Assert.Contains($"raise --opset to {minimum}", error.Diagnostics[0].Hint);
+    }
+
+    private static List<InputSpec> InputSpecs(FixtureCase fixture) =>
+        fixture.Inputs.Select(i => new InputSpec(i.Name, i.ElementType,
+            i.Dims.Select(d => d.IsBatch ? Dim.Named("batch") : Dim.Of(d.Value)).ToArray())).ToList();
 
     /// <summary>
     /// For a case ONNX Runtime's CPU provider cannot run (spec "ort_cpu": float32 in, bfloat16 inside, float32 out): the

@@ -5,7 +5,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Arithmetic: pointwise ops of two operands (tensors or Python scalars) with torch's type promotion, through
-// Binary.Lower (add, sub, rsub, mul, div, floor_divide, remainder, pow, maximum, minimum).
+// Binary.Lower (add, sub, rsub, mul, div, floor_divide, remainder, fmod, pow, float_power, maximum, minimum, fmax, fmin,
+// atan2, hypot, copysign, xlogy, logaddexp, lerp, addcmul, addcdiv).
 
 /// <summary>Shared lowering of binary elementwise arithmetic with torch's type promotion and scalar operands.</summary>
 internal static class Binary
@@ -54,8 +55,9 @@ internal static class Binary
 
     /// <summary>
     /// Torch promotion, simplified to what models do: a tensor's type wins over a Python scalar's unless the
-    /// scalar is a float and the tensor an integer; between tensors, floating point beats integer and 0-d
-    /// tensors defer to ranked ones of the same kind.
+    /// scalar is a float and the tensor an integer; between tensors, floating point beats integer, 0-d
+    /// tensors defer to ranked ones of the same kind, and of two ranked ones of the same kind the wider wins
+    /// (float16 with bfloat16 is float32).
     /// </summary>
     public static DataType ResultType(object? left, object? right)
     {
@@ -70,7 +72,10 @@ internal static class Binary
         var (lt, lp) = Kind(left);
         var (rt, rp) = Kind(right);
         if (lt.IsFloatingPoint() != rt.IsFloatingPoint()) return lt.IsFloatingPoint() ? lt : rt;
-        return lp >= rp ? lt : rt;
+        if (lp != rp || lt == rt) return lp >= rp ? lt : rt;
+        if (lt == DataType.Bool || rt == DataType.Bool) return lt == DataType.Bool ? rt : lt;
+        if (lt.SizeInBytes() != rt.SizeInBytes()) return lt.SizeInBytes() > rt.SizeInBytes() ? lt : rt;
+        return lt.IsFloatingPoint() ? DataType.Float32 : DataType.Int16; // float16 with bfloat16, int8 with uint8
     }
 
     /// <summary><c>other·alpha</c> for add/sub's alpha argument (no node when alpha is 1).</summary>
@@ -132,9 +137,7 @@ internal static class Div
         var right = a.Get(1) is Value r && !r.Type.ElementType.IsFloatingPoint() ? c.Cast(r, DataType.Float32) : a.Get(1);
         if (left is long ll && right is long rl) { left = (double)ll; right = (double)rl; }
         var quotient = Binary.Lower(c, "Div", left, right is long rl2 ? (double)rl2 : right);
-        if (mode != "trunc" || quotient is not Value q) return quotient;
-        var magnitude = c.Op("Floor", [c.Op("Abs", [q], q.Type)], q.Type);
-        return c.Op("Mul", [magnitude, c.Op("Sign", [q], q.Type)], q.Type);
+        return mode == "trunc" && quotient is Value q ? Rounding.Trunc(c, q) : quotient;
     }
 }
 
@@ -213,4 +216,166 @@ internal static class MaximumMinimum
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a) =>
         Binary.Lower(c, c.OpName == "aten::maximum" ? "Max" : "Min", a.Get(0), a.Get(1));
+}
+
+/// <summary>
+/// <c>atan2(y, x)</c>, the angle of (x, y) in (−π, π]: ONNX has no Atan2, so atan(y/x) moved by ±π (the sign of y)
+/// where x is negative. Integer inputs give float32, as in torch.
+/// </summary>
+[AtenOp("aten::atan2", "aten::atan2_")]
+internal static class Atan2
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (y, x, resultType) = Promoted.Operands(c, a.Get(0), a.Get(1), toFloat: true);
+        var type = resultType.ElementType;
+        var atan = c.Op("Atan", [c.Op("Div", [y, x], resultType)], resultType);
+        var zero = c.Scalar(0, type);
+        var halfTurn = c.Op("Where", [c.Op("Less", [y, zero], y.Type.WithElementType(DataType.Bool)), c.Scalar(-Math.PI, type), c.Scalar(Math.PI, type)], y.Type);
+        var shift = c.Op("Where", [c.Op("Less", [x, zero], x.Type.WithElementType(DataType.Bool)), halfTurn, zero], resultType);
+        return c.Op("Add", [atan, shift], resultType);
+    }
+}
+
+/// <summary>
+/// <c>lerp(start, end, weight)</c> with a scalar or tensor weight, computed as torch's CPU kernel does for accuracy
+/// at both ends: start + w·(end − start) where |w| &lt; ½, else end − (end − start)·(1 − w).
+/// </summary>
+[AtenOp("aten::lerp", "aten::lerp_")]
+internal static class Lerp
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var type = Binary.ResultType(a.Tensor(0), a.Tensor(1));
+        var start = c.Cast(a.Tensor(0), type);
+        var end = c.Cast(a.Tensor(1), type);
+        var difference = (Value)Binary.Lower(c, "Sub", end, start);
+        Value FromStart(object weight) => (Value)Binary.Lower(c, "Add", start, Binary.Lower(c, "Mul", weight, difference));
+        Value FromEnd(object complement) => (Value)Binary.Lower(c, "Sub", end, Binary.Lower(c, "Mul", difference, complement));
+        if (a.Get(2, "weight") is not Value weight)
+        {
+            var w = a.Float(2, "weight");
+            return Math.Abs(w) < 0.5 ? FromStart(w) : FromEnd(1 - w);
+        }
+        weight = c.Cast(weight, type);
+        var small = c.Op("Less", [c.Op("Abs", [weight], weight.Type), c.Scalar(0.5, type)], weight.Type.WithElementType(DataType.Bool));
+        var near = FromStart(weight);
+        var far = FromEnd(c.Op("Sub", [c.Scalar(1, type), weight], weight.Type));
+        return c.Op("Where", [small, near, far], near.Type.WithShape(Shapes.Broadcast(small.Type.Shape, near.Type.Shape)));
+    }
+}
+
+/// <summary>
+/// Two operands promoted as torch does (<see cref="Binary.ResultType"/>), integers to float32 when
+/// <paramref name="toFloat"/> (for functions torch computes in floating point); also the broadcast result type.
+/// </summary>
+internal static class Promoted
+{
+    public static (Value Left, Value Right, TensorType Type) Operands(OpContext c, object? left, object? right, bool toFloat)
+    {
+        var promoted = Binary.ResultType(left, right);
+        var type = toFloat && !promoted.IsFloatingPoint() ? DataType.Float32 : promoted;
+        var l = c.Cast(c.AsTensor(left, type), type);
+        var r = c.Cast(c.AsTensor(right, type), type);
+        return (l, r, TensorType.Of(type).WithShape(Shapes.Broadcast(l.Type.Shape, r.Type.Shape)));
+    }
+}
+
+/// <summary>
+/// <c>fmod(x, other)</c>: the remainder of truncated division (the sign of the dividend, C's fmod) → Mod with fmod=1,
+/// for floats and integers.
+/// </summary>
+[AtenOp("aten::fmod", "aten::fmod_")]
+internal static class Fmod
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, y, type) = Promoted.Operands(c, a.Get(0), a.Get(1), toFloat: false);
+        return c.Op("Mod", [x, y], type, ("fmod", 1L));
+    }
+}
+
+/// <summary>
+/// Float-valued functions of two operands (integers give float32): <c>hypot(x, y) = √(x² + y²)</c>;
+/// <c>copysign(x, y)</c>: |x| with y's sign (y &lt; 0; −0.0 counts as positive here); <c>xlogy(x, y) = x·log(y)</c>, 0 where
+/// x is 0 unless y is NaN; <c>logaddexp(x, y) = max + log(1 + exp(−|x − y|))</c>, torch's stable form (two equal
+/// infinities give NaN here, the infinity in torch).
+/// </summary>
+[AtenOp("aten::hypot", "aten::hypot_", "aten::copysign", "aten::copysign_", "aten::xlogy", "aten::xlogy_", "aten::logaddexp")]
+internal static class FloatBinary
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, y, type) = Promoted.Operands(c, a.Get(0), a.Get(1), toFloat: true);
+        var boolType = type.WithElementType(DataType.Bool);
+        var zero = c.Scalar(0, type.ElementType);
+        switch (c.OpName.TrimEnd('_'))
+        {
+            case "aten::hypot":
+                var sum = c.Op("Add", [c.Op("Mul", [x, x], x.Type), c.Op("Mul", [y, y], y.Type)], type);
+                return c.Op("Sqrt", [sum], type);
+            case "aten::copysign":
+                var magnitude = c.Op("Abs", [x], x.Type);
+                var negative = c.Op("Less", [y, zero], y.Type.WithElementType(DataType.Bool));
+                return c.Op("Where", [negative, c.Op("Neg", [magnitude], x.Type), magnitude], type);
+            case "aten::xlogy":
+                var product = c.Op("Mul", [x, c.Op("Log", [y], y.Type)], type);
+                var xZero = c.Op("Equal", [x, zero], x.Type.WithElementType(DataType.Bool));
+                var keepsNaN = c.Op("IsNaN", [y], y.Type.WithElementType(DataType.Bool));
+                return c.Op("Where", [c.Op("And", [xZero, c.Op("Not", [keepsNaN], keepsNaN.Type)], boolType), zero, product], type);
+            default:
+                var gap = c.Op("Neg", [c.Op("Abs", [c.Op("Sub", [x, y], type)], type)], type);
+                var correction = c.Op("Log", [c.Op("Add", [c.Op("Exp", [gap], type), c.Scalar(1, type.ElementType)], type)], type);
+                return c.Op("Add", [c.Op("Max", [x, y], type), correction], type);
+        }
+    }
+}
+
+/// <summary><c>fmax(x, y)</c> / <c>fmin(x, y)</c>: Max/Min where a NaN loses to the other operand (NaN only when both are).</summary>
+[AtenOp("aten::fmax", "aten::fmin")]
+internal static class FmaxFmin
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, y, type) = Promoted.Operands(c, a.Get(0), a.Get(1), toFloat: false);
+        var extreme = c.Op(c.OpName == "aten::fmax" ? "Max" : "Min", [x, y], type);
+        if (!type.ElementType.IsFloatingPoint()) return extreme;
+        var yOrExtreme = c.Op("Where", [c.Op("IsNaN", [x], x.Type.WithElementType(DataType.Bool)), y, extreme], type);
+        return c.Op("Where", [c.Op("IsNaN", [y], y.Type.WithElementType(DataType.Bool)), x, yOrExtreme], type);
+    }
+}
+
+/// <summary>
+/// <c>addcmul(x, t1, t2, value=1) = x + value·t1·t2</c> and <c>addcdiv(x, t1, t2, value=1) = x + value·t1/t2</c>, in
+/// torch's order of operations.
+/// </summary>
+[AtenOp("aten::addcmul", "aten::addcmul_", "aten::addcdiv", "aten::addcdiv_")]
+internal static class AddcmulAddcdiv
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var value = a.Get(3, "value") ?? 1L;
+        var scaled = value is 1L or 1.0 ? a.Get(1) : Binary.Lower(c, "Mul", value, a.Get(1));
+        var combined = Binary.Lower(c, c.OpName.StartsWith("aten::addcmul", StringComparison.Ordinal) ? "Mul" : "Div", scaled, a.Get(2));
+        return Binary.Lower(c, "Add", a.Get(0), combined);
+    }
+}
+
+/// <summary><c>float_power(x, exponent)</c>: Pow in float64 whatever the operands' types, as torch.</summary>
+[AtenOp("aten::float_power", "aten::float_power_")]
+internal static class FloatPower
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = c.Cast(c.AsTensor(a.Get(0), DataType.Float64), DataType.Float64);
+        var exponent = c.Cast(c.AsTensor(a.Get(1), DataType.Float64), DataType.Float64);
+        return c.Op("Pow", [x, exponent], TensorType.Of(DataType.Float64).WithShape(Shapes.Broadcast(x.Type.Shape, exponent.Type.Shape)));
+    }
 }

@@ -5,8 +5,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Creation: tensors made from sizes and a fill value (arange, zeros/ones/full and their _like forms,
-// new_zeros/new_ones, fill_/zero_).
+// Creation: tensors made from sizes and a fill value (arange, linspace/logspace, eye, tril/triu_indices,
+// zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill_/zero_).
 
 /// <summary>
 /// <c>arange(end)</c>, <c>arange(start, end)</c>, <c>arange(start, end, step)</c> (dtype, layout, device as keywords).
@@ -62,7 +62,12 @@ internal static class Arange
     private static Value Constant(OpContext c, double start, double end, double step, DataType type)
     {
         var count = (long)Math.Max(0, Math.Ceiling((end - start) / step));
-        var values = Enumerable.Range(0, (int)count).Select(i => start + i * step).ToArray();
+        return Values(c, Enumerable.Range(0, (int)count).Select(i => start + i * step).ToArray(), type, "arange");
+    }
+
+    /// <summary>A 1-D constant of <paramref name="type"/> holding <paramref name="values"/> (computed in double).</summary>
+    public static Value Values(OpContext c, double[] values, DataType type, string name)
+    {
         byte[] bytes = type switch
         {
             DataType.Float32 => MemoryMarshal.AsBytes(values.Select(v => (float)v).ToArray().AsSpan()).ToArray(),
@@ -71,17 +76,38 @@ internal static class Arange
             _ => MemoryMarshal.AsBytes(values.Select(v => (long)v).ToArray().AsSpan()).ToArray(),
         };
         var resultType = type is DataType.Float32 or DataType.Float64 or DataType.Int32 ? type : DataType.Int64;
-        return c.Cast(c.Constant(resultType, [count], bytes, "arange"), type);
+        return c.Cast(c.Constant(resultType, [values.Length], bytes, name), type);
+    }
+}
+
+/// <summary>
+/// <c>linspace(start, end, steps, dtype, …)</c> with constant arguments → a constant, computed as torch does: the first
+/// half steps up from start, the second half down from end; <c>logspace(start, end, steps, base, dtype, …)</c> is base to
+/// those powers. float32 unless dtype says otherwise.
+/// </summary>
+[AtenOp("aten::linspace", "aten::logspace")]
+internal static class Linspace
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (start, end, steps) = (a.Float(0, "start"), a.Float(1, "end"), a.Int(2, "steps"));
+        var logarithmic = c.OpName == "aten::logspace";
+        var type = a.Get(logarithmic ? 4 : 3, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : DataType.Float32;
+        var step = steps > 1 ? (end - start) / (steps - 1) : 0;
+        var values = Enumerable.Range(0, (int)steps).Select(i => i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step).ToArray();
+        if (logarithmic) values = values.Select(v => Math.Pow(a.Float(3, "base", 10), v)).ToArray();
+        return Arange.Values(c, values, type, logarithmic ? "logspace" : "linspace");
     }
 }
 
 /// <summary>
 /// Tensor factories: <c>zeros/ones(size, dtype, …)</c>, <c>full(size, fill_value, dtype, …)</c> and their
-/// <c>_like(x, dtype, …)</c> forms → ConstantOfShape. Sizes may be run-time ints (the batch of an RNN's zero
+/// <c>_like(x, dtype, …)</c> forms → ConstantOfShape; <c>empty</c>/<c>empty_like</c> (contents undefined) give zeros. Sizes may be run-time ints (the batch of an RNN's zero
 /// initial state). The dtype defaults to float32 (torch's default), to the fill value's kind for <c>full</c>, and to
 /// <c>x</c>'s for the <c>_like</c> forms.
 /// </summary>
-[AtenOp("aten::zeros", "aten::ones", "aten::full", "aten::zeros_like", "aten::ones_like", "aten::full_like")]
+[AtenOp("aten::zeros", "aten::ones", "aten::full", "aten::zeros_like", "aten::ones_like", "aten::full_like", "aten::empty", "aten::empty_like")]
 internal static class Full
 {
     [Opset(13)]
@@ -118,21 +144,59 @@ internal static class Full
 }
 
 /// <summary>
-/// <c>new_zeros(x, size, dtype, …)</c> / <c>new_ones</c>: a 0-d constant of the dtype (x's when None) expanded to
-/// <c>size</c>, which may hold run-time ints.
+/// <c>new_zeros(x, size, dtype, …)</c> / <c>new_ones</c> / <c>new_empty</c> (zeros) / <c>new_full(x, size, fill_value, dtype, …)</c>:
+/// a 0-d constant of the dtype (x's when None) expanded to <c>size</c>, which may hold run-time ints.
 /// </summary>
-[AtenOp("aten::new_zeros", "aten::new_ones")]
+[AtenOp("aten::new_zeros", "aten::new_ones", "aten::new_empty", "aten::new_full")]
 internal static class NewZeros
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        var type = a.Get(2, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : x.Type.ElementType;
+        var isFull = c.OpName == "aten::new_full";
+        var type = a.Get(isFull ? 3 : 2, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : x.Type.ElementType;
         var sizes = a.SymInts(1, "size");
         var shape = sizes.Select(s => s is long l ? Dim.Of(l) : ((DynamicInt)s).Scalar.SizeOf ?? Shapes.Unknown()).ToArray();
-        var value = c.Scalar(c.OpName == "aten::new_ones" ? 1 : 0, type);
-        return c.Op("Expand", [value, c.ShapeTensor(sizes)], TensorType.Of(type, shape));
+        var fill = isFull ? c.Cast(c.AsTensor(a.Get(2, "fill_value"), type), type) : c.Scalar(c.OpName == "aten::new_ones" ? 1 : 0, type);
+        return c.Op("Expand", [fill, c.ShapeTensor(sizes)], TensorType.Of(type, shape));
+    }
+}
+
+/// <summary><c>eye(n, m, dtype, …)</c> → a constant [n, m] (m = n when absent) with ones on the diagonal, float32 by default.</summary>
+[AtenOp("aten::eye")]
+internal static class Eye
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var rows = a.Int(0, "n");
+        var columns = a.Get(1) is long m ? m : rows;
+        var type = a.Get(a.Get(1) is long ? 2 : 1, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : DataType.Float32;
+        var values = Enumerable.Range(0, (int)(rows * columns)).Select(i => i / columns == i % columns ? 1.0 : 0.0).ToArray();
+        var flat = Arange.Values(c, values, type, "eye");
+        return c.Op("Reshape", [flat, c.ConstInt64([rows, columns])], TensorType.Of(type, rows, columns));
+    }
+}
+
+/// <summary>
+/// <c>tril_indices(row, col, offset)</c> / <c>triu_indices</c> → the constant [2, N] int64 coordinates of the lower
+/// (column − row ≤ offset) or upper (column − row ≥ offset) triangle, row by row, as torch lists them.
+/// </summary>
+[AtenOp("aten::tril_indices", "aten::triu_indices")]
+internal static class TriangleIndices
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (rows, columns, offset) = (a.Int(0, "row"), a.Int(1, "col"), a.Int(2, "offset", 0));
+        var lower = c.OpName == "aten::tril_indices";
+        var cells = (from r in Enumerable.Range(0, (int)rows)
+                     from col in Enumerable.Range(0, (int)columns)
+                     where lower ? col - r <= offset : col - r >= offset
+                     select (Row: (long)r, Column: (long)col)).ToList();
+        long[] values = [.. cells.Select(p => p.Row), .. cells.Select(p => p.Column)];
+        return c.ConstInt64(values, [2, cells.Count]);
     }
 }
 

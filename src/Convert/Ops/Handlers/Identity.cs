@@ -1,7 +1,7 @@
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Identity: ops that lower to no node at all in an inference graph (eval-mode dropout, contiguous, detach,
-// clone).
+// Identity: ops that lower to no node at all in an inference graph (eval-mode dropout, contiguous, detach, positive,
+// and clone, whose Identity node only keeps the copy apart while converting).
 
 /// <summary>Eval-mode dropout is the identity: no node at all.</summary>
 [AtenOp("aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_", "aten::alpha_dropout", "aten::alpha_dropout_")]
@@ -18,10 +18,25 @@ internal static class Dropout
     }
 }
 
-/// <summary><c>contiguous</c> only changes memory layout, which ONNX does not have.</summary>
-[AtenOp("aten::contiguous", "aten::detach", "aten::clone")]
+/// <summary>
+/// <c>contiguous</c> only changes memory layout, which ONNX does not have; <c>detach</c> only leaves autograd;
+/// <c>positive(x)</c> (<c>+x</c>) is x. All three share the tensor's storage in torch too, so an in-place op on the result
+/// may well change the input.
+/// </summary>
+[AtenOp("aten::contiguous", "aten::detach", "aten::positive")]
 internal static class Contiguous
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a) => a.Tensor(0);
+}
+
+/// <summary>
+/// <c>clone</c> is a copy: an Identity node, so that an in-place op on the clone (<c>y = x.clone(); y[m] = 0</c>) does
+/// not change <c>x</c> as the interpreter tracks mutations per value. RemoveIdentityPass drops the node afterwards.
+/// </summary>
+[AtenOp("aten::clone")]
+internal static class Clone
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => c.Op("Identity", [a.Tensor(0)], a.Tensor(0).Type);
 }

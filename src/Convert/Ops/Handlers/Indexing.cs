@@ -4,8 +4,9 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Indexing: ops that pick elements by position (select, slice, index, embedding) and the write-back of
-// in-place ops on the views they record.
+// Indexing: ops that pick elements by position (select, slice, narrow, flip, rot90, diagonal, unfold, index, index_select,
+// gather, take, take_along_dim, nonzero, embedding) or write them (index_put_, index_fill/index_add, scatter and its
+// reductions), and the write-back of in-place ops on the views they record.
 
 /// <summary>
 /// <c>select(x, dim, index)</c> (what <c>x[:, 0]</c> or <c>x[-1]</c> traces to) → Gather with a 0-d index, which drops
@@ -117,9 +118,8 @@ internal static class Views
 
 /// <summary>
 /// <c>index(x, indices)</c>: advanced indexing with integer tensors (<c>table[idx]</c>, <c>x[:, idx]</c>, <c>x[i, j]</c>).
-/// One index tensor → Gather on its dim; several → the indexed dims moved to the front, the index tensors broadcast
-/// and stacked, GatherND, and the result dims put where torch puts them (at the first indexed dim when the indexed
-/// dims are adjacent, else in front). Boolean masks are refused: their result shape depends on the data.
+/// One index tensor → Gather on its dim; several → GatherND on the <see cref="AdvancedIndex"/> layout, with the result dims
+/// put where torch puts them. Boolean masks are refused: their result shape depends on the data.
 /// </summary>
 [AtenOp("aten::index")]
 internal static class Index
@@ -128,26 +128,116 @@ internal static class Index
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        IReadOnlyList<object?> list = a.Get(1, "indices") switch
+        var entries = AdvancedIndex.Entries(c, a.Get(1, "indices"));
+        if (entries.Any(e => e.Index.Type.ElementType is DataType.Bool or DataType.UInt8))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, "indexing with a boolean mask gives a result whose shape depends on the data",
+                "use torch.where or masked_fill, which keep the shape");
+        if (entries.Count == 1)
+        {
+            var (index, dim) = (c.Cast(entries[0].Index, DataType.Int64), entries[0].Dim);
+            var shape = x.Type.Shape!;
+            var gathered = shape.Take(dim).Concat(index.Type.Shape!).Concat(shape.Skip(dim + 1)).ToArray();
+            return c.Op("Gather", [x, index], x.Type.WithShape(gathered), ("axis", dim));
+        }
+        var layout = AdvancedIndex.Of(c, x, entries);
+        var result = c.Op("GatherND", [layout.Moved, layout.Stacked], layout.Moved.Type.WithShape(layout.ResultShape));
+        return layout.TorchOrder is { } perm ? Permute.Lower(c, result, perm) : result;
+    }
+}
+
+/// <summary>
+/// <c>index_put_(x, indices, values, accumulate)</c> (what <c>x[:, idx] = v</c> traces to) and <c>index_put</c>. Integer
+/// indices → ScatterND on the <see cref="AdvancedIndex"/> layout, values broadcast to what <c>x[indices]</c> would be
+/// (torch's layout, then moved), and the dims moved back; accumulate adds (ScatterND's add reduction, from opset 16).
+/// One boolean mask over x's leading dims with a single value (<c>x[x &lt; 0] = 0</c>) → Where, at every opset.
+/// </summary>
+[AtenOp("aten::index_put_", "aten::index_put")]
+internal static class IndexPut
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, accumulateAllowed: false);
+
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a) => Lower(c, a, accumulateAllowed: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool accumulateAllowed)
+    {
+        var x = a.Tensor(0);
+        var entries = AdvancedIndex.Entries(c, a.Get(1, "indices"));
+        var values = c.Cast(c.AsTensor(a.Get(2, "values"), x.Type.ElementType), x.Type.ElementType);
+        var accumulate = a.Bool(3, "accumulate", false);
+        if (entries is [{ Index.Type.ElementType: DataType.Bool or DataType.UInt8 } mask])
+            return Masked(c, x, c.Cast(mask.Index, DataType.Bool), values, accumulate);
+        if (accumulate && !accumulateAllowed) throw c.NeedsOpset(16, "accumulate=True");
+
+        var layout = AdvancedIndex.Of(c, x, entries);
+        var resultType = layout.Moved.Type.WithShape(layout.ResultShape);
+        var movedShape = resultType.IsFullyStatic ? c.ConstInt64(resultType.StaticShape())
+            : c.Op("Shape", [c.Op("GatherND", [layout.Moved, layout.Stacked], resultType)], TensorType.Of(DataType.Int64, resultType.Rank));
+        Value updates;
+        if (layout.TorchOrder is { } perm)
+        {
+            // values broadcast against x[indices] as torch lays it out, then moved to the GatherND layout.
+            var inverse = Inverse(perm);
+            var torchShape = c.Op("Gather", [movedShape, c.ConstInt64(perm)], movedShape.Type, ("axis", 0));
+            var torchType = resultType.WithShape(perm.Select(p => layout.ResultShape[(int)p]).ToArray());
+            updates = Permute.Lower(c, c.Op("Expand", [values, torchShape], torchType), inverse);
+        }
+        else updates = c.Op("Expand", [values, movedShape], resultType);
+        var scattered = accumulate
+            ? c.Op("ScatterND", [layout.Moved, layout.Stacked, updates], layout.Moved.Type, ("reduction", "add"))
+            : c.Op("ScatterND", [layout.Moved, layout.Stacked, updates], layout.Moved.Type);
+        return layout.Front.Select((p, i) => p == i).All(same => same) ? scattered : Permute.Lower(c, scattered, Inverse(layout.Front));
+    }
+
+    private static Value Masked(OpContext c, Value x, Value mask, Value values, bool accumulate)
+    {
+        if (values.Type.Shape is not { } shape || shape.Any(d => d.Value != 1))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with a boolean mask and values {values.Type} depends on how many elements the mask selects",
+                "assign a single value, or use torch.where");
+        var scalar = shape.Count == 0 ? values : c.Op("Reshape", [values, c.ConstInt64([])], values.Type.WithShape([]));
+        var trailing = x.Type.Rank - mask.Type.Rank;
+        var condition = trailing == 0 ? mask : c.Unsqueeze(mask, Enumerable.Range(mask.Type.Rank, trailing).Select(i => (long)i).ToArray());
+        var replacement = accumulate ? c.Op("Add", [x, scalar], x.Type) : scalar;
+        return c.Op("Where", [condition, replacement, x], x.Type);
+    }
+
+    private static long[] Inverse(long[] perm)
+    {
+        var inverse = new long[perm.Length];
+        for (var i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        return inverse;
+    }
+}
+
+/// <summary>
+/// The layout advanced indexing with several integer tensors works in: the indexed dims of x moved to the front
+/// (<see cref="Front"/>, <see cref="Moved"/>), the index tensors broadcast and stacked on a last axis (<see cref="Stacked"/>),
+/// so that GatherND/ScatterND address [*broadcast, *rest] (<see cref="ResultShape"/>). torch puts the broadcast dims at the
+/// first indexed dim when the indexed dims are adjacent, else in front; <see cref="TorchOrder"/> is the Transpose from this
+/// layout to torch's, null when they agree.
+/// </summary>
+internal sealed record AdvancedIndex(Value Moved, Value Stacked, long[] Front, IReadOnlyList<Dim> ResultShape, long[]? TorchOrder)
+{
+    /// <summary>The non-None entries of an indices list with the dim each indexes.</summary>
+    public static List<(Value Index, int Dim)> Entries(OpContext c, object? indices)
+    {
+        IReadOnlyList<object?> list = indices switch
         {
             List<object?> l => l,
             TupleValue t => t.Items,
             var other => throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} expects a list of index tensors, got {Interpreter.DescribeValue(other)}"),
         };
-        var entries = list.Select((index, dim) => (Index: index, Dim: dim)).Where(e => e.Index is not null)
-            .Select(e => (Index: e.Index as Value ?? throw c.Error(DiagnosticCode.InvalidOpArguments,
+        return list.Select((index, dim) => (Index: index, Dim: dim)).Where(e => e.Index is not null)
+            .Select(e => (e.Index as Value ?? throw c.Error(DiagnosticCode.InvalidOpArguments,
                 $"{c.OpName} expects tensors or None as indices, got {Interpreter.DescribeValue(e.Index)}"), e.Dim)).ToList();
-        if (entries.Any(e => e.Index.Type.ElementType is DataType.Bool or DataType.UInt8))
-            throw c.Error(DiagnosticCode.UnsupportedConstruct, "indexing with a boolean mask gives a result whose shape depends on the data",
-                "use torch.where or masked_fill, which keep the shape");
+    }
+
+    public static AdvancedIndex Of(OpContext c, Value x, List<(Value Index, int Dim)> entries)
+    {
         var indices = entries.Select(e => c.Cast(e.Index, DataType.Int64)).ToList();
         var dims = entries.Select(e => e.Dim).ToArray();
         var shape = x.Type.Shape!;
-        if (indices.Count == 1)
-        {
-            var gathered = shape.Take(dims[0]).Concat(indices[0].Type.Shape!).Concat(shape.Skip(dims[0] + 1)).ToArray();
-            return c.Op("Gather", [x, indices[0]], x.Type.WithShape(gathered), ("axis", dims[0]));
-        }
         var rest = Enumerable.Range(0, shape.Count).Where(i => !dims.Contains(i)).ToArray();
         var front = dims.Concat(rest).Select(i => (long)i).ToArray();
         var moved = front.Select((p, i) => p == i).All(same => same) ? x : Permute.Lower(c, x, front);
@@ -158,14 +248,16 @@ internal static class Index
                    TensorType.Of(DataType.Int64, broadcast.Count));
         var stacked = c.Op("Concat", indices.Select(i => c.Unsqueeze(c.Op("Expand", [i, target], i.Type.WithShape(broadcast)), [-1])).ToArray(),
             TensorType.Of(DataType.Int64, [.. broadcast, Dim.Of(indices.Count)]), ("axis", -1));
-        var result = c.Op("GatherND", [moved, stacked], x.Type.WithShape([.. broadcast, .. rest.Select(i => shape[i])]));
         var first = dims[0];
         var adjacent = dims.Select((d, i) => d == first + i).All(same => same);
-        if (!adjacent || first == 0) return result;
-        // torch keeps the dims before the first indexed one in front of the broadcast index dims.
-        var n = broadcast.Count;
-        var perm = Enumerable.Range(n, first).Concat(Enumerable.Range(0, n)).Concat(Enumerable.Range(n + first, rest.Length - first)).Select(i => (long)i).ToArray();
-        return Permute.Lower(c, result, perm);
+        long[]? torchOrder = null;
+        if (adjacent && first > 0)
+        {
+            // torch keeps the dims before the first indexed one in front of the broadcast index dims.
+            var n = broadcast.Count;
+            torchOrder = Enumerable.Range(n, first).Concat(Enumerable.Range(0, n)).Concat(Enumerable.Range(n + first, rest.Length - first)).Select(i => (long)i).ToArray();
+        }
+        return new AdvancedIndex(moved, stacked, front, [.. broadcast, .. rest.Select(i => shape[i])], torchOrder);
     }
 }
 
@@ -182,5 +274,387 @@ internal static class Embedding
         var (weight, indices) = (a.Tensor(0), a.Tensor(1));
         var shape = indices.Type.Shape!.Append(weight.Type.Shape![1]).ToArray();
         return c.Op("Gather", [weight, indices], weight.Type.WithShape(shape), ("axis", 0));
+    }
+}
+
+/// <summary>
+/// <c>flip(x, dims)</c> → one Slice running backwards (start −1, end before the first element, step −1) on each dim;
+/// <c>fliplr</c> flips dim 1, <c>flipud</c> dim 0.
+/// </summary>
+[AtenOp("aten::flip", "aten::fliplr", "aten::flipud")]
+internal static class Flip
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        long[] dims = c.OpName switch
+        {
+            "aten::fliplr" => [1],
+            "aten::flipud" => [0],
+            _ => a.Ints(1, "dims").Select(d => (long)Shapes.NormalizeAxis(d, x.Type.Rank)).ToArray(),
+        };
+        return Lower(c, x, dims);
+    }
+
+    public static Value Lower(OpContext c, Value x, long[] dims)
+    {
+        if (dims.Length == 0) return x;
+        long[] Each(long value) => Enumerable.Repeat(value, dims.Length).ToArray();
+        return c.Op("Slice", [x, c.ConstInt64(Each(-1)), c.ConstInt64(Each(long.MinValue)), c.ConstInt64(dims), c.ConstInt64(Each(-1))], x.Type);
+    }
+}
+
+/// <summary>
+/// <c>rot90(x, k, dims)</c>: k quarter turns from dims[0] towards dims[1], as torch: k ≡ 1 flips dims[1] then swaps the two,
+/// k ≡ 2 flips both, k ≡ 3 flips dims[0] then swaps.
+/// </summary>
+[AtenOp("aten::rot90")]
+internal static class Rot90
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var turns = ((a.Int(1, "k", 1) % 4) + 4) % 4;
+        var dims = a.Ints(2, "dims").Select(d => (long)Shapes.NormalizeAxis(d, x.Type.Rank)).ToArray();
+        var swap = Enumerable.Range(0, x.Type.Rank).Select(i => i == dims[0] ? dims[1] : i == dims[1] ? dims[0] : (long)i).ToArray();
+        return turns switch
+        {
+            1 => Permute.Lower(c, Flip.Lower(c, x, [dims[1]]), swap),
+            2 => Flip.Lower(c, x, dims),
+            3 => Permute.Lower(c, Flip.Lower(c, x, [dims[0]]), swap),
+            _ => x,
+        };
+    }
+}
+
+/// <summary>
+/// <c>diagonal(x, offset, dim1, dim2)</c>: the two dims moved last and merged, then Gather of the constant positions
+/// i·n2 + i + offset; the diagonal becomes the last dim, as in torch. Both dims must be static.
+/// </summary>
+[AtenOp("aten::diagonal")]
+internal static class Diagonal
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var rank = x.Type.Rank;
+        var offset = a.Int(1, "offset", 0);
+        var (first, second) = (Shapes.NormalizeAxis(a.Int(2, "dim1", 0), rank), Shapes.NormalizeAxis(a.Int(3, "dim2", 1), rank));
+        var (rows, columns) = (Chunk.StaticSize(c, x, first), Chunk.StaticSize(c, x, second));
+        var perm = Enumerable.Range(0, rank).Where(i => i != first && i != second).Append(first).Append(second).Select(i => (long)i).ToArray();
+        var moved = Permute.Lower(c, x, perm);
+        var kept = moved.Type.Shape!.SkipLast(2).ToArray();
+        var merged = Reshape.To(c, moved, [.. c.Sizes(moved).SkipLast(2), rows * columns]);
+        var (row0, column0) = offset >= 0 ? (0L, offset) : (-offset, 0L);
+        var length = Math.Max(0, Math.Min(rows - row0, columns - column0));
+        var positions = Enumerable.Range(0, (int)length).Select(i => (row0 + i) * columns + column0 + i).ToArray();
+        return c.Op("Gather", [merged, c.ConstInt64(positions)], x.Type.WithShape([.. kept, Dim.Of(length)]), ("axis", rank - 2));
+    }
+}
+
+/// <summary>
+/// <c>narrow(x, dim, start, length)</c> → Slice [start, start + length); a negative start counts from the end (a
+/// slice that ends at the end of a dim of unknown size runs to the end).
+/// </summary>
+[AtenOp("aten::narrow")]
+internal static class Narrow
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var (start, length) = (a.Int(2, "start"), a.Int(3, "length"));
+        if (start < 0 && x.Type.Shape![axis].Value is { } size) start += size;
+        var end = start < 0 && start + length == 0 ? long.MaxValue : start + length;
+        return Slice.Static(c, x, axis, start, end);
+    }
+}
+
+/// <summary><c>gather(x, dim, index)</c> → GatherElements: the result has the index's shape.</summary>
+[AtenOp("aten::gather")]
+internal static class GatherAlongDim
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var index = a.Tensor(2, "index");
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        return c.Op("GatherElements", [x, index], x.Type.WithShape(index.Type.Shape), ("axis", axis));
+    }
+}
+
+/// <summary><c>index_select(x, dim, index)</c> → Gather with the 1-D index: dim's size becomes the index's length.</summary>
+[AtenOp("aten::index_select")]
+internal static class IndexSelect
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var index = c.Cast(a.Tensor(2, "index"), DataType.Int64);
+        if (index.Type.Rank == 0) index = c.Unsqueeze(index, [0]);
+        var shape = x.Type.Shape!.Select((d, i) => i == axis ? index.Type.Shape![0] : d).ToArray();
+        return c.Op("Gather", [x, index], x.Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary><c>take(x, index)</c> → Gather from the flattened x: the result has the index's shape (negative indices count from the end).</summary>
+[AtenOp("aten::take")]
+internal static class Take
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => FromFlat(c, a.Tensor(0), c.Cast(a.Tensor(1, "index"), DataType.Int64));
+
+    public static Value FromFlat(OpContext c, Value x, Value index) =>
+        c.Op("Gather", [Flatten(c, x), index], x.Type.WithShape(index.Type.Shape), ("axis", 0));
+
+    public static Value Flatten(OpContext c, Value x) =>
+        c.Op("Reshape", [x, c.ConstInt64([-1])], x.Type.WithShape([Shapes.Product(x.Type.Shape!)]));
+}
+
+/// <summary>
+/// <c>take_along_dim(x, indices, dim)</c> → GatherElements, after broadcasting x and indices against each other in every
+/// dim but dim (Expand to the other's shape with dim set to 1). Without dim: Gather from the flattened x.
+/// </summary>
+[AtenOp("aten::take_along_dim")]
+internal static class TakeAlongDim
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, indices) = (a.Tensor(0), a.Tensor(1, "indices"));
+        if (a.IsNone(2, "dim")) return Take.FromFlat(c, x, Take.Flatten(c, indices));
+        if (x.Type.Rank != indices.Type.Rank)
+            throw c.Error(DiagnosticCode.ShapeMismatch, $"{c.OpName} needs x and indices of the same rank, got {x.Type} and {indices.Type}");
+        var axis = Shapes.NormalizeAxis(a.Int(2, "dim"), x.Type.Rank);
+        var broadX = BroadcastOffAxis(c, x, indices, axis);
+        var broadIndices = BroadcastOffAxis(c, indices, x, axis);
+        return c.Op("GatherElements", [broadX, broadIndices], x.Type.WithShape(broadIndices.Type.Shape), ("axis", axis));
+    }
+
+    /// <summary><paramref name="t"/> expanded to <paramref name="other"/>'s dims except along axis (Expand broadcasts both ways, so 1 keeps t's).</summary>
+    private static Value BroadcastOffAxis(OpContext c, Value t, Value other, int axis)
+    {
+        var (mine, theirs) = (t.Type.Shape!, other.Type.Shape!);
+        if (Enumerable.Range(0, mine.Count).All(i => i == axis || mine[i] == theirs[i] || theirs[i].Value == 1)) return t;
+        var target = c.Sizes(other);
+        target[axis] = 1L;
+        var shape = mine.Select((d, i) => i == axis || theirs[i].Value == 1 ? d : theirs[i]).ToArray();
+        return c.Op("Expand", [t, c.ShapeTensor(target)], t.Type.WithShape(shape));
+    }
+}
+
+/// <summary>
+/// <c>scatter(x, dim, index, src)</c> and <c>scatter(x, dim, index, value)</c> → ScatterElements (a value is expanded to
+/// the index's shape; a src larger than the index is cut to it, as torch reads only that part). The
+/// <c>reduce='add'|'multiply'</c> forms need ScatterElements' reduction, from opset 16.
+/// </summary>
+[AtenOp("aten::scatter", "aten::scatter_")]
+internal static class Scatter
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) =>
+        a.IsNone(4, "reduce") ? Elements(c, a, null) : throw c.NeedsOpset(16, $"reduce='{a.String(4, "reduce")}'");
+
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a) => Elements(c, a, a.Get(4, "reduce") switch
+    {
+        null => null,
+        "add" => "add",
+        "multiply" => "mul",
+        var other => throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} reduce={Interpreter.DescribeValue(other)} is not 'add' or 'multiply'"),
+    });
+
+    /// <summary>ScatterElements of the call's (x, dim, index, src or value), with <paramref name="reduction"/> when not null.</summary>
+    public static Value Elements(OpContext c, OpArgs a, string? reduction)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var index = a.Tensor(2, "index");
+        var updates = a.Get(3) is Value src ? CutTo(c, c.Cast(src, x.Type.ElementType), index)
+            : c.Op("Expand", [c.AsTensor(a.Get(3, "value"), x.Type.ElementType), c.ShapeOf(index)], x.Type.WithShape(index.Type.Shape));
+        return reduction is null
+            ? c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis))
+            : c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis), ("reduction", reduction));
+    }
+
+    private static Value CutTo(OpContext c, Value src, Value index)
+    {
+        for (var i = 0; i < src.Type.Rank; i++)
+            if (src.Type.Shape![i] != index.Type.Shape![i])
+                src = Slice.Static(c, src, i, 0, index.Type.Shape[i].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+                    $"{c.OpName} with a src larger than the index along the dynamic dim {i} is not supported"));
+        return src;
+    }
+}
+
+/// <summary>
+/// <c>scatter_add(x, dim, index, src)</c> and <c>scatter_reduce(x, dim, index, src, reduce, include_self=True)</c> →
+/// ScatterElements with a reduction: sum and prod from opset 16, amax and amin from opset 18 (below, the opset 13
+/// method only names the opset the call's reduction needs). ONNX has no mean reduction and always includes x's own values.
+/// </summary>
+[AtenOp("aten::scatter_add", "aten::scatter_add_", "aten::scatter_reduce", "aten::scatter_reduce_")]
+internal static class ScatterReduce
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var reduce = Reduce(c, a);
+        throw c.NeedsOpset(reduce is "amax" or "amin" ? 18 : 16, $"reduce='{reduce}'");
+    }
+
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a) => Lower(c, a, maxAndMin: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, maxAndMin: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool maxAndMin)
+    {
+        var reduce = Reduce(c, a);
+        if (c.OpName.StartsWith("aten::scatter_reduce", StringComparison.Ordinal) && !a.Bool(5, "include_self", true))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with include_self=False has no ONNX equivalent",
+                "scatter into a tensor filled with the reduction's identity instead");
+        var reduction = reduce switch
+        {
+            "sum" => "add",
+            "prod" => "mul",
+            "amax" or "amin" when !maxAndMin => throw c.NeedsOpset(18, $"reduce='{reduce}'"),
+            "amax" => "max",
+            "amin" => "min",
+            _ => throw c.Error(DiagnosticCode.UnsupportedConstruct, $"{c.OpName} with reduce='{reduce}' has no ONNX equivalent"),
+        };
+        return Scatter.Elements(c, a, reduction);
+    }
+
+    private static string Reduce(OpContext c, OpArgs a) => c.OpName.StartsWith("aten::scatter_add", StringComparison.Ordinal) ? "sum" : a.String(4, "reduce");
+}
+
+/// <summary>
+/// <c>index_fill(x, dim, index, value)</c> → ScatterElements of the value at every position whose coordinate along dim is in
+/// the index (the index expanded over the other dims of x).
+/// </summary>
+[AtenOp("aten::index_fill", "aten::index_fill_")]
+internal static class IndexFill
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var index = AlongDim.Expand(c, a.Tensor(2, "index"), axis, x);
+        var value = c.Cast(c.AsTensor(a.Get(3, "value"), x.Type.ElementType), x.Type.ElementType);
+        var updates = c.Op("Expand", [value, c.ShapeOf(index)], x.Type.WithShape(index.Type.Shape));
+        return c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>index_copy(x, dim, index, source)</c>: source slice i replaces position index[i] along dim → ScatterElements, the index
+/// expanded to the source's shape.
+/// </summary>
+[AtenOp("aten::index_copy", "aten::index_copy_")]
+internal static class IndexCopy
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var source = c.Cast(a.Tensor(3, "source"), x.Type.ElementType);
+        return c.Op("ScatterElements", [x, AlongDim.Expand(c, a.Tensor(2, "index"), axis, source), source], x.Type, ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>index_add(x, dim, index, source, alpha=1)</c>: source slice i is added at position index[i] along dim → ScatterElements
+/// with the add reduction (opset 16; below, a diagnostic names it), the index expanded to the source's shape.
+/// </summary>
+[AtenOp("aten::index_add", "aten::index_add_")]
+internal static class IndexAdd
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => throw c.NeedsOpset(16, "its add reduction (ScatterElements)");
+
+    [Opset(16)]
+    private static object? V16(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var source = c.Cast(a.Tensor(3, "source"), x.Type.ElementType);
+        var alpha = a.Float(4, "alpha", 1);
+        if (alpha != 1) source = c.Op("Mul", [source, c.Scalar(alpha, x.Type.ElementType)], source.Type);
+        var index = AlongDim.Expand(c, a.Tensor(2, "index"), axis, source);
+        return c.Op("ScatterElements", [x, index, source], x.Type, ("axis", axis), ("reduction", "add"));
+    }
+}
+
+internal static class AlongDim
+{
+    /// <summary>
+    /// A 1-D index along <paramref name="axis"/> expanded to <paramref name="like"/>'s dims elsewhere (its length stays
+    /// along the axis): the index tensor ScatterElements needs for index_fill/index_add.
+    /// </summary>
+    public static Value Expand(OpContext c, Value index, int axis, Value like)
+    {
+        index = c.Cast(index, DataType.Int64);
+        var rank = like.Type.Rank;
+        var alongAxis = Enumerable.Repeat(1L, rank).ToArray();
+        alongAxis[axis] = -1;
+        var length = index.Type.Shape is [var n] ? n : Dim.Of(1);
+        var line = c.Op("Reshape", [index, c.ConstInt64(alongAxis)], index.Type.WithShape(alongAxis.Select(d => d == -1 ? length : Dim.Of(1)).ToArray()));
+        var target = c.Sizes(like);
+        target[axis] = 1L;
+        return c.Op("Expand", [line, c.ShapeTensor(target)], index.Type.WithShape(like.Type.Shape!.Select((d, i) => i == axis ? length : d).ToArray()));
+    }
+}
+
+/// <summary>
+/// <c>unfold(x, dim, size, step)</c> (Tensor.unfold: sliding windows) → Gather with the constant window indices
+/// [windows, size] along dim, then the size axis moved last: [..., windows, ..., size]. dim's size must be static.
+/// </summary>
+[AtenOp("aten::unfold")]
+internal static class UnfoldWindows
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dimension"), x.Type.Rank);
+        var (size, step) = (a.Int(2, "size"), a.Int(3, "step"));
+        var length = Chunk.StaticSize(c, x, axis);
+        var windows = (length - size) / step + 1;
+        var indices = Enumerable.Range(0, (int)windows).SelectMany(w => Enumerable.Range(0, (int)size).Select(k => w * step + k)).ToArray();
+        var shape = x.Type.Shape!;
+        var gathered = c.Op("Gather", [x, c.ConstInt64(indices, [windows, size])],
+            x.Type.WithShape([.. shape.Take(axis), Dim.Of(windows), Dim.Of(size), .. shape.Skip(axis + 1)]), ("axis", axis));
+        var rank = gathered.Type.Rank;
+        var perm = Enumerable.Range(0, rank).Where(i => i != axis + 1).Append(axis + 1).Select(i => (long)i).ToArray();
+        return Permute.Lower(c, gathered, perm);
+    }
+}
+
+/// <summary>
+/// <c>nonzero(x)</c> / <c>argwhere(x)</c> → NonZero, which gives [rank, N], transposed to torch's [N, rank];
+/// <c>nonzero_numpy(x)</c> (nonzero(as_tuple=True)) → its rows, one [N] tensor per dim. N is known only at run time.
+/// </summary>
+[AtenOp("aten::nonzero", "aten::argwhere", "aten::nonzero_numpy")]
+internal static class NonZero
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var rank = x.Type.Rank;
+        var positions = c.Op("NonZero", [x], TensorType.Of(DataType.Int64, rank, Shapes.Unknown()));
+        if (c.OpName != "aten::nonzero_numpy") return Permute.Lower(c, positions, [1, 0]);
+        return Chunk.Split(c, positions, 0, Enumerable.Repeat(1L, rank).ToArray())
+            .Select(row => (object?)c.Op("Squeeze", [(Value)row!, c.ConstInt64([0])], TensorType.Of(DataType.Int64, Shapes.Unknown()))).ToList();
     }
 }

@@ -1,9 +1,12 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Joining and splitting: ops that concatenate or split along dims (cat, chunk/split, pad, roll).
+// Joining and splitting: ops that concatenate, stack, repeat, broadcast or split along dims (cat, hstack/vstack/dstack,
+// atleast_Nd, broadcast_tensors, stack, chunk/split, tensor_split/hsplit/vsplit/dsplit, unbind, repeat/tile,
+// repeat_interleave, meshgrid, pad, roll).
 
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat
@@ -12,12 +15,46 @@ internal static class Cat
     private static object? V13(OpContext c, OpArgs a)
     {
         var tensors = a.Tensors(0);
-        var rank = tensors[0].Type.Rank;
-        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), rank);
+        return Lower(c, tensors, Shapes.NormalizeAxis(a.Int(1, "dim", 0), tensors[0].Type.Rank));
+    }
+
+    public static Value Lower(OpContext c, IReadOnlyList<Value> tensors, int axis)
+    {
         var shape = tensors[0].Type.Shape!.ToArray();
-        shape[axis] = Shapes.Product([]) is var _ && tensors.All(t => t.Type.Shape![axis].IsStatic)
+        shape[axis] = tensors.All(t => t.Type.Shape![axis].IsStatic)
             ? Dim.Of(tensors.Sum(t => t.Type.Shape![axis].Value!.Value)) : Shapes.Unknown();
         return tensors.Count == 1 ? tensors[0] : c.Op("Concat", tensors, tensors[0].Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>hstack</c>, <c>vstack</c>/<c>row_stack</c> and <c>dstack</c> → Concat along dim 1 (dim 0 for 1-D tensors), 0 and 2,
+/// after lifting each tensor to at least 1, 2 and 3 dims as torch.atleast_Nd does: [n] → [1, n] or [1, n, 1], [h, w] → [h, w, 1].
+/// </summary>
+[AtenOp("aten::hstack", "aten::vstack", "aten::row_stack", "aten::dstack")]
+internal static class StackAlongDim
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var minimumRank = c.OpName switch { "aten::hstack" => 1, "aten::dstack" => 3, _ => 2 };
+        var tensors = a.Tensors(0).Select(t => AtLeast(c, t, minimumRank)).ToList();
+        var axis = c.OpName switch { "aten::hstack" => tensors[0].Type.Rank == 1 ? 0 : 1, "aten::dstack" => 2, _ => 0 };
+        return Cat.Lower(c, tensors, axis);
+    }
+
+    /// <summary><paramref name="t"/> with at least <paramref name="rank"/> dims, lifted as torch.atleast_1d/2d/3d does.</summary>
+    public static Value AtLeast(OpContext c, Value t, int rank)
+    {
+        long[] axes = (t.Type.Rank, rank) switch
+        {
+            (0, _) => Enumerable.Range(0, rank).Select(i => (long)i).ToArray(),
+            (1, 2) => [0],
+            (1, 3) => [0, 2],
+            (2, 3) => [2],
+            _ => [],
+        };
+        return axes.Length == 0 ? t : c.Unsqueeze(t, axes);
     }
 }
 
@@ -33,8 +70,7 @@ internal static class Chunk
     {
         var x = a.Tensor(0);
         var axis = Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank);
-        var size = x.Type.Shape![axis].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
-            $"{c.OpName} along dim {axis} of {x.Type}, whose size is not known at conversion time, is not supported", "give that dim a fixed size in --input");
+        var size = StaticSize(c, x, axis);
         long[] sizes;
         if (c.OpName.EndsWith("chunk", StringComparison.Ordinal))
         {
@@ -42,9 +78,20 @@ internal static class Chunk
             sizes = Pieces(size, piece);
         }
         else sizes = a.Get(1) is long piece ? Pieces(size, piece) : a.Ints(1);
+        return Split(c, x, axis, sizes);
+    }
+
+    /// <summary>Split into pieces of <paramref name="sizes"/> along <paramref name="axis"/>: a list of tensors.</summary>
+    public static List<object?> Split(OpContext c, Value x, int axis, long[] sizes)
+    {
         var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(s) : d).ToArray())).ToArray();
         return c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis)).Cast<object?>().ToList();
     }
+
+    /// <summary>The size of the dim to split, which must be known: it decides how many tensors come out.</summary>
+    public static long StaticSize(OpContext c, Value x, int axis) =>
+        x.Type.Shape![axis].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            $"{c.OpName} along dim {axis} of {x.Type}, whose size is not known at conversion time, is not supported", "give that dim a fixed size in --input");
 
     private static long[] Pieces(long size, long piece)
     {
@@ -55,11 +102,13 @@ internal static class Chunk
 }
 
 /// <summary>
-/// <c>pad(x, pad, mode, value)</c> (F.pad; <c>pad</c> lists (begin, end) pairs from the last dim backwards) and
-/// <c>constant_pad_nd(x, pad, value)</c>. constant/reflect/replicate → Pad (mode constant/reflect/edge); circular →
-/// Concat(x[-before:], x, x[:after]) per dim. All-zero padding is the input itself (Swin pads to whole windows).
+/// <c>pad(x, pad, mode, value)</c> (F.pad; <c>pad</c> lists (begin, end) pairs from the last dim backwards),
+/// <c>constant_pad_nd(x, pad, value)</c> and <c>reflection_pad{1,2,3}d</c>/<c>replication_pad{1,2,3}d(x, padding)</c>.
+/// constant/reflect/replicate → Pad (mode constant/reflect/edge); circular → Concat(x[-before:], x, x[:after]) per dim.
+/// All-zero padding is the input itself (Swin pads to whole windows).
 /// </summary>
-[AtenOp("aten::pad", "aten::constant_pad_nd")]
+[AtenOp("aten::pad", "aten::constant_pad_nd", "aten::reflection_pad1d", "aten::reflection_pad2d", "aten::reflection_pad3d",
+        "aten::replication_pad1d", "aten::replication_pad2d", "aten::replication_pad3d")]
 internal static class Pad
 {
     [Opset(13)]
@@ -68,7 +117,13 @@ internal static class Pad
         var x = a.Tensor(0);
         var pad = a.SymInts(1, "pad");
         var constantNd = c.OpName == "aten::constant_pad_nd";
-        var mode = constantNd ? "constant" : a.Get(2, "mode") as string ?? "constant";
+        var mode = c.OpName switch
+        {
+            "aten::pad" => a.Get(2, "mode") as string ?? "constant",
+            _ when c.OpName.StartsWith("aten::reflection_pad", StringComparison.Ordinal) => "reflect",
+            _ when c.OpName.StartsWith("aten::replication_pad", StringComparison.Ordinal) => "replicate",
+            _ => "constant",
+        };
         var value = constantNd ? a.Get(2, "value") : a.Get(3, "value");
         if (pad.All(p => p is 0L)) return x;
         var rank = x.Type.Rank;
@@ -146,5 +201,203 @@ internal static class Roll
         var tail = Slice.Static(c, x, axis, -shift, long.MaxValue);
         var head = Slice.Static(c, x, axis, 0, -shift);
         return c.Op("Concat", [tail, head], x.Type, ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>tensor_split(x, sections or indices, dim)</c> and <c>hsplit</c>/<c>vsplit</c>/<c>dsplit</c> (dim 1, or 0 for 1-D; 0; 2)
+/// → Split. n sections give the first size % n pieces one element more; a list gives the split points.
+/// </summary>
+[AtenOp("aten::tensor_split", "aten::hsplit", "aten::vsplit", "aten::dsplit")]
+internal static class TensorSplit
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = c.OpName switch
+        {
+            "aten::hsplit" => x.Type.Rank == 1 ? 0 : 1,
+            "aten::vsplit" => 0,
+            "aten::dsplit" => 2,
+            _ => Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank),
+        };
+        var size = Chunk.StaticSize(c, x, axis);
+        long[] sizes;
+        if (a.Get(1) is long sections)
+        {
+            sizes = Enumerable.Range(0, (int)sections).Select(i => size / sections + (i < size % sections ? 1 : 0)).ToArray();
+        }
+        else
+        {
+            var points = a.Ints(1, "indices").Select(p => Math.Clamp(p < 0 ? p + size : p, 0, size)).Prepend(0).Append(size).ToArray();
+            sizes = points.Skip(1).Select((end, i) => Math.Max(0, end - points[i])).ToArray();
+        }
+        return Chunk.Split(c, x, axis, sizes);
+    }
+}
+
+/// <summary><c>atleast_1d/2d/3d(x)</c>: x with leading (and for 3-D, trailing) dims of 1 added up to that rank.</summary>
+[AtenOp("aten::atleast_1d", "aten::atleast_2d", "aten::atleast_3d")]
+internal static class AtLeastNd
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => StackAlongDim.AtLeast(c, a.Tensor(0), rank: c.OpName[^2] - '0'); // the N of atleast_Nd
+}
+
+/// <summary>
+/// <c>broadcast_tensors(tensors)</c> → each tensor Expanded to the common shape: the elementwise Max of the shapes, each
+/// padded with leading ones (broadcast dims are equal or 1). Returns a list.
+/// </summary>
+[AtenOp("aten::broadcast_tensors")]
+internal static class BroadcastTensors
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var tensors = a.Tensors(0);
+        var shape = Shapes.Broadcast(tensors.Select(t => t.Type.Shape))!;
+        var rank = shape.Count;
+        Value Padded(Value t) => t.Type.Rank == rank ? c.ShapeOf(t)
+            : c.Op("Concat", [c.ConstInt64(Enumerable.Repeat(1L, rank - t.Type.Rank).ToArray()), c.ShapeOf(t)], TensorType.Of(DataType.Int64, rank), ("axis", 0));
+        var target = shape.All(d => d.IsStatic) ? c.ConstInt64(shape.Select(d => d.Value!.Value).ToArray())
+            : c.Op("Max", tensors.Select(Padded).ToArray(), TensorType.Of(DataType.Int64, rank));
+        return tensors.Select(t => (object?)c.Op("Expand", [t, target], t.Type.WithShape(shape))).ToList();
+    }
+}
+
+/// <summary><c>stack(tensors, dim)</c> → each tensor unsqueezed at dim (counted in the result's rank), then Concat.</summary>
+[AtenOp("aten::stack")]
+internal static class Stack
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var tensors = a.Tensors(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), tensors[0].Type.Rank + 1);
+        var pieces = tensors.Select(t => c.Unsqueeze(t, [axis])).ToArray();
+        var shape = pieces[0].Type.Shape!.Select((d, i) => i == axis ? Dim.Of(tensors.Count) : d).ToArray();
+        return c.Op("Concat", pieces, pieces[0].Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary><c>unbind(x, dim)</c> → Split into size-1 pieces, each squeezed: a list of tensors (the dim must be static).</summary>
+[AtenOp("aten::unbind")]
+internal static class Unbind
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), x.Type.Rank);
+        var count = Chunk.StaticSize(c, x, axis);
+        var pieceType = x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(1) : d).ToArray());
+        var pieces = c.OpMulti("Split", [x, c.ConstInt64(Enumerable.Repeat(1L, (int)count).ToArray())],
+            Enumerable.Repeat(pieceType, (int)count).ToArray(), ("axis", axis));
+        var squeezedType = x.Type.WithShape(x.Type.Shape!.Where((_, i) => i != axis).ToArray());
+        return pieces.Select(p => (object?)c.Op("Squeeze", [p, c.ConstInt64([axis])], squeezedType)).ToList();
+    }
+}
+
+/// <summary>
+/// <c>repeat(x, repeats)</c> and <c>tile(x, dims)</c> → Tile. More repeats than dims adds leading dims of 1 to x
+/// first; fewer (tile only) repeats the leading dims once.
+/// </summary>
+[AtenOp("aten::repeat", "aten::tile")]
+internal static class Repeat
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var repeats = a.Ints(1, "repeats");
+        var rank = Math.Max(repeats.Length, x.Type.Rank);
+        repeats = [.. Enumerable.Repeat(1L, rank - repeats.Length), .. repeats];
+        if (rank > x.Type.Rank) x = c.Unsqueeze(x, Enumerable.Range(0, rank - x.Type.Rank).Select(i => (long)i).ToArray());
+        var shape = x.Type.Shape!.Select((d, i) => repeats[i] == 1 ? d : d.Value is { } v ? Dim.Of(v * repeats[i]) : Shapes.Unknown()).ToArray();
+        return c.Op("Tile", [x, c.ConstInt64(repeats)], x.Type.WithShape(shape));
+    }
+}
+
+/// <summary>
+/// <c>repeat_interleave(x, repeats, dim)</c>: each slice along dim repeated. An int count → Unsqueeze after dim, Expand,
+/// Reshape (no dim: of the flattened x); a constant repeats tensor → Gather with the repeated indices. A repeats tensor
+/// known only at run time is refused (the result's size depends on its values).
+/// </summary>
+[AtenOp("aten::repeat_interleave")]
+internal static class RepeatInterleave
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var flattened = a.IsNone(2, "dim");
+        if (flattened) x = c.Op("Reshape", [x, c.ConstInt64([-1])], x.Type.WithShape([Shapes.Product(x.Type.Shape!)]));
+        var axis = flattened ? 0 : Shapes.NormalizeAxis(a.Int(2, "dim"), x.Type.Rank);
+        var counts = a.Get(1, "repeats") switch
+        {
+            long l => [l],
+            Value v when c.TryGetConstantInt64s(v, out var values) => values,
+            var other => throw c.Error(DiagnosticCode.StaticValueRequired,
+                $"{c.OpName} with repeats {Interpreter.DescribeValue(other)} gives a size that depends on run-time values",
+                "pass an int or a constant tensor as repeats"),
+        };
+        return counts.Length == 1 ? Uniform(c, x, axis, counts[0]) : PerIndex(c, x, axis, counts);
+    }
+
+    private static Value Uniform(OpContext c, Value x, int axis, long count)
+    {
+        var shape = x.Type.Shape!;
+        if (shape.Skip(axis + 1).Any(d => !d.IsStatic))
+            throw c.Error(DiagnosticCode.StaticValueRequired, $"{c.OpName} with dynamic dims after dim {axis} of {x.Type} is not supported yet",
+                "give those dims fixed sizes in --input");
+        var spread = c.Unsqueeze(x, [axis + 1]);
+        var ones = Enumerable.Repeat(1L, shape.Count + 1).ToArray();
+        ones[axis + 1] = count;
+        var expanded = c.Op("Expand", [spread, c.ConstInt64(ones)],
+            spread.Type.WithShape(spread.Type.Shape!.Select((d, i) => i == axis + 1 ? Dim.Of(count) : d).ToArray()));
+        // Dims before axis are copied (0), axis·count is inferred (−1), the static trailing dims are spelled out.
+        long[] target = [.. Enumerable.Repeat(0L, axis), -1, .. shape.Skip(axis + 1).Select(d => d.Value!.Value)];
+        var outputShape = shape.Select((d, i) => i != axis ? d : d.Value is { } v ? Dim.Of(v * count) : Shapes.Unknown()).ToArray();
+        return c.Op("Reshape", [expanded, c.ConstInt64(target)], x.Type.WithShape(outputShape));
+    }
+
+    private static Value PerIndex(OpContext c, Value x, int axis, long[] counts)
+    {
+        if (x.Type.Shape![axis].Value is { } size && size != counts.Length)
+            throw c.Error(DiagnosticCode.ShapeMismatch, $"{c.OpName} has {counts.Length} repeats for dim {axis} of {x.Type}");
+        var indices = counts.SelectMany((n, i) => Enumerable.Repeat((long)i, (int)n)).ToArray();
+        var shape = x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(indices.Length) : d).ToArray();
+        return c.Op("Gather", [x, c.ConstInt64(indices)], x.Type.WithShape(shape), ("axis", axis));
+    }
+}
+
+/// <summary>
+/// <c>meshgrid(tensors, indexing)</c> of 1-D tensors → each reshaped to lie along its own axis and expanded to the grid.
+/// "ij" (the default) puts tensor i on axis i; "xy" swaps the first two axes, as numpy. Returns a list.
+/// </summary>
+[AtenOp("aten::meshgrid")]
+internal static class Meshgrid
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var tensors = a.Tensors(0);
+        var indexing = a.Get(1, "indexing") as string ?? "ij";
+        var axes = Enumerable.Range(0, tensors.Count).ToArray();
+        if (indexing == "xy" && axes.Length > 1) (axes[0], axes[1]) = (1, 0);
+        else if (indexing != "ij") throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} indexing '{indexing}' is not 'ij' or 'xy'");
+        var sizes = new object[tensors.Count];
+        for (var i = 0; i < tensors.Count; i++)
+            sizes[axes[i]] = tensors[i].Type.Shape is [{ Value: { } n }] ? n : new DynamicInt(c.DimSize(tensors[i], 0));
+        var grid = c.ShapeTensor(sizes);
+        var gridShape = sizes.Select(s => s is long n ? Dim.Of(n) : ((DynamicInt)s).Scalar.SizeOf ?? Shapes.Unknown()).ToArray();
+        return tensors.Select((t, i) =>
+        {
+            var alongAxis = Enumerable.Repeat(1L, tensors.Count).ToArray();
+            alongAxis[axes[i]] = -1;
+            var line = c.Op("Reshape", [t, c.ConstInt64(alongAxis)], t.Type.WithShape(alongAxis.Select((n, j) => j == axes[i] ? t.Type.Shape![0] : Dim.Of(1)).ToArray()));
+            return (object?)c.Op("Expand", [line, grid], t.Type.WithShape(gridShape));
+        }).ToList();
     }
 }

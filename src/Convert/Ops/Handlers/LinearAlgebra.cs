@@ -4,7 +4,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Linear algebra: products of tensors (linear, matmul/mm/bmm, addmm, baddbmm, einsum).
+// Linear algebra: products of tensors (linear, matmul/mm/bmm/dot/mv, outer, cross, addmm, baddbmm/addbmm/addmv/addr, einsum).
 
 /// <summary>
 /// <c>linear(x, weight, bias) = x·weightᵀ + bias</c>. Rank-2 input → one Gemm(transB=1); other ranks →
@@ -31,14 +31,15 @@ internal static class Linear
     }
 }
 
-/// <summary><c>matmul(a, b)</c> with numpy semantics → MatMul.</summary>
-[AtenOp("aten::matmul", "aten::mm", "aten::bmm")]
+/// <summary><c>matmul(a, b)</c> with numpy semantics → MatMul; <c>dot(u, v)</c> and <c>mv(m, v)</c> are its 1-D cases.</summary>
+[AtenOp("aten::matmul", "aten::mm", "aten::bmm", "aten::dot", "aten::mv")]
 internal static class MatMul
 {
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a.Tensor(0), a.Tensor(1));
+
+    public static Value Lower(OpContext c, Value x, Value y)
     {
-        var (x, y) = (a.Tensor(0), a.Tensor(1));
         var xs = x.Type.Shape!;
         var ys = y.Type.Shape!;
         IReadOnlyList<Dim>? shape = (xs.Count, ys.Count) switch
@@ -65,20 +66,28 @@ internal static class Addmm
     }
 }
 
-/// <summary><c>baddbmm(input, batch1, batch2, beta=1, alpha=1) = beta·input + alpha·(batch1 @ batch2)</c> → MatMul, Add.</summary>
-[AtenOp("aten::baddbmm")]
-internal static class Baddbmm
+/// <summary>
+/// <c>beta·input + alpha·product</c> (beta, alpha default 1; beta 0 ignores the input, as torch) for <c>baddbmm</c> (product
+/// batch1 @ batch2), <c>addbmm</c> (that summed over the batch), <c>addmv</c> (mat @ vec) and <c>addr</c> (the outer
+/// product vec1 ⊗ vec2) → MatMul (or Mul), Mul, Add.
+/// </summary>
+[AtenOp("aten::baddbmm", "aten::baddbmm_", "aten::addbmm", "aten::addbmm_", "aten::addmv", "aten::addmv_", "aten::addr", "aten::addr_")]
+internal static class AddScaledProduct
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var (input, b1, b2) = (a.Tensor(0), a.Tensor(1), a.Tensor(2));
-        var type = b1.Type.WithShape([b1.Type.Shape![0], b1.Type.Shape![1], b2.Type.Shape![2]]);
-        var product = c.Op("MatMul", [b1, b2], type);
+        var (input, left, right) = (a.Tensor(0), a.Tensor(1), a.Tensor(2));
+        var product = c.OpName.StartsWith("aten::addr", StringComparison.Ordinal)
+            ? (Value)Binary.Lower(c, "Mul", c.Unsqueeze(left, [1]), c.Unsqueeze(right, [0]))
+            : MatMul.Lower(c, left, right);
+        if (c.OpName.StartsWith("aten::addbmm", StringComparison.Ordinal))
+            product = Reduction.Reduce(c, product, [0], keep: false, "ReduceSum", axesAsInput: true);
         var (beta, alpha) = (a.Float(3, "beta", 1), a.Float(4, "alpha", 1));
-        if (alpha != 1) product = c.Op("Mul", [product, c.Scalar(alpha, type.ElementType)], type);
+        if (alpha != 1) product = c.Op("Mul", [product, c.Scalar(alpha, product.Type.ElementType)], product.Type);
+        if (beta == 0) return product;
         var bias = beta == 1 ? input : c.Op("Mul", [input, c.Scalar(beta, input.Type.ElementType)], input.Type);
-        return c.Op("Add", [bias, product], type);
+        return c.Op("Add", [bias, product], product.Type.WithShape(Shapes.Broadcast(bias.Type.Shape, product.Type.Shape)));
     }
 }
 
@@ -157,5 +166,39 @@ internal static class Einsum
             if (i < outputNamed.Length) result.Add(sizes.TryGetValue(outputNamed[i], out var d) ? d : Shapes.Unknown());
         }
         return result;
+    }
+}
+
+/// <summary><c>outer(u, v)</c> (also what <c>torch.ger</c> traces to): u as a column times v as a row, broadcast → Mul.</summary>
+[AtenOp("aten::outer")]
+internal static class Outer
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) =>
+        Binary.Lower(c, "Mul", c.Unsqueeze(a.Tensor(0), [1]), c.Unsqueeze(a.Tensor(1), [0]));
+}
+
+/// <summary>
+/// <c>cross(a, b, dim)</c> / <c>linalg_cross(a, b, dim=-1)</c> of 3-vectors along dim (cross's dim None: the first of size 3):
+/// a[1,2,0]·b[2,0,1] − a[2,0,1]·b[1,2,0], each permutation a Gather along dim.
+/// </summary>
+[AtenOp("aten::cross", "aten::linalg_cross")]
+internal static class Cross
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, y) = (a.Tensor(0), a.Tensor(1));
+        var rank = Math.Max(x.Type.Rank, y.Type.Rank);
+        var dim = a.Get(2, "dim") is null
+            ? Enumerable.Range(0, x.Type.Rank).FirstOrDefault(i => x.Type.Shape![i].Value == 3, -1) is var first and >= 0 ? first
+                : throw c.Error(DiagnosticCode.InvalidOpArguments, $"aten::cross of {x.Type} without a dim has no dim of size 3")
+            : Shapes.NormalizeAxis(a.Int(2, "dim"), rank);
+        Value Permuted(Value t, long[] order) =>
+            c.Op("Gather", [t, c.ConstInt64(order)], t.Type, ("axis", (long)(dim - rank + t.Type.Rank)));
+        long[] next = [1, 2, 0], previous = [2, 0, 1];
+        var forward = Binary.Lower(c, "Mul", Permuted(x, next), Permuted(y, previous));
+        var backward = Binary.Lower(c, "Mul", Permuted(x, previous), Permuted(y, next));
+        return Binary.Lower(c, "Sub", forward, backward);
     }
 }

@@ -1,8 +1,9 @@
 using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Masking: ops that keep or replace elements by a mask (masked_fill, triu, tril).
+// Masking: ops that keep or replace elements by a mask (masked_fill, where, triu, tril).
 
 /// <summary><c>masked_fill(x, mask, value)</c> → Where(mask, value, x), the value (a number or a 0-d tensor) cast to x's type.</summary>
 [AtenOp("aten::masked_fill", "aten::masked_fill_")]
@@ -16,6 +17,29 @@ internal static class MaskedFill
         var type = x.Type.ElementType;
         var value = c.Cast(c.AsTensor(a.Get(2, "value"), type), type);
         return c.Op("Where", [mask, value, x], x.Type.WithShape(Shapes.Broadcast(x.Type.Shape, mask.Type.Shape)));
+    }
+}
+
+/// <summary>
+/// <c>where(condition, x, y)</c>: x where the condition holds, else y → Where. Either side may be a number; the result
+/// type is torch's promotion of the two, the shape the broadcast of all three. Bool sides go through int64, as ONNX
+/// Runtime's Where before opset 16 has no bool kernel. The one-argument form is nonzero, another op.
+/// </summary>
+[AtenOp("aten::where")]
+internal static class Where
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        if (a.Count < 3)
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, "aten::where(condition), which is nonzero(condition, as_tuple=True), is not supported");
+        var condition = c.Cast(a.Tensor(0), DataType.Bool);
+        var type = Binary.ResultType(a.Get(1), a.Get(2));
+        var operandType = type == DataType.Bool ? DataType.Int64 : type;
+        var x = c.Cast(c.AsTensor(a.Get(1), type), operandType);
+        var y = c.Cast(c.AsTensor(a.Get(2), type), operandType);
+        var shape = Shapes.Broadcast([condition.Type.Shape, x.Type.Shape, y.Type.Shape]);
+        return c.Cast(c.Op("Where", [condition, x, y], TensorType.Of(operandType).WithShape(shape)), type);
     }
 }
 

@@ -1,12 +1,18 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Pooling: max_pool, avg_pool, adaptive_avg_pool (1d/2d/3d).
+// Pooling: max_pool (with indices) and max_unpool, avg_pool, adaptive_avg_pool, adaptive_max_pool (1d/2d/3d).
 
-/// <summary><c>max_pool{1,2,3}d(x, kernel_size, stride, padding, dilation, ceil_mode)</c>.</summary>
-[AtenOp("aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d")]
+/// <summary>
+/// <c>max_pool{1,2,3}d(x, kernel_size, stride, padding, dilation, ceil_mode)</c> and the <c>_with_indices</c> forms
+/// (return_indices=True), which also return int64 indices. ONNX MaxPool counts those over the whole [N, C, *spatial]
+/// tensor, torch within each plane, so they are taken modulo the plane size (the spatial dims must then be static).
+/// </summary>
+[AtenOp("aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d",
+        "aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices", "aten::max_pool3d_with_indices")]
 internal static class MaxPool
 {
     [Opset(13)]
@@ -15,10 +21,48 @@ internal static class MaxPool
         var (x, kernel, stride, padding) = Pooling.Window(a);
         var dilation = a.Ints(4, "dilation", kernel.Length);
         var ceil = a.Bool(5, "ceil_mode", false);
+        return Lower(c, x, kernel, stride, padding, dilation, ceil, withIndices: c.OpName.EndsWith("_with_indices", StringComparison.Ordinal));
+    }
+
+    /// <summary>MaxPool: the pooled tensor, or with <paramref name="withIndices"/> the (values, indices) tuple torch returns.</summary>
+    public static object Lower(OpContext c, Value x, long[] kernel, long[] stride, long[] padding, long[] dilation, bool ceil, bool withIndices)
+    {
         var shape = Pooling.OutputShape(x, kernel, stride, padding, dilation, ceil);
-        return c.Op("MaxPool", [x], x.Type.WithShape(shape),
+        (string, AttributeValue)[] attributes =
+        [
             ("ceil_mode", ceil ? 1 : 0), ("dilations", dilation), ("kernel_shape", kernel),
-            ("pads", padding.Concat(padding).ToArray()), ("strides", stride));
+            ("pads", padding.Concat(padding).ToArray()), ("strides", stride),
+        ];
+        if (!withIndices) return c.Op("MaxPool", [x], x.Type.WithShape(shape), attributes);
+        var plane = Shapes.Product(x.Type.Shape!.Skip(2)).Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            $"{c.OpName} returns indices within each plane, which needs static spatial sizes, got {x.Type}", "give the spatial dims fixed sizes in --input");
+        var outputs = c.OpMulti("MaxPool", [x], [x.Type.WithShape(shape), TensorType.Of(DataType.Int64, shape)], attributes);
+        var indices = c.Op("Mod", [outputs[1], c.Scalar(plane, DataType.Int64)], outputs[1].Type);
+        return new TupleValue([outputs[0], indices]);
+    }
+}
+
+/// <summary>
+/// <c>adaptive_max_pool{1,2,3}d(x, output_size)</c> → (values, indices) from MaxPool with kernel = stride = input/output,
+/// which needs each output size to divide the input size (then torch's windows are exactly those); other sizes are refused.
+/// </summary>
+[AtenOp("aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d")]
+internal static class AdaptiveMaxPool
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var inputSizes = x.Type.Shape!.Skip(2).Select(d => d.Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            $"{c.OpName} needs static spatial sizes, got {x.Type}", "give the spatial dims fixed sizes in --input")).ToArray();
+        var outputSizes = a.SymInts(1, "output_size").Select((o, i) => o as long? ?? inputSizes[i]).ToArray();
+        if (inputSizes.Zip(outputSizes).Any(p => p.First % p.Second != 0))
+            throw c.Error(DiagnosticCode.UnsupportedConstruct,
+                $"{c.OpName} to [{string.Join(", ", outputSizes)}] from {x.Type} pools windows of different sizes, which is not supported yet",
+                "use output sizes that divide the input sizes");
+        var kernel = inputSizes.Zip(outputSizes, (i, o) => i / o).ToArray();
+        var ones = Enumerable.Repeat(1L, kernel.Length).ToArray();
+        return MaxPool.Lower(c, x, kernel, kernel, new long[kernel.Length], ones, ceil: false, withIndices: true);
     }
 }
 
@@ -99,6 +143,30 @@ internal static class AdaptiveAvgPool
             current = c.Op("Concat", pieces, current.Type.WithShape(concatShape), ("axis", axis));
         }
         return current;
+    }
+}
+
+/// <summary>
+/// <c>max_unpool2d(x, indices, output_size)</c> / <c>max_unpool3d(…, stride, padding)</c>: each value written at its index
+/// within its output plane, zeros elsewhere → ScatterElements into zeros [N, C, H·W] on the flattened planes (torch's
+/// per-plane indices need no offsets that way), reshaped to [N, C, *output_size].
+/// </summary>
+[AtenOp("aten::max_unpool2d", "aten::max_unpool3d")]
+internal static class MaxUnpool
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, indices) = (a.Tensor(0), c.Cast(a.Tensor(1, "indices"), DataType.Int64));
+        var outputSize = a.Ints(2, "output_size");
+        var planes = c.Sizes(x).Take(2).ToArray();
+        var plane = outputSize.Aggregate(1L, (p, n) => p * n);
+        var flatType = x.Type.WithShape([.. x.Type.Shape!.Take(2), Shapes.Product(x.Type.Shape!.Skip(2))]);
+        var values = Reshape.To(c, x, [.. planes, -1L]);
+        var positions = Reshape.To(c, indices, [.. planes, -1L]);
+        var zeros = Full.Of(c, c.ShapeTensor([.. planes, plane]), [.. x.Type.Shape!.Take(2), Dim.Of(plane)], 0L, x.Type.ElementType);
+        var scattered = c.Op("ScatterElements", [zeros, positions, values], zeros.Type, ("axis", 2));
+        return Reshape.To(c, scattered, [.. planes, .. outputSize.Cast<object>()]);
     }
 }
 

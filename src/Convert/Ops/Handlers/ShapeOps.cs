@@ -156,10 +156,10 @@ internal static class Squeeze
 }
 
 /// <summary>
-/// <c>expand(x, size)</c> → Expand, a −1 entry keeping x's dim (ONNX Expand broadcasts, so −1 becomes 1);
-/// <c>expand_as(x, other)</c> → Expand to other's shape.
+/// <c>expand(x, size)</c> and <c>broadcast_to(x, size)</c> → Expand, a −1 entry keeping x's dim (ONNX Expand broadcasts,
+/// so −1 becomes 1); <c>expand_as(x, other)</c> → Expand to other's shape.
 /// </summary>
-[AtenOp("aten::expand", "aten::expand_as")]
+[AtenOp("aten::expand", "aten::expand_as", "aten::broadcast_to")]
 internal static class Expand
 {
     [Opset(13)]
@@ -218,5 +218,132 @@ internal static class Numel
         if (x.Type.IsFullyStatic) return x.Type.StaticShape().Aggregate(1L, (product, d) => product * d);
         var shape = c.Op("Shape", [x], TensorType.Of(DataType.Int64, x.Type.Rank));
         return new DynamicInt(c.Op("ReduceProd", [shape], TensorType.Scalar(DataType.Int64), ("keepdims", 0)));
+    }
+}
+
+/// <summary>
+/// <c>view_as(x, other)</c> / <c>reshape_as(x, other)</c> → Reshape to other's shape (a constant when it is static,
+/// else other's Shape).
+/// </summary>
+[AtenOp("aten::view_as", "aten::reshape_as")]
+internal static class ReshapeAs
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, other) = (a.Tensor(0), a.Tensor(1));
+        return c.Op("Reshape", [x, c.ShapeOf(other)], x.Type.WithShape(other.Type.Shape));
+    }
+}
+
+/// <summary>
+/// <c>unflatten(x, dim, sizes)</c> → Reshape: the other dims are kept (run-time sizes for dynamic ones), dim is
+/// replaced by sizes (which may hold one −1).
+/// </summary>
+[AtenOp("aten::unflatten")]
+internal static class Unflatten
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var axis = Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank);
+        var dims = c.Sizes(x);
+        return Reshape.To(c, x, [.. dims.Take(axis), .. a.Ints(2, "sizes").Cast<object>(), .. dims.Skip(axis + 1)]);
+    }
+}
+
+/// <summary>
+/// <c>movedim(x, source, destination)</c> (ints or int lists) → Transpose: the moved dims land at their destinations,
+/// the others keep their order in the remaining places, as in torch.
+/// </summary>
+[AtenOp("aten::movedim", "aten::moveaxis")]
+internal static class Movedim
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var rank = x.Type.Rank;
+        var source = a.Ints(1, "source", expand: 1).Select(d => (long)Shapes.NormalizeAxis(d, rank)).ToArray();
+        var destination = a.Ints(2, "destination", expand: 1).Select(d => Shapes.NormalizeAxis(d, rank)).ToArray();
+        var perm = new long[rank];
+        Array.Fill(perm, -1);
+        for (var i = 0; i < source.Length; i++) perm[destination[i]] = source[i];
+        using var rest = Enumerable.Range(0, rank).Select(d => (long)d).Where(d => !source.Contains(d)).GetEnumerator();
+        for (var i = 0; i < rank; i++)
+            if (perm[i] < 0 && rest.MoveNext()) perm[i] = rest.Current;
+        return Permute.Lower(c, x, perm);
+    }
+}
+
+/// <summary><c>pixel_shuffle(x, r)</c> on [N, C·r², H, W] → DepthToSpace in CRD order (channel-major, as torch) → [N, C, H·r, W·r].</summary>
+[AtenOp("aten::pixel_shuffle")]
+internal static class PixelShuffle
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = PixelShuffling.Input(c, a);
+        var r = a.Int(1, "upscale_factor");
+        var s = x.Type.Shape!;
+        Dim[] shape = [s[0], s[1].Value is { } ch ? ch / (r * r) : Shapes.Unknown(), Scale(s[2], r), Scale(s[3], r)];
+        return c.Op("DepthToSpace", [x], x.Type.WithShape(shape), ("blocksize", r), ("mode", "CRD"));
+    }
+
+    private static Dim Scale(Dim d, long r) => d.Value is { } v ? Dim.Of(v * r) : Shapes.Unknown();
+}
+
+/// <summary>
+/// <c>pixel_unshuffle(x, r)</c>: [N, C, H·r, W·r] → [N, C·r², H, W] with channel c·r² + i·r + j, which ONNX SpaceToDepth
+/// (block-major) does not give: Reshape to [N, C, H, r, W, r], Transpose to [N, C, r, r, H, W], Reshape.
+/// </summary>
+[AtenOp("aten::pixel_unshuffle")]
+internal static class PixelUnshuffle
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = PixelShuffling.Input(c, a);
+        var r = a.Int(1, "downscale_factor");
+        if (x.Type.Shape!.Skip(1).Any(d => !d.IsStatic))
+            throw c.Error(DiagnosticCode.StaticValueRequired, $"{c.OpName} needs static channel and spatial sizes, got {x.Type}",
+                "give those dims fixed sizes in --input");
+        var (n, ch, h, w) = (c.Sizes(x)[0], x.Type.Shape![1].Value!.Value, x.Type.Shape[2].Value!.Value / r, x.Type.Shape[3].Value!.Value / r);
+        var blocks = Reshape.To(c, x, [n, ch, h, r, w, r]);
+        var moved = Permute.Lower(c, blocks, [0, 1, 3, 5, 2, 4]);
+        return Reshape.To(c, moved, [n, ch * r * r, h, w]);
+    }
+}
+
+/// <summary>
+/// <c>channel_shuffle(x, groups)</c> (nn.ChannelShuffle) on [N, C, *]: Reshape to [N, g, C/g, *], swap the two group dims,
+/// Reshape back (ShuffleNet's shuffle as one op).
+/// </summary>
+[AtenOp("aten::channel_shuffle", "aten::native_channel_shuffle")]
+internal static class ChannelShuffle
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var groups = a.Int(1, "groups");
+        var channels = x.Type.Shape![1].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+            $"{c.OpName} needs a static channel dim, got {x.Type}", "give the channel dim a fixed size in --input");
+        var sizes = c.Sizes(x);
+        var grouped = Reshape.To(c, x, [sizes[0], groups, channels / groups, .. sizes.Skip(2)]);
+        var perm = Enumerable.Range(0, grouped.Type.Rank).Select(i => (long)(i switch { 1 => 2, 2 => 1, _ => i })).ToArray();
+        return Reshape.To(c, Permute.Lower(c, grouped, perm), sizes);
+    }
+}
+
+internal static class PixelShuffling
+{
+    /// <summary>The 4-D input of pixel_shuffle/pixel_unshuffle (torch also takes extra leading batch dims; ONNX's ops do not).</summary>
+    public static Value Input(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        return x.Type.Rank == 4 ? x : throw c.Error(DiagnosticCode.UnsupportedConstruct,
+            $"{c.OpName} is supported on 4-D [N, C, H, W] tensors, got {x.Type}", "reshape to 4-D before the call");
     }
 }

@@ -1,0 +1,26 @@
+using ModelForge.Core.Diagnostics;
+using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
+
+namespace ModelForge.Convert.Tests.Ops;
+
+/// <summary>
+/// Variants the long-tail lowerings refuse, each with its diagnostic naming the op: per-op fixtures converted with
+/// input specs that make the variant (a dynamic dim the lowering needs static, integer tensors where only bool masks
+/// are lowered).
+/// </summary>
+public class LongTailVariantTests
+{
+    [Theory]
+    [InlineData("glu", "x:float32[batch,3,n];y:float32[batch,6,4]", DiagnosticCode.StaticValueRequired, "aten::glu along dim 2 of float32[batch,3,n]")]
+    [InlineData("instance_norm", "x:float32[batch,c,5,5]", DiagnosticCode.StaticValueRequired, "aten::instance_norm of float32[batch,c,5,5], whose channel count")]
+    [InlineData("bitwise_bool", "mask:int64[batch,4,5];other:int64[batch,4,5]", DiagnosticCode.UnsupportedOpVariant, "aten::__and__ of a int64[batch,4,5] tensor")]
+    public void Refused_variant_names_the_op(string fixture, string inputs, DiagnosticCode code, string message)
+    {
+        var specs = inputs.Split(';').Select(InputSpec.Parse).ToArray();
+        var e = Throws(code, () =>
+        {
+            using var _ = ModelConverter.Convert(RepoPaths.Fixture("ops", fixture, "model.pt"), new ConvertOptions(specs));
+        });
+        Assert.StartsWith(message, Assert.Single(e.Diagnostics).Message);
+    }
+}
