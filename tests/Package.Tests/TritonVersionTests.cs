@@ -71,6 +71,25 @@ public sealed class TritonVersionTests(Models models) : IDisposable
     }
 
     [Fact]
+    public void Three_builds_are_versions_1_to_3_and_each_policy_serves_what_triton_would_load()
+    {
+        var added = Enumerable.Range(0, 3).Select(_ => TritonRepositoryVersions.Add(Requests.ResNet(models), _repo, Options)).ToList();
+        Assert.Equal([1, 2, 3], added.Select(a => a.Version));
+        Assert.Equal([1L, 2, 3], added[^1].VersionsPresent);
+
+        // The same model built again is a new version; the versions there stay as they are.
+        var version2 = Files(Path.Combine(_repo, "resnet", "2"));
+        (string Policy, long[] Served)[] cases = [("latest:2", [3, 4]), ("all", [1, 2, 3, 4, 5]), ("specific:2,7", [2])];
+        foreach (var (policy, served) in cases)
+        {
+            var next = TritonRepositoryVersions.Add(Requests.ResNet(models), _repo, Options with { VersionPolicy = TritonVersionPolicy.Parse(policy) });
+            Assert.Equal(served, next.VersionsServed);
+        }
+        Assert.Equal(version2, Files(Path.Combine(_repo, "resnet", "2")));
+        Assert.Equal("specific", TextProto.Parse(File.ReadAllText(Path.Combine(_repo, "resnet", "config.pbtxt"))).Message("version_policy").Fields[0].Field);
+    }
+
+    [Fact]
     public void An_unchanged_config_is_left_as_it_was()
     {
         var first = TritonRepositoryVersions.Add(Requests.ResNet(models), _repo, Options);
