@@ -27,12 +27,14 @@ public sealed record PackagingTargets
 
 /// <param name="Warnings">What the bundles may get wrong without a server refusing them (e.g. MF4012), and a stale tuning lock (MF4057); the tuner's own warnings are in <paramref name="Tuning"/>.</param>
 /// <param name="ReusedLock">The decision came from the tuning lock: nothing was measured.</param>
-public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written, IReadOnlyList<Diagnostic> Warnings, bool ReusedLock = false);
+/// <param name="TritonVersion">The version added to <see cref="TritonOptions.Repository"/>; null without one.</param>
+public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written, IReadOnlyList<Diagnostic> Warnings,
+    bool ReusedLock = false, TritonVersionWrite? TritonVersion = null);
 
 /// <summary>
 /// Tunes the batching once, then writes every requested bundle into one folder:
 /// <c>tuning/</c> (report and plot), <c>torchserve/model-store/NAME.mar</c> + <c>config.properties</c>,
-/// <c>triton/NAME/…</c>, and <c>kserve/</c>: <c>storage/{torchserve,triton}/</c> (one folder to upload to the storage URI,
+/// <c>triton/NAME/…</c> (or the model's next version in an existing repository, <see cref="TritonOptions.Repository"/>), and <c>kserve/</c>: <c>storage/{torchserve,triton}/</c> (one folder to upload to the storage URI,
 /// each runtime's layout in its subfolder) and <c>inferenceservice-{torchserve,triton}.yaml</c>.
 /// </summary>
 public static class Packager
@@ -63,13 +65,17 @@ public static class Packager
             if (targets.KServeStorageUri is { } uri)
                 written.Add(KServeWriter.WriteTorchServe(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
         }
+        TritonVersionWrite? tritonVersion = null;
         if (targets.Triton is { } triton)
         {
-            written.Add(TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton).ConfigPath);
+            if (triton.Repository is { } repository)
+                tritonVersion = TritonRepositoryVersions.Add(request, repository, triton);
+            else
+                written.Add(TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton).ConfigPath);
             if (targets.KServeStorageUri is { } uri)
                 written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
         }
-        return new PackagingResult(batching, tuning, written, warnings, reused);
+        return new PackagingResult(batching, tuning, written, warnings, reused, tritonVersion);
     }
 
     private static (BatchingConfig, TuningReport?, bool ReusedLock) ChooseBatching(PackageRequest request, PackagingTargets targets,

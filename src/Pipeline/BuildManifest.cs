@@ -6,6 +6,13 @@ using ModelForge.Pipeline.Stages;
 
 namespace ModelForge.Pipeline;
 
+/// <summary>
+/// The version a build added to an existing Triton repository (<c>package.triton.repository</c>), which lies outside the
+/// output folder and so outside <see cref="BuildManifest.Artifacts"/>: the model, the version written, and every version
+/// folder of the model after the write. No path: the manifest names nothing of this machine's.
+/// </summary>
+public sealed record TritonRepositoryRecord(string Model, int VersionWritten, IReadOnlyList<long> VersionsPresent);
+
 /// <summary>One file of a finished build, relative to the output folder.</summary>
 public sealed record BuildArtifact(string Path, long Bytes, string Sha256);
 
@@ -30,6 +37,8 @@ public sealed record BuildManifest
     /// <summary>What each stage that ran did, by stage name (<see cref="IBuildStage.Name"/>), sorted by name.</summary>
     public required IReadOnlyDictionary<string, StageOutcome> Stages { get; init; }
     public required IReadOnlyList<BuildArtifact> Artifacts { get; init; }
+    /// <summary>Null (absent) unless the spec names a Triton repository.</summary>
+    public TritonRepositoryRecord? TritonRepository { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -119,6 +119,7 @@ public static class BuildPipeline
             Inputs = WithTuningLock(spec, InputFiles(spec)),
             Stages = outcomes,
             Artifacts = BuildManifest.Scan(staged.StagingDirectory),
+            TritonRepository = context.TritonRepository,
         };
         manifest.Write(staged.StagingDirectory);
         staged.Publish();
@@ -156,12 +157,13 @@ public static class BuildPipeline
         return previous;
     }
 
-    /// <summary>The output folder is replaced as a whole, so it must not hold the spec or the model.</summary>
+    /// <summary>The output folder is replaced as a whole, so it must not hold the spec, the model or the Triton repository the build adds to.</summary>
     private static void CheckOutputIsSafe(ModelSpec spec)
     {
         var output = Path.GetFullPath(spec.OutputDirectory).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        foreach (var file in new[] { spec.SourcePath, spec.SpecPath }.OfType<string>())
-            if (Path.GetFullPath(file).StartsWith(output, StringComparison.Ordinal))
+        foreach (var file in new[] { spec.SourcePath, spec.SpecPath, spec.Package?.Triton?.Repository }.OfType<string>())
+            // With a separator added, a repository that is the output folder itself counts too.
+            if ((Path.GetFullPath(file) + Path.DirectorySeparatorChar).StartsWith(output, StringComparison.Ordinal))
                 throw new ModelForgeException(DiagnosticCode.OutputFolderUnsafe,
                     $"the output folder '{spec.OutputDirectory}' contains '{file}', and a build replaces its output folder as a whole",
                     SpecLocation(spec), "choose an output folder of its own, e.g. out/" + spec.Name);

@@ -191,6 +191,20 @@ public class BuildPipelineTests
     }
 
     [Fact]
+    public void AnOutputFolderHoldingTheTritonRepositoryIsRefused()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "tuning": { "level": "off" }, "triton": { "repository": "out/model/models" } }
+            """));
+
+        var error = Assert.Throws<ModelForgeException>(() => Build(spec));
+
+        Assert.Equal(DiagnosticCode.OutputFolderUnsafe, error.Code);
+        Assert.Contains("models", error.Diagnostics[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheSameInputsGiveTheSameBundleBytes()
     {
         using var workspace = new SpecWorkspace();

@@ -125,6 +125,13 @@ public class BuildStagesTests
 
         Assert.True(result.IsValid, string.Join("\n", (result.Details ?? []).Where(d => d.Errors is not null)
             .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
+        // A build that added a version to a Triton repository records it as the schema says.
+        var withRepository = BuildManifest.TryLoad(spec.OutputDirectory)! with { TritonRepository = new TritonRepositoryRecord("model", 4, [1, 3, 4]) };
+        using (var recorded = JsonDocument.Parse(withRepository.ToJson()))
+        {
+            Assert.True(schema.Evaluate(recorded.RootElement).IsValid);
+            Assert.Equal("""{"model":"model","versionWritten":4,"versionsPresent":[1,3,4]}""", Compact(recorded.RootElement.GetProperty("tritonRepository")));
+        }
         using var old = JsonDocument.Parse("""{ "format": 1, "name": "m", "inputHash": "sha256:00", "tools": {}, "inputs": {}, "stages": { "convert": "done" }, "artifacts": [] }""");
         Assert.False(schema.Evaluate(old.RootElement).IsValid);
     }

@@ -1,6 +1,7 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
 using ModelForge.Model;
+using ModelForge.Package.Triton;
 using ModelForge.Pipeline.Spec;
 
 namespace ModelForge.Pipeline.Tests;
@@ -52,6 +53,41 @@ public class SpecReaderTests
 
         Assert.Equal("image_classifier", spec.Package!.Handler);
         Assert.Empty(spec.Package.ReferencedFiles);
+    }
+
+    [Theory]
+    [InlineData("\"all\"", "all")]
+    [InlineData("{ \"latest\": 3 }", "latest:3")]
+    [InlineData("{ \"specific\": [1, 3] }", "specific:1,3")]
+    public void ATritonRepositoryIsRelativeToTheSpecWithItsVersionPolicy(string policy, string expected)
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec($$"""
+            "package": { "tuning": { "level": "off" }, "triton": { "repository": "../models", "versionPolicy": {{policy}}, "newConfig": true } }
+            """));
+
+        var triton = spec.Package!.Triton!;
+        Assert.Equal(Path.GetFullPath(Path.Combine(workspace.Directory, "..", "models")), triton.Repository);
+        Assert.Equal(expected, triton.VersionPolicy.ToString());
+        Assert.True(triton.NewConfig);
+        Assert.Equal(TritonVersionPolicy.Default, workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "triton": {} }
+            """)).Package!.Triton!.VersionPolicy);
+    }
+
+    [Theory]
+    [InlineData("{ \"latest\": 0 }")]
+    [InlineData("{ \"specific\": [] }")]
+    [InlineData("\"newest\"")]
+    [InlineData("{ \"latest\": 1, \"specific\": [1] }")]
+    public void AVersionPolicyOutsideTritonsThreeFormsIsRefused(string policy)
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load(SpecWorkspace.ResNetSpec($$"""
+            "package": { "triton": { "versionPolicy": {{policy}} } }
+            """)));
+        Assert.Equal(DiagnosticCode.SpecInvalid, error.Code);
+        Assert.Contains(error.Diagnostics, d => d.Message.Contains("versionPolicy", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ using ModelForge.Pipeline.Stages;
 namespace ModelForge.Cli.Commands;
 
 /// <summary>
-/// <c>modelforge package MODEL.onnx --source MODEL.pt --input … --name NAME [--torchserve] [--triton] [--kserve --storage-uri URI]
+/// <c>modelforge package MODEL.onnx --source MODEL.pt --input … --name NAME [--torchserve] [--triton] [--triton-repository REPO [--new-config]] [--kserve --storage-uri URI]
 /// [--latency-budget-ms N] -o DIR</c>: serving bundles with measured batching. Exit 0, or 2 for invalid input or a bundle
 /// rule the server would reject.
 /// </summary>
@@ -28,6 +28,22 @@ internal static class PackageCommand
         var name = new Option<string>("--name") { HelpName = "NAME", Description = "Model name in the bundles (TorchServe model name, Triton model folder).", Required = true };
         var torchServe = new Option<bool>("--torchserve") { Description = "Write a TorchServe .mar and config.properties. [default: with neither --torchserve nor --triton, both bundles]" };
         var triton = new Option<bool>("--triton") { Description = "Write a Triton model repository. [default: with neither --torchserve nor --triton, both bundles]" };
+        var tritonRepository = new Option<DirectoryInfo?>("--triton-repository")
+        {
+            HelpName = "REPO",
+            Description = "Add the Triton model to this existing repository as its next version (N+1; created when absent) instead of writing triton/ in -o. " +
+                          "Existing versions and other models are never touched; the model's config.pbtxt is replaced only by one with the same interface (see --new-config). Implies --triton.",
+        };
+        var newConfig = new Option<bool>("--new-config")
+        {
+            Description = "With --triton-repository: the model's inputs/outputs may differ from the existing config.pbtxt (the interface change is intended); the output lists the clients it breaks.",
+        };
+        var versionPolicy = new Option<string>("--version-policy")
+        {
+            HelpName = "latest:N|all|specific:V,…",
+            Description = "Triton's version_policy: which versions of the model the server loads.",
+            DefaultValueFactory = _ => "latest:1",
+        };
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
         var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where kserve/storage/ will be uploaded, e.g. s3://bucket/models/resnet; the InferenceServices read URI/torchserve and URI/triton." };
         var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
@@ -56,17 +72,22 @@ internal static class PackageCommand
 
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
         {
-            onnx, source, inputs, name, torchServe, triton, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force, tuningLock,
+            onnx, source, inputs, name, torchServe, triton, tritonRepository, newConfig, versionPolicy, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force, tuningLock,
         };
         var lockMode = CommonOptions.AddTuningLockModes(command, "--tuning-lock");
         HelpText.Add(command,
             "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 -o bundles/",
-            "modelforge package resnet18.onnx --input x:float32[batch,3,64,64] --name resnet18 --triton --tune off -o bundles/",
-            "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 --kserve --storage-uri s3://models/resnet18 -o bundles/");
+            "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 --kserve --storage-uri s3://models/resnet18 -o bundles/",
+            "modelforge package resnet18.onnx --input x:float32[batch,3,64,64] --name resnet18 --triton-repository /srv/models --version-policy latest:2 --tune off -o bundles/");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var console = parse.InvocationConfiguration.Output;
-            var bothByDefault = !parse.GetValue(torchServe) && !parse.GetValue(triton);
+            var repository = parse.GetValue(tritonRepository)?.FullName;
+            var wantsTriton = parse.GetValue(triton) || repository is not null;
+            var bothByDefault = !parse.GetValue(torchServe) && !wantsTriton;
+            if (parse.GetValue(newConfig) && repository is null)
+                throw new ModelForgeException(DiagnosticCode.CommandLineInvalid, "--new-config accepts an interface change in an existing Triton repository, and none was given",
+                    null, "add --triton-repository REPO");
             if (parse.GetValue(kserve) && parse.GetValue(storageUri) is null)
                 throw new ModelForgeException(DiagnosticCode.KServeSpecInvalid, "--kserve needs --storage-uri: the InferenceService must say where the model is",
                     null, "e.g. --storage-uri s3://bucket/models/NAME");
@@ -81,7 +102,14 @@ internal static class PackageCommand
                     : null,
                 Handler = parse.GetValue(handler)!,
                 ExtraFiles = (parse.GetValue(extraFiles) ?? []).Select(Path.GetFullPath).ToList(),
-                Triton = bothByDefault || parse.GetValue(triton) ? new TritonOptions() : null,
+                Triton = bothByDefault || wantsTriton
+                    ? new TritonOptions
+                    {
+                        VersionPolicy = TritonVersionPolicy.Parse(parse.GetValue(versionPolicy)!),
+                        Repository = repository,
+                        NewConfig = parse.GetValue(newConfig),
+                    }
+                    : null,
                 KServeStorageUri = parse.GetValue(kserve) ? parse.GetValue(storageUri) : null,
             };
             var request = PackageStage.RequestFor(parse.GetRequiredValue(name), package, parse.GetRequiredValue(onnx).FullName, parse.GetValue(source)?.FullName,
@@ -105,6 +133,7 @@ internal static class PackageCommand
             console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}" + (result.ReusedLock ? $" (reused from {targets.LockPath})" : ""));
             foreach (var path in result.Written)
                 console.WriteLine($"wrote {Path.Combine(staged.OutputDirectory, Path.GetRelativePath(staged.StagingDirectory, path))}");
+            foreach (var line in result.TritonVersion?.Describe(package.Triton!.VersionPolicy) ?? []) console.WriteLine(line);
             return ExitCodes.Success;
         }));
         return command;

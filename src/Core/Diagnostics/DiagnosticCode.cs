@@ -81,6 +81,10 @@ public enum DiagnosticCode
     PackageExternalDataMissing = 4011,
     /// <summary>Warning: the TorchServe built-in handler resizes images to a size (224×224) other than the model's declared static input dims.</summary>
     TorchServeHandlerInputMismatch = 4012,
+    /// <summary>The model's inputs/outputs (names, data types, dims, batching) differ from the existing <c>config.pbtxt</c> in the Triton repository, which every version shares; <c>--new-config</c> accepts the change.</summary>
+    TritonConfigIncompatible = 4013,
+    /// <summary>A Triton repository ModelForge cannot add a version to: a file in its place, a model folder without a config ModelForge wrote and can read, a version folder that appeared while writing.</summary>
+    TritonRepositoryInvalid = 4014,
 
     // MF4xxx: packaging
     /// <summary>Batch tuning options are unusable: an empty or unordered grid, a non-positive latency budget, bad window settings.</summary>

@@ -43,4 +43,16 @@ public sealed record TritonOptions
 
     /// <summary>Sizes for symbolic dims other than the batch dim (by the symbol's name), which warmup samples need.</summary>
     public IReadOnlyDictionary<string, long> WarmupDimSizes { get; init; } = new Dictionary<string, long>();
+
+    /// <summary><c>version_policy</c>: which versions of the model Triton serves.</summary>
+    public TritonVersionPolicy VersionPolicy { get; init; } = TritonVersionPolicy.Default;
+
+    /// <summary>
+    /// An existing Triton model repository to add this build to as the model's next version
+    /// (<see cref="TritonRepositoryVersions.Add"/>); null: a fresh repository in the bundle's <c>triton/</c> folder.
+    /// </summary>
+    public string? Repository { get; init; }
+
+    /// <summary>With <see cref="Repository"/>: the model's interface may differ from the existing config's (the change is intended).</summary>
+    public bool NewConfig { get; init; }
 }

@@ -18,12 +18,19 @@ public static class TritonRepositoryWriter
     public const string ConfigFileName = "config.pbtxt";
     public const string TorchScriptFileName = "model.pt";
 
+    /// <summary>The first line of every config ModelForge writes: how a repository's config is known to be its own.</summary>
+    internal const string ConfigHeader = "Triton model configuration written by ModelForge; checked against the server's load-time rules.";
+
     /// <summary>Checks the request against Triton's rules and builds the configuration, without writing anything.</summary>
-    public static TritonModelPlan Plan(PackageRequest request, TritonOptions? options = null)
+    public static TritonModelPlan Plan(PackageRequest request, TritonOptions? options = null) => Plan(request, options, []);
+
+    /// <param name="otherVersions">The versions already in the model's folder, which the version policy may select besides this one.</param>
+    internal static TritonModelPlan Plan(PackageRequest request, TritonOptions? options, IReadOnlyCollection<long> otherVersions)
     {
         options ??= new TritonOptions();
         PackageChecks.Batching(request.Batching);
         CheckNames(request);
+        CheckVersionPolicy(options.VersionPolicy, otherVersions.Append(request.Version));
         var batching = request.Batching.MaxBatchSize > 0;
 
         EngineBinding? engine = null;
@@ -103,7 +110,7 @@ public static class TritonRepositoryWriter
         return new TritonModel(Path.GetFullPath(repositoryRoot), modelDirectory, Path.Combine(modelDirectory, ConfigFileName), plan);
     }
 
-    private static void CheckNames(PackageRequest request)
+    internal static void CheckNames(PackageRequest request)
     {
         var name = request.ModelName;
         if (name.Length == 0 || name is "." or ".." || name.IndexOfAny(['/', '\\', '\0']) >= 0 || name.StartsWith('.'))
@@ -114,6 +121,22 @@ public static class TritonRepositoryWriter
             throw new ModelForgeException(DiagnosticCode.BundleNameInvalid,
                 $"Triton version {request.Version} is negative: a version directory must be a non-negative number",
                 null, "use version 1 or higher");
+    }
+
+    /// <summary><c>VersionsToLoad</c> (serving.md §2.1): the policy must select at least one version that exists.</summary>
+    private static void CheckVersionPolicy(TritonVersionPolicy policy, IEnumerable<long> versions)
+    {
+        switch (policy)
+        {
+            case TritonVersionPolicy.Latest { NumVersions: < 1 } latest:
+                throw Config($"version_policy latest {{ num_versions: {latest.NumVersions} }} serves no version", "serve at least the latest version: latest:1");
+            case TritonVersionPolicy.Specific { Versions.Count: 0 }:
+                throw Config("version_policy specific without versions serves no version", "list the versions to serve, e.g. specific:1,3");
+        }
+        var present = versions.ToList();
+        if (policy.Selects(present).Count == 0)
+            throw Config($"at least one version must be available under the version policy: {policy} selects none of the versions {string.Join(", ", present.Order())}",
+                "list a version that is (or is being) written, or use latest:N");
     }
 
     private static List<TritonTensor> Inputs(PackageRequest request, OnnxSignature signature, bool batching)
@@ -303,7 +326,7 @@ public static class TritonRepositoryWriter
         TensorRtAccelerator? accelerator, IReadOnlyList<TritonWarmup> warmups, EngineBinding? engine)
     {
         var pbtxt = new PbtxtWriter();
-        pbtxt.Comment("Triton model configuration written by ModelForge; checked against the server's load-time rules.");
+        pbtxt.Comment(ConfigHeader);
         if (engine is not null)
             pbtxt.Comment($"The TensorRT engine in version {request.Version} is bound to {engine.Describe()};\nit loads only on that GPU architecture with that TensorRT.");
         pbtxt.String("name", request.ModelName);
@@ -311,7 +334,7 @@ public static class TritonRepositoryWriter
         pbtxt.String("platform", libtorch ? "pytorch_libtorch" : "onnxruntime_onnx");
         pbtxt.String("backend", libtorch ? "pytorch" : "onnxruntime");
         pbtxt.Number("max_batch_size", request.Batching.MaxBatchSize);
-        pbtxt.Message("version_policy", p => p.Message("latest", l => l.Number("num_versions", 1)));
+        pbtxt.Message("version_policy", p => WriteVersionPolicy(p, options.VersionPolicy));
         pbtxt.Messages("input", inputs, WriteTensor);
         pbtxt.Messages("output", outputs, WriteTensor);
         pbtxt.Messages("instance_group", [request.Batching.InstanceCount], (p, count) =>
@@ -350,6 +373,16 @@ public static class TritonRepositoryWriter
             });
         }
         return pbtxt.ToString();
+    }
+
+    private static void WriteVersionPolicy(PbtxtWriter p, TritonVersionPolicy policy)
+    {
+        switch (policy)
+        {
+            case TritonVersionPolicy.Latest latest: p.Message("latest", l => l.Number("num_versions", latest.NumVersions)); break;
+            case TritonVersionPolicy.Specific specific: p.Message("specific", s => s.Numbers("versions", specific.Versions)); break;
+            default: p.Message("all", _ => { }); break;
+        }
     }
 
     private static void WriteTensor(PbtxtWriter p, TritonTensor tensor)

@@ -272,10 +272,20 @@ public static class SpecReader
                 {
                     Backend = String(tri, "backend") == "libtorch" ? TritonBackend.LibTorch : TritonBackend.OnnxRuntime,
                     Warmup = Bool(tri, "warmup") ?? true,
+                    VersionPolicy = tri.TryGetProperty("versionPolicy", out var policy) ? VersionPolicy(policy) : TritonVersionPolicy.Default,
+                    // Relative to the spec, like every path in it.
+                    Repository = String(tri, "repository") is { } repository ? SpecFile(repository) : null,
+                    NewConfig = Bool(tri, "newConfig") ?? false,
                 } : null,
                 KServeStorageUri = package.TryGetProperty("kserve", out var kserve) ? String(kserve, "storageUri") : null,
             };
         }
+
+        /// <summary><c>"all"</c>, <c>{"latest": N}</c> or <c>{"specific": [V, …]}</c> (the schema allows nothing else).</summary>
+        private static TritonVersionPolicy VersionPolicy(JsonElement policy) =>
+            policy.ValueKind == JsonValueKind.String ? new TritonVersionPolicy.All()
+            : policy.TryGetProperty("latest", out var latest) ? new TritonVersionPolicy.Latest(latest.GetInt32())
+            : new TritonVersionPolicy.Specific(policy.GetProperty("specific").EnumerateArray().Select(v => v.GetInt64()).ToList());
 
         /// <summary>A path from the spec, relative to the spec file.</summary>
         private string SpecFile(string path) => Path.GetFullPath(Path.Combine(_directory, path));

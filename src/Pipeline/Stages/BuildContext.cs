@@ -28,6 +28,9 @@ public sealed class BuildContext
     /// <summary>The engine folder in the staging folder when the engine stage built one; null when it did not run or was skipped.</summary>
     public string? EngineDirectory { get; set; }
 
+    /// <summary>The version the package stage added to the spec's Triton repository (<c>package.triton.repository</c>), for the manifest.</summary>
+    public TritonRepositoryRecord? TritonRepository { get; set; }
+
     /// <summary>The accuracy gate's report, written by the validate stage.</summary>
     public ValidationReport? Report { get; set; }
 }
