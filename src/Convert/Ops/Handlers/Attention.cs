@@ -279,8 +279,10 @@ internal static class NestedTensorFromMask
 }
 
 /// <summary>
-/// <c>to_padded_tensor(nested, padding, output_size)</c>: padding positions take the padding value, and the
-/// sequence dim is cut to the longest sequence, as PyTorch pads to the longest one (no output_size).
+/// <c>to_padded_tensor(nested, padding, output_size)</c>: padding positions take the padding value. Without
+/// output_size the sequence dim is cut to the longest sequence, as PyTorch pads to the longest one; with one (PyTorch
+/// 2.x's TransformerEncoder passes <c>src.size()</c>) the result is cut to that size, which may not exceed the padded
+/// input.
 /// </summary>
 [AtenOp("aten::to_padded_tensor")]
 internal static class ToPaddedTensor
@@ -290,11 +292,22 @@ internal static class ToPaddedTensor
     {
         if (a.Get(0) is not NestedTensor nested)
             throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} expects the nested tensor of nn.TransformerEncoder's fast path");
-        if (!a.IsNone(2, "output_size"))
-            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} with an output_size is not supported");
         var dense = nested.Dense;
         var valid = c.Unsqueeze(nested.Valid, [2]);
         var padded = c.Op("Where", [valid, dense, c.Scalar(a.Float(1, "padding"), dense.Type.ElementType)], dense.Type);
+        if (!a.IsNone(2, "output_size"))
+        {
+            var sizes = a.SymInts(2, "output_size");
+            if (sizes.Count != dense.Type.Rank)
+                throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName}: output_size has {sizes.Count} dims, the tensor {dense.Type.Rank}");
+            var cut = sizes.Select(size => size switch
+            {
+                long n => (Dim)n,
+                DynamicInt { Scalar.SizeOf: { } dim } => dim,
+                _ => Shapes.Unknown(),
+            }).ToArray();
+            return c.Op("Slice", [padded, c.ConstInt64(new long[sizes.Count]), c.ShapeTensor(sizes)], dense.Type.WithShape(cut));
+        }
         // ReduceMax with no axes reduces everything in every opset: [B, 1] → [1, 1] → [1].
         var longest = c.Op("ReduceMax", [nested.Lengths], TensorType.Of(DataType.Int64, 1, 1), ("keepdims", 1));
         longest = c.Op("Reshape", [longest, c.ConstInt64([1])], TensorType.Of(DataType.Int64, 1));
