@@ -7,6 +7,7 @@
 // --runs pairs, a 20 s one 5.
 //   OrtLatency A.onnx --load-only      (create a session and run batch 1 once: "does ORT load it?")
 //   OrtLatency A.onnx B.onnx --graph-only   (just the ort-graph line below, no timing)
+//   --compare   also print, per batch size, the largest absolute difference between A's and B's float outputs
 // Prints one line per batch size:
 //   "batch B a_ms MEDIAN b_ms MEDIAN ratio R ci95 LO HI pairs N"
 // and then one line comparing the graphs ONNX Runtime actually runs (after its own ORT_ENABLE_ALL optimisation):
@@ -73,6 +74,7 @@ try
     foreach (var batch in batches)
     {
         var inputs = sessions.Select(s => Input(s, batch, namedDims, intRange)).ToArray();
+        if (args.Contains("--compare")) Console.WriteLine(FormattableString.Invariant($"batch {batch} max_abs_diff {MaxAbsDifference(sessions, inputs):G3}"));
         var clock = Stopwatch.StartNew();
         for (var w = 0; w < warmup && !(w > 0 && budget > TimeSpan.Zero && clock.Elapsed > budget / 4); w++)
             for (var s = 0; s < sessions.Length; s++) Run(sessions[s], inputs[s]);
@@ -172,6 +174,14 @@ static List<NamedOnnxValue> Input(InferenceSession session, int batch, Dictionar
         for (var i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
         return NamedOnnxValue.CreateFromTensor(kv.Key, new DenseTensor<float>(data, dims));
     }).ToList();
+}
+
+// Both models get the same inputs (Input is seeded), so equal results mean equal float outputs, in order.
+static double MaxAbsDifference(InferenceSession[] sessions, List<NamedOnnxValue>[] inputs)
+{
+    using var a = sessions[0].Run(inputs[0]);
+    using var b = sessions[1].Run(inputs[1]);
+    return a.Zip(b, (x, y) => x.AsEnumerable<float>().Zip(y.AsEnumerable<float>(), (p, q) => (double)Math.Abs(p - q)).DefaultIfEmpty().Max()).Max();
 }
 
 static void Run(InferenceSession session, List<NamedOnnxValue> inputs)
