@@ -94,7 +94,7 @@ public sealed class ConvertCommandTests : IDisposable
         Assert.Equal(2, exitCode);
         Assert.Contains("error MF2001", stderr);
         Assert.Contains("aten::cumprod: 2 call(s)", stderr);
-        Assert.Contains("aten::flip: 1 call(s)", stderr);
+        Assert.Contains("aten::logcumsumexp: 1 call(s)", stderr);
         Assert.Contains("generate.py(17): forward", stderr);
         Assert.DoesNotContain("   at ModelForge", stderr); // no stack trace for a user error
         Assert.False(File.Exists(output));
