@@ -570,6 +570,11 @@ public sealed partial class Interpreter
             result = false;
             return true;
         }
+        if (op == "aten::is_floating_point" && args is [Value { Type.ElementType: var elementType }])
+        {
+            result = elementType.IsFloatingPoint();
+            return true;
+        }
         if (op is "aten::is_grad_enabled" or "aten::is_autocast_enabled" && args.Count == 0)
         {
             result = false;
@@ -599,6 +604,10 @@ public sealed partial class Interpreter
             // `query is not key` on tensors: the same tensor object is the same graph value.
             case ("aten::__is__" or "aten::__isnot__", [Value left, Value right]):
                 result = ReferenceEquals(Resolve(left), Resolve(right)) == (op == "aten::__is__");
+                return true;
+            // `mask is not None` on a tensor input (an Optional[Tensor] parameter that was given one).
+            case ("aten::__is__" or "aten::__isnot__", [Value, null] or [null, Value]):
+                result = op == "aten::__isnot__";
                 return true;
             case ("aten::len", [List<object?> list]): result = (long)list.Count; return true;
             case ("aten::len", [TupleValue tuple]): result = (long)tuple.Items.Count; return true;

@@ -106,4 +106,20 @@ public class ScriptedControlFlowTests
         Assert.Equal(["float32[batch,5,8]", "float32[1,batch,8]", "float32[1,batch,8]"],
             result.Graph.Outputs.Select(o => o.Type.ToString()).ToArray());
     }
+
+    [Fact]
+    public void Scripted_2x_encoder_with_a_padding_mask_is_MF2004_at_its_left_aligned_mask_check()
+    {
+        // PyTorch 2.6: the Optional mask checks (`mask is not None` on a tensor, is_floating_point) fold; the choice
+        // between the nested-tensor fast path and the plain layers depends on the mask's values and is carried as a
+        // string, which an ONNX If cannot hold, so conversion stops at that call and names it.
+        var e = Throws(DiagnosticCode.UnsupportedConstruct, () =>
+        {
+            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "transformer_encoder_scripted_padded_2x.pt"),
+                new ConvertOptions([InputSpec.Parse("src:float32[batch,5,16]"), InputSpec.Parse("padding:bool[batch,5]")]));
+        });
+        var diagnostic = Assert.Single(e.Diagnostics);
+        Assert.Contains("aten::_nested_tensor_from_mask_left_aligned has no handler", diagnostic.Message);
+        Assert.EndsWith("torch/nn/modules/transformer.py(458): elif (", diagnostic.Location!.PythonSource);
+    }
 }
