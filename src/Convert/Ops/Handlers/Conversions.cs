@@ -4,7 +4,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Conversions: dtype casts and the moves between Python scalars and tensors (to, type_as, NumToTensor,
+// Conversions: dtype casts and the moves between Python scalars and tensors (to, type_as, _cast_*, NumToTensor,
 // scalar_tensor, Int).
 
 /// <summary>
@@ -29,6 +29,25 @@ internal static class To
         };
         return target is { } type ? c.Cast(x, type) : x;
     }
+}
+
+/// <summary>
+/// <c>_cast_Float(x, non_blocking)</c> and its siblings (the old cast ops, still callable as <c>torch._cast_*</c>)
+/// → Cast to the dtype the name gives.
+/// </summary>
+[AtenOp("aten::_cast_Float", "aten::_cast_Double", "aten::_cast_Half", "aten::_cast_Int", "aten::_cast_Long", "aten::_cast_Short",
+    "aten::_cast_Char", "aten::_cast_Byte")]
+internal static class CastByName
+{
+    private static readonly Dictionary<string, DataType> TargetByOp = new()
+    {
+        ["aten::_cast_Float"] = DataType.Float32, ["aten::_cast_Double"] = DataType.Float64, ["aten::_cast_Half"] = DataType.Float16,
+        ["aten::_cast_Int"] = DataType.Int32, ["aten::_cast_Long"] = DataType.Int64, ["aten::_cast_Short"] = DataType.Int16,
+        ["aten::_cast_Char"] = DataType.Int8, ["aten::_cast_Byte"] = DataType.UInt8,
+    };
+
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => c.Cast(a.Tensor(0), TargetByOp[c.OpName]);
 }
 
 /// <summary>

@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Indexing: ops that pick elements by position (select, slice, narrow, flip, rot90, diagonal, unfold, index, index_select,
-// gather, take, take_along_dim, nonzero, embedding) or write them (index_put_, index_fill/index_add, scatter and its
+// gather, take, take_along_dim, nonzero, embedding, one_hot) or write them (index_put_, index_fill/index_add, scatter and its
 // reductions), and the write-back of in-place ops on the views they record.
 
 /// <summary>
@@ -274,6 +274,26 @@ internal static class Embedding
         var (weight, indices) = (a.Tensor(0), a.Tensor(1));
         var shape = indices.Type.Shape!.Append(weight.Type.Shape![1]).ToArray();
         return c.Op("Gather", [weight, indices], weight.Type.WithShape(shape), ("axis", 0));
+    }
+}
+
+/// <summary>
+/// <c>one_hot(indices, num_classes)</c> with a constant num_classes → OneHot with values [0, 1] (int64, as torch):
+/// indices [*] give [*, num_classes]. num_classes = −1 (max index + 1) depends on the data, so it is refused.
+/// </summary>
+[AtenOp("aten::one_hot")]
+internal static class OneHot
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var indices = a.Tensor(0);
+        var classes = a.Int(1, "num_classes", -1);
+        if (classes < 0)
+            throw c.Error(DiagnosticCode.StaticValueRequired, "one_hot without num_classes: the number of classes would depend on the data",
+                "pass num_classes to F.one_hot");
+        var shape = indices.Type.Shape!.Append(Dim.Of(classes)).ToArray();
+        return c.Op("OneHot", [indices, c.ConstInt64([classes]), c.ConstInt64([0, 1])], TensorType.Of(DataType.Int64, shape), ("axis", -1));
     }
 }
 

@@ -1,9 +1,10 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Normalisation layers: batch_norm, layer_norm, group_norm, instance_norm, and weight normalisation (_weight_norm).
+// Normalisation layers: batch_norm, layer_norm (and native_layer_norm), group_norm, instance_norm, and weight normalisation (_weight_norm).
 
 /// <summary>
 /// <c>aten::batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled)</c>
@@ -42,7 +43,13 @@ internal static class BatchNorm
 internal static class LayerNorm
 {
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
+    private static object? V13(OpContext c, OpArgs a) => SpelledOut(c, a).Normalized;
+
+    [Opset(17)]
+    private static object? V17(OpContext c, OpArgs a) => LayerNormalization(c, a, withStatistics: false)[0];
+
+    /// <summary>The opset 13 form: the normalised tensor, and the mean and √(var + eps) it was computed with (keepdims).</summary>
+    internal static (Value Normalized, Value Mean, Value Deviation) SpelledOut(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
         var rank = x.Type.Rank;
@@ -55,20 +62,39 @@ internal static class LayerNorm
         var normalized = c.Op("Div", [centered, deviation], x.Type);
         if (a.OptionalTensor(2, "weight") is { } weight) normalized = c.Op("Mul", [normalized, weight], x.Type);
         if (a.OptionalTensor(3, "bias") is { } bias) normalized = c.Op("Add", [normalized, bias], x.Type);
-        return normalized;
+        return (normalized, mean, deviation);
     }
 
-    [Opset(17)]
-    private static object? V17(OpContext c, OpArgs a)
+    /// <summary>One LayerNormalization node (opset 17): the normalised tensor, and its Mean and InvStdDev outputs when asked for.</summary>
+    internal static IReadOnlyList<Value> LayerNormalization(OpContext c, OpArgs a, bool withStatistics)
     {
         var x = a.Tensor(0);
         var normalizedShape = a.Ints(1, "normalized_shape");
         var normalizedRank = normalizedShape.Length;
         var weight = a.OptionalTensor(2, "weight") ?? c.Filled(x.Type.ElementType, normalizedShape, 1, "ones");
         Value?[] inputs = a.OptionalTensor(3, "bias") is { } bias ? [x, weight, bias] : [x, weight];
-        return c.Op("LayerNormalization", inputs, x.Type, ("axis", -normalizedRank), ("epsilon", a.Float(4, "eps", 1e-5)));
+        var reducedType = x.Type.WithShape(x.Type.Shape!.Select((d, i) => i >= x.Type.Rank - normalizedRank ? Dim.Of(1) : d).ToArray());
+        TensorType[] outputs = withStatistics ? [x.Type, reducedType, reducedType] : [x.Type];
+        return c.OpMulti("LayerNormalization", inputs, outputs, ("axis", -normalizedRank), ("epsilon", a.Float(4, "eps", 1e-5)));
+    }
+}
+
+/// <summary>
+/// <c>native_layer_norm(x, normalized_shape, weight, bias, eps)</c> → (layer_norm's output, mean, 1/√(var + eps)), the
+/// statistics keeping the normalised dims as 1: LayerNormalization's Mean and InvStdDev outputs from opset 17.
+/// </summary>
+[AtenOp("aten::native_layer_norm")]
+internal static class NativeLayerNorm
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (normalized, mean, deviation) = LayerNorm.SpelledOut(c, a);
+        return new TupleValue([normalized, mean, c.Op("Reciprocal", [deviation], deviation.Type)]);
     }
 
+    [Opset(17)]
+    private static object? V17(OpContext c, OpArgs a) => new TupleValue([.. LayerNorm.LayerNormalization(c, a, withStatistics: true)]);
 }
 
 /// <summary>

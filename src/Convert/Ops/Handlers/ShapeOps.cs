@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Shape ops: ops that change a tensor's shape or dim order but not its elements, and the shape queries
-// (flatten, view/reshape, transpose/permute/t, unsqueeze/squeeze, expand, size, numel).
+// (flatten, view/reshape, transpose/permute/t, unsqueeze/squeeze, expand, size, numel, _shape_as_tensor).
 
 /// <summary>
 /// <c>flatten(x, start_dim, end_dim)</c> → Reshape: dims before start are copied (0), the range merges into −1.
@@ -219,6 +219,14 @@ internal static class Numel
         var shape = c.Op("Shape", [x], TensorType.Of(DataType.Int64, x.Type.Rank));
         return new DynamicInt(c.Op("ReduceProd", [shape], TensorType.Scalar(DataType.Int64), ("keepdims", 0)));
     }
+}
+
+/// <summary><c>_shape_as_tensor(x)</c>: the shape as a 1-D int64 tensor (a constant when static, else a Shape node).</summary>
+[AtenOp("aten::_shape_as_tensor")]
+internal static class ShapeAsTensor
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => c.ShapeOf(a.Tensor(0));
 }
 
 /// <summary>
