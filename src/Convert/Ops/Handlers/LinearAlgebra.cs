@@ -4,7 +4,8 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Linear algebra: products of tensors (linear, matmul/mm/bmm/dot/mv, outer, cross, addmm, baddbmm/addbmm/addmv/addr, einsum).
+// Linear algebra: products of tensors (linear, matmul/mm/bmm/dot/mv, outer, cross, addmm, baddbmm/addbmm/addmv/addr, einsum,
+// tensordot).
 
 /// <summary>
 /// <c>linear(x, weight, bias) = x·weightᵀ + bias</c>. Rank-2 input → one Gemm(transB=1); other ranks →
@@ -88,6 +89,28 @@ internal static class AddScaledProduct
         if (beta == 0) return product;
         var bias = beta == 1 ? input : c.Op("Mul", [input, c.Scalar(beta, input.Type.ElementType)], input.Type);
         return c.Op("Add", [bias, product], product.Type.WithShape(Shapes.Broadcast(bias.Type.Shape, product.Type.Shape)));
+    }
+}
+
+/// <summary>
+/// <c>tensordot(a, b, dims_a, dims_b)</c> sums the products over the paired dims: an einsum whose output is a's
+/// other subscripts, then b's (dims ([1, 2], [0, 1]) give "abc,bcd->ad").
+/// </summary>
+[AtenOp("aten::tensordot")]
+internal static class Tensordot
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (left, right) = (a.Tensor(0), a.Tensor(1));
+        var leftDims = a.Ints(2, "dims_self").Select(d => Shapes.NormalizeAxis(d, left.Type.Rank)).ToArray();
+        var rightDims = a.Ints(3, "dims_other").Select(d => Shapes.NormalizeAxis(d, right.Type.Rank)).ToArray();
+        var leftTerm = Enumerable.Range(0, left.Type.Rank).Select(i => (char)('a' + i)).ToArray();
+        var rightTerm = Enumerable.Range(0, right.Type.Rank)
+            .Select(i => Array.IndexOf(rightDims, i) is var paired and >= 0 ? leftTerm[leftDims[paired]] : (char)('a' + left.Type.Rank + i)).ToArray();
+        var output = leftTerm.Where((_, i) => !leftDims.Contains(i)).Concat(rightTerm.Where((_, i) => !rightDims.Contains(i)));
+        var equation = $"{new string(leftTerm)},{new string(rightTerm)}->{string.Concat(output)}";
+        return Aten.Call(c, "aten::einsum", equation, new List<object?> { left, right });
     }
 }
 
