@@ -93,6 +93,7 @@ public static class OnnxEmitter
             case string s: attribute.Type = AttributeProto.Types.AttributeType.String; attribute.S = ByteString.CopyFromUtf8(s); break;
             case long[] ls: attribute.Type = AttributeProto.Types.AttributeType.Ints; attribute.Ints.AddRange(ls); break;
             case double[] ds: attribute.Type = AttributeProto.Types.AttributeType.Floats; attribute.Floats.AddRange(ds.Select(d => (float)d)); break;
+            case string[] ss: attribute.Type = AttributeProto.Types.AttributeType.Strings; attribute.Strings.AddRange(ss.Select(ByteString.CopyFromUtf8)); break;
             case ConstantData c: attribute.Type = AttributeProto.Types.AttributeType.Tensor; attribute.T = Tensor("", c); break;
             case Graph g: attribute.Type = AttributeProto.Types.AttributeType.Graph; attribute.G = EmitGraph(g); break;
             default: throw new InvalidOperationException($"attribute '{name}' has unsupported value type {value.Value.GetType().Name}");

@@ -49,6 +49,7 @@ public sealed record AttributeValue(object Value)
     public static implicit operator AttributeValue(string v) => new((object)v);
     public static implicit operator AttributeValue(long[] v) => new((object)v);
     public static implicit operator AttributeValue(double[] v) => new((object)v);
+    public static implicit operator AttributeValue(string[] v) => new((object)v);
     public static implicit operator AttributeValue(ConstantData v) => new((object)v);
     public static implicit operator AttributeValue(Graph v) => new((object)v);
 

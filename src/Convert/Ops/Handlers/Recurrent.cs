@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Recurrent layers: lstm, gru.
+// Recurrent layers: lstm, gru, rnn_tanh/rnn_relu (nn.RNN).
 
 /// <summary>
 /// <c>lstm(input, [h0, c0], params, has_biases, num_layers, dropout, train, bidirectional, batch_first)</c>
@@ -44,7 +44,25 @@ internal static class Gru
     }
 }
 
-/// <summary>The layer stacking shared by LSTM and GRU: layouts, weight packing, initial and final states.</summary>
+/// <summary>
+/// <c>rnn_tanh</c>/<c>rnn_relu(input, h0, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)</c>
+/// (nn.RNN) → one ONNX RNN per layer with the Tanh or Relu activation, returning <c>(output, h_n)</c>; one gate, so no
+/// reordering.
+/// </summary>
+[AtenOp("aten::rnn_tanh", "aten::rnn_relu")]
+internal static class Rnn
+{
+    private static readonly int[] GateOrder = [0];
+
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var result = Recurrence.Lower(c, a, "RNN", GateOrder, [a.Tensor(1)]);
+        return new Interpret.TupleValue([result.Output, result.FinalStates[0]]);
+    }
+}
+
+/// <summary>The layer stacking shared by LSTM, GRU and RNN: layouts, weight packing, initial and final states.</summary>
 internal static class Recurrence
 {
     public sealed record Result(Value Output, IReadOnlyList<Value> FinalStates);
@@ -90,6 +108,7 @@ internal static class Recurrence
                 ("hidden_size", hidden.Value!.Value), ("direction", directions == 2 ? "bidirectional" : "forward"),
             };
             if (onnxOp == "GRU") attributes.Add(("linear_before_reset", 1));
+            if (c.OpName == "aten::rnn_relu") attributes.Add(("activations", Enumerable.Repeat("Relu", directions).ToArray()));
             var outputs = c.OpMulti(onnxOp, inputs, outputTypes, [.. attributes]);
             // Y [seq, directions, batch, hidden] → [seq, batch, directions·hidden], the next layer's input.
             var y = Permute.Lower(c, outputs[0], [0, 2, 1, 3]);
