@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Creation: tensors made from sizes and a fill value (arange, linspace/logspace, eye, tril/triu_indices,
+// Creation: tensors made from sizes and a fill value (arange, linspace/logspace, eye, hann_window, tril/triu_indices,
 // zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill_/zero_).
 
 /// <summary>
@@ -176,6 +176,26 @@ internal static class Eye
         var values = Enumerable.Range(0, (int)(rows * columns)).Select(i => i / columns == i % columns ? 1.0 : 0.0).ToArray();
         var flat = Arange.Values(c, values, type, "eye");
         return c.Op("Reshape", [flat, c.ConstInt64([rows, columns])], TensorType.Of(type, rows, columns));
+    }
+}
+
+/// <summary>
+/// <c>hann_window(window_length, periodic, dtype, …)</c> with a constant length → the constant window
+/// 0.5 − 0.5·cos(2πn / N), N the length when periodic (the default) and the length − 1 when not; float32 unless dtype
+/// says otherwise. A window of length 1 is [1].
+/// </summary>
+[AtenOp("aten::hann_window")]
+internal static class HannWindow
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var length = a.Int(0, "window_length");
+        var periodic = a.Get(1) is not bool flag || flag;
+        var type = a.Get(a.Get(1) is bool ? 2 : 1, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : DataType.Float32;
+        var period = periodic ? length : length - 1;
+        var values = Enumerable.Range(0, (int)length).Select(n => length == 1 ? 1.0 : 0.5 - 0.5 * Math.Cos(2 * Math.PI * n / period)).ToArray();
+        return Arange.Values(c, values, type, "hann_window");
     }
 }
 
