@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Recurrent layers: lstm, gru, rnn_tanh/rnn_relu (nn.RNN).
+// Recurrent layers: lstm, gru, rnn_tanh/rnn_relu (nn.RNN), and one LSTM step (lstm_cell).
 
 /// <summary>
 /// <c>lstm(input, [h0, c0], params, has_biases, num_layers, dropout, train, bidirectional, batch_first)</c>
@@ -59,6 +59,31 @@ internal static class Rnn
     {
         var result = Recurrence.Lower(c, a, "RNN", GateOrder, [a.Tensor(1)]);
         return new Interpret.TupleValue([result.Output, result.FinalStates[0]]);
+    }
+}
+
+/// <summary>
+/// <c>lstm_cell(input, [hx, cx], w_ih, w_hh, b_ih, b_hh)</c>, one LSTM step (what scripted nn.LSTMCell code calls),
+/// returning <c>(hy, cy)</c>: the gate pre-activations input·w_ihᵀ + b_ih + hx·w_hhᵀ + b_hh split into i, f, g, o;
+/// cy = σ(f)·cx + σ(i)·tanh(g), hy = σ(o)·tanh(cy).
+/// </summary>
+[AtenOp("aten::lstm_cell")]
+internal static class LstmCell
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var state = a.Tensors(1, "hx");
+        var (hx, cx) = (state[0], state[1]);
+        var fromInput = (Value)Aten.Call(c, "aten::linear", a.Tensor(0), a.Tensor(2, "w_ih"), a.OptionalTensor(4, "b_ih"))!;
+        var fromState = (Value)Aten.Call(c, "aten::linear", hx, a.Tensor(3, "w_hh"), a.OptionalTensor(5, "b_hh"))!;
+        var gates = c.Op("Add", [fromInput, fromState], fromInput.Type);
+        var hidden = a.Tensor(3).Type.Shape![1].Value!.Value;
+        var blocks = c.OpMulti("Split", [gates, c.ConstInt64([hidden, hidden, hidden, hidden])], [.. Enumerable.Repeat(cx.Type, 4)], ("axis", -1));
+        Value Gate(int block, string activation) => c.Op(activation, [blocks[block]], cx.Type);
+        var cy = c.Op("Add", [c.Op("Mul", [Gate(1, "Sigmoid"), cx], cx.Type), c.Op("Mul", [Gate(0, "Sigmoid"), Gate(2, "Tanh")], cx.Type)], cx.Type);
+        var hy = c.Op("Mul", [Gate(3, "Sigmoid"), c.Op("Tanh", [cy], cx.Type)], cx.Type);
+        return new Interpret.TupleValue([hy, cy]);
     }
 }
 
