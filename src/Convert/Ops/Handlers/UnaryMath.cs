@@ -4,7 +4,7 @@ namespace ModelForge.Convert.Ops.Handlers;
 
 // Unary math: pointwise functions of one tensor. Those that are one ONNX node are declared with [Elementwise]
 // (see OpRegistry.cs); the rest (logarithms to other bases, exp2, erfc, sinc, logit, rsqrt, rounding, frac, square,
-// nan_to_num, degree conversions) are a few nodes each.
+// nan_to_num, degree conversions, bucketize) are a few nodes each.
 // Torch computes the transcendental ones in float32 for an integer or bool tensor, so they take IntegersToFloat.
 
 /// <summary><c>neg(x)</c> / <c>-x</c> → Neg (the dtype stays, integers included).</summary>
@@ -244,5 +244,28 @@ internal static class NanToNum
         var result = Replace(x, c.Op("IsNaN", [x], boolType), 1, "nan", 0);
         result = Replace(result, c.Op("IsInf", [x], boolType, ("detect_negative", 0L)), 2, "posinf", largest);
         return Replace(result, c.Op("IsInf", [x], boolType, ("detect_positive", 0L)), 3, "neginf", -largest);
+    }
+}
+
+/// <summary>
+/// <c>bucketize(x, boundaries, out_int32, right)</c>: for each element the number of (sorted) boundaries below it
+/// (right=False: boundary &lt; x; right=True: boundary ≤ x), i.e. the index of its bucket → compare x, unsqueezed,
+/// with every boundary and ReduceSum the hits over that last axis. int64, or int32 with out_int32.
+/// </summary>
+[AtenOp("aten::bucketize")]
+internal static class Bucketize
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, boundaries) = (a.Tensor(0), a.Tensor(1, "boundaries"));
+        if (boundaries.Type.Rank != 1)
+            throw c.Error(Core.Diagnostics.DiagnosticCode.UnsupportedOpVariant, $"bucketize with {boundaries.Type.Rank}-d boundaries is not supported",
+                "pass 1-D boundaries");
+        var column = c.Unsqueeze(x, [-1]);
+        var shape = column.Type.Shape!.Take(x.Type.Rank).Append(boundaries.Type.Shape![0]).ToArray();
+        var below = c.Op(a.Bool(3, "right", false) ? "LessOrEqual" : "Less", [boundaries, column], TensorType.Of(DataType.Bool, shape));
+        var counts = c.Op("ReduceSum", [c.Cast(below, DataType.Int64), c.ConstInt64([-1])], x.Type.WithElementType(DataType.Int64), ("keepdims", 0));
+        return a.Bool(2, "out_int32", false) ? c.Cast(counts, DataType.Int32) : counts;
     }
 }
