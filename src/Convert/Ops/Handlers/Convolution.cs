@@ -3,27 +3,40 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Convolution: conv1d/2d/3d, _convolution (with transposed convolution), and im2col/col2im, the patch extraction a
-// convolution is built on and its inverse (F.unfold, F.fold).
+// Convolution: conv1d/2d/3d, conv_transpose1d/2d/3d, _convolution/convolution (also transposed), and im2col/col2im,
+// the patch extraction a convolution is built on and its inverse (F.unfold, F.fold).
 
 /// <summary>
 /// <c>aten::_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, …)</c>,
-/// what traced nn.ConvNd records; <c>conv1d/2d/3d(input, weight, bias, stride, padding, dilation, groups)</c> from
-/// scripted code. Padding may be a list or (for the latter and <c>_convolution_mode</c>) "same"/"valid".
+/// what traced nn.ConvNd records, and <c>convolution</c> with the same arguments; from scripted code
+/// <c>conv1d/2d/3d(input, weight, bias, stride, padding, dilation, groups)</c> and
+/// <c>conv_transpose1d/2d/3d(input, weight, bias, stride, padding, output_padding, groups, dilation)</c>.
+/// Padding may be a list or (for conv1d/2d/3d and <c>_convolution_mode</c>) "same"/"valid".
 /// </summary>
-[AtenOp("aten::_convolution", "aten::_convolution_mode", "aten::conv1d", "aten::conv2d", "aten::conv3d")]
+[AtenOp("aten::_convolution", "aten::convolution", "aten::_convolution_mode", "aten::conv1d", "aten::conv2d", "aten::conv3d",
+    "aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d")]
 internal static class Convolution
 {
+    /// <summary>Where a call form keeps the arguments after padding (Transposed: null where the form fixes it).</summary>
+    private sealed record Layout(int Dilation, int? Transposed, int OutputPadding, int Groups, bool AlwaysTransposed);
+
+    private static Layout LayoutOf(string op) => op switch
+    {
+        "aten::_convolution" or "aten::convolution" => new(5, 6, 7, 8, false),
+        _ when op.StartsWith("aten::conv_transpose", StringComparison.Ordinal) => new(7, null, 5, 6, true),
+        _ => new(5, null, -1, 6, false),
+    };
+
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
         var input = a.Tensor(0);
         var weight = a.Tensor(1);
-        var isFull = c.OpName == "aten::_convolution";
+        var layout = LayoutOf(c.OpName);
         var bias = a.OptionalTensor(2);
         var spatial = weight.Type.Rank - 2;
-        var transposed = isFull && a.Bool(6, "transposed");
-        var groups = isFull ? a.Int(8, "groups") : a.Int(6, "groups", 1);
+        var transposed = layout.AlwaysTransposed || layout.Transposed is { } index && a.Bool(index, "transposed");
+        var groups = a.Int(layout.Groups, "groups", 1);
         // A convolution's weight is [out, in/groups, k…]; a transposed one's is [in, out/groups, k…].
         var expectedChannels = transposed ? weight.Type.StaticShape()[0] : weight.Type.StaticShape()[1] * groups;
         if (input.Type.Shape is not { } shape || shape.Count != weight.Type.Rank ||
@@ -32,8 +45,11 @@ internal static class Convolution
                 $"{(transposed ? "transposed " : "")}convolution expects a rank-{weight.Type.Rank} input with {expectedChannels} channels " +
                 $"(weight {weight.Type}, groups {groups}), got {input.Type}",
                 "check the rank and channel dim of the --input that feeds this layer");
-        var stride = a.Ints(3, "stride", spatial);
-        var dilation = a.Ints(5, "dilation", spatial);
+        // Saved TorchScript leaves out trailing arguments at their defaults (conv_transpose2d(x, w, b, [2, 2]…)).
+        long[] IntsOr(int index, string name, long fallback) =>
+            a.IsNone(index, name) ? Enumerable.Repeat(fallback, spatial).ToArray() : a.Ints(index, name, spatial);
+        var stride = IntsOr(3, "stride", 1);
+        var dilation = IntsOr(layout.Dilation, "dilation", 1);
         var kernel = weight.Type.StaticShape()[2..];
 
         long[] padBegin, padEnd;
@@ -46,7 +62,7 @@ internal static class Convolution
         }
         else
         {
-            padBegin = a.Ints(4, "padding", spatial);
+            padBegin = IntsOr(4, "padding", 0);
             padEnd = padBegin;
         }
 
@@ -60,7 +76,7 @@ internal static class Convolution
         Dim[] outputShape;
         if (transposed)
         {
-            var outputPadding = a.Ints(7, "output_padding", spatial);
+            var outputPadding = IntsOr(layout.OutputPadding, "output_padding", 0);
             if (outputPadding.Any(p => p != 0)) attributes.Add(("output_padding", outputPadding));
             outputShape = [inputShape[0], Dim.Of(weightShape[1] * groups), .. Enumerable.Range(0, spatial).Select(i =>
                 inputShape[i + 2].IsStatic
