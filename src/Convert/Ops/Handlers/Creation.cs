@@ -6,7 +6,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Creation: tensors made from sizes and a fill value (arange, linspace/logspace, eye, hann_window, tril/triu_indices,
-// zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill_/zero_).
+// zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill/fill_/zero_).
 
 /// <summary>
 /// <c>arange(end)</c>, <c>arange(start, end)</c>, <c>arange(start, end, step)</c> (dtype, layout, device as keywords).
@@ -222,9 +222,10 @@ internal static class TriangleIndices
 
 /// <summary>
 /// <c>fill_(x, value)</c> / <c>zero_(x)</c>: value (a number or 0-d tensor, cast to x's type) expanded to x's shape. On a
-/// slice the interpreter writes the result back into the sliced tensor (see <see cref="Views"/>).
+/// slice the interpreter writes the result back into the sliced tensor (see <see cref="Views"/>). <c>fill(x, value)</c>
+/// (scripted <c>torch.fill</c>) is the same, as a new tensor.
 /// </summary>
-[AtenOp("aten::fill_", "aten::zero_")]
+[AtenOp("aten::fill_", "aten::fill", "aten::zero_")]
 internal static class Fill
 {
     [Opset(13)]

@@ -4,7 +4,8 @@ namespace ModelForge.Convert.Ops.Handlers;
 // resolve_conj/resolve_neg, and clone, whose Identity node only keeps the copy apart while converting).
 
 /// <summary>Eval-mode dropout is the identity: no node at all.</summary>
-[AtenOp("aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_", "aten::alpha_dropout", "aten::alpha_dropout_")]
+[AtenOp("aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_", "aten::alpha_dropout", "aten::alpha_dropout_",
+    "aten::feature_alpha_dropout", "aten::feature_alpha_dropout_")]
 internal static class Dropout
 {
     [Opset(13)]
