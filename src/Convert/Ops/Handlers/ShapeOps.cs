@@ -5,7 +5,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Shape ops: ops that change a tensor's shape or dim order but not its elements, and the shape queries
-// (flatten, view/reshape, transpose/permute/t, unsqueeze/squeeze, expand, size, numel, _shape_as_tensor).
+// (flatten, view/reshape/_reshape_from_tensor, transpose/permute/t/numpy_T, unsqueeze/squeeze, expand, size, numel,
+// _shape_as_tensor).
 
 /// <summary>
 /// <c>flatten(x, start_dim, end_dim)</c> → Reshape: dims before start are copied (0), the range merges into −1.
@@ -118,6 +119,18 @@ internal static class Permute
         c.Op("Transpose", [x], x.Type.WithShape(perm.Select(p => x.Type.Shape![(int)p]).ToArray()), ("perm", perm));
 }
 
+/// <summary><c>numpy_T(x)</c> (<c>x.T</c>): reverses the order of all dims → Transpose.</summary>
+[AtenOp("aten::numpy_T")]
+internal static class ReverseDims
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        return Permute.Lower(c, x, Enumerable.Range(0, x.Type.Rank).Reverse().Select(i => (long)i).ToArray());
+    }
+}
+
 /// <summary><c>t(x)</c>: transposes a 2-D tensor (a 0-D or 1-D one is returned as is).</summary>
 [AtenOp("aten::t", "aten::t_")]
 internal static class TransposeMatrix
@@ -218,6 +231,24 @@ internal static class Numel
         if (x.Type.IsFullyStatic) return x.Type.StaticShape().Aggregate(1L, (product, d) => product * d);
         var shape = c.Op("Shape", [x], TensorType.Of(DataType.Int64, x.Type.Rank));
         return new DynamicInt(c.Op("ReduceProd", [shape], TensorType.Scalar(DataType.Int64), ("keepdims", 0)));
+    }
+}
+
+/// <summary>
+/// <c>_reshape_from_tensor(x, shape)</c>: reshape to the sizes a 1-D int64 tensor holds (what traced shape code built
+/// with <c>_shape_as_tensor</c> passes) → Reshape; the result's dims are known where the shape is a constant.
+/// </summary>
+[AtenOp("aten::_reshape_from_tensor")]
+internal static class ReshapeFromTensor
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, shape) = (a.Tensor(0), a.Tensor(1, "shape"));
+        if (c.TryGetConstantInt64s(shape, out var sizes)) return Reshape.To(c, x, sizes.Cast<object>().ToList());
+        var rank = shape.Type.Shape is [{ Value: { } length }] ? length
+            : throw c.Error(DiagnosticCode.StaticValueRequired, "_reshape_from_tensor with a shape tensor of unknown length");
+        return c.Op("Reshape", [x, shape], x.Type.WithShape(Enumerable.Range(0, (int)rank).Select(_ => Shapes.Unknown()).ToArray()));
     }
 }
 
