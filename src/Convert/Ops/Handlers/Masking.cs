@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Masking: ops that keep or replace elements by a mask (masked_fill, where, triu, tril).
+// Masking: ops that keep or replace elements by a mask (masked_fill, where, triu, tril, masked_select).
 
 /// <summary><c>masked_fill(x, mask, value)</c> → Where(mask, value, x), the value (a number or a 0-d tensor) cast to x's type.</summary>
 [AtenOp("aten::masked_fill", "aten::masked_fill_")]
@@ -87,5 +87,26 @@ internal static class Triu
         var operand = x.Type.ElementType == DataType.Bool ? c.Cast(x, DataType.Int64) : x;
         var result = c.Op("Trilu", [operand, c.ScalarInt64(a.Int(1, "diagonal", 0))], operand.Type, ("upper", c.OpName == "aten::triu" ? 1 : 0));
         return c.Cast(result, x.Type.ElementType);
+    }
+}
+
+/// <summary>
+/// <c>masked_select(x, mask)</c>: the elements of x where the (broadcast) mask is true, flattened in order → both
+/// broadcast to their common shape (Expand broadcasts both ways), flattened, and Compress. The length depends on the data.
+/// </summary>
+[AtenOp("aten::masked_select")]
+internal static class MaskedSelect
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (x, mask) = (a.Tensor(0), a.Tensor(1, "mask"));
+        var shape = Shapes.Broadcast(x.Type.Shape, mask.Type.Shape);
+        Value Flat(Value value, Value other)
+        {
+            var broadcast = c.Op("Expand", [value, c.ShapeOf(other)], value.Type.WithShape(shape));
+            return c.Op("Reshape", [broadcast, c.ConstInt64([-1])], value.Type.WithShape([shape is null ? Shapes.Unknown() : Shapes.Product(shape)]));
+        }
+        return c.Op("Compress", [Flat(x, mask), Flat(mask, x)], x.Type.WithShape([Shapes.Unknown()]), ("axis", 0));
     }
 }
