@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Linear algebra: products of tensors (linear, matmul/mm/bmm/dot/mv, outer, cross, addmm, baddbmm/addbmm/addmv/addr, einsum,
-// tensordot).
+// tensordot) and determinants (linalg_det, logdet).
 
 /// <summary>
 /// <c>linear(x, weight, bias) = x·weightᵀ + bias</c>. Rank-2 input → one Gemm(transB=1); other ranks →
@@ -223,5 +223,21 @@ internal static class Cross
         var forward = Binary.Lower(c, "Mul", Permuted(x, next), Permuted(y, previous));
         var backward = Binary.Lower(c, "Mul", Permuted(x, previous), Permuted(y, next));
         return Binary.Lower(c, "Sub", forward, backward);
+    }
+}
+
+/// <summary>
+/// <c>linalg_det(x)</c> (torch.det too) → Det over the trailing [n, n] matrices; <c>logdet(x)</c> is its Log (NaN for a
+/// negative determinant, −inf for zero, as in torch).
+/// </summary>
+[AtenOp("aten::linalg_det", "aten::logdet")]
+internal static class Determinant
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var det = c.Op("Det", [x], x.Type.WithShape(x.Type.Shape?.SkipLast(2).ToArray()));
+        return c.OpName == "aten::logdet" ? c.Op("Log", [det], det.Type) : det;
     }
 }
