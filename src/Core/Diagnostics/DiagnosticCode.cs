@@ -3,7 +3,7 @@ namespace ModelForge.Core.Diagnostics;
 /// <summary>
 /// Every failure a user can cause has one stable code here. Ranges: MF1xxx reading the model
 /// (archive, pickle, TorchScript source, input specs), MF2xxx conversion (ops, opsets, shapes), MF3xxx validation,
-/// MF4xxx packaging (TorchServe, Triton, KServe bundles; MF4001–MF4039), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime). Codes are never renumbered or reused.
+/// MF4xxx packaging (TorchServe, Triton, KServe bundles; MF4001–MF4039), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime), MF7xxx model specs and builds, MF8xxx precision (fp16, int8). Codes are never renumbered or reused.
 /// </summary>
 public enum DiagnosticCode
 {
@@ -130,6 +130,22 @@ public enum DiagnosticCode
     // MF7xxx: model specs and builds
     /// <summary>A <c>*.modelforge.json</c> is not valid JSON, breaks schemas/modelforge.schema.json, or is inconsistent (dims, ranges, names).</summary>
     SpecInvalid = 7001,
+
+    // MF8xxx: precision (fp16, dynamic int8, quantization accuracy; MF8020–MF8039)
+    /// <summary>Calibration inputs run through the fp32 model give an activation beyond float16's range (±65504) in a node that would run in fp16.</summary>
+    Fp16ActivationOverflow = 8020,
+    /// <summary>A float32 weight lies beyond float16's range (±65504) and would become infinity in fp16.</summary>
+    Fp16InitializerOutOfRange = 8021,
+    /// <summary>An fp16 block-list entry names no ONNX operator and no op type of the model.</summary>
+    Fp16BlockListInvalid = 8022,
+    /// <summary>A precision rewrite met a node with a subgraph (If, Loop, Scan), which it does not rewrite.</summary>
+    PrecisionSubgraphUnsupported = 8023,
+    /// <summary>Dynamic int8: the model has no MatMul or Gemm with a constant float32 weight to quantize.</summary>
+    DynamicInt8NothingToQuantize = 8024,
+    /// <summary>A precision rewrite was given a model whose weights are still in external data files (load them first).</summary>
+    PrecisionExternalDataNotLoaded = 8025,
+    /// <summary>A quantization accuracy threshold is out of its range (cosine in [-1, 1], agreement in [0, 1], SQNR finite).</summary>
+    QuantizationThresholdInvalid = 8026,
 }
 
 public static class DiagnosticCodeExtensions
