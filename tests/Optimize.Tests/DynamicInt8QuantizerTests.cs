@@ -55,6 +55,41 @@ public sealed class DynamicInt8QuantizerTests(TestModels models)
         Assert.Equal(result.Float32Nodes.Count, ops.Count(op => op is "MatMul" or "Gemm" or "FusedMatMul" or "FusedGemm"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_lstm_becomes_ORTs_DynamicQuantizeLSTM_and_matches_fp32_within_int8_tolerance(bool perChannel)
+    {
+        var result = DynamicInt8Quantizer.Quantize(models.Lstm, new DynamicInt8Options { PerChannel = perChannel });
+        var lstms = models.Lstm.Graph.Node.Where(n => n.OpType == "LSTM").Select(n => n.Name).ToList();
+        Assert.Equal(2, lstms.Count);
+        Assert.All(lstms, name => Assert.Contains(name, result.QuantizedNodes));
+        var quantized = result.Model.Graph.Node.Where(n => n.OpType == "DynamicQuantizeLSTM").ToList();
+        Assert.Equal(2, quantized.Count);
+        Assert.All(quantized, n => Assert.Equal("com.microsoft", n.Domain));
+        Assert.DoesNotContain(result.Model.Graph.Node, n => n.OpType == "LSTM");
+
+        // Compared at the second LSTM's own output: the model's log-softmax scores share a large offset that would
+        // hide an error in the recurrent layers.
+        var lstmOutput = models.Lstm.Graph.Node.Last(n => n.OpType == "LSTM").Output[0];
+        ModelProto WithLstmOutput(ModelProto model)
+        {
+            var copy = model.Clone();
+            copy.Graph.Output.Insert(0, new ValueInfoProto
+            {
+                Name = lstmOutput,
+                Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = ElementTypes.Float } },
+            });
+            return copy;
+        }
+        var samples = TestModels.TokenSamples(8, 10, 4, 8);
+        var reference = models.Run(WithLstmOutput(models.Lstm), "lstm_fp32", samples);
+        var int8 = models.Run(WithLstmOutput(result.Model), $"lstm_int8_{perChannel}", samples);
+        var metrics = TestModels.Compare(reference, int8);
+        Assert.True(metrics.Cosine >= 0.99, metrics.ToString());
+        Assert.True(metrics.Cosine < 1 - 1e-9, "the int8 LSTM computes exactly what the float one does: was it quantized?");
+    }
+
     [Fact]
     public void Weights_become_int8_and_the_float32_weights_are_gone()
     {
@@ -75,7 +110,7 @@ public sealed class DynamicInt8QuantizerTests(TestModels models)
         var model = HandBuilt.Model([HandBuilt.Float("x", 1, 4)], [HandBuilt.Float("y", 1, 4)], [], HandBuilt.Node("Relu", "relu", ["x"], "y"));
         var e = Assert.Throws<ModelForgeException>(() => DynamicInt8Quantizer.Quantize(model));
         Assert.Equal(DiagnosticCode.DynamicInt8NothingToQuantize, e.Code);
-        Assert.Contains("no MatMul or Gemm node", e.Diagnostics[0].Message);
+        Assert.Contains("no MatMul, Gemm or LSTM node", e.Diagnostics[0].Message);
         Assert.Contains("static int8", e.Diagnostics[0].Hint);
 
         var activations = HandBuilt.Model([HandBuilt.Float("x", 4, 4), HandBuilt.Float("z", 4, 4)], [HandBuilt.Float("y", 4, 4)], [],

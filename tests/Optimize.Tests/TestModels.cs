@@ -11,7 +11,8 @@ namespace ModelForge.Optimize.Tests;
 /// <summary>
 /// Fixture models converted once for the test assembly with ModelForge.Convert: resnet18_small (convolutions, a
 /// Gemm classifier), vit_small (a transformer classifier: MatMul, LayerNormalization, Softmax) and
-/// layernorm_gelu_handwritten_small (MatMul blocks with LayerNorms written out as ReduceMean/Pow/Sqrt).
+/// layernorm_gelu_handwritten_small (MatMul blocks with LayerNorms written out as ReduceMean/Pow/Sqrt, fused by the
+/// converter), mlp_batchnorm1d_small (two Gemms) and lstm_tagger_small (embedding, 2-layer bidirectional LSTM).
 /// </summary>
 public sealed class TestModels : IDisposable
 {
@@ -21,6 +22,7 @@ public sealed class TestModels : IDisposable
     public ModelProto Vit { get; }
     public ModelProto HandwrittenLayerNorm { get; }
     public ModelProto Mlp { get; }
+    public ModelProto Lstm { get; }
 
     public TestModels()
     {
@@ -28,6 +30,7 @@ public sealed class TestModels : IDisposable
         Vit = Convert("vit_small", "x:float32[batch,3,32,32]");
         HandwrittenLayerNorm = Convert("layernorm_gelu_handwritten_small", "x:float32[batch,5,16]");
         Mlp = Convert("mlp_batchnorm1d_small", "x:float32[batch,12]");
+        Lstm = Convert("lstm_tagger_small", "ids:int64[batch,8]");
     }
 
     private ModelProto Convert(string fixture, string input)
@@ -60,6 +63,15 @@ public sealed class TestModels : IDisposable
         var length = (int)shape.Aggregate(1L, (a, d) => a * d);
         return Enumerable.Range(0, count).Select(_ =>
             (IReadOnlyList<HostTensor>)[HostTensor.FromFloats(Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), shape)]).ToList();
+    }
+
+    /// <summary>Seeded token ids in [1, <paramref name="vocabulary"/>), one tensor per sample.</summary>
+    public static List<IReadOnlyList<HostTensor>> TokenSamples(int count, int vocabulary, params long[] shape)
+    {
+        var random = new Random(20261206);
+        var length = (int)shape.Aggregate(1L, (a, d) => a * d);
+        return Enumerable.Range(0, count).Select(_ =>
+            (IReadOnlyList<HostTensor>)[HostTensor.FromInt64s(Enumerable.Range(0, length).Select(_ => (long)random.Next(1, vocabulary)).ToArray(), shape)]).ToList();
     }
 
     /// <summary>The metrics of the first output of <paramref name="candidate"/> against <paramref name="reference"/>, over every sample.</summary>

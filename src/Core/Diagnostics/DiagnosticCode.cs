@@ -140,7 +140,7 @@ public enum DiagnosticCode
     Fp16BlockListInvalid = 8022,
     /// <summary>A precision rewrite met a node with a subgraph (If, Loop, Scan), which it does not rewrite.</summary>
     PrecisionSubgraphUnsupported = 8023,
-    /// <summary>Dynamic int8: the model has no MatMul or Gemm with a constant float32 weight to quantize.</summary>
+    /// <summary>Dynamic int8: the model has no MatMul, Gemm or LSTM with constant float32 weights to quantize (or is below opset 11).</summary>
     DynamicInt8NothingToQuantize = 8024,
     /// <summary>A precision rewrite was given a model whose weights are still in external data files (load them first).</summary>
     PrecisionExternalDataNotLoaded = 8025,

@@ -18,8 +18,8 @@ public sealed record DynamicInt8Options
 }
 
 /// <summary>What <see cref="DynamicInt8Quantizer.Quantize"/> made.</summary>
-/// <param name="QuantizedNodes">The MatMul/Gemm nodes now computed in int8, by name.</param>
-/// <param name="Float32Nodes">MatMul/Gemm nodes left float32, each with the reason.</param>
+/// <param name="QuantizedNodes">The MatMul/Gemm/LSTM nodes now computed in int8, by name.</param>
+/// <param name="Float32Nodes">MatMul/Gemm/LSTM nodes left float32, each with the reason.</param>
 public sealed record DynamicInt8Result(ModelProto Model, IReadOnlyList<string> QuantizedNodes, IReadOnlyList<(string Node, string Reason)> Float32Nodes);
 
 /// <summary>
@@ -32,7 +32,8 @@ public sealed record DynamicInt8Result(ModelProto Model, IReadOnlyList<string> Q
 /// </code>
 /// ONNX Runtime's CPU graph optimiser fuses this pattern into its <c>DynamicQuantizeMatMul</c> contrib kernel (the
 /// MLAS u8s8 integer GEMM; <c>MatMulIntegerToFloat</c> when the quantized input is shared), so the model runs ORT's
-/// fastest dynamic kernel while staying plain ONNX for other runtimes. LSTM and GRU stay float32 (see the docs).
+/// fastest dynamic kernel while staying plain ONNX for other runtimes. An LSTM with constant weights becomes ORT's
+/// <c>com.microsoft.DynamicQuantizeLSTM</c> (ORT-only); GRU stays float32, as ORT has no dynamic int8 GRU kernel.
 /// </summary>
 public static class DynamicInt8Quantizer
 {
@@ -44,112 +45,174 @@ public static class DynamicInt8Quantizer
         OnnxTensors.RequireInlineWeights(model, "dynamic int8");
         RequireOpset(model, 11);
         var quantized = model.Clone();
-        var graph = quantized.Graph;
-        var types = OnnxTypes.Infer(graph);
-        var weights = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        var names = new UniqueNames(graph);
-        var excluded = options.NodesToExclude.ToHashSet(StringComparer.Ordinal);
+        var rewriter = new Rewriter(quantized.Graph, options);
+        var rewritten = quantized.Graph.Node.SelectMany(rewriter.Rewrite).ToList();
+        if (rewriter.Done.Count == 0)
+            throw new ModelForgeException(DiagnosticCode.DynamicInt8NothingToQuantize,
+                rewriter.Kept.Count == 0
+                    ? "dynamic int8: the model has no MatMul, Gemm or LSTM node, the only ops dynamic quantization rewrites"
+                    : $"dynamic int8: no MatMul, Gemm or LSTM node has a constant float32 weight to quantize ({string.Join("; ", rewriter.Kept.Take(3).Select(k => $"'{k.Node}': {k.Reason}"))})",
+                hint: "use static int8 (--precision int8) for convolutional models; dynamic int8 suits Linear-heavy models (transformers, MLPs, LSTMs)");
+        quantized.Graph.Node.Clear();
+        quantized.Graph.Node.AddRange(rewritten);
+        RemoveUnused(quantized.Graph);
+        if (rewritten.Any(n => n.Domain == MicrosoftDomain) && quantized.OpsetImport.All(o => o.Domain != MicrosoftDomain))
+            quantized.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
+        return new DynamicInt8Result(quantized, rewriter.Done, rewriter.Kept);
+    }
 
-        var done = new List<string>();
-        var kept = new List<(string, string)>();
-        var quantizedInputs = new Dictionary<string, (string Value, string Scale, string ZeroPoint)>(StringComparer.Ordinal);
-        var rewritten = new List<NodeProto>();
-        foreach (var node in graph.Node)
+    private const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>Rewrites one node at a time, remembering what it quantized and the activations it already quantized.</summary>
+    private sealed class Rewriter(GraphProto graph, DynamicInt8Options options)
+    {
+        private readonly Dictionary<string, int> _types = OnnxTypes.Infer(graph);
+        private readonly Dictionary<string, TensorProto> _weights = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        private readonly UniqueNames _names = new(graph);
+        private readonly HashSet<string> _excluded = options.NodesToExclude.ToHashSet(StringComparer.Ordinal);
+        private readonly Dictionary<string, (string Value, string Scale, string ZeroPoint)> _quantizedInputs = new(StringComparer.Ordinal);
+
+        public List<string> Done { get; } = [];
+        public List<(string Node, string Reason)> Kept { get; } = [];
+
+        /// <summary>The nodes that replace <paramref name="node"/>: itself when it is not quantized.</summary>
+        public IEnumerable<NodeProto> Rewrite(NodeProto node)
         {
-            if (node.OpType is not ("MatMul" or "Gemm") || node.Domain is not ("" or "ai.onnx"))
-            {
-                rewritten.Add(node);
-                continue;
-            }
-            var reason = excluded.Contains(node.Name) ? "excluded by name" : WhyNot(node, types, weights);
+            if (node.OpType is not ("MatMul" or "Gemm" or "LSTM") || node.Domain is not ("" or "ai.onnx")) return [node];
+            var reason = _excluded.Contains(node.Name) ? "excluded by name"
+                : node.OpType == "LSTM" ? WhyNotLstm(node) : WhyNotMatMul(node);
             if (reason is not null)
             {
-                kept.Add((node.Name, reason));
-                rewritten.Add(node);
-                continue;
+                Kept.Add((node.Name, reason));
+                return [node];
             }
+            Done.Add(node.Name);
+            return node.OpType == "LSTM" ? [QuantizeLstm(node)] : QuantizeMatMul(node).ToList();
+        }
+
+        private string? WhyNotMatMul(NodeProto node)
+        {
+            if (!IsFloat32(node.Input[0])) return "its input is not float32";
+            if (!_weights.TryGetValue(node.Input[1], out var weight)) return "its weight is not a constant";
+            if (weight.DataType != ElementTypes.Float || weight.Dims.Count != 2) return "its weight is not a float32 matrix";
+            if (node.OpType == "Gemm" && (Attribute(node, "transA", 0) != 0 || Attribute(node, "alpha", 1f) != 1f || Attribute(node, "beta", 1f) != 1f))
+                return "Gemm with transA, alpha or beta";
+            return null;
+        }
+
+        private string? WhyNotLstm(NodeProto node)
+        {
+            if (!IsFloat32(node.Input[0])) return "its input is not float32";
+            if (!_weights.TryGetValue(node.Input[1], out var w) || !_weights.TryGetValue(node.Input[2], out var r)) return "its weights are not constants";
+            if (w.DataType != ElementTypes.Float || r.DataType != ElementTypes.Float || w.Dims.Count != 3 || r.Dims.Count != 3)
+                return "its weights are not float32 [directions, 4·hidden, n] tensors";
+            if (Attribute(node, "layout", 0) != 0) return "LSTM with layout=1 (DynamicQuantizeLSTM takes sequence-first input only)";
+            return null;
+        }
+
+        private bool IsFloat32(string value) => _types.TryGetValue(value, out var type) && type == ElementTypes.Float;
+
+        private IEnumerable<NodeProto> QuantizeMatMul(NodeProto node)
+        {
             var input = node.Input[0];
-            if (!quantizedInputs.TryGetValue(input, out var q))
+            if (!_quantizedInputs.TryGetValue(input, out var q))
             {
-                q = quantizedInputs[input] = (names.Next($"{input}_quantized"), names.Next($"{input}_scale"), names.Next($"{input}_zero_point"));
-                rewritten.Add(Node("DynamicQuantizeLinear", names.Next($"{input}_DynamicQuantizeLinear"), [input], [q.Value, q.Scale, q.ZeroPoint]));
+                q = _quantizedInputs[input] = (_names.Next($"{input}_quantized"), _names.Next($"{input}_scale"), _names.Next($"{input}_zero_point"));
+                yield return Node("DynamicQuantizeLinear", _names.Next($"{input}_DynamicQuantizeLinear"), [input], [q.Value, q.Scale, q.ZeroPoint]);
             }
-            var weight = weights[node.Input[1]];
+            var weight = _weights[node.Input[1]];
             var transposed = node.OpType == "Gemm" && Attribute(node, "transB", 0) == 1;
-            var (weightQ, weightScale, weightZeroPoint) = QuantizeWeight(weight, transposed, options.PerChannel, names);
-            graph.Initializer.Add(weightQ);
-            graph.Initializer.Add(weightScale);
-            graph.Initializer.Add(weightZeroPoint);
+            // MatMulInteger takes B as [K, N], each output column one channel: Gemm's transB weight [N, K] is stored transposed.
+            var (k, n) = transposed ? (weight.Dims[1], weight.Dims[0]) : (weight.Dims[0], weight.Dims[1]);
+            var (weightQ, weightScale, weightZeroPoint) = AddQuantized(weight, [k, n], options.PerChannel ? [n] : [],
+                transposed ? [1, 0] : [0, 1], (row, column) => options.PerChannel ? (transposed ? row : column) : 0);
 
             var output = node.Output[0];
             var hasBias = node.OpType == "Gemm" && node.Input.Count > 2 && node.Input[2].Length > 0;
-            var integer = names.Next($"{output}_int32");
-            var asFloat = names.Next($"{output}_int32_float");
-            var scale = names.Next($"{output}_scale");
-            var scaled = hasBias ? names.Next($"{output}_no_bias") : output;
-            rewritten.Add(Node("MatMulInteger", names.Next($"{node.Name}_MatMulInteger"), [q.Value, weightQ.Name, q.ZeroPoint, weightZeroPoint.Name], [integer]));
-            rewritten.Add(Node("Mul", names.Next($"{node.Name}_scale"), [q.Scale, weightScale.Name], [scale]));
-            var cast = Node("Cast", names.Next($"{node.Name}_Cast"), [integer], [asFloat]);
+            var integer = _names.Next($"{output}_int32");
+            var asFloat = _names.Next($"{output}_int32_float");
+            var scale = _names.Next($"{output}_scale");
+            var scaled = hasBias ? _names.Next($"{output}_no_bias") : output;
+            yield return Node("MatMulInteger", _names.Next($"{node.Name}_MatMulInteger"), [q.Value, weightQ, q.ZeroPoint, weightZeroPoint], [integer]);
+            yield return Node("Mul", _names.Next($"{node.Name}_scale"), [q.Scale, weightScale], [scale]);
+            var cast = Node("Cast", _names.Next($"{node.Name}_Cast"), [integer], [asFloat]);
             cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = ElementTypes.Float });
-            rewritten.Add(cast);
-            rewritten.Add(Node("Mul", names.Next($"{node.Name}_rescale"), [asFloat, scale], [scaled]));
-            if (hasBias) rewritten.Add(Node("Add", names.Next($"{node.Name}_bias"), [scaled, node.Input[2]], [output]));
-            done.Add(node.Name);
+            yield return cast;
+            yield return Node("Mul", _names.Next($"{node.Name}_rescale"), [asFloat, scale], [scaled]);
+            if (hasBias) yield return Node("Add", _names.Next($"{node.Name}_bias"), [scaled, node.Input[2]], [output]);
         }
-        if (done.Count == 0)
-            throw new ModelForgeException(DiagnosticCode.DynamicInt8NothingToQuantize,
-                kept.Count == 0
-                    ? "dynamic int8: the model has no MatMul or Gemm node, the only ops dynamic quantization rewrites"
-                    : $"dynamic int8: no MatMul or Gemm node has a constant float32 weight to quantize ({string.Join("; ", kept.Take(3).Select(k => $"'{k.Item1}': {k.Item2}"))})",
-                hint: "use static int8 (--precision int8) for convolutional models; dynamic int8 suits Linear-heavy models (transformers, MLPs)");
 
-        graph.Node.Clear();
-        graph.Node.AddRange(rewritten);
-        RemoveUnused(graph);
-        return new DynamicInt8Result(quantized, done, kept);
-    }
-
-    /// <summary>Why a MatMul/Gemm stays float32, or null when it can be quantized.</summary>
-    private static string? WhyNot(NodeProto node, Dictionary<string, int> types, Dictionary<string, TensorProto> weights)
-    {
-        if (!types.TryGetValue(node.Input[0], out var inputType) || inputType != ElementTypes.Float) return "its input is not float32";
-        if (!weights.TryGetValue(node.Input[1], out var weight)) return "its weight is not a constant";
-        if (weight.DataType != ElementTypes.Float || weight.Dims.Count != 2) return "its weight is not a float32 matrix";
-        if (node.OpType == "Gemm" && (Attribute(node, "transA", 0) != 0 || Attribute(node, "alpha", 1f) != 1f || Attribute(node, "beta", 1f) != 1f))
-            return "Gemm with transA, alpha or beta";
-        return null;
-    }
-
-    /// <summary>
-    /// The weight as a [K, N] int8 matrix (transposed first for Gemm's transB), its scale (scalar, or [N] per column)
-    /// and its zero point (0, the same shape): symmetric, as ONNX Runtime quantizes int8 weights.
-    /// </summary>
-    private static (TensorProto Weight, TensorProto Scale, TensorProto ZeroPoint) QuantizeWeight(
-        TensorProto weight, bool transposed, bool perChannel, UniqueNames names)
-    {
-        var values = OnnxTensors.ReadFloats(weight);
-        var (rows, columns) = ((int)weight.Dims[0], (int)weight.Dims[1]);
-        var (k, n) = transposed ? (columns, rows) : (rows, columns);
-        float At(int row, int column) => transposed ? values[column * columns + row] : values[row * columns + column];
-
-        var scales = new float[perChannel ? n : 1];
-        for (var row = 0; row < k; row++)
-            for (var column = 0; column < n; column++)
+        /// <summary>
+        /// LSTM → com.microsoft DynamicQuantizeLSTM, as ONNX Runtime's quantizer writes it: W [D, 4H, I] and R [D, 4H, H]
+        /// quantized with one scale per direction (per gate row with <see cref="DynamicInt8Options.PerChannel"/>) and
+        /// stored transposed, [D, I, 4H] and [D, H, 4H]; the other inputs and every attribute unchanged.
+        /// </summary>
+        private NodeProto QuantizeLstm(NodeProto node)
+        {
+            (string Weight, string Scale, string ZeroPoint) Quantize(TensorProto weight)
             {
-                var slot = perChannel ? column : 0;
-                scales[slot] = Math.Max(scales[slot], Math.Abs(At(row, column)));
+                var (directions, gateRows, columns) = (weight.Dims[0], weight.Dims[1], weight.Dims[2]);
+                return AddQuantized(weight, [directions, columns, gateRows], options.PerChannel ? [directions, gateRows] : [directions], [0, 2, 1],
+                    (flatRow, _) => options.PerChannel ? flatRow : flatRow / (int)gateRows);
             }
-        for (var i = 0; i < scales.Length; i++) scales[i] = scales[i] > 0 ? scales[i] / Int8Max : 1f;
+            var w = Quantize(_weights[node.Input[1]]);
+            var r = Quantize(_weights[node.Input[2]]);
+            var quantized = Node("DynamicQuantizeLSTM", _names.Next($"{node.Name}_quant"),
+                [node.Input[0], w.Weight, r.Weight, .. Enumerable.Range(3, 5).Select(i => i < node.Input.Count ? node.Input[i] : ""),
+                    w.Scale, w.ZeroPoint, r.Scale, r.ZeroPoint],
+                node.Output);
+            quantized.Domain = MicrosoftDomain;
+            quantized.Attribute.AddRange(node.Attribute);
+            return quantized;
+        }
 
-        var q = new sbyte[k * n];
-        for (var row = 0; row < k; row++)
-            for (var column = 0; column < n; column++)
-                q[row * n + column] = (sbyte)Math.Clamp(Math.Round(At(row, column) / scales[perChannel ? column : 0], MidpointRounding.ToEven), -Int8Max, Int8Max);
+        /// <summary>
+        /// Quantizes <paramref name="weight"/> symmetrically to int8 (zero point 0, scale = max|w| / 127 per scale slot)
+        /// and adds it, its scales and its zero points as initializers. <paramref name="channelOf"/> maps a source element
+        /// (row of the source's last dim, column) to its scale slot; <paramref name="permutation"/> gives, for each stored
+        /// dim, the source dim it comes from.
+        /// </summary>
+        private (string Weight, string Scale, string ZeroPoint) AddQuantized(
+            TensorProto weight, long[] storedDims, long[] scaleDims, int[] permutation, Func<int, int, int> channelOf)
+        {
+            var values = OnnxTensors.ReadFloats(weight);
+            var columns = (int)weight.Dims[^1];
+            var scales = new float[scaleDims.Aggregate(1L, (a, d) => a * d)];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var slot = channelOf(i / columns, i % columns);
+                scales[slot] = Math.Max(scales[slot], Math.Abs(values[i]));
+            }
+            for (var i = 0; i < scales.Length; i++) scales[i] = scales[i] > 0 ? scales[i] / Int8Max : 1f;
 
-        long[] scaleDims = perChannel ? [n] : [];
-        return (OnnxTensors.Int8s(names.Next($"{weight.Name}_quantized"), q, [k, n]),
-            OnnxTensors.Floats(names.Next($"{weight.Name}_scale"), scales, scaleDims),
-            OnnxTensors.Int8s(names.Next($"{weight.Name}_zero_point"), new sbyte[scales.Length], scaleDims));
+            var sourceDims = weight.Dims.Select(d => (int)d).ToArray();
+            var storedStrides = Strides(storedDims.Select(d => (int)d).ToArray());
+            var q = new sbyte[values.Length];
+            var index = new int[sourceDims.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var rest = i;
+                for (var d = sourceDims.Length - 1; d >= 0; d--) { index[d] = rest % sourceDims[d]; rest /= sourceDims[d]; }
+                var target = 0;
+                for (var d = 0; d < permutation.Length; d++) target += index[permutation[d]] * storedStrides[d];
+                var scale = scales[channelOf(i / columns, i % columns)];
+                q[target] = (sbyte)Math.Clamp(Math.Round(values[i] / scale, MidpointRounding.ToEven), -Int8Max, Int8Max);
+            }
+            var quantizedWeight = OnnxTensors.Int8s(_names.Next($"{weight.Name}_quantized"), q, storedDims);
+            var scaleTensor = OnnxTensors.Floats(_names.Next($"{weight.Name}_scale"), scales, scaleDims);
+            var zeroPoint = OnnxTensors.Int8s(_names.Next($"{weight.Name}_zero_point"), new sbyte[scales.Length], scaleDims);
+            graph.Initializer.Add(quantizedWeight);
+            graph.Initializer.Add(scaleTensor);
+            graph.Initializer.Add(zeroPoint);
+            return (quantizedWeight.Name, scaleTensor.Name, zeroPoint.Name);
+        }
+
+        private static int[] Strides(int[] dims)
+        {
+            var strides = new int[dims.Length];
+            for (int d = dims.Length - 1, stride = 1; d >= 0; stride *= dims[d], d--) strides[d] = stride;
+            return strides;
+        }
     }
 
     private static NodeProto Node(string opType, string name, IEnumerable<string> inputs, IEnumerable<string> outputs)
