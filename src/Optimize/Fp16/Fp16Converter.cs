@@ -44,13 +44,11 @@ public static class Fp16Converter
         foreach (var node in graph.Node)
             foreach (var output in node.Output.Where(plan.IsFloat32))
                 home[output] = plan.RunsInFp16(node) ? Precision.Fp16 : Precision.Fp32;
+        var readInFp16 = graph.Node.Where(plan.RunsInFp16)
+            .SelectMany(n => n.Input.Where((_, index) => !Fp16Plan.TakesAnyType(n, index)))
+            .ToHashSet(StringComparer.Ordinal);
         var weights = graph.Initializer.Where(t => t.DataType == ElementTypes.Float && !home.ContainsKey(t.Name)).ToList();
-        foreach (var weight in weights)
-        {
-            var readInFp16 = graph.Node.Any(n => plan.RunsInFp16(n)
-                && n.Input.Select((name, index) => name == weight.Name && !Fp16Plan.TakesAnyType(n, index)).Any(b => b));
-            home[weight.Name] = readInFp16 ? Precision.Fp16 : Precision.Fp32;
-        }
+        foreach (var weight in weights) home[weight.Name] = readInFp16.Contains(weight.Name) ? Precision.Fp16 : Precision.Fp32;
 
         ConvertWeights(graph, weights.Where(w => home[w.Name] == Precision.Fp16));
 
