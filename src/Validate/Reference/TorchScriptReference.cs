@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.TorchScript.Module;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
