@@ -38,7 +38,10 @@ public sealed record TritonOptions
     /// <summary>The TensorRT accelerator (GPU only). Set automatically when <see cref="PackageRequest.EngineDirectory"/> is given.</summary>
     public TensorRtAccelerator? TensorRt { get; init; }
 
-    /// <summary>Write <c>model_warmup</c> samples (zero data at batch 1 and at <c>max_batch_size</c>) from the declared inputs.</summary>
+    /// <summary>
+    /// Write <c>model_warmup</c> samples at batch 1 and at <c>max_batch_size</c>: zero data from the declared inputs, or
+    /// the first sample of <see cref="TritonSettings.WarmupSample"/>.
+    /// </summary>
     public bool Warmup { get; init; } = true;
 
     /// <summary>Sizes for symbolic dims other than the batch dim (by the symbol's name), which warmup samples need.</summary>
@@ -55,4 +58,7 @@ public sealed record TritonOptions
 
     /// <summary>With <see cref="Repository"/>: the model's interface may differ from the existing config's (the change is intended).</summary>
     public bool NewConfig { get; init; }
+
+    /// <summary>Response cache, priorities, queue policies, rate limiter, warm-up sample and backend parameters.</summary>
+    public TritonSettings Settings { get; init; } = new();
 }
