@@ -91,6 +91,64 @@ public class SpecReaderTests
     }
 
     [Fact]
+    public void TheTritonServingSettingsMapToTritonSettingsWithTheWarmupSampleRelativeToTheSpecAndPartOfTheInputs()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "tuning": { "level": "off" }, "triton": {
+              "responseCache": true,
+              "priorityLevels": 3, "defaultPriorityLevel": 2,
+              "queuePolicy": { "timeoutAction": "delay", "defaultTimeoutMicroseconds": 5000, "allowTimeoutOverride": true, "maxQueueSize": 64 },
+              "priorityQueuePolicy": { "1": { "maxQueueSize": 8 } },
+              "rateLimiter": { "resources": [ { "name": "cpu_slots", "count": 2 }, { "name": "memory", "count": 4, "global": true } ], "priority": 2 },
+              "warmupSample": "samples/x.npz",
+              "parameters": { "intra_op_thread_count": 3, "execution_mode": "1", "enable_mem_arena": false },
+              "cores": 12
+            } }
+            """));
+
+        var settings = spec.Package!.Triton!.Settings;
+        Assert.True(settings.ResponseCache);
+        Assert.Equal((3L, 2L), (settings.PriorityLevels, settings.DefaultPriorityLevel));
+        Assert.Equal(new TritonQueuePolicy { TimeoutAction = TimeoutAction.Delay, DefaultTimeoutMicroseconds = 5000, AllowTimeoutOverride = true, MaxQueueSize = 64 },
+            settings.QueuePolicy);
+        Assert.Equal(8, Assert.Single(settings.PriorityQueuePolicies, p => p.Key == 1).Value.MaxQueueSize);
+        Assert.Equal([new TritonRateLimiterResource("cpu_slots", 2), new TritonRateLimiterResource("memory", 4, Global: true)], settings.RateLimiter!.Resources);
+        Assert.Equal(2, settings.RateLimiter.Priority);
+        var sample = Path.Combine(workspace.Directory, "samples", "x.npz");
+        Assert.Equal(sample, settings.WarmupSample);
+        Assert.Contains(sample, spec.Package.ReferencedFiles);
+        Assert.Equal(new Dictionary<string, string> { ["intra_op_thread_count"] = "3", ["execution_mode"] = "1", ["enable_mem_arena"] = "false" }, settings.Parameters);
+        Assert.Equal(12, settings.Cores);
+
+        var defaults = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "triton": {} }
+            """)).Package!.Triton!.Settings;
+        Assert.Equal(new TritonSettings().ResponseCache, defaults.ResponseCache);
+        Assert.Null(defaults.QueuePolicy);
+        Assert.Null(defaults.RateLimiter);
+        Assert.Null(defaults.Cores);
+        Assert.Empty(defaults.Parameters);
+    }
+
+    [Theory]
+    [InlineData("\"queuePolicy\": { \"timeoutAction\": \"drop\" }", "timeoutAction")]
+    [InlineData("\"queuePolicy\": { \"timeout\": 5 }", "timeout")]
+    [InlineData("\"rateLimiter\": { \"resources\": [ { \"name\": \"r\" } ] }", "count")]
+    [InlineData("\"priorityQueuePolicy\": { \"high\": {} }", "priorityQueuePolicy")]
+    [InlineData("\"parameters\": { \"intra_op_thread_count\": [1] }", "intra_op_thread_count")]
+    [InlineData("\"responseCache\": \"yes\"", "responseCache")]
+    public void AServingSettingOfTheWrongFormIsRefusedAtItsPath(string setting, string path)
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load(SpecWorkspace.ResNetSpec($$"""
+            "package": { "triton": { {{setting}} } }
+            """)));
+        Assert.Equal(DiagnosticCode.SpecInvalid, error.Code);
+        Assert.Contains(error.Diagnostics, d => d.Message.Contains(path, StringComparison.Ordinal) && d.Location?.Line > 0);
+    }
+
+    [Fact]
     public void DefaultsComeFromTheSourceNameAndTheSpecFolder()
     {
         using var workspace = new SpecWorkspace();
