@@ -3,7 +3,7 @@ namespace ModelForge.Core.Diagnostics;
 /// <summary>
 /// Every failure a user can cause has one stable code here. Ranges: MF1xxx reading the model
 /// (archive, pickle, TorchScript source, input specs), MF2xxx conversion (ops, opsets, shapes), MF3xxx validation,
-/// MF4xxx packaging (TorchServe, Triton, KServe bundles; MF4001–MF4039), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime). Codes are never renumbered or reused.
+/// MF4xxx packaging (TorchServe, Triton, KServe bundles MF4001–MF4039; batch tuning MF4050–; Triton serving settings MF4080–MF4089), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime). Codes are never renumbered or reused.
 /// </summary>
 public enum DiagnosticCode
 {
