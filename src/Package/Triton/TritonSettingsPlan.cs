@@ -131,10 +131,10 @@ internal sealed class TritonSettingsPlan
 
     private static void CheckQueuePolicies(TritonSettings settings, bool batching)
     {
-        var policies = settings.PriorityQueuePolicies.OrderBy(e => e.Key).Select(e => ($"priority_queue_policy[{e.Key}]", e.Value)).ToList();
+        var policies = settings.PriorityQueuePolicies.OrderBy(e => e.Key).Select(e => (Where: $"priority_queue_policy[{e.Key}]", Policy: e.Value)).ToList();
         if (settings.QueuePolicy is { } policy) policies.Insert(0, ("default_queue_policy", policy));
         if (policies.Count > 0 && !batching)
-            throw QueuePolicy($"{policies[0].Item1} on a model with max_batch_size 0: queue policies are a setting of the dynamic batcher, which ModelForge configures only for batching models",
+            throw QueuePolicy($"{policies[0].Where} on a model with max_batch_size 0: queue policies are a setting of the dynamic batcher, which ModelForge configures only for batching models",
                 "serve the model with a batch dim (max_batch_size > 0), or leave the queue policy out");
         foreach (var (where, queue) in policies)
         {
