@@ -148,6 +148,36 @@ public class SpecReaderTests
         Assert.Contains(error.Diagnostics, d => d.Message.Contains(path, StringComparison.Ordinal) && d.Location?.Line > 0);
     }
 
+    [Theory]
+    [InlineData("\"priorityLevels\": 3, \"defaultPriorityLevel\": 5", DiagnosticCode.TritonPriorityInvalid, "default priority level must be in range [1, 3]")]
+    [InlineData("\"queuePolicy\": { \"maxQueueSize\": -1 }", DiagnosticCode.TritonQueuePolicyInvalid, "max_queue_size -1 is negative")]
+    [InlineData("\"rateLimiter\": { \"resources\": [ { \"name\": \"r\", \"count\": 0 } ] }", DiagnosticCode.TritonRateLimiterInvalid, "has count 0")]
+    [InlineData("\"parameters\": { \"intra_op_threads\": 4 }", DiagnosticCode.TritonBackendParameterInvalid, "unknown parameter 'intra_op_threads'")]
+    [InlineData("\"parameters\": { \"gpu_mem_limit\": 1024 }", DiagnosticCode.TritonBackendParameterInvalid, "only for KIND_GPU instances")]
+    public void ATritonSettingAgainstTheServersRulesFailsWhenTheSpecIsRead(string setting, DiagnosticCode code, string rule)
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load(SpecWorkspace.ResNetSpec($$"""
+            "package": { "triton": { {{setting}} } }
+            """)));
+        Assert.Equal(code, error.Code);
+        var diagnostic = Assert.Single(error.Diagnostics);
+        Assert.Contains("$.package.triton: ", diagnostic.Message, StringComparison.Ordinal);
+        Assert.Contains(rule, diagnostic.Message, StringComparison.Ordinal);
+        Assert.True(diagnostic.Location?.Line > 1);
+        Assert.False(string.IsNullOrEmpty(diagnostic.Hint));
+    }
+
+    [Fact]
+    public void GpuOnlyParametersWaitForPackagingWhenAnEngineMayMakeTheModelAGpuModel()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "tensorrt": {}, "package": { "triton": { "parameters": { "gpu_mem_limit": 1024 } } }
+            """));
+        Assert.Equal("1024", spec.Package!.Triton!.Settings.Parameters["gpu_mem_limit"]);
+    }
+
     [Fact]
     public void DefaultsComeFromTheSourceNameAndTheSpecFolder()
     {

@@ -61,4 +61,12 @@ public sealed record TritonOptions
 
     /// <summary>Response cache, priorities, queue policies, rate limiter, warm-up sample and backend parameters.</summary>
     public TritonSettings Settings { get; init; } = new();
+
+    /// <summary>
+    /// Checks <see cref="Settings"/> against the server's rules that need no model (priorities, queue policies, rate
+    /// limiter, backend parameters), so a build spec fails when it is read; packaging checks everything again.
+    /// </summary>
+    /// <param name="device">Null when not known yet: the GPU-only parameters are then checked when packaging.</param>
+    /// <param name="batching">Whether the model will have <c>max_batch_size</c> > 0 (it has a batch dim).</param>
+    public void CheckSettings(DeviceKind? device, bool batching) => TritonSettingsPlan.CheckSettings(Settings, Backend, device, batching);
 }

@@ -32,10 +32,7 @@ internal sealed class TritonSettingsPlan
     public static TritonSettingsPlan Check(PackageRequest request, TritonOptions options, OnnxSignature signature, IReadOnlyList<TritonTensor> inputs)
     {
         var settings = options.Settings;
-        var batching = request.Batching.MaxBatchSize > 0;
-        CheckPriorities(settings, batching);
-        CheckQueuePolicies(settings, batching);
-        if (settings.RateLimiter is { } limiter) CheckRateLimiter(limiter);
+        CheckSettings(settings, options.Backend, request.Device, request.Batching.MaxBatchSize > 0);
         var parameters = ResolveParameters(settings, request, options);
 
         var warnings = new List<Diagnostic>();
@@ -55,6 +52,19 @@ internal sealed class TritonSettingsPlan
             sample = WarmupSample.Read(samplePath, request, inputs);
         }
         return new TritonSettingsPlan(settings, parameters, sample, warnings);
+    }
+
+    /// <summary>
+    /// The rules that need only the settings and how the model is served, not the ONNX model, the tuned instance count
+    /// or the sample's data: a build checks them when it reads the spec, so a bad setting fails before anything is converted.
+    /// </summary>
+    /// <param name="device">Null when not known yet (a spec that builds a TensorRT engine serves on GPU only if the engine is built): the GPU-only parameters are then checked when packaging.</param>
+    public static void CheckSettings(TritonSettings settings, TritonBackend backend, DeviceKind? device, bool batching)
+    {
+        CheckPriorities(settings, batching);
+        CheckQueuePolicies(settings, batching);
+        if (settings.RateLimiter is { } limiter) CheckRateLimiter(limiter);
+        CheckParameters(settings, backend, device);
     }
 
     /// <summary>The queue settings inside <c>dynamic_batching</c>: priorities and queue policies.</summary>
@@ -202,20 +212,24 @@ internal sealed class TritonSettingsPlan
     /// </summary>
     private static SortedDictionary<string, string> ResolveParameters(TritonSettings settings, PackageRequest request, TritonOptions options)
     {
-        var parameters = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        if (options.Backend == TritonBackend.LibTorch)
-        {
-            if (settings.Parameters.Count > 0)
-                throw Parameter($"parameters ({string.Join(", ", settings.Parameters.Keys)}) with the libtorch backend: these are onnxruntime backend parameters, which the pytorch backend does not read",
-                    "use the onnxruntime backend, or leave parameters out");
-            return parameters;
-        }
+        var parameters = new SortedDictionary<string, string>(settings.Parameters.ToDictionary(), StringComparer.Ordinal);
+        if (options.Backend == TritonBackend.LibTorch) return parameters;
+        if (settings.Cores is { } cores && !parameters.ContainsKey("intra_op_thread_count"))
+            parameters["intra_op_thread_count"] = Tuning.OrtThroughputProbe.ThreadsPerInstance(cores, request.Batching.InstanceCount).ToString(CultureInfo.InvariantCulture);
+        return parameters;
+    }
+
+    private static void CheckParameters(TritonSettings settings, TritonBackend backend, DeviceKind? device)
+    {
+        if (backend == TritonBackend.LibTorch && settings.Parameters.Count > 0)
+            throw Parameter($"parameters ({string.Join(", ", settings.Parameters.Keys)}) with the libtorch backend: these are onnxruntime backend parameters, which the pytorch backend does not read",
+                "use the onnxruntime backend, or leave parameters out");
         foreach (var (key, value) in settings.Parameters)
         {
             if (!KnownParameters.TryGetValue(key, out var rule))
                 throw Parameter($"unknown parameter '{key}': the onnxruntime backend does not read it, so it would be silently ignored",
                     "use one of " + string.Join(", ", KnownParameters.Keys));
-            if (rule.GpuOnly && request.Device != DeviceKind.Gpu)
+            if (rule.GpuOnly && device == DeviceKind.Cpu)
                 throw Parameter($"parameter '{key}' configures the CUDA execution provider, which the backend sets up only for KIND_GPU instances: on CPU it would be ignored",
                     "package for the GPU device kind, or leave it out");
             var valid = rule.Kind switch
@@ -235,18 +249,12 @@ internal sealed class TritonSettingsPlan
                     ParameterKind.Size => "a size in bytes",
                     _ => "set",
                 }, "see docs/serving.md, \"More Triton settings\"");
-            parameters[key] = value;
         }
-        if (parameters.ContainsKey("inter_op_thread_count") && parameters.GetValueOrDefault("execution_mode") != "1")
+        if (settings.Parameters.ContainsKey("inter_op_thread_count") && settings.Parameters.GetValueOrDefault("execution_mode") != "1")
             throw Parameter("inter_op_thread_count with sequential execution (execution_mode 0, the default): ONNX Runtime ignores it",
                 "set execution_mode 1 (parallel) as well, or leave inter_op_thread_count out");
-        if (settings.Cores is { } cores && !parameters.ContainsKey("intra_op_thread_count"))
-        {
-            if (cores < 1)
-                throw Parameter($"{cores} cores for the instances: intra_op_thread_count = cores / instances needs at least 1", "give the serving machine's core count");
-            parameters["intra_op_thread_count"] = Tuning.OrtThroughputProbe.ThreadsPerInstance(cores, request.Batching.InstanceCount).ToString(CultureInfo.InvariantCulture);
-        }
-        return parameters;
+        if (settings.Cores is < 1)
+            throw Parameter($"{settings.Cores} cores for the instances: intra_op_thread_count = cores / instances needs at least 1", "give the serving machine's core count");
     }
 
     private static ModelForgeException Priority(string message, string hint) => new(DiagnosticCode.TritonPriorityInvalid, message, null, hint);

@@ -168,6 +168,8 @@ public static class SpecReader
             var name = String(root, "name") ?? Path.GetFileNameWithoutExtension(source);
             var dims = Dims();
             var inputs = Inputs(dims);
+            var packageSpec = root.TryGetProperty("package", out var package) ? PackageSpecOf(package) : null;
+            if (packageSpec?.Triton is { } triton) CheckTritonSettings(triton, packageSpec.Device, inputs);
             var output = outputOverride is not null ? Path.GetFullPath(outputOverride)
                 : String(root, "output") is { } o ? Path.GetFullPath(Path.Combine(_directory, o))
                 : Path.Combine(_directory, "out", name);
@@ -185,7 +187,7 @@ public static class SpecReader
                 ExternalData = onnx.ValueKind == JsonValueKind.Object && (Bool(onnx, "externalData") ?? false),
                 TensorRt = root.TryGetProperty("tensorrt", out var trt) ? TensorRt(trt) : null,
                 Validation = root.TryGetProperty("validate", out var validate) ? Validation(validate, inputs) : new ValidationSpec(),
-                Package = root.TryGetProperty("package", out var package) ? PackageSpecOf(package) : null,
+                Package = packageSpec,
                 OutputDirectory = output,
             };
         }
@@ -287,6 +289,23 @@ public static class SpecReader
             policy.ValueKind == JsonValueKind.String ? new TritonVersionPolicy.All()
             : policy.TryGetProperty("latest", out var latest) ? new TritonVersionPolicy.Latest(latest.GetInt32())
             : new TritonVersionPolicy.Specific(policy.GetProperty("specific").EnumerateArray().Select(v => v.GetInt64()).ToList());
+
+        /// <summary>
+        /// The Triton rules that need no model, checked now so a bad setting fails before anything is converted; the
+        /// diagnostics point at <c>package.triton</c>. A spec that builds a TensorRT engine serves on GPU only if the
+        /// engine is built, so the device is left open for it.
+        /// </summary>
+        private void CheckTritonSettings(TritonOptions triton, DeviceKind device, List<InputSpec> inputs)
+        {
+            try
+            {
+                triton.CheckSettings(root.TryGetProperty("tensorrt", out _) ? null : device, BatchDim.Of(inputs) is not null);
+            }
+            catch (ModelForgeException e)
+            {
+                throw new ModelForgeException(e.Diagnostics.Select(d => d with { Message = "$.package.triton: " + d.Message, Location = At("/package/triton") }).ToList());
+            }
+        }
 
         /// <summary>The serving settings of <c>package.triton</c>; their values are checked by the Triton writer, with Triton's rule in each message.</summary>
         private TritonSettings TritonSettingsOf(JsonElement triton) => new()
