@@ -41,21 +41,40 @@ public static partial class ReferenceLoadCheck
     }
 
     /// <summary>
-    /// Loads <paramref name="loadPath"/> in a child when <see cref="CliCommand"/> is set; a child that did not exit by
-    /// itself becomes MF3001 located in <paramref name="modelPath"/>, or an internal error when the code libtorch refused
-    /// is ModelForge's own (the torchvision substitutes).
+    /// Starts loading <paramref name="loadPath"/> in a child when <see cref="CliCommand"/> is set (null otherwise), so it
+    /// runs while this process sets up its own libtorch; <see cref="Child.Wait"/> says how it went.
     /// </summary>
-    internal static void Run(string loadPath, string modelPath)
+    internal static Child? Start(string loadPath, string modelPath)
     {
-        if (CliCommand is not { Count: > 0 } command) return;
+        if (CliCommand is not { Count: > 0 } command) return null;
         var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in command.Skip(1).Append(CommandName).Append(loadPath)) start.ArgumentList.Add(argument);
-        using var child = Process.Start(start) ?? throw new InvalidOperationException($"could not start '{command[0]}' to load the reference");
-        var stderr = child.StandardError.ReadToEndAsync();
-        _ = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        if (child.ExitCode is 0 or 1) return;
-        throw Failure(stderr.Result, child.ExitCode, modelPath);
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start '{command[0]}' to load the reference");
+        return new Child(process, modelPath);
+    }
+
+    internal sealed class Child(Process process, string modelPath) : IDisposable
+    {
+        private readonly Task<string> _stderr = process.StandardError.ReadToEndAsync();
+        private readonly Task<string> _stdout = process.StandardOutput.ReadToEndAsync();
+
+        /// <summary>
+        /// Returns when the child exited by itself (0, or 1 for a failure libtorch reported, which the in-process load
+        /// then reports too); a child that libtorch ended becomes MF3001 located in the model, or an internal error when
+        /// the code libtorch refused is ModelForge's own (the torchvision substitutes).
+        /// </summary>
+        public void Wait()
+        {
+            process.WaitForExit();
+            _ = _stdout.Result;
+            if (process.ExitCode is not (0 or 1)) throw Failure(_stderr.Result, process.ExitCode, modelPath);
+        }
+
+        public void Dispose()
+        {
+            if (!process.HasExited) process.Kill();
+            process.Dispose();
+        }
     }
 
     /// <summary>

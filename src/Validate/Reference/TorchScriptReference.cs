@@ -30,8 +30,11 @@ public sealed class TorchScriptReference : IDisposable
         var loadPath = substitutedCopy ?? modelPath;
         try
         {
-            LibTorchRuntime.EnsureConfigured();
-            ReferenceLoadCheck.Run(loadPath, modelPath);
+            using (var check = ReferenceLoadCheck.Start(loadPath, modelPath))
+            {
+                LibTorchRuntime.EnsureConfigured();
+                check?.Wait();
+            }
             try
             {
                 using var quiet = NativeStderrFilter.Dropping(NnpackNoise);
