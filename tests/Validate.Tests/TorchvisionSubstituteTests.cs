@@ -6,18 +6,25 @@ using ModelForge.Validate.Tensors;
 namespace ModelForge.Validate.Tests;
 
 /// <summary>
-/// The native reference runs torchvision's nms, roi_align and roi_pool through ModelForge's aten substitutes, in this
-/// libtorch, and gives what real torchvision 0.14 gave (fixtures/validate/torchvision_ops/*.npz, written by
-/// fixtures/validate/generate.py): the kept indices and roi_pool's maxima and argmax exactly, roi_align's averages to
-/// float rounding (the substitute sums a bin's samples in another order).
+/// The native reference runs torchvision's nms, roi_align, roi_pool, ps_roi_align and ps_roi_pool through ModelForge's
+/// aten substitutes, in this libtorch, and gives what real torchvision 0.14 gave (fixtures/validate/torchvision_ops/*.npz,
+/// written by fixtures/validate/generate.py): the kept indices, roi_pool's maxima and argmax and the channel mappings
+/// exactly, averages to float rounding (the substitutes sum a bin's samples in another order), NaN where torchvision's is.
 /// </summary>
 public sealed class TorchvisionSubstituteTests
 {
     private static readonly string Archive = RepoPaths.Fixture("validate", "torchvision_ops.pt");
 
-    /// <summary>The archive's outputs, in order: nms, roi_align ×3 (scale 0.5 sampling 2; aligned adaptive -1; adaptive 0), roi_pool, its argmax.</summary>
-    private static readonly string[] OutputNames =
-        ["nms", "roi_align sampling_ratio=2", "roi_align aligned sampling_ratio=-1", "roi_align sampling_ratio=0", "roi_pool", "roi_pool argmax"];
+    /// <summary>The archive's outputs, in order; the averages are compared to float rounding, the rest exactly.</summary>
+    private static readonly (string Name, bool Average)[] Outputs =
+    [
+        ("nms", false), ("roi_align sampling_ratio=2", true), ("roi_align aligned sampling_ratio=-1", true), ("roi_align sampling_ratio=0", true),
+        ("roi_pool", false), ("roi_pool argmax", false), ("ps_roi_align sampling_ratio=2", true), ("its channel mapping", false),
+        ("ps_roi_align sampling_ratio=-1", true), ("its channel mapping", false), ("ps_roi_pool", true), ("its channel mapping", false),
+    ];
+
+    private static IReadOnlyList<HostTensor> Inputs(IReadOnlyDictionary<string, HostTensor> arrays) =>
+        [.. Enumerable.Range(0, 5).Select(i => arrays[$"input_{i}"])];
 
     [Theory]
     [InlineData("random")]
@@ -28,19 +35,22 @@ public sealed class TorchvisionSubstituteTests
         var arrays = Npz.Read(RepoPaths.Fixture("validate", "torchvision_ops", caseName + ".npz"));
         using var reference = new TorchScriptReference(Archive);
 
-        var outputs = reference.Run([.. Enumerable.Range(0, 4).Select(i => arrays[$"input_{i}"])]);
+        var outputs = reference.Run(Inputs(arrays));
 
-        Assert.Equal(OutputNames.Length, outputs.Count);
+        Assert.Equal(Outputs.Length, outputs.Count);
         for (var i = 0; i < outputs.Count; i++)
         {
+            var (name, average) = Outputs[i];
             var expected = arrays[$"output_{i}"];
             Assert.True(expected.ElementType == outputs[i].ElementType && expected.Shape.SequenceEqual(outputs[i].Shape),
-                $"{OutputNames[i]}: {outputs[i]}, torchvision gave {expected}");
-            if (OutputNames[i].StartsWith("roi_align", StringComparison.Ordinal))
+                $"{name}: {outputs[i]}, torchvision gave {expected}");
+            if (average)
                 foreach (var (actual, wanted) in outputs[i].ToDoubles().Zip(expected.ToDoubles()))
-                    Assert.True(Math.Abs(actual - wanted) <= 1e-6 + 1e-6 * Math.Abs(wanted), $"{OutputNames[i]}: {actual} vs torchvision's {wanted}");
+                    Assert.True(double.IsNaN(wanted) ? double.IsNaN(actual) : Math.Abs(actual - wanted) <= 1e-6 + 1e-6 * Math.Abs(wanted),
+                        $"{name}: {actual} vs torchvision's {wanted}");
             else
-                Assert.True(expected.Data.AsSpan().SequenceEqual(outputs[i].Data), $"{OutputNames[i]}: [{string.Join(", ", outputs[i].ToDoubles())}], torchvision gave [{string.Join(", ", expected.ToDoubles())}]");
+                Assert.True(expected.Data.AsSpan().SequenceEqual(outputs[i].Data),
+                    $"{name}: [{string.Join(", ", outputs[i].ToDoubles())}], torchvision gave [{string.Join(", ", expected.ToDoubles())}]");
         }
     }
 
@@ -51,7 +61,7 @@ public sealed class TorchvisionSubstituteTests
         var arrays = Npz.Read(RepoPaths.Fixture("validate", "torchvision_ops", "ties.npz"));
         using var reference = new TorchScriptReference(Archive);
 
-        var kept = reference.Run([.. Enumerable.Range(0, 4).Select(i => arrays[$"input_{i}"])])[0].ToInt64s();
+        var kept = reference.Run(Inputs(arrays))[0].ToInt64s();
 
         Assert.Equal([2, 4, 0, 3, 5, 6], kept);
     }
@@ -65,8 +75,9 @@ public sealed class TorchvisionSubstituteTests
     }
 
     [Fact]
-    public void The_substitutes_are_nms_roi_align_and_roi_pool() =>
-        Assert.Equal(["torchvision::nms", "torchvision::roi_align", "torchvision::roi_pool"], TorchvisionSubstitutes.Operators.Order(StringComparer.Ordinal));
+    public void The_substitutes_are_torchvisions_nms_and_roi_ops() =>
+        Assert.Equal(["torchvision::nms", "torchvision::ps_roi_align", "torchvision::ps_roi_pool", "torchvision::roi_align", "torchvision::roi_pool"],
+            TorchvisionSubstitutes.Operators.Order(StringComparer.Ordinal));
 
     /// <summary>deform_conv2d has no substitute: MF3005 at its call, naming the ops that do have one.</summary>
     [Fact]
@@ -77,7 +88,7 @@ public sealed class TorchvisionSubstituteTests
         var missing = Assert.Single(error.Diagnostics);
         Assert.Equal(DiagnosticCode.ReferenceOperatorMissing, missing.Code);
         Assert.Contains("it calls torchvision::deform_conv2d", missing.Message);
-        Assert.Contains("torchvision::nms, torchvision::roi_align, torchvision::roi_pool", missing.Hint);
+        Assert.Contains("torchvision::nms, torchvision::ps_roi_align, torchvision::ps_roi_pool, torchvision::roi_align, torchvision::roi_pool", missing.Hint);
         Assert.EndsWith("deform_conv_traced.pt!/code/__torch__.py", missing.Location?.File);
     }
 
