@@ -66,6 +66,22 @@ public sealed class TorchvisionSubstituteTests
         Assert.Equal([2, 4, 0, 3, 5, 6], kept);
     }
 
+    /// <summary>A failure while the reference runs (here a roi naming image 7 of 2) is MF3001 in process, not an abort.</summary>
+    [Fact]
+    public void A_run_time_error_in_libtorch_is_MF3001()
+    {
+        var arrays = Npz.Read(RepoPaths.Fixture("validate", "torchvision_ops", "random.npz"));
+        var inputs = Inputs(arrays).ToArray();
+        var rois = inputs[3].ToDoubles().Select((value, i) => i % 5 == 0 ? 7f : (float)value).ToArray();
+        inputs[3] = HostTensor.FromFloats(rois, inputs[3].Shape);
+        using var reference = new TorchScriptReference(Archive);
+
+        var error = Assert.Throws<ModelForgeException>(() => reference.Run(inputs));
+
+        Assert.Equal(DiagnosticCode.ReferenceFailed, error.Code);
+        Assert.Contains("the TorchScript model failed on inputs", error.Message);
+    }
+
     [Fact]
     public void The_users_archive_is_left_as_it_was()
     {
