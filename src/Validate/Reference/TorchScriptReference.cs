@@ -62,10 +62,11 @@ public sealed class TorchScriptReference : IDisposable
     private static readonly HashSet<string> LibTorchNamespaces = ["aten", "prim", "quantized", "_quantized", "prepacked", "profiler", "_caffe2"];
 
     /// <summary>
-    /// A private copy of the archive whose torchvision calls go to ModelForge's substitutes (<see cref="TorchvisionSubstitutes"/>),
-    /// for libtorch to load instead; null when the archive calls libtorch's own operators only. libtorch's loader ends the whole process (SIGABRT, no message)
-    /// when the code calls an operator it does not have, so any other operator from outside libtorch is found in
-    /// ModelForge's own reading of the code first and refused as MF3005.
+    /// A private copy of the archive whose torchvision calls go to ModelForge's substitutes
+    /// (<see cref="TorchvisionSubstitutes"/>), for libtorch to load instead; null when the archive calls libtorch's own
+    /// operators only. libtorch's loader ends the whole process (SIGABRT, no message) when the code calls an operator it
+    /// does not have, so any other operator from outside libtorch is found in ModelForge's own reading of the code first
+    /// and refused as MF3005.
     /// </summary>
     private static string? SubstituteForLibTorch(TorchScriptModel model)
     {
