@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model.Tensors;
 using ModelForge.Optimize.Fp16;
 using ModelForge.Optimize.Onnx;
 using ModelForge.Validate.Compare;
@@ -150,8 +151,8 @@ public sealed class Fp16ConverterTests(TestModels models)
     public void The_overflow_check_names_the_node_and_the_value_that_float16_cannot_hold()
     {
         var model = HandBuilt.MatMulRelu(1000f);
-        var samples = TestModels.Samples(1, 1, 4).Select(s => (IReadOnlyList<Validate.Tensors.HostTensor>)[
-            Validate.Tensors.HostTensor.FromFloats([100f, 100f, 100f, 100f], 1, 4)]).ToList();
+        var samples = TestModels.Samples(1, 1, 4).Select(s => (IReadOnlyList<HostTensor>)[
+            HostTensor.FromFloats([100f, 100f, 100f, 100f], 1, 4)]).ToList();
         var overflow = Assert.Single(Fp16OverflowCheck.Find(model, new Fp16Options(), samples), o => o.Node == "matmul");
         Assert.Equal(("MatMul", "h", 400000.0), (overflow.OpType, overflow.Tensor, overflow.MaxMagnitude));
         var e = Assert.Throws<ModelForgeException>(() => Fp16OverflowCheck.Check(model, new Fp16Options(), samples));

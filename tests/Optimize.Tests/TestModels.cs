@@ -1,9 +1,9 @@
 using Google.Protobuf;
 using ModelForge.Convert;
 using ModelForge.Model;
+using ModelForge.Model.Tensors;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Runtime;
-using ModelForge.Validate.Tensors;
 using Onnx;
 
 namespace ModelForge.Optimize.Tests;

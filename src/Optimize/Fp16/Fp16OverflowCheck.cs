@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Model.Tensors;
 using ModelForge.Optimize.Onnx;
 using ModelForge.Validate.Runtime;
-using ModelForge.Validate.Tensors;
 using Onnx;
 
 namespace ModelForge.Optimize.Fp16;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Compare;
 

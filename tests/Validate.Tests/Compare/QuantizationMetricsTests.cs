@@ -1,6 +1,6 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Validate.Compare;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Tests.Compare;
 
