@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Validate.Reference;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Tests;
 
