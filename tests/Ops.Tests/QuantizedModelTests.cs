@@ -2,6 +2,7 @@ using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Ops.Tests.Infrastructure;
 using ModelForge.Runtime;
+using ModelForge.Validate.Compare;
 using ModelForge.Validate.Reference;
 using ModelForge.Validate.Runtime;
 using Onnx;
@@ -12,7 +13,8 @@ namespace ModelForge.Ops.Tests;
 /// <summary>
 /// Models quantized in PyTorch (fixtures/quantized: the q_* op cases and the *quantized* models): converted to QDQ form,
 /// they match libtorch's own int8 kernels within one quantization step of the output scale (the rule of docs/precision.md),
-/// and ONNX Runtime's optimizer turns the QDQ convolutions into integer QLinearConv kernels.
+/// and ONNX Runtime's optimizer turns the QDQ convolutions into integer QLinearConv kernels. The validator reads the
+/// same step from the graph (<see cref="QuantizedOutputTolerance"/>).
 /// </summary>
 public sealed class QuantizedModelTests(ITestOutputHelper output)
 {
@@ -39,6 +41,8 @@ public sealed class QuantizedModelTests(ITestOutputHelper output)
             using (OrtHost.Open(new OrtSessionRequest(onnxPath, OrtFailure.CannotLoad(DiagnosticCode.CandidateFailed, onnxPath)) { OptimizedModelPath = optimizedPath }))
             {
             }
+            // The validator's tolerance rule finds the output's grid in the graph: the scale PyTorch dequantized with.
+            Assert.Equal(scale, Assert.Single(QuantizedOutputTolerance.OutputScales(onnxPath)).Value, 1e-6 * scale);
             var optimized = ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimizedPath));
             var convolutions = model.Graph.Node.Count(n => n.OpType == "Conv");
             var integerConvolutions = optimized.Graph.Node.Count(n => n.OpType == "QLinearConv");
