@@ -30,7 +30,22 @@ public sealed class Value
     /// </summary>
     public ViewOf? View { get; set; }
 
+    /// <summary>
+    /// For a tensor PyTorch holds quantized: its quantizer. The graph carries the dequantized float values (the output
+    /// of a DequantizeLinear), so the lowering of the next quantized op knows the scale its input was rounded to.
+    /// </summary>
+    public Quantization? Quantized { get; set; }
+
     public override string ToString() => $"%{Name}: {Type}";
+}
+
+/// <summary>
+/// <see cref="Value.Quantized"/>: real = (q − zero_point) × scale with q of <see cref="IntegerType"/> (int8, uint8, int32), one
+/// scale per tensor (<see cref="Axis"/> −1) or one per channel along <see cref="Axis"/>.
+/// </summary>
+public sealed record Quantization(double[] Scales, long[] ZeroPoints, int Axis, DataType IntegerType)
+{
+    public bool PerTensor => Axis < 0;
 }
 
 /// <summary>

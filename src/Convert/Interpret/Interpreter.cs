@@ -263,6 +263,8 @@ public sealed partial class Interpreter
                     throw Unsupported(target.Span, $"cannot unpack {items.Count} values into {targets.Count} names");
                 for (var i = 0; i < targets.Count; i++) Assign(targets[i], items[i], frame);
                 break;
+            case AttributeExpr { Target: var owner, Name: var attribute } when TryAssignRestoredAttribute(owner, attribute, value, frame):
+                break;
             case SubscriptExpr { Target: var container, Index: var indexExpr }
                 when Evaluate(container, frame) is List<object?> list && Evaluate(indexExpr, frame) is long index:
                 list[(int)(index < 0 ? index + list.Count : index)] = value;
@@ -351,10 +353,16 @@ public sealed partial class Interpreter
 
     private object? ModuleAttribute(ModuleValue module, string name, SourceSpan span)
     {
-        if (module.Object.State is not PickleDict state || !state.TryGetValue(name, out var raw))
+        object? raw = null;
+        if (module.Object.State is PickleDict state ? !state.TryGetValue(name, out raw)
+            : RestoredAttributes(module) is not { } restored || !restored.TryGetValue(name, out raw))
             throw Unsupported(span, $"module '{DisplayPath(module)}' ({module.QualifiedClassName}) has no attribute '{name}'");
+        if (module.Object.State is not PickleDict) return raw; // set by __setstate__: interpreter values already
         return raw switch
         {
+            PickleObject packed when packed.ClassName.StartsWith(PackedParamsPrefix, StringComparison.Ordinal) =>
+                PackedParamsObject(packed, module, Join(module.Path, name), span),
+            QuantizedTensorData quantized => QuantizedWeight(quantized, Join(module.Path, name)),
             PickleObject child => new ModuleValue(child, _model.ResolveClass(child.ClassName), child.ClassName, Join(module.Path, name)),
             TensorData tensor => Weight(tensor, Join(module.Path, name)),
             // A List[Tensor] attribute (a scripted nn.LSTM's _flat_weights).
@@ -533,8 +541,8 @@ public sealed partial class Interpreter
         var op = path switch
         {
             _ when path.StartsWith("torch.", StringComparison.Ordinal) => "aten::" + path["torch.".Length..],
-            _ when path.StartsWith("ops.prim.", StringComparison.Ordinal) => "prim::" + path["ops.prim.".Length..],
-            _ when path.StartsWith("ops.aten.", StringComparison.Ordinal) => "aten::" + path["ops.aten.".Length..],
+            // ops.prim.RaiseException, ops.aten.…, ops.quantized.conv2d: the operator namespace and name.
+            _ when path.Split('.') is ["ops", var ns, var name] => $"{ns}::{name}",
             _ => path,
         };
         if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, out var folded)) return folded;
@@ -564,10 +572,15 @@ public sealed partial class Interpreter
             return true;
         }
         // Tensor properties of a converted graph value: a dense CPU tensor without autograd (conversion is eval mode).
-        if (op is "prim::is_nested" or "prim::is_cuda" or "prim::is_sparse" or "prim::is_mkldnn" or "prim::is_quantized"
+        if (op is "prim::is_nested" or "prim::is_cuda" or "prim::is_sparse" or "prim::is_mkldnn"
                 or "prim::is_meta" or "prim::requires_grad" && args is [Value])
         {
             result = false;
+            return true;
+        }
+        if (op == "prim::is_quantized" && args is [Value maybeQuantized])
+        {
+            result = Resolve(maybeQuantized).Quantized is not null;
             return true;
         }
         if (op == "aten::is_floating_point" && args is [Value { Type.ElementType: var elementType }])
@@ -730,7 +743,7 @@ public sealed partial class Interpreter
         object? result;
         try
         {
-            result = handler(context, new OpArgs(context, args, keywords));
+            result = CarryQuantization(context, args, handler(context, new OpArgs(context, args, keywords)));
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or OverflowException)
         {

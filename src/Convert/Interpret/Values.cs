@@ -27,3 +27,10 @@ public sealed record PoisonValue(string Op);
 
 /// <summary>A type expression evaluated as a value (the first argument of <c>annotate</c>, <c>uninitialized</c>).</summary>
 public sealed record TypeValue(string Text);
+
+/// <summary>
+/// A prepacked quantized layer (<c>quantized::conv2d_prepack</c>, <c>quantized::linear_prepack</c>, or a
+/// <c>Conv2dPackedParamsBase</c>/<c>LinearPackedParamsBase</c> object of the archive): its weight as dequantized float values
+/// (<see cref="Value.Quantized"/> set), its float bias, and for convolutions the geometry (empty for Linear).
+/// </summary>
+public sealed record PackedParams(Value Weight, Value? Bias, long[] Stride, long[] Padding, long[] Dilation, long Groups);

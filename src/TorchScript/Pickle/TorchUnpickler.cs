@@ -58,10 +58,12 @@ public static class TorchUnpickler
         BuildTensorFromId,
         Device,
         Set,
+        RebuildQTensor,
+        QScheme,
     }
 
     /// <summary>An allow-listed global; never escapes into results.</summary>
-    private sealed record GlobalRef(string Module, string Name, GlobalKind Kind, DataType StorageType = DataType.Undefined)
+    private sealed record GlobalRef(string Module, string Name, GlobalKind Kind, DataType StorageType = DataType.Undefined, bool Quantized = false)
     {
         public string FullName => Module + "." + Name;
     }
@@ -71,6 +73,10 @@ public static class TorchUnpickler
         [("torch._utils", "_rebuild_tensor_v2")] = GlobalKind.RebuildTensorV2,
         [("torch._utils", "_rebuild_tensor")] = GlobalKind.RebuildTensor,
         [("torch._utils", "_rebuild_parameter")] = GlobalKind.RebuildParameter,
+        [("torch._utils", "_rebuild_qtensor")] = GlobalKind.RebuildQTensor,
+        [("torch", "per_tensor_affine")] = GlobalKind.QScheme,
+        [("torch", "per_channel_affine")] = GlobalKind.QScheme,
+        [("torch", "per_channel_affine_float_qparams")] = GlobalKind.QScheme,
         [("collections", "OrderedDict")] = GlobalKind.OrderedDict,
         [("torch.jit._pickle", "build_intlist")] = GlobalKind.BuildList,
         [("torch.jit._pickle", "build_doublelist")] = GlobalKind.BuildList,
@@ -85,6 +91,14 @@ public static class TorchUnpickler
         [("__builtin__", "frozenset")] = GlobalKind.Set,
     };
 
+    /// <summary>The element type of each quantized storage class: the integers as stored (real = (q − zero_point) × scale).</summary>
+    private static readonly Dictionary<string, DataType> QuantizedStorages = new(StringComparer.Ordinal)
+    {
+        ["QInt8Storage"] = DataType.Int8,
+        ["QUInt8Storage"] = DataType.UInt8,
+        ["QInt32Storage"] = DataType.Int32,
+    };
+
     private sealed class Machine(ReadOnlyMemory<byte> input, string sourceName, string locationFile, Func<string, DataType, long, TensorStorage> loadStorage)
     {
         private static readonly Encoding StrictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -94,6 +108,8 @@ public static class TorchUnpickler
         private readonly Dictionary<long, object?> _memo = [];
         private readonly Dictionary<object, int> _depth = new(ReferenceEqualityComparer.Instance);
         private readonly HashSet<PickleTuple> _tainted = new(ReferenceEqualityComparer.Instance); // tuples holding a GlobalRef (persistent ids)
+        private readonly HashSet<TensorStorage> _quantizedStorages = new(ReferenceEqualityComparer.Instance);
+        private readonly HashSet<PickleTuple> _quantizerArguments = new(ReferenceEqualityComparer.Instance); // tuples holding a quantizer tuple
         private int _pos;
         private int _opStart;
 
@@ -398,10 +414,8 @@ public static class TorchUnpickler
                 return new GlobalRef(module, name, kind);
             if (module == "torch" && DataTypes.FromStorageName(name) is { } storageType)
                 return new GlobalRef(module, name, GlobalKind.Storage, storageType);
-            if (module == "torch._utils" && name == "_rebuild_qtensor")
-                throw new ModelForgeException(DiagnosticCode.UnsupportedDtype,
-                    $"pickle in {sourceName} holds a quantized tensor (byte {_opStart}); quantized tensors are not supported",
-                    Location, "convert the float model, and quantize the ONNX model afterwards (e.g. with onnxruntime's quantization tools)");
+            if (module == "torch" && QuantizedStorages.TryGetValue(name, out var quantizedType))
+                return new GlobalRef(module, name, GlobalKind.Storage, quantizedType, Quantized: true);
             if (module == "torch" && name.EndsWith("Storage", StringComparison.Ordinal))
                 throw new ModelForgeException(DiagnosticCode.UnsupportedDtype,
                     $"pickle in {sourceName} holds a tensor storage of type '{display}' (byte {_opStart}), which is not supported",
@@ -421,7 +435,7 @@ public static class TorchUnpickler
         {
             if (callable is not GlobalRef global) throw Malformed($"REDUCE calls {Describe(callable)}, which is not a callable global");
             if (args is not PickleTuple tuple) throw Malformed($"REDUCE passes {Describe(args)} to '{global.FullName}' instead of an argument tuple");
-            CheckValue(tuple);
+            if (global.Kind != GlobalKind.RebuildQTensor || !_quantizerArguments.Contains(tuple)) CheckValue(tuple);
             var a = tuple.Items;
             switch (global.Kind)
             {
@@ -430,6 +444,8 @@ public static class TorchUnpickler
                     return RebuildTensor(global, a);
                 case GlobalKind.RebuildParameter when a.Count is 3 && a[0] is TensorData data:
                     return data;
+                case GlobalKind.RebuildQTensor when a.Count is >= 5 and <= 7:
+                    return RebuildQuantizedTensor(global, a);
                 case GlobalKind.OrderedDict when a.Count == 0:
                     return NewContainer(new PickleDict());
                 case GlobalKind.BuildList when a.Count == 1 && a[0] is List<object?> list:
@@ -474,12 +490,48 @@ public static class TorchUnpickler
             var where = $"built at byte {_opStart} of {sourceName}";
             if (a[0] is not TensorStorage storage)
                 throw Malformed($"'{global.FullName}' expects a storage as its first argument, not {Describe(a[0])}");
+            if (global.Kind != GlobalKind.RebuildQTensor && _quantizedStorages.Contains(storage))
+                throw Malformed($"'{global.FullName}' rebuilds a plain tensor on the quantized {storage}; quantized storages belong to 'torch._utils._rebuild_qtensor'");
             if (a[1] is not long offset) throw Malformed($"'{global.FullName}' expects an integer storage offset, not {Describe(a[1])}");
             var shape = ToLongs(a[2], global, "sizes");
             var strides = ToLongs(a[3], global, "strides");
             try
             {
                 return new TensorData(storage, offset, shape, strides, where);
+            }
+            catch (ModelForgeException e) when (e.Diagnostics is [{ Location: null } diagnostic])
+            {
+                throw new ModelForgeException(diagnostic with { Location = Location });
+            }
+        }
+
+        /// <summary>
+        /// <c>_rebuild_qtensor(storage, offset, sizes, strides, quantizer_params, requires_grad, hooks)</c> with the affine
+        /// quantizers eager-mode quantization saves: <c>(torch.per_tensor_affine, scale, zero_point)</c> and
+        /// <c>(torch.per_channel_affine, scales, zero_points, axis)</c>. Float zero points (embedding bags' qparams) are refused.
+        /// </summary>
+        private QuantizedTensorData RebuildQuantizedTensor(GlobalRef global, IReadOnlyList<object?> a)
+        {
+            if (a[0] is not TensorStorage storage || !_quantizedStorages.Contains(storage))
+                throw Malformed($"'{global.FullName}' expects a quantized storage (torch.QInt8Storage, QUInt8Storage, QInt32Storage) as its first argument, not {Describe(a[0])}");
+            var values = RebuildTensor(global, a);
+            var where = $"built at byte {_opStart} of {sourceName}";
+            var parameters = a[4] as PickleTuple ?? throw Malformed($"'{global.FullName}' expects a quantizer tuple, not {Describe(a[4])}");
+            var scheme = parameters.Count > 0 && parameters[0] is GlobalRef { Kind: GlobalKind.QScheme } s ? s.Name : null;
+            try
+            {
+                return (scheme, parameters.Items) switch
+                {
+                    ("per_tensor_affine", [_, double scale, long zeroPoint]) => new QuantizedTensorData(values, [scale], [zeroPoint], -1, where),
+                    ("per_channel_affine", [_, TensorData scales, TensorData zeroPoints, long axis]) when scales.Shape.Length == 1 && zeroPoints.Shape.Length == 1 =>
+                        new QuantizedTensorData(values, scales.ToFloatArray().Select(f => (double)f).ToArray(), zeroPoints.ToInt64Array(),
+                            (int)Math.Clamp(axis, -1, int.MaxValue) is var channel and >= 0 ? channel : throw Malformed($"'{global.FullName}' has a negative channel axis {axis}"), where),
+                    ("per_channel_affine_float_qparams", _) => throw new ModelForgeException(DiagnosticCode.UnsupportedDtype,
+                        $"pickle in {sourceName} holds a quantized tensor with float zero points (torch.per_channel_affine_float_qparams, byte {_opStart}), " +
+                        "as quantized embeddings save; only affine qint8/quint8/qint32 tensors (per tensor or per channel) are supported",
+                        Location, "keep the embedding in float (qconfig None for it) and quantize the rest"),
+                    _ => throw Malformed($"'{global.FullName}' has quantizer parameters {Describe(parameters)}; expected (torch.per_tensor_affine, scale, zero_point) or (torch.per_channel_affine, scales, zero_points, axis)"),
+                };
             }
             catch (ModelForgeException e) when (e.Diagnostics is [{ Location: null } diagnostic])
             {
@@ -511,8 +563,10 @@ public static class TorchUnpickler
             if (key is not string keyText || keyText.Length == 0) throw Malformed($"persistent id has storage key {Describe(key)}, not a string");
             if (device is not string) throw Malformed($"persistent id has location {Describe(device)}, not a string");
             if (numel is not long count || count < 0) throw Malformed($"persistent id has element count {Describe(numel)}");
-            return loadStorage(keyText, storageClass.StorageType, count)
+            var storage = loadStorage(keyText, storageClass.StorageType, count)
                 ?? throw Malformed($"storage '{keyText}' could not be loaded");
+            if (storageClass.Quantized) _quantizedStorages.Add(storage);
+            return storage;
         }
 
         // ---- stack, marks, memo ----
@@ -573,15 +627,18 @@ public static class TorchUnpickler
             var tuple = new PickleTuple(items);
             var depth = 1;
             var tainted = false;
+            var holdsQuantizer = false;
             foreach (var item in items)
             {
                 if (item is GlobalRef) tainted = true;
+                else if (item is PickleTuple { Items: [GlobalRef { Kind: GlobalKind.QScheme }, ..] } quantizer && _tainted.Contains(quantizer)) holdsQuantizer = true;
                 else CheckValue(item);
                 depth = Math.Max(depth, DepthOf(item) + 1);
             }
             if (depth > MaxDepth) throw Malformed($"containers nested deeper than {MaxDepth} levels");
             _depth[tuple] = depth;
             if (tainted) _tainted.Add(tuple);
+            if (holdsQuantizer) _quantizerArguments.Add(tuple);
             return tuple;
         }
 
@@ -630,6 +687,9 @@ public static class TorchUnpickler
         {
             if (value is GlobalRef global)
                 throw Forbidden(global.FullName, "used as a value rather than called; a TorchScript archive never does that");
+            if (value is PickleTuple quantizerArguments && _quantizerArguments.Contains(quantizerArguments))
+                throw Forbidden(quantizerArguments.Items.OfType<PickleTuple>().Select(t => t.Items.FirstOrDefault()).OfType<GlobalRef>().First().FullName,
+                    "inside a tuple that is used as a value; quantizer parameters only appear as an argument of 'torch._utils._rebuild_qtensor'");
             if (value is PickleTuple tuple && _tainted.Contains(tuple))
                 throw Forbidden(tuple.Items.OfType<GlobalRef>().First().FullName,
                     "inside a tuple that is used as a value; storage classes only appear in persistent ids, and a TorchScript archive never does that");

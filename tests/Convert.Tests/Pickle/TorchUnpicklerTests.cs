@@ -211,11 +211,76 @@ public sealed class TorchUnpicklerTests
         Refused(DiagnosticCode.PickleForbiddenGlobal, P("\u0080\u0002](X\u0007\u0000\u0000\u0000storagectorch\nFloatStorage\nX\u0001\u0000\u0000\u00000X\u0003\u0000\u0000\u0000cpuK\u0001ta."));
     }
 
-    [Fact]
-    public void Quantized_tensors_are_MF1013()
+    // ---- quantized tensors: _rebuild_qtensor(storage, offset, sizes, strides, quantizer, requires_grad, hooks) ----
+
+    /// <summary>Storages for the quantized cases: "q" int8 0, 1, 2, …; "s" float64 scales 0.5, 0.25; "z" int64 zero points 0, 0.</summary>
+    private static TensorStorage QuantizedStorages(string key, DataType type, long numel)
     {
-        var e = Refused(DiagnosticCode.UnsupportedDtype, P("\u0080\u0002ctorch._utils\n_rebuild_qtensor\n)R."));
-        Assert.Contains("quantized", e.Message);
+        var bytes = new byte[numel * type.SizeInBytes()];
+        for (var i = 0; i < numel; i++)
+        {
+            if (type == DataType.Float64) BitConverter.TryWriteBytes(bytes.AsSpan(i * 8), 0.5 / (i + 1));
+            else if (type is DataType.Int8 or DataType.UInt8) bytes[i] = (byte)i;
+        }
+        return new TensorStorage(key, type, numel, bytes);
+    }
+
+    private static string Tensor(string key, string type, int numel, int[] sizes) =>
+        RebuildV2 + StoragePid(key, numel, type) + "K\u0000" + Ints(sizes) + Ints([.. sizes.Skip(1), 1]) + "\u0089ccollections\nOrderedDict\n)RtR";
+
+    private static string QTensor(string quantizer, string storage = "QInt8Storage") =>
+        "ctorch._utils\n_rebuild_qtensor\n" + StoragePid("q", 4, storage) + "K\u0000" + Ints([2, 2]) + Ints([2, 1]) + quantizer
+        + "\u0089ccollections\nOrderedDict\n)RtR";
+
+    private const string PerTensor = "(ctorch\nper_tensor_affine\nG\u003f\u00e0\u0000\u0000\u0000\u0000\u0000\u0000K\u0003t"; // (scheme, 0.5, 3)
+
+    private static string PerChannel(int channels = 2, int axis = 0) =>
+        "(ctorch\nper_channel_affine\n" + Tensor("s", "DoubleStorage", channels, [channels]) + Tensor("z", "LongStorage", channels, [channels]) + $"K{(char)axis}t";
+
+    [Fact]
+    public void Quantized_tensors_per_tensor_and_per_channel_keep_their_integers_and_quantizer()
+    {
+        var perTensor = Assert.IsType<QuantizedTensorData>(Load(P("\u0080\u0002" + QTensor(PerTensor) + "."), QuantizedStorages));
+        Assert.Equal(DataType.Int8, perTensor.Values.DataType);
+        Assert.Equal([2L, 2], perTensor.Shape);
+        Assert.Equal([0.5], perTensor.Scales);
+        Assert.Equal([3L], perTensor.ZeroPoints);
+        Assert.Equal(-1, perTensor.Axis);
+        Assert.Equal([0, 1, 2, 3], perTensor.Values.ContiguousBytes().ToArray());
+
+        var perChannel = Assert.IsType<QuantizedTensorData>(Load(P("\u0080\u0002" + QTensor(PerChannel(), "QUInt8Storage") + "."), QuantizedStorages));
+        Assert.Equal(DataType.UInt8, perChannel.Values.DataType);
+        Assert.Equal([0.5, 0.25], perChannel.Scales);
+        Assert.Equal([0L, 0], perChannel.ZeroPoints);
+        Assert.Equal(0, perChannel.Axis);
+    }
+
+    [Fact]
+    public void Quantized_tensors_with_float_zero_points_stay_MF1013()
+    {
+        var floatQParams = "(ctorch\nper_channel_affine_float_qparams\n" + Tensor("s", "DoubleStorage", 2, [2]) + Tensor("s", "DoubleStorage", 2, [2]) + "K\u0000t";
+        var e = Refused(DiagnosticCode.UnsupportedDtype, P("\u0080\u0002" + QTensor(floatQParams) + "."), QuantizedStorages);
+        Assert.Contains("float zero points", e.Message);
+        Assert.Contains("per_channel_affine_float_qparams", e.Message);
+    }
+
+    [Fact]
+    public void Malformed_or_hostile_quantized_tensors_are_refused()
+    {
+        // A quantized storage rebuilt as a plain tensor, and a quantized tensor over a float storage.
+        Refused(DiagnosticCode.PickleMalformed, P("\u0080\u0002" + Tensor("q", "QInt8Storage", 4, [4]) + "."), QuantizedStorages);
+        Refused(DiagnosticCode.PickleMalformed, P("\u0080\u0002" + QTensor(PerTensor, "FloatStorage") + "."), Iota);
+        // A quantizer whose parameters are not (scheme, float, int), or that names no scheme.
+        Refused(DiagnosticCode.PickleMalformed, P("\u0080\u0002" + QTensor("(ctorch\nper_tensor_affine\nX\u0001\u0000\u0000\u0000xK\u0003t") + "."), QuantizedStorages);
+        Refused(DiagnosticCode.PickleMalformed, P("\u0080\u0002" + QTensor("(K\u0001K\u0003t") + "."), QuantizedStorages);
+        // Three scales for two channels, a channel axis past the rank, a scale that is not positive.
+        Refused(DiagnosticCode.TensorStorageInvalid, P("\u0080\u0002" + QTensor(PerChannel(channels: 3)) + "."), QuantizedStorages);
+        Refused(DiagnosticCode.TensorStorageInvalid, P("\u0080\u0002" + QTensor(PerChannel(axis: 5)) + "."), QuantizedStorages);
+        Refused(DiagnosticCode.TensorStorageInvalid, P("\u0080\u0002" + QTensor(PerTensor.Replace("G\u003f", "G\u00bf")) + "."), QuantizedStorages);
+        // The quantizer's scheme, or an argument tuple holding a quantizer, used as a value instead of rebuilding a tensor.
+        Refused(DiagnosticCode.PickleForbiddenGlobal, P("\u0080\u0002]" + PerTensor + "a."), QuantizedStorages);
+        Refused(DiagnosticCode.PickleForbiddenGlobal, P("\u0080\u0002](K\u0000" + PerTensor + "ta."), QuantizedStorages);
+        Refused(DiagnosticCode.PickleForbiddenGlobal, P("\u0080\u0002ctorch\nper_tensor_affine\n."), QuantizedStorages);
     }
 
     [Fact]

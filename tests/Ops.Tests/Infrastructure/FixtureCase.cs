@@ -49,6 +49,9 @@ public sealed class FixtureCase
     /// </summary>
     public int? MinOpset { get; }
 
+    /// <summary>For a model quantized in PyTorch (fixtures/quantized): the scale of its dequantized output, one step of its grid.</summary>
+    public double? OutputScale { get; }
+
     public string ModelPath => Path.Combine(Directory, "model.pt");
     public string SpecPath => Path.Combine(Directory, "spec.json");
     public string BatchDirectory(int batch) => Path.Combine(Directory, $"b{batch}");
@@ -75,6 +78,7 @@ public sealed class FixtureCase
         OutputCount = Required(spec, "outputs").GetInt32();
         OrtCpuUnsupported = spec.TryGetProperty("ort_cpu", out var ort) ? ort.GetString() : null;
         MinOpset = spec.TryGetProperty("min_opset", out var minOpset) ? minOpset.GetInt32() : null;
+        OutputScale = spec.TryGetProperty("output_scale", out var outputScale) ? outputScale.GetDouble() : null;
     }
 
     /// <summary>Loads <c>fixtures/&lt;kind&gt;/&lt;name&gt;/spec.json</c>.</summary>

@@ -84,7 +84,7 @@ public static class ParityCheck
         Assert.Contains($"raise --opset to {minimum}", error.Diagnostics[0].Hint);
     }
 
-    private static List<InputSpec> InputSpecs(FixtureCase fixture) =>
+    public static List<InputSpec> InputSpecs(FixtureCase fixture) =>
         fixture.Inputs.Select(i => new InputSpec(i.Name, i.ElementType,
             i.Dims.Select(d => d.IsBatch ? Dim.Named("batch") : Dim.Of(d.Value)).ToArray())).ToList();
 

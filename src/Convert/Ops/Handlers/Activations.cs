@@ -60,11 +60,12 @@ internal static class Hardsigmoid
 internal static class Hardswish
 {
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
-    {
-        var x = a.Tensor(0);
-        return c.Op("Mul", [x, c.Op("HardSigmoid", [x], x.Type, ("alpha", 1.0 / 6), ("beta", 0.5))], x.Type);
-    }
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a.Tensor(0));
+
+    /// <summary>HardSwish at the target opset (quantized::hardswish lowers its float part here).</summary>
+    public static Value Lower(OpContext c, Value x) =>
+        c.Opset >= 14 ? c.Op("HardSwish", [x], x.Type)
+        : c.Op("Mul", [x, c.Op("HardSigmoid", [x], x.Type, ("alpha", 1.0 / 6), ("beta", 0.5))], x.Type);
 }
 
 /// <summary>

@@ -68,6 +68,29 @@ internal static class NumToTensor
     };
 }
 
+/// <summary>
+/// <c>float(t)</c> of a one-element constant tensor (a quantized model's QuantStub reads its scale buffer so): a Python
+/// float at conversion time. A run-time value cannot become one, since ONNX has no Python floats.
+/// </summary>
+[AtenOp("aten::Float", "aten::FloatImplicit")]
+internal static class ToPythonFloat
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        if (a.Get(0) is double or long) return a.Float(0);
+        var x = a.Tensor(0);
+        return x.Constant switch
+        {
+            { ElementCount: 1, ElementType: DataType.Float32 } f => (double)BitConverter.ToSingle(f.Bytes.Span),
+            { ElementCount: 1, ElementType: DataType.Float64 } d => BitConverter.ToDouble(d.Bytes.Span),
+            _ when c.TryGetConstantInt64(x, out var integer) => (double)integer,
+            _ => throw c.Error(DiagnosticCode.StaticValueRequired, $"{c.OpName} of {x} needs a one-element tensor known at conversion time",
+                "compute the float from constants or attributes, or keep it a tensor"),
+        };
+    }
+}
+
 /// <summary><c>int(t)</c> of a one-element tensor: a plain int when it is a constant, else a run-time int.</summary>
 [AtenOp("aten::Int", "aten::IntImplicit", "aten::ScalarImplicit")]
 internal static class ToInt

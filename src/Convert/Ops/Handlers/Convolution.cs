@@ -27,8 +27,9 @@ internal static class Convolution
         _ => new(5, null, -1, 6, false),
     };
 
+    // Internal: quantized::conv2d lowers its float convolution here, with conv2d's argument layout.
     [Opset(13)]
-    private static object? V13(OpContext c, OpArgs a)
+    internal static object? V13(OpContext c, OpArgs a)
     {
         var input = a.Tensor(0);
         var weight = a.Tensor(1);
