@@ -180,7 +180,7 @@ internal static class PsRoiPool
         var binType = start.Type.WithShape([count, bins]);
         var extent = c.Op("Max", [c.Op("Sub", [end, start], start.Type), c.Scalar(1, type)], start.Type);
         var binSize = c.Op("Div", [extent, c.Scalar(bins, type)], start.Type);
-        var index = c.Constant(type, [bins], Enumerable.Range(0, (int)bins).SelectMany(i => ElementBytes(i, type)).ToArray(), "bin");
+        var index = c.ConstantFrom(type, [bins], Enumerable.Range(0, (int)bins).Select(i => (double)i), "bin");
         Value Edge(string rounding, long shift)
         {
             var scaled = c.Op("Mul", [c.Op("Add", [index, c.Scalar(shift, type)], index.Type), binSize], binType);
@@ -188,18 +188,12 @@ internal static class PsRoiPool
             return c.Op("Clip", [offset, c.Scalar(0, type), c.Scalar(size - 1, type)], binType);
         }
         var (from, to) = (Edge("Floor", 0), Edge("Ceil", 1));
-        var cell = c.Constant(type, [size], Enumerable.Range(0, (int)size).SelectMany(i => ElementBytes(i, type)).ToArray(), "cell");
+        var cell = c.ConstantFrom(type, [size], Enumerable.Range(0, (int)size).Select(i => (double)i), "cell");
         var maskType = start.Type.WithShape([count, bins, size]).WithElementType(DataType.Bool);
         Value Expanded(Value edge) => c.Unsqueeze(edge, [2]);
         var covered = c.Op("And", [c.Op("GreaterOrEqual", [cell, Expanded(from)], maskType), c.Op("Less", [cell, Expanded(to)], maskType)], maskType);
         return (c.Cast(covered, type), c.Op("Sub", [to, from], binType));
     }
-
-    private static byte[] ElementBytes(int value, DataType type) => type switch
-    {
-        DataType.Float64 => BitConverter.GetBytes((double)value),
-        _ => BitConverter.GetBytes((float)value),
-    };
 }
 
 /// <summary>
