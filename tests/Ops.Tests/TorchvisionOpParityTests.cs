@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Text;
 using ModelForge.Convert;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
@@ -34,5 +36,35 @@ public sealed class TorchvisionOpParityTests
             ModelConverter.Convert(Path.Combine(RepoPaths.Fixtures, "torchvision", "roi_pool_argmax.pt"), new ConvertOptions(inputs)));
         Assert.Equal(DiagnosticCode.UnsupportedConstruct, error.Code);
         Assert.Contains("aten::add uses torchvision::roi_pool's second result (used by its backward pass only), which ModelForge does not compute", error.Message);
+    }
+
+    /// <summary>ONNX's NonMaxSuppression takes IoU thresholds in [0, 1]; torchvision's nms takes any: another one is refused, naming it.</summary>
+    [Fact]
+    public void An_iou_threshold_outside_0_to_1_is_refused_naming_it()
+    {
+        var archive = Path.Combine(Directory.CreateTempSubdirectory("modelforge-nms-").FullName, "nms.pt");
+        using (var source = ZipFile.OpenRead(FixtureCase.Load("torchvision", "nms").ModelPath))
+        using (var target = ZipFile.Open(archive, ZipArchiveMode.Create))
+            foreach (var entry in source.Entries)
+            {
+                using var bytes = new MemoryStream();
+                using (var input = entry.Open()) input.CopyTo(bytes);
+                var data = entry.FullName.EndsWith("code/__torch__.py", StringComparison.Ordinal)
+                    ? Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes.ToArray()).Replace("scores, 0.5)", "scores, 1.5)", StringComparison.Ordinal))
+                    : bytes.ToArray();
+                using var output = target.CreateEntry(entry.FullName, CompressionLevel.NoCompression).Open();
+                output.Write(data);
+            }
+        try
+        {
+            InputSpec[] inputs = [new("boxes", DataType.Float32, [Dim.Named("batch"), 4]), new("scores", DataType.Float32, [Dim.Named("batch")])];
+            var error = Assert.Throws<ModelForgeException>(() => ModelConverter.Convert(archive, new ConvertOptions(inputs)));
+            Assert.Equal(DiagnosticCode.InvalidOpArguments, error.Code);
+            Assert.Contains("torchvision::nms with iou_threshold 1.5: ONNX NonMaxSuppression takes thresholds in [0, 1]", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(archive)!, recursive: true);
+        }
     }
 }
