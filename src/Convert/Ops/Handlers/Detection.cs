@@ -118,8 +118,8 @@ internal static class PsRoiAlign
 /// roi_pool's rounding (half away from zero) of the scaled corners, regions at least one cell wide, bin edges
 /// floor(i·size/ph) and ceil((i+1)·size/ph) clipped to [0, map size − 1] (as torchvision's kernel clips them, so a
 /// bin never covers the map's last row or column), and 0 for an empty bin. Spelled out: each region's
-/// bin edges as [K, bins] tensors, 0/1 masks of the rows and columns each bin covers, and the masked sum of the
-/// region's image (gathered by batch index, its channels split by bin) divided by the bin's area.
+/// bin edges as [K, bins] tensors, masks of the rows and columns each bin covers, and the sum of the region's image
+/// (gathered by batch index, its channels split by bin) where both masks hold, divided by the bin's area.
 /// </summary>
 [AtenOp("torchvision::ps_roi_pool")]
 internal static class PsRoiPool
@@ -146,15 +146,17 @@ internal static class PsRoiPool
             input.Type.WithShape([count, outChannels, height, width, mapHeight, mapWidth]));
         var rows = c.Op("Reshape", [rowMask, c.ConstInt64([-1, 1, height, 1, mapHeight, 1])], rowMask.Type.WithShape([count, 1, height, 1, mapHeight, 1]));
         var columns = c.Op("Reshape", [columnMask, c.ConstInt64([-1, 1, 1, width, 1, mapWidth])], columnMask.Type.WithShape([count, 1, 1, width, 1, mapWidth]));
-        var masked = c.Op("Mul", [c.Op("Mul", [split, rows], split.Type), columns], split.Type);
+        // Where, not a product with the masks: a NaN or infinity outside the bin must not reach its sum.
+        var covered = c.Op("And", [rows, columns], rows.Type.WithShape([count, 1, height, width, mapHeight, mapWidth]));
+        var zero = c.Scalar(0, type);
+        var masked = c.Op("Where", [covered, split, zero], split.Type);
         var binShape = input.Type.WithShape([count, outChannels, height, width]);
         var sum = c.Op("ReduceSum", [masked, c.ConstInt64([4, 5])], binShape, ("keepdims", 0));
 
-        // [K, 1, ph, pw] cell counts; an empty bin (a count ≤ 0) is 0, as in torchvision.
+        // [K, 1, ph, pw] cell counts; an empty bin (count 0) is 0, as in torchvision.
         var area = c.Op("Mul", [c.Op("Reshape", [rowSize, c.ConstInt64([-1, 1, height, 1])], rowSize.Type.WithShape([count, 1, height, 1])),
             c.Op("Reshape", [columnSize, c.ConstInt64([-1, 1, 1, width])], columnSize.Type.WithShape([count, 1, 1, width]))],
             rowSize.Type.WithShape([count, 1, height, width]));
-        var zero = c.Scalar(0, type);
         var nonEmpty = c.Op("Greater", [area, zero], area.Type.WithElementType(DataType.Bool));
         var mean = c.Op("Div", [sum, c.Op("Max", [area, c.Scalar(1, type)], area.Type)], binShape);
         var output = c.Op("Where", [nonEmpty, mean, zero], binShape);
@@ -171,7 +173,7 @@ internal static class PsRoiPool
     /// <summary>
     /// For regions from <paramref name="start"/> to <paramref name="end"/> ([K, 1] cells) split into
     /// <paramref name="bins"/> bins along a map side of <paramref name="size"/> cells: [K, bins, size] masks of the
-    /// cells each bin covers (1 or 0) and the [K, bins] cell counts (≤ 0 for an empty bin).
+    /// cells each bin covers and the [K, bins] cell counts (0 for an empty bin: the clipped edges never cross).
     /// </summary>
     private static (Value Mask, Value Size) BinMask(OpContext c, Value start, Value end, long bins, long size)
     {
@@ -192,7 +194,7 @@ internal static class PsRoiPool
         var maskType = start.Type.WithShape([count, bins, size]).WithElementType(DataType.Bool);
         Value Expanded(Value edge) => c.Unsqueeze(edge, [2]);
         var covered = c.Op("And", [c.Op("GreaterOrEqual", [cell, Expanded(from)], maskType), c.Op("Less", [cell, Expanded(to)], maskType)], maskType);
-        return (c.Cast(covered, type), c.Op("Sub", [to, from], binType));
+        return (covered, c.Op("Sub", [to, from], binType));
     }
 }
 
