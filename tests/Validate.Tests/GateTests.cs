@@ -214,6 +214,24 @@ public sealed class GateTests : IDisposable
         });
     }
 
+    /// <summary>
+    /// Detections end to end: ModelForge's conversion of traced batched_nms (an ONNX If around NonMaxSuppression)
+    /// against the native reference's torchvision substitutes, on the fixture's 24 overlapping boxes of three classes:
+    /// the same boxes kept, in the same order, as torchvision saved.
+    /// </summary>
+    [Fact]
+    public void Converted_batched_nms_passes_the_gate_with_torchvision_s_detections()
+    {
+        var model = RepoPaths.Fixture("torchvision", "batched_nms", "model.pt");
+        InputSpec[] inputs = [InputSpec.Parse("boxes:float32[batch,4]"), InputSpec.Parse("scores:float32[batch]"), InputSpec.Parse("classes:int64[batch]")];
+        string Saved(string file) => RepoPaths.Fixture("torchvision", "batched_nms", "b24", file);
+        var data = inputs.Select((spec, i) => (spec.Name, Tensor: ModelForge.Model.Tensors.Npy.Read(Saved($"input_{i}.npy")))).ToDictionary(p => p.Name, p => p.Tensor);
+        var (report, _, _) = Validator.Run(model, Convert(model, inputs, "batched_nms"),
+            new ValidateOptions { Inputs = inputs, BatchSizes = [24], Optional = [], Data = data });
+        Assert.True(report.Passed, string.Join("; ", report.Runs.Select(r => r.Reason)));
+        Assert.Equal(ModelForge.Model.Tensors.Npy.Read(Saved("output_2.npy")).Shape, report.Runs[0].Outputs[2].ExpectedShape);
+    }
+
     [Fact]
     public void A_requested_provider_that_cannot_run_is_reported_unavailable_not_replaced()
     {
