@@ -182,6 +182,72 @@ public sealed class GateTests : IDisposable
         Assert.Contains("shape", failing.Outputs[0].FailureReason);
     }
 
+    private static readonly string MaskedSelect = RepoPaths.Fixture("ops", "masked_select", "model.pt");
+    private static readonly InputSpec[] MaskedSelectInputs = [new("x", DataType.Float32, [Dim.Named("batch"), 4, 5])];
+
+    /// <summary>
+    /// An output whose length depends on the data (masked_select's positive elements, as a detector's kept boxes) is
+    /// compared by dtype and shape first: one element short fails naming the output and both shapes, with no
+    /// elementwise figures; the same elements in another order (what score ties can do to detections,
+    /// docs/validation.md) have the shape and fail on their values.
+    /// </summary>
+    [Fact]
+    public void A_data_dependent_output_is_compared_by_shape_then_values()
+    {
+        var onnx = Convert(MaskedSelect, MaskedSelectInputs, "masked_select");
+        var (passing, _, _) = Validate(MaskedSelect, onnx, MaskedSelectInputs);
+        Assert.True(passing.Passed, string.Join("; ", passing.Runs.Select(r => r.Reason)));
+        Assert.All(passing.Runs, r => Assert.True(r.Outputs[0].ExpectedShape[0] > 1, "the test needs a few positive elements"));
+
+        string SliceOutput(string name, long start, long end, long step) => Mutate(onnx, name, model =>
+        {
+            model.Graph.Initializer.Add(Int64s("mutation_starts", start));
+            model.Graph.Initializer.Add(Int64s("mutation_ends", end));
+            model.Graph.Initializer.Add(Int64s("mutation_axes", 0));
+            model.Graph.Initializer.Add(Int64s("mutation_steps", step));
+            Append(model, "output_0", (input, output) => new NodeProto
+            {
+                OpType = "Slice", Name = "mutation", Output = { output },
+                Input = { input, "mutation_starts", "mutation_ends", "mutation_axes", "mutation_steps" },
+            });
+        });
+
+        var shorter = Failing(Validate(MaskedSelect, SliceOutput("one_short", 0, -1, 1), MaskedSelectInputs).Report);
+        Assert.All(shorter.Outputs, o =>
+        {
+            Assert.Equal("output_0", o.Output);
+            Assert.Equal($"shape [{o.ActualShape[0]}], expected [{o.ExpectedShape[0]}]", o.FailureReason);
+            Assert.Equal(o.ExpectedShape[0] - 1, o.ActualShape[0]);
+            Assert.Null(o.Statistics);
+        });
+
+        var reordered = Failing(Validate(MaskedSelect, SliceOutput("reversed", -1, long.MinValue, -1), MaskedSelectInputs).Report);
+        Assert.All(reordered.Outputs, o =>
+        {
+            Assert.Equal("output_0", o.Output);
+            Assert.Equal(o.ExpectedShape, o.ActualShape);
+            Assert.Contains("differ beyond", o.FailureReason);
+        });
+    }
+
+    /// <summary>
+    /// Detections end to end: ModelForge's conversion of traced batched_nms (an ONNX If around NonMaxSuppression)
+    /// against the native reference's torchvision substitutes, on the fixture's 24 overlapping boxes of three classes:
+    /// the same boxes kept, in the same order, as torchvision saved.
+    /// </summary>
+    [Fact]
+    public void Converted_batched_nms_passes_the_gate_with_torchvision_s_detections()
+    {
+        var model = RepoPaths.Fixture("torchvision", "batched_nms", "model.pt");
+        InputSpec[] inputs = [InputSpec.Parse("boxes:float32[batch,4]"), InputSpec.Parse("scores:float32[batch]"), InputSpec.Parse("classes:int64[batch]")];
+        string Saved(string file) => RepoPaths.Fixture("torchvision", "batched_nms", "b24", file);
+        var data = inputs.Select((spec, i) => (spec.Name, Tensor: ModelForge.Model.Tensors.Npy.Read(Saved($"input_{i}.npy")))).ToDictionary(p => p.Name, p => p.Tensor);
+        var (report, _, _) = Validator.Run(model, Convert(model, inputs, "batched_nms"),
+            new ValidateOptions { Inputs = inputs, BatchSizes = [24], Optional = [], Data = data });
+        Assert.True(report.Passed, string.Join("; ", report.Runs.Select(r => r.Reason)));
+        Assert.Equal(ModelForge.Model.Tensors.Npy.Read(Saved("output_2.npy")).Shape, report.Runs[0].Outputs[2].ExpectedShape);
+    }
+
     [Fact]
     public void A_requested_provider_that_cannot_run_is_reported_unavailable_not_replaced()
     {

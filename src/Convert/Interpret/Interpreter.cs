@@ -541,8 +541,10 @@ public sealed partial class Interpreter
         var op = path switch
         {
             _ when path.StartsWith("torch.", StringComparison.Ordinal) => "aten::" + path["torch.".Length..],
-            // ops.prim.RaiseException, ops.aten.…, ops.quantized.conv2d: the operator namespace and name.
-            _ when path.Split('.') is ["ops", var ns, var name] => $"{ns}::{name}",
+            // ops.<namespace>.<name>: ops.prim.*, ops.aten.*, ops.quantized.*, and the registered operators of libraries
+            // (ops.torchvision.nms → torchvision::nms).
+            _ when path.StartsWith("ops.", StringComparison.Ordinal) && path.IndexOf('.', "ops.".Length) is var dot and > 0 =>
+                path["ops.".Length..dot] + "::" + path[(dot + 1)..],
             _ => path,
         };
         if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, out var folded)) return folded;
@@ -736,7 +738,13 @@ public sealed partial class Interpreter
             _unsupported.Add(new UnsupportedCall(op, _model.Locate(span), minimumOpset));
             return new PoisonValue(op);
         }
-        if (args.Any(IsPoisoned) || keywords.Values.Any(IsPoisoned)) return new PoisonValue(op);
+        if (args.Concat(keywords.Values).Select(FindPoison).FirstOrDefault(p => p is not null) is { } poison)
+        {
+            // With no unsupported call, the poison is a result a handler leaves out (roi_pool's argmax): stop here.
+            if (_unsupported.Count == 0)
+                throw Unsupported(span, $"{op} uses {poison.Op}, which ModelForge does not compute");
+            return new PoisonValue(op);
+        }
 
         var location = _model.Locate(span);
         var context = new OpContext(_graph, _opset, op, ScopeOf(frame), span, location);
@@ -772,12 +780,12 @@ public sealed partial class Interpreter
         return result;
     }
 
-    private static bool IsPoisoned(object? value) => value switch
+    private static PoisonValue? FindPoison(object? value) => value switch
     {
-        PoisonValue => true,
-        List<object?> list => list.Any(IsPoisoned),
-        TupleValue tuple => tuple.Items.Any(IsPoisoned),
-        _ => false,
+        PoisonValue poison => poison,
+        List<object?> list => list.Select(FindPoison).FirstOrDefault(p => p is not null),
+        TupleValue tuple => tuple.Items.Select(FindPoison).FirstOrDefault(p => p is not null),
+        _ => null,
     };
 
     private ModelForgeException Unsupported(SourceSpan span, string message) =>

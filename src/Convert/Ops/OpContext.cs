@@ -66,6 +66,10 @@ public sealed class OpContext
     public Value Constant(DataType type, long[] shape, byte[] bytes, string name) =>
         Graph.AddInitializer(Graph.UniqueName($"{Scope}/{name}"), new ConstantData(type, shape, bytes));
 
+    /// <summary>A constant of <paramref name="shape"/> holding <paramref name="values"/> (row-major) as <paramref name="type"/>.</summary>
+    public Value ConstantFrom(DataType type, long[] shape, IEnumerable<double> values, string name) =>
+        Constant(type, shape, values.SelectMany(v => ScalarBytes(v, type)).ToArray(), name);
+
     private static byte[] ScalarBytes(double value, DataType type) => type switch
     {
         DataType.Float32 => BitConverter.GetBytes((float)value),

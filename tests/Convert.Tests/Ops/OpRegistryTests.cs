@@ -66,15 +66,19 @@ public sealed class OpRegistryTests
         Assert.True(untested.Count == 0, "handlers without a fixtures/ops case: " + string.Join("; ", untested));
     }
 
-    /// <summary>Which fixtures/ops cases exercise each op, from the "ops" list in their spec.json.</summary>
+    /// <summary>
+    /// Which fixtures/ops and fixtures/torchvision cases exercise each op, from the "ops" list in their spec.json (the
+    /// torchvision cases named torchvision/&lt;case&gt;).
+    /// </summary>
     private static ILookup<string, string> FixturesByOp() =>
-        Directory.GetDirectories(RepoPaths.Fixture("ops"))
-            .Where(d => File.Exists(Path.Combine(d, "spec.json")))
-            .Order(StringComparer.Ordinal)
+        new[] { "ops", "torchvision" }.SelectMany(kind => Directory.GetDirectories(RepoPaths.Fixture(kind)).Select(d => (Kind: kind, Directory: d)))
+            .OrderBy(d => d.Kind == "ops" ? 0 : 1).ThenBy(d => d.Directory, StringComparer.Ordinal)
+            .Where(d => File.Exists(Path.Combine(d.Directory, "spec.json")))
             .SelectMany(d =>
             {
-                using var spec = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(d, "spec.json")));
-                return spec.RootElement.GetProperty("ops").EnumerateArray().Select(op => (Op: op.GetString()!, Case: Path.GetFileName(d))).ToList();
+                using var spec = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(d.Directory, "spec.json")));
+                var name = d.Kind == "ops" ? Path.GetFileName(d.Directory) : $"{d.Kind}/{Path.GetFileName(d.Directory)}";
+                return spec.RootElement.GetProperty("ops").EnumerateArray().Select(op => (Op: op.GetString()!, Case: name)).ToList();
             })
             .ToLookup(p => p.Op, p => p.Case);
 
@@ -88,6 +92,9 @@ public sealed class OpRegistryTests
         text.AppendLine("opsets at which the handler has its own method; a target opset uses the highest one not above it.");
         text.AppendLine("\"Tested by\" lists the `fixtures/ops/` cases that exercise the op; each is converted and compared with libtorch");
         text.AppendLine("at opsets 13, 17 and 20 (`tests/Ops.Tests/OpParityTests.cs`). An alias with no case shares its handler with a tested name.");
+        text.AppendLine("libtorch lacks torchvision's operators (`torchvision::*`): their `torchvision/` cases (`fixtures/torchvision`) are compared");
+        text.AppendLine("with the outputs torchvision computed, at opsets 13, 17, 19 and 20 (`tests/Ops.Tests/TorchvisionOpParityTests.cs`); where");
+        text.AppendLine("their semantics differ from ONNX's ops, and what the lowering does then, is in \"torchvision's operators\" below.");
         text.AppendLine();
         text.AppendLine("| op | lowering from opset | handler | tested by |");
         text.AppendLine("|---|---|---|---|");
@@ -97,6 +104,9 @@ public sealed class OpRegistryTests
             text.AppendLine($"| `{op}` | {string.Join(", ", opsets)} | `{handler.Name}` | {(cases.Count == 0 ? "—" : string.Join(", ", cases))} |");
         }
         AppendTorchOnnxComparison(text, registry.Describe().Select(d => d.Op).ToHashSet(StringComparer.Ordinal));
+        // Prose, not generated: kept in docs/data so the generated file can carry it.
+        text.AppendLine();
+        text.Append(File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "data", "torchvision-ops.md")));
         return text.ToString();
     }
 

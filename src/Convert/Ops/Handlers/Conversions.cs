@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Conversions: dtype casts and the moves between Python scalars and tensors (to, type_as, _cast_*, NumToTensor,
-// scalar_tensor, Int).
+// scalar_tensor, tensor, Int).
 
 /// <summary>
 /// <c>to(x, dtype, non_blocking, copy, memory_format)</c>, <c>to(x, device, dtype, …)</c> and <c>to(x, other, …)</c>
@@ -89,6 +89,51 @@ internal static class ToPythonFloat
                 "compute the float from constants or attributes, or keep it a tensor"),
         };
     }
+}
+
+/// <summary>
+/// <c>torch.tensor(data, dtype, device, requires_grad)</c> of Python numbers or (nested, rectangular) lists of them: a
+/// constant of the data's shape, of dtype or else of torch's choice (bool for bools, int64 for ints, float32 as soon
+/// as one is a float); a run-time int (<c>torch.tensor(x.size(0))</c>) is its 0-d value.
+/// </summary>
+[AtenOp("aten::tensor")]
+internal static class TensorFromData
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        DataType? requested = a.Get(1, "dtype") is long scalarType ? DataTypes.FromTorchScalarType(scalarType) : null;
+        if (a.Get(0) is DynamicInt dynamic) return c.Cast(dynamic.Scalar, requested ?? DataType.Int64);
+        var (shape, values) = (new List<long>(), new List<object>());
+        Flatten(c, a.Get(0), 0, shape, values);
+        var type = requested ?? (values.Any(v => v is double) || values.Count == 0 ? DataType.Float32
+            : values.All(v => v is bool) ? DataType.Bool : DataType.Int64);
+        return c.ConstantFrom(type, [.. shape], values.Select(v => v switch { bool b => b ? 1.0 : 0.0, long l => l, _ => (double)v }), "tensor");
+    }
+
+    /// <summary>Appends the numbers of <paramref name="data"/> in row-major order and records each nesting level's length.</summary>
+    private static void Flatten(OpContext c, object? data, int depth, List<long> shape, List<object> values)
+    {
+        switch (data)
+        {
+            case long or double or bool:
+                if (depth != shape.Count) throw Ragged(c);
+                values.Add(data);
+                break;
+            case List<object?> list:
+                if (depth == shape.Count) shape.Add(list.Count);
+                else if (depth > shape.Count || shape[depth] != list.Count) throw Ragged(c);
+                foreach (var item in list) Flatten(c, item, depth + 1, shape, values);
+                break;
+            default:
+                throw c.Error(DiagnosticCode.InvalidOpArguments,
+                    $"{c.OpName} expects numbers or lists of numbers known at conversion time, got {Interpreter.DescribeValue(data)}",
+                    "build the tensor from graph values with torch.stack or torch.cat instead");
+        }
+    }
+
+    private static ModelForgeException Ragged(OpContext c) =>
+        c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} of nested lists of different lengths", "torch.tensor needs rectangular data");
 }
 
 /// <summary><c>int(t)</c> of a one-element tensor: a plain int when it is a constant, else a run-time int.</summary>
