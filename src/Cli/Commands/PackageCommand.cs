@@ -82,7 +82,6 @@ internal static class PackageCommand
         var lockMode = CommonOptions.AddTuningLockModes(command, "--tuning-lock");
         HelpText.Add(command,
             "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 -o bundles/",
-            "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 --kserve --storage-uri s3://models/resnet18 -o bundles/",
             "modelforge package resnet18.onnx --input x:float32[batch,3,64,64] --name resnet18 --triton-repository /srv/models --version-policy latest:2 --tune off -o bundles/",
             "modelforge package resnet18.onnx --source model.pt --input x:float32[batch,3,64,64] --name resnet18 --preprocess hwc --image-size 96x96 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --softmax --top-k 5 --labels labels.txt -o bundles/");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
