@@ -26,6 +26,7 @@ public static class TritonEnsembleWriter
     public const string PreprocessSuffix = "_preprocess";
     public const string PostprocessSuffix = "_postprocess";
     public const string EnsembleSuffix = "_ensemble";
+    public const string FusedSuffix = "_fused";
 
     public static TritonEnsemblePlan Plan(PackageRequest request, TritonOptions options, ProcessingPlan processing, ProcessingFiles files)
     {
@@ -71,8 +72,6 @@ public static class TritonEnsembleWriter
     /// <c>NAME_fused</c>: the fused ONNX model (<see cref="ProcessingGraphs.Fuse"/>) as one model of its own, taking the
     /// ensemble's input and giving its outputs, with the model's batching and instances.
     /// </summary>
-    public const string FusedSuffix = "_fused";
-
     public static TritonModelPlan PlanFused(PackageRequest request, TritonOptions options, ProcessingPlan processing, string fusedPath)
     {
         var inputs = processing.Preprocess is null ? request.Inputs : [ImageInput(request, processing)];
