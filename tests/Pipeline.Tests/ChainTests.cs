@@ -83,6 +83,12 @@ public sealed class ChainTests(ITestOutputHelper output)
         // Batches 1 and 4; the ensemble: x, logits and four outputs; the fused model: four outputs.
         Assert.Equal(2 * (6 + 4), comparisons.Count);
         foreach (var line in reporter.Lines.Where(l => l.StartsWith("chain:", StringComparison.Ordinal))) output.WriteLine(line);
+        // The manifest records the chain stage and the label file as the schema says.
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(spec.OutputDirectory, BuildManifest.FileName)));
+        Assert.Equal("done", manifest.RootElement.GetProperty("stages").GetProperty("chain").GetProperty("status").GetString());
+        Assert.Contains(manifest.RootElement.GetProperty("inputs").EnumerateObject(), p => p.Name.EndsWith("labels.txt", StringComparison.Ordinal));
+        using var schema = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "schemas", "build-manifest.schema.json")));
+        Assert.Contains("chain", schema.RootElement.GetProperty("properties").GetProperty("stages").GetProperty("propertyNames").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
     }
 
     /// <summary>The gate's own numbers: every tensor well within the default float32 tolerance, and a preprocessing that drifts is caught at its step.</summary>
