@@ -83,6 +83,18 @@ public sealed class EnsembleTests(Models models) : IDisposable
         Assert.Contains(result.Written, w => w.EndsWith("resnet_fused.onnx", StringComparison.Ordinal));
     }
 
+    /// <summary>The libtorch backend names the model's tensors x__0 and output__0: the ensemble maps them to the processing steps' names.</summary>
+    [Fact]
+    public void Ensemble_around_a_libtorch_model_maps_its_indexed_tensor_names()
+    {
+        var (plan, files) = Processing(Options());
+        var ensemble = TritonEnsembleWriter.Plan(Requests.ResNet(models), new TritonOptions { Backend = TritonBackend.LibTorch }, plan, files);
+        var text = ensemble.Ensemble.ConfigText;
+        Assert.Contains("input_map { key: \"x__0\" value: \"x\" }", text);
+        Assert.Contains("output_map { key: \"output__0\" value: \"output\" }", text);
+        TritonEnsembleRules.Check(text, ensemble.Steps.ToDictionary(s => s.Model.ModelName, s => s.Model.ConfigText));
+    }
+
     [Theory]
     [InlineData("input_map { key: \"image\" value: \"image\" }", "", "input 'image' of model 'resnet_preprocess' is not mapped")]
     [InlineData("max_batch_size: 8", "max_batch_size: 16", "only allows maximum batch size to be 8")]
