@@ -50,6 +50,14 @@ public sealed class ChainStage : IBuildStage
         };
     }
 
+    /// <summary>A build that found nothing to do still says that its chain failed the gate (in warning mode).</summary>
+    public IEnumerable<Diagnostic> Repeat(ModelSpec spec, StageOutcome previous)
+    {
+        if (previous is StageOutcome.Failed failed)
+            yield return new Diagnostic(DiagnosticCode.AccuracyGateFailed, $"accuracy gate failed for the {spec.Name} chain (unchanged since the last build): {failed.Summary}",
+                BuildPipeline.SpecLocation(spec), $"see {BuildPipeline.ValidationFolder}/{ReportFileName} in the output folder", DiagnosticSeverity.Warning);
+    }
+
     private static void WriteReport(IReadOnlyList<ChainComparison> comparisons, string tolerance, string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
