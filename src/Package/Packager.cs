@@ -75,7 +75,7 @@ public static class Packager
             written.Add(properties);
             warnings.AddRange(archive.Plan.Warnings);
             if (targets.KServeStorageUri is { } uri)
-                written.Add(KServeWriter.WriteTorchServe(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
+                written.Add(KServeWriter.WriteTorchServe(archiveRequest, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
         }
         TritonVersionWrite? tritonVersion = null;
         if (targets.Triton is { } triton)
