@@ -80,12 +80,15 @@ public static class Packager
         TritonVersionWrite? tritonVersion = null;
         if (targets.Triton is { } triton)
         {
+            triton = WithTunedCores(triton, tuning);
+            TritonModel model;
             if (triton.Repository is { } repository)
-                tritonVersion = TritonRepositoryVersions.Add(request, repository, triton);
+                model = (tritonVersion = TritonRepositoryVersions.Add(request, repository, triton)).Model;
             else if (processing is not null)
-                written.AddRange(WriteEnsemble(request, triton, processing, processingFiles!, Path.Combine(outputDirectory, TritonFolder)));
+                model = WriteEnsemble(request, triton, processing, processingFiles!, Path.Combine(outputDirectory, TritonFolder), written);
             else
-                written.Add(TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton).ConfigPath);
+                written.Add((model = TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton)).ConfigPath);
+            warnings.AddRange(model.Plan.Warnings);
             if (targets.KServeStorageUri is { } uri)
                 written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
         }
@@ -105,15 +108,27 @@ public static class Packager
         return request with { Handler = handler, ExtraFiles = [.. request.ExtraFiles, .. labels] };
     }
 
-    /// <summary>The ensemble's four models and, when fused, NAME_fused: every config planned and checked before the first folder is written.</summary>
-    private static IEnumerable<string> WriteEnsemble(PackageRequest request, TritonOptions triton, ProcessingPlan processing, ProcessingFiles files, string repository)
+    /// <summary>
+    /// The ensemble's four models and, when fused, NAME_fused: every config planned and checked before the first folder
+    /// is written. Returns the model itself (whose warnings the bundle reports).
+    /// </summary>
+    private static TritonModel WriteEnsemble(PackageRequest request, TritonOptions triton, ProcessingPlan processing, ProcessingFiles files, string repository,
+        List<string> written)
     {
         var ensemble = TritonEnsembleWriter.Plan(request, triton, processing, files);
         var fused = files.FusedPath is { } fusedPath ? TritonEnsembleWriter.PlanFused(request, triton, processing, fusedPath) : null;
-        var written = TritonEnsembleWriter.Write(ensemble, repository).Select(m => m.ConfigPath).ToList();
+        var models = TritonEnsembleWriter.Write(ensemble, repository);
+        written.AddRange(models.Select(m => m.ConfigPath));
         if (fused is not null) written.Add(TritonRepositoryWriter.Write(fused, repository).ConfigPath);
-        return written;
+        return models.Single(m => m.Plan.ModelName == request.ModelName);
     }
+
+    /// <summary>
+    /// The cores the instances share, for <c>intra_op_thread_count</c>: those the tuner measured on (recorded in the
+    /// tuning lock, so a reused decision writes the same config), else this machine's; a spec's own value stays.
+    /// </summary>
+    private static TritonOptions WithTunedCores(TritonOptions triton, TuningReport? tuning) =>
+        triton.Settings.Cores is not null ? triton : triton with { Settings = triton.Settings with { Cores = tuning?.Cores ?? Environment.ProcessorCount } };
 
     private static (BatchingConfig, TuningReport?, bool ReusedLock) ChooseBatching(PackageRequest request, PackagingTargets targets,
         List<Diagnostic> warnings, IProgress<string>? progress)

@@ -76,7 +76,8 @@ public static class TritonEnsembleWriter
     {
         var inputs = processing.Preprocess is null ? request.Inputs : [ImageInput(request, processing)];
         return TritonRepositoryWriter.Plan(request with { ModelName = request.ModelName + FusedSuffix, OnnxPath = fusedPath, Inputs = inputs, OutputNames = null, EngineDirectory = null },
-            options with { Backend = TritonBackend.OnnxRuntime, OutputLabels = Labels(processing) });
+            // A warm-up sample holds the model's own inputs, not the request's image: the fused model warms up on zeros.
+            options with { Backend = TritonBackend.OnnxRuntime, OutputLabels = Labels(processing), Settings = options.Settings with { WarmupSample = null } });
     }
 
     private static InputSpec ImageInput(PackageRequest request, ProcessingPlan processing) =>

@@ -4,7 +4,7 @@ using ModelForge.Package.Processing;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Reference;
 using ModelForge.Validate.Runtime;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Pipeline.Stages;
 
