@@ -1,6 +1,7 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Package.KServe;
+using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
@@ -23,6 +24,8 @@ public sealed record PackagingTargets
     /// <summary>Where the tuning decision is recorded and reused (<see cref="TuningLock"/>); null: measure every time, record nothing.</summary>
     public string? LockPath { get; init; }
     public TuningLockMode LockMode { get; init; } = TuningLockMode.Reuse;
+    /// <summary>Pre- and post-processing around the model: a Triton ensemble (and a fused model on request) and a generated TorchServe handler; null: the bare model.</summary>
+    public ProcessingOptions? Processing { get; init; }
 }
 
 /// <param name="Warnings">What the bundles may get wrong without a server refusing them (e.g. MF4012), and a stale tuning lock (MF4057); the tuner's own warnings are in <paramref name="Tuning"/>.</param>
@@ -48,22 +51,31 @@ public static class Packager
     {
         var written = new List<string>();
         var warnings = new List<Diagnostic>();
+        // Checked before anything is measured or written: a spec that cannot fit the model changes nothing.
+        var processing = targets.Processing is { } processingOptions ? ProcessingPlan.Resolve(processingOptions, request.OnnxPath, request.OutputNames) : null;
+        if (processing is not null && targets.Triton?.Repository is not null)
+            throw new ModelForgeException(DiagnosticCode.TritonEnsembleInvalid,
+                "pre- and post-processing are written as a new ensemble in the bundle's triton/ folder; adding an ensemble to an existing repository is not supported yet",
+                new SourceLocation(targets.Triton.Repository), "leave out --triton-repository (package.triton.repository), and copy the four model folders of triton/ into the repository");
         var (batching, tuning, reused) = ChooseBatching(request, targets, warnings, progress);
         if (tuning is not null)
             written.AddRange(Pair(TuningReportWriter.Write(tuning, Path.Combine(outputDirectory, TuningFolder))));
         request = request with { Batching = batching };
+        var processingFiles = processing is null ? null : ProcessingFiles.Write(processing, request.ModelName, Path.Combine(outputDirectory, ProcessingFiles.Folder));
+        if (processingFiles is not null) written.AddRange(new[] { processingFiles.PreprocessPath, processingFiles.PostprocessPath, processingFiles.FusedPath }.OfType<string>());
 
         if (targets.TorchServe is { } torchServe)
         {
             var store = Path.Combine(outputDirectory, TorchServeFolder, "model-store");
-            var archive = TorchServeArchiver.Write(request, store, torchServe);
+            var archiveRequest = processing is null ? request : WithProcessingHandler(request, processing, Path.Combine(outputDirectory, TorchServeFolder), written);
+            var archive = TorchServeArchiver.Write(archiveRequest, store, torchServe);
             var properties = Path.Combine(outputDirectory, TorchServeFolder, "config.properties");
             TorchServeProperties.WriteTo(properties, TorchServeProperties.Standalone(archive.Plan));
             written.Add(archive.Path);
             written.Add(properties);
             warnings.AddRange(archive.Plan.Warnings);
             if (targets.KServeStorageUri is { } uri)
-                written.Add(KServeWriter.WriteTorchServe(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
+                written.Add(KServeWriter.WriteTorchServe(archiveRequest, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
         }
         TritonVersionWrite? tritonVersion = null;
         if (targets.Triton is { } triton)
@@ -72,6 +84,8 @@ public static class Packager
             TritonModel model;
             if (triton.Repository is { } repository)
                 model = (tritonVersion = TritonRepositoryVersions.Add(request, repository, triton)).Model;
+            else if (processing is not null)
+                model = WriteEnsemble(request, triton, processing, processingFiles!, Path.Combine(outputDirectory, TritonFolder), written);
             else
                 written.Add((model = TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton)).ConfigPath);
             warnings.AddRange(model.Plan.Warnings);
@@ -79,6 +93,34 @@ public static class Packager
                 written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
         }
         return new PackagingResult(batching, tuning, written, warnings, reused, tritonVersion);
+    }
+
+    /// <summary>
+    /// The generated handler (<see cref="ProcessingHandler"/>) in place of base_handler, with the label file in the archive;
+    /// a handler of the user's own is kept: it is theirs to make agree with the ensemble.
+    /// </summary>
+    private static PackageRequest WithProcessingHandler(PackageRequest request, ProcessingPlan processing, string directory, List<string> written)
+    {
+        if (request.Handler != "base_handler") return request;
+        var handler = ProcessingHandler.Write(processing, request.ModelName, directory);
+        written.Add(handler);
+        var labels = processing.Postprocess?.LabelFile is { } labelFile ? new[] { labelFile } : [];
+        return request with { Handler = handler, ExtraFiles = [.. request.ExtraFiles, .. labels] };
+    }
+
+    /// <summary>
+    /// The ensemble's four models and, when fused, NAME_fused: every config planned and checked before the first folder
+    /// is written. Returns the model itself (whose warnings the bundle reports).
+    /// </summary>
+    private static TritonModel WriteEnsemble(PackageRequest request, TritonOptions triton, ProcessingPlan processing, ProcessingFiles files, string repository,
+        List<string> written)
+    {
+        var ensemble = TritonEnsembleWriter.Plan(request, triton, processing, files);
+        var fused = files.FusedPath is { } fusedPath ? TritonEnsembleWriter.PlanFused(request, triton, processing, fusedPath) : null;
+        var models = TritonEnsembleWriter.Write(ensemble, repository);
+        written.AddRange(models.Select(m => m.ConfigPath));
+        if (fused is not null) written.Add(TritonRepositoryWriter.Write(fused, repository).ConfigPath);
+        return models.Single(m => m.Plan.ModelName == request.ModelName);
     }
 
     /// <summary>

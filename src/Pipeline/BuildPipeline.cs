@@ -66,6 +66,7 @@ public static class BuildPipeline
         new EngineStage(),    // after convert (builds from model.onnx), before validate: the engine is checked as a candidate of its own
         new ValidateStage(),  // the gate, after everything that makes a model and before everything that ships one: its Failed
                               // outcome in error mode stops the build here (Run), so nothing unvalidated is packaged or published
+        new ChainStage(),     // the gate over pre-processing → model → post-processing, with the model's gate and before packaging
         new PackageStage(),   // after the gate; after engine, so that Triton serves the engine that was validated
     ];
 

@@ -60,15 +60,17 @@ public class BuildStagesTests
     }
 
     [Fact]
-    public void TheStagesAreConvertEngineValidatePackageAndTheSpecSaysWhichRun()
+    public void TheStagesAreConvertEngineValidateChainPackageAndTheSpecSaysWhichRun()
     {
-        Assert.Equal(["convert", "engine", "validate", "package"], BuildPipeline.Stages.Select(s => s.Name));
+        Assert.Equal(["convert", "engine", "validate", "chain", "package"], BuildPipeline.Stages.Select(s => s.Name));
 
         using var workspace = new SpecWorkspace();
         var plain = workspace.Load(SpecWorkspace.ResNetSpec());
         var full = workspace.Load(SpecWorkspace.ResNetSpec("\"tensorrt\": {}, \"package\": { \"triton\": {} }"));
         Assert.Equal(["convert", "validate"], BuildPipeline.Stages.Where(s => s.RunsFor(plain)).Select(s => s.Name));
         Assert.Equal(["convert", "engine", "validate", "package"], BuildPipeline.Stages.Where(s => s.RunsFor(full)).Select(s => s.Name));
+        var processing = workspace.Load(SpecWorkspace.ResNetSpec("\"package\": { \"triton\": {}, \"postprocess\": { \"softmax\": true } }"));
+        Assert.Equal(["convert", "validate", "chain", "package"], BuildPipeline.Stages.Where(s => s.RunsFor(processing)).Select(s => s.Name));
     }
 
     [Fact]

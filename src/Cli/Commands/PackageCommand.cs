@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.CommandLine;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Model;
 using ModelForge.Package;
+using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
@@ -79,15 +81,18 @@ internal static class PackageCommand
                           "machine's class are unchanged, so the bundles come out byte-identical. [default: no lock, measure every time]",
         };
 
+        var processing = ProcessingOptionsOf.Create();
+
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
         {
             onnx, source, inputs, name, torchServe, triton, tritonRepository, newConfig, versionPolicy, warmupSample, responseCache, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force, tuningLock,
         };
+        foreach (var option in processing.All) command.Options.Add(option);
         var lockMode = CommonOptions.AddTuningLockModes(command, "--tuning-lock");
         HelpText.Add(command,
             "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 -o bundles/",
-            "modelforge package resnet18.onnx --source fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] --name resnet18 --kserve --storage-uri s3://models/resnet18 -o bundles/",
-            "modelforge package resnet18.onnx --input x:float32[batch,3,64,64] --name resnet18 --triton-repository /srv/models --version-policy latest:2 --tune off -o bundles/");
+            "modelforge package resnet18.onnx --input x:float32[batch,3,64,64] --name resnet18 --triton-repository /srv/models --version-policy latest:2 --tune off -o bundles/",
+            "modelforge package resnet18.onnx --source model.pt --input x:float32[batch,3,64,64] --name resnet18 --preprocess hwc --image-size 96x96 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --softmax --top-k 5 --labels labels.txt -o bundles/");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var console = parse.InvocationConfiguration.Output;
@@ -124,6 +129,7 @@ internal static class PackageCommand
                     }
                     : null,
                 KServeStorageUri = parse.GetValue(kserve) ? parse.GetValue(storageUri) : null,
+                Processing = processing.Read(parse),
             };
             var request = PackageStage.RequestFor(parse.GetRequiredValue(name), package, parse.GetRequiredValue(onnx).FullName, parse.GetValue(source)?.FullName,
                 parse.GetRequiredValue(inputs).Select(InputSpec.Parse).ToList(), null, parse.GetValue(engine)?.FullName);
@@ -150,6 +156,73 @@ internal static class PackageCommand
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    /// <summary>The common cases of a spec's <c>preprocess</c>/<c>postprocess</c> as options; the spec has the rest (<c>resize: false</c>).</summary>
+    private sealed record ProcessingOptionsOf(Option<string?> Layout, Option<string> ChannelOrder, Option<string?> ImageSize, Option<string?> Mean, Option<string?> Std,
+        Option<bool> Softmax, Option<int?> TopK, Option<bool> Argmax, Option<FileInfo?> Labels, Option<bool> Fuse)
+    {
+        public IEnumerable<Option> All => [Layout, ChannelOrder, ImageSize, Mean, Std, Softmax, TopK, Argmax, Labels, Fuse];
+
+        public static ProcessingOptionsOf Create()
+        {
+            var layout = new Option<string?>("--preprocess") { HelpName = "hwc|nchw", Description = "Serve the model behind image preprocessing: requests are uint8 images in this layout (a Triton ensemble NAME_ensemble, and a generated TorchServe handler)." };
+            layout.AcceptOnlyFromAmong("hwc", "nchw");
+            var order = new Option<string>("--channel-order") { Description = "With --preprocess: the request's channel order (the model takes rgb).", DefaultValueFactory = _ => "rgb" };
+            order.AcceptOnlyFromAmong("rgb", "bgr");
+            return new ProcessingOptionsOf(layout, order,
+                new Option<string?>("--image-size") { HelpName = "HxW", Description = "With --preprocess: the request's image size, resized bilinearly to the model's. [default: the model's]" },
+                new Option<string?>("--mean") { HelpName = "M,M,M", Description = "With --preprocess: per-channel mean on the 0..1 scale." },
+                new Option<string?>("--std") { HelpName = "S,S,S", Description = "With --preprocess: per-channel standard deviation on the 0..1 scale." },
+                new Option<bool>("--softmax") { Description = "Postprocess the model's [N, classes] output: scores are softmax probabilities." },
+                new Option<int?>("--top-k") { HelpName = "K", Description = "Postprocess: also return topk_scores and topk_indices." },
+                new Option<bool>("--argmax") { Description = "Postprocess: also return class_index." },
+                new Option<FileInfo?>("--labels") { HelpName = "FILE", Description = "Postprocess: one label per class, the label_filename of the scores output (Triton's classification extension)." },
+                new Option<bool>("--fuse-pre-post") { Description = "Also write the preprocessing, the model and the postprocessing fused into one ONNX model (Triton model NAME_fused)." });
+        }
+
+        public ProcessingOptions? Read(ParseResult parse)
+        {
+            var layout = parse.GetValue(Layout);
+            var post = parse.GetValue(Softmax) || parse.GetValue(TopK) is not null || parse.GetValue(Argmax) || parse.GetValue(Labels) is not null;
+            if (layout is null && (parse.GetValue(ImageSize) ?? parse.GetValue(Mean) ?? parse.GetValue(Std)) is not null)
+                throw Usage("--image-size, --mean and --std describe image preprocessing, and --preprocess is not given", "add --preprocess hwc (or nchw)");
+            if (layout is null && !post)
+            {
+                if (parse.GetValue(Fuse)) throw Usage("--fuse-pre-post fuses preprocessing or postprocessing, and neither is given", "add --preprocess or a postprocessing option");
+                return null;
+            }
+            var size = parse.GetValue(ImageSize)?.Split('x') is { } parts
+                ? (parts.Length == 2 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var h) && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var w)
+                    ? (h, w) : throw Usage($"--image-size '{parse.GetValue(ImageSize)}' is not HEIGHTxWIDTH", "e.g. --image-size 224x224"))
+                : ((long, long)?)null;
+            return new ProcessingOptions
+            {
+                Preprocess = layout is null ? null : new ImagePreprocess
+                {
+                    Layout = layout == "nchw" ? ImageLayout.Nchw : ImageLayout.Hwc,
+                    ChannelOrder = parse.GetValue(ChannelOrder) == "bgr" ? Package.Processing.ChannelOrder.Bgr : Package.Processing.ChannelOrder.Rgb,
+                    Height = size?.Item1,
+                    Width = size?.Item2,
+                    Mean = Floats(parse.GetValue(Mean), "--mean"),
+                    Std = Floats(parse.GetValue(Std), "--std"),
+                },
+                Postprocess = post ? new ClassifierPostprocess
+                {
+                    Softmax = parse.GetValue(Softmax),
+                    TopK = parse.GetValue(TopK),
+                    Argmax = parse.GetValue(Argmax),
+                    LabelFile = parse.GetValue(Labels)?.FullName,
+                } : null,
+                Fused = parse.GetValue(Fuse),
+            };
+        }
+
+        private static List<float> Floats(string? text, string option) => text is null ? []
+            : text.Split(',').Select(v => float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) ? f
+                : throw Usage($"{option} '{text}' is not a comma-separated list of numbers", $"e.g. {option} 0.485,0.456,0.406")).ToList();
+
+        private static ModelForgeException Usage(string message, string hint) => new(DiagnosticCode.CommandLineInvalid, message, null, hint);
     }
 
     private static MarFormat ParseFormat(string text) => text switch

@@ -120,6 +120,16 @@ public enum DiagnosticCode
     /// <summary>The tuning lock file is not a ModelForge tuning lock, or cannot be read: nothing is measured and the file is left alone.</summary>
     TuningLockUnreadable = 4058,
 
+    // MF407x: pre- and post-processing (Triton ensembles, fused models, generated TorchServe handlers)
+    /// <summary>The preprocessing spec cannot produce the model's input: not one float [N, C, H, W] input with fixed C, H, W, a channel count that differs from the model's (mean/std, BGR order), a size that differs from the model's with resizing off.</summary>
+    PreprocessShapeMismatch = 4070,
+    /// <summary>The label file's line count differs from the number of classes the model's output has.</summary>
+    LabelFileMismatch = 4071,
+    /// <summary>The postprocessing spec does not fit the model's output: not one float [N, classes] output, or top-k outside 1..classes.</summary>
+    PostprocessInvalid = 4072,
+    /// <summary>An ensemble ModelForge assembled breaks one of Triton's ensemble rules (a step input not mapped, a tensor produced twice, an unused tensor, types or shapes that differ, a step's max_batch_size below the ensemble's); or processing with an existing repository, which cannot take an ensemble yet.</summary>
+    TritonEnsembleInvalid = 4073,
+
     // MF5xxx: command line and outputs
     OutputNotWritable = 5001,
     /// <summary>The build output folder would replace a folder holding the spec or the source model (it is replaced as a whole).</summary>

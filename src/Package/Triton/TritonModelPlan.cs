@@ -4,7 +4,8 @@ namespace ModelForge.Package.Triton;
 
 /// <summary>One input or output as <c>config.pbtxt</c> declares it: dims without the batch dim, -1 for variable sizes.</summary>
 /// <param name="ReshapeToScalar">The tensor is only the batch dim: written as <c>dims: [ 1 ]</c> plus <c>reshape { shape: [ ] }</c>.</param>
-public sealed record TritonTensor(string Name, string DataType, IReadOnlyList<long> Dims, bool ReshapeToScalar = false);
+/// <param name="LabelFileName">An output's <c>label_filename</c>: a file in the model folder with one label per class, for Triton's classification extension.</param>
+public sealed record TritonTensor(string Name, string DataType, IReadOnlyList<long> Dims, bool ReshapeToScalar = false, string? LabelFileName = null);
 
 /// <summary>A <c>model_warmup</c> sample at one batch size, all dims concrete: zero data for every input, or data from files.</summary>
 /// <param name="DataFiles">Per input name, its <c>input_data_file</c> (relative to the model's <c>warmup/</c> folder); null for zero data.</param>
@@ -26,7 +27,7 @@ public sealed record TritonModelPlan(
     IReadOnlyList<BundleFile> VersionFiles,
     string? EngineBinding)
 {
-    /// <summary>Files the config refers to in the model folder (warm-up data), written with it.</summary>
+    /// <summary>Files the config refers to in the model folder (warm-up data, label files), written with it.</summary>
     public IReadOnlyList<TritonModelFile> ModelFiles { get; init; } = [];
 
     /// <summary>What the server accepts but may not do as meant (MF4085).</summary>

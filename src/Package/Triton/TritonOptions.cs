@@ -59,6 +59,9 @@ public sealed record TritonOptions
     /// <summary>With <see cref="Repository"/>: the model's interface may differ from the existing config's (the change is intended).</summary>
     public bool NewConfig { get; init; }
 
+    /// <summary>Output name → a label file (one label per class): copied into the model folder and named by the output's <c>label_filename</c>.</summary>
+    public IReadOnlyDictionary<string, string> OutputLabels { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Response cache, priorities, queue policies, rate limiter, warm-up sample and backend parameters.</summary>
     public TritonSettings Settings { get; init; } = new();
 

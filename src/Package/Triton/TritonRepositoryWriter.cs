@@ -53,6 +53,7 @@ public static class TritonRepositoryWriter
         var signature = OnnxSignature.Read(onnxPath);
         var inputs = Inputs(request, signature, batching);
         var outputs = Outputs(request, signature, batching);
+        var modelFiles = Labels(options.OutputLabels, outputs);
         if (engine is not null && batching) CheckEngineBatch(engine, request);
 
         var versionFiles = new List<BundleFile>();
@@ -79,9 +80,27 @@ public static class TritonRepositoryWriter
         var text = Emit(request, options, inputs, outputs, accelerator, warmups, engine, settings);
         return new TritonModelPlan(request.ModelName, request.Version, text, inputs, outputs, versionFiles, engine?.Describe())
         {
-            ModelFiles = settings.Sample?.ModelFiles ?? [],
+            ModelFiles = [.. settings.Sample?.ModelFiles ?? [], .. modelFiles],
             Warnings = settings.Warnings,
         };
+    }
+
+    /// <summary>Sets each labelled output's <c>label_filename</c> (the file's own name, which must stay inside the model folder) and lists the files to copy.</summary>
+    private static List<TritonModelFile> Labels(IReadOnlyDictionary<string, string> labels, List<TritonTensor> outputs)
+    {
+        var files = new List<TritonModelFile>();
+        foreach (var (output, path) in labels.OrderBy(l => l.Key, StringComparer.Ordinal))
+        {
+            var index = outputs.FindIndex(o => o.Name == output);
+            if (index < 0)
+                throw Config($"a label file is given for output '{output}', which the model does not serve", "label one of the outputs: " + string.Join(", ", outputs.Select(o => o.Name)));
+            var name = Path.GetFileName(PackageChecks.RequireFile(path, "label file", "pass a text file with one label per class"));
+            if (name == ConfigFileName || name.All(char.IsAsciiDigit) || files.Any(f => f.RelativePath == name))
+                throw Config($"label file name '{name}' would collide with the config, a version folder or another label file in the model folder", "rename the label file, e.g. labels.txt");
+            outputs[index] = outputs[index] with { LabelFileName = name };
+            files.Add(new TritonModelFile(name, File.ReadAllBytes(path)));
+        }
+        return files;
     }
 
     /// <summary>
@@ -89,9 +108,12 @@ public static class TritonRepositoryWriter
     /// directory is staged and renamed into place, so a polling server never sees it half-written; other models in the
     /// repository are left alone.
     /// </summary>
-    public static TritonModel Write(PackageRequest request, string repositoryRoot, TritonOptions? options = null)
+    public static TritonModel Write(PackageRequest request, string repositoryRoot, TritonOptions? options = null) =>
+        Write(Plan(request, options), repositoryRoot);
+
+    /// <summary>Writes a model already planned (and so checked): several plans are checked together before any is written.</summary>
+    internal static TritonModel Write(TritonModelPlan plan, string repositoryRoot)
     {
-        var plan = Plan(request, options);
         var modelDirectory = Path.Combine(Path.GetFullPath(repositoryRoot), plan.ModelName);
         try
         {
@@ -404,7 +426,7 @@ public static class TritonRepositoryWriter
         return pbtxt.ToString();
     }
 
-    private static void WriteVersionPolicy(PbtxtWriter p, TritonVersionPolicy policy)
+    internal static void WriteVersionPolicy(PbtxtWriter p, TritonVersionPolicy policy)
     {
         switch (policy)
         {
@@ -414,10 +436,11 @@ public static class TritonRepositoryWriter
         }
     }
 
-    private static void WriteTensor(PbtxtWriter p, TritonTensor tensor)
+    internal static void WriteTensor(PbtxtWriter p, TritonTensor tensor)
     {
         p.String("name", tensor.Name).Enum("data_type", tensor.DataType).Numbers("dims", tensor.Dims);
         if (tensor.ReshapeToScalar) p.Message("reshape", r => r.Numbers("shape", []));
+        if (tensor.LabelFileName is { } labels) p.String("label_filename", labels);
     }
 
     private static string Shape(IReadOnlyList<OnnxDim> shape) => string.Join(",", shape);

@@ -1,6 +1,7 @@
 using ModelForge.Engine;
 using ModelForge.Model;
 using ModelForge.Package;
+using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
@@ -60,10 +61,13 @@ public sealed record PackageSpec
     public TritonOptions? Triton { get; init; }
     /// <summary>Null: no KServe manifests.</summary>
     public string? KServeStorageUri { get; init; }
+    /// <summary>Pre- and post-processing around the model (<c>preprocess</c>, <c>postprocess</c>, <c>fused</c>); null: the bare model.</summary>
+    public ProcessingOptions? Processing { get; init; }
 
     /// <summary>Files the bundles copy from the user's tree: their content is part of the build's input hash.</summary>
     public IEnumerable<string> ReferencedFiles =>
-        ExtraFiles.Concat(new[] { RequirementsFile, TorchServeArchiver.HandlerFile(Handler), Triton?.Settings.WarmupSample }.OfType<string>());
+        ExtraFiles.Concat(new[] { RequirementsFile, TorchServeArchiver.HandlerFile(Handler), Triton?.Settings.WarmupSample, Processing?.Postprocess?.LabelFile }
+            .OfType<string>());
 }
 
 public sealed record TensorRtSpec

@@ -4,6 +4,7 @@ using ModelForge.Core.Diagnostics;
 using ModelForge.Engine;
 using ModelForge.Model;
 using ModelForge.Package;
+using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
@@ -281,8 +282,47 @@ public static class SpecReader
                     Settings = TritonSettingsOf(tri),
                 } : null,
                 KServeStorageUri = package.TryGetProperty("kserve", out var kserve) ? String(kserve, "storageUri") : null,
+                Processing = Processing(package),
             };
         }
+
+        /// <summary><c>preprocess</c>, <c>postprocess</c> and <c>fused</c>; null when neither side is given (<c>fused</c> alone fuses nothing).</summary>
+        private ProcessingOptions? Processing(JsonElement package)
+        {
+            var pre = package.TryGetProperty("preprocess", out var p) ? p : (JsonElement?)null;
+            var post = package.TryGetProperty("postprocess", out var q) ? q : (JsonElement?)null;
+            if (pre is null && post is null)
+            {
+                if (Bool(package, "fused") == true)
+                    throw new ModelForgeException(DiagnosticCode.SpecInvalid, "$.package.fused: there is nothing to fuse without preprocess or postprocess", At("/package/fused"),
+                        "add a preprocess or postprocess section, or remove fused");
+                return null;
+            }
+            return new ProcessingOptions
+            {
+                Preprocess = pre is { } image ? new ImagePreprocess
+                {
+                    Layout = String(image, "layout") == "nchw" ? ImageLayout.Nchw : ImageLayout.Hwc,
+                    ChannelOrder = String(image, "channelOrder") == "bgr" ? ChannelOrder.Bgr : ChannelOrder.Rgb,
+                    Height = image.TryGetProperty("size", out var size) ? size[0].GetInt64() : null,
+                    Width = image.TryGetProperty("size", out var width) ? width[1].GetInt64() : null,
+                    Resize = Bool(image, "resize") ?? true,
+                    Mean = Floats(image, "mean"),
+                    Std = Floats(image, "std"),
+                } : null,
+                Postprocess = post is { } classes ? new ClassifierPostprocess
+                {
+                    Softmax = Bool(classes, "softmax") ?? false,
+                    TopK = classes.TryGetProperty("topK", out var k) ? k.GetInt32() : null,
+                    Argmax = Bool(classes, "argmax") ?? false,
+                    LabelFile = String(classes, "labels") is { } labels ? SpecFile(labels) : null,
+                } : null,
+                Fused = Bool(package, "fused") ?? false,
+            };
+        }
+
+        private static List<float> Floats(JsonElement e, string name) =>
+            e.TryGetProperty(name, out var values) ? values.EnumerateArray().Select(v => (float)v.GetDouble()).ToList() : [];
 
         /// <summary><c>"all"</c>, <c>{"latest": N}</c> or <c>{"specific": [V, …]}</c> (the schema allows nothing else).</summary>
         private static TritonVersionPolicy VersionPolicy(JsonElement policy) =>

@@ -75,6 +75,7 @@ public sealed class PackageStage : IBuildStage
         TorchServe = package.TorchServe,
         Triton = package.Triton,
         KServeStorageUri = package.KServeStorageUri,
+        Processing = package.Processing,
         Tuning = package.Tuning,
         Objective = new TuningObjective(P99BudgetMilliseconds: package.LatencyBudgetMs),
         MaxBatch = maxBatch,
