@@ -50,7 +50,10 @@ public static class Packager
         var warnings = new List<Diagnostic>();
         var (batching, tuning, reused) = ChooseBatching(request, targets, warnings, progress);
         if (tuning is not null)
+        {
             written.AddRange(Pair(TuningReportWriter.Write(tuning, Path.Combine(outputDirectory, TuningFolder))));
+            if (tuning.Traffic is not null) written.Add(Path.Combine(outputDirectory, TuningFolder, TuningReportWriter.TrafficPlotFileName));
+        }
         request = request with { Batching = batching };
 
         if (targets.TorchServe is { } torchServe)

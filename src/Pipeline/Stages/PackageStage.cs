@@ -76,7 +76,7 @@ public sealed class PackageStage : IBuildStage
         Triton = package.Triton,
         KServeStorageUri = package.KServeStorageUri,
         Tuning = package.Tuning,
-        Objective = new TuningObjective(P99BudgetMilliseconds: package.LatencyBudgetMs),
+        Objective = new TuningObjective(P99BudgetMilliseconds: package.LatencyBudgetMs, Traffic: package.Traffic),
         MaxBatch = maxBatch,
     };
 
