@@ -1,12 +1,14 @@
 namespace ModelForge.Package.Tuning.Traffic;
 
-/// <summary>A measured batch size's service time: its median and 99th percentile, in seconds.</summary>
-public sealed record ServicePoint(int BatchSize, double MedianSeconds, double P99Seconds);
+/// <summary>A measured batch size's service time: its median, mean and 99th percentile, in seconds.</summary>
+public sealed record ServicePoint(int BatchSize, double MedianSeconds, double MeanSeconds, double P99Seconds);
 
 /// <summary>
 /// How long one instance takes to run a batch of each size: the measured points, linearly interpolated in the batch size
 /// between them (the smallest measured batch's time below it), each batch's time drawn from a log-normal distribution
-/// with the interpolated median and p99 (the measured jitter; deterministic when p99 = median).
+/// with the interpolated median and the measured jitter: the σ that gives the measured mean (σ = √(2 ln(mean/median))),
+/// so that the simulated instances serve exactly the measured throughput; when the mean is not above the median, the σ
+/// that gives the measured p99 instead (σ = ln(p99/median)/z₉₉). Deterministic when all three agree.
 /// </summary>
 public sealed class ServiceTimeCurve
 {
@@ -18,14 +20,14 @@ public sealed class ServiceTimeCurve
     public ServiceTimeCurve(IEnumerable<ServicePoint> points)
     {
         _points = points.OrderBy(p => p.BatchSize).ToArray();
-        if (_points.Length == 0 || _points.Any(p => !(p.MedianSeconds > 0) || p.P99Seconds < p.MedianSeconds)
+        if (_points.Length == 0 || _points.Any(p => !(p.MedianSeconds > 0) || !(p.MeanSeconds > 0) || p.P99Seconds < p.MedianSeconds)
             || _points.Zip(_points.Skip(1)).Any(p => p.First.BatchSize == p.Second.BatchSize))
-            throw new ArgumentException("service times need at least one point per batch size, with 0 < median ≤ p99", nameof(points));
+            throw new ArgumentException("service times need at least one point per batch size, with 0 < median ≤ p99 and a positive mean", nameof(points));
     }
 
     /// <summary>A deterministic service time (no jitter) per batch size, e.g. for an M/D/1 check.</summary>
     public static ServiceTimeCurve Constant(params (int BatchSize, double Seconds)[] points) =>
-        new(points.Select(p => new ServicePoint(p.BatchSize, p.Seconds, p.Seconds)));
+        new(points.Select(p => new ServicePoint(p.BatchSize, p.Seconds, p.Seconds, p.Seconds)));
 
     public IReadOnlyList<ServicePoint> Points => _points;
 
@@ -45,12 +47,16 @@ public sealed class ServiceTimeCurve
         {
             var (low, high) = (_points[upper - 1], _points[upper]);
             var f = (double)(batchSize - low.BatchSize) / (high.BatchSize - low.BatchSize);
-            point = new ServicePoint(batchSize, low.MedianSeconds + f * (high.MedianSeconds - low.MedianSeconds), low.P99Seconds + f * (high.P99Seconds - low.P99Seconds));
+            double Between(Func<ServicePoint, double> value) => value(low) + f * (value(high) - value(low));
+            point = new ServicePoint(batchSize, Between(p => p.MedianSeconds), Between(p => p.MeanSeconds), Between(p => p.P99Seconds));
         }
-        return (point.MedianSeconds, Math.Log(point.P99Seconds / point.MedianSeconds) / Z99);
+        var sigma = point.MeanSeconds > point.MedianSeconds
+            ? Math.Sqrt(2 * Math.Log(point.MeanSeconds / point.MedianSeconds))
+            : Math.Log(point.P99Seconds / point.MedianSeconds) / Z99;
+        return (point.MedianSeconds, sigma);
     }
 
-    /// <summary>The mean service time of a batch (a log-normal's mean, median · e^(σ²/2)).</summary>
+    /// <summary>The mean service time of a batch (the log-normal's mean, median · e^(σ²/2): the measured mean where that fixed σ).</summary>
     public double Mean(int batchSize)
     {
         var (median, sigma) = At(batchSize);
@@ -70,14 +76,16 @@ public sealed class ServiceTimeCurve
 
     /// <summary>
     /// The service-time curve of each measured instance count, from the tuner's closed-loop measurements (each latency
-    /// is one batch's time while every instance is busy, so instances sharing the cores are accounted for). The quick
+    /// is one batch's time while every instance is busy, so instances sharing the cores are accounted for; the mean is
+    /// instances × batch ÷ throughput, Little's law for a closed loop, so it is the measured throughput). The quick
     /// search measures most batch sizes at one instance count only; another count's missing sizes are that reference
     /// curve scaled by the count's slowdown: the geometric mean of measured/reference medians over the batch sizes
     /// measured at both. A count with no batch size in common keeps only its own points.
     /// </summary>
     public static IReadOnlyDictionary<int, ServiceTimeCurve> FromMeasurements(IReadOnlyList<TuningMeasurement> measurements)
     {
-        static ServicePoint Point(TuningMeasurement m) => new(m.BatchSize, m.P50Milliseconds / 1000, Math.Max(m.P50Milliseconds, m.P99Milliseconds) / 1000);
+        static ServicePoint Point(TuningMeasurement m) => new(m.BatchSize, m.P50Milliseconds / 1000,
+            m.ThroughputPerSecond > 0 ? m.InstanceCount * m.BatchSize / m.ThroughputPerSecond : m.MeanMilliseconds / 1000, Math.Max(m.P50Milliseconds, m.P99Milliseconds) / 1000);
         var byInstances = measurements.Where(m => m.Succeeded && m.P50Milliseconds > 0)
             .GroupBy(m => m.InstanceCount)
             .ToDictionary(g => g.Key, g => g.GroupBy(m => m.BatchSize).ToDictionary(b => b.Key, b => Point(b.Last())));
@@ -92,7 +100,7 @@ public sealed class ServiceTimeCurve
             {
                 var slowdown = Math.Exp(common.Average(b => Math.Log(own[b].MedianSeconds / reference[b].MedianSeconds)));
                 foreach (var (batch, p) in reference)
-                    points.TryAdd(batch, new ServicePoint(batch, p.MedianSeconds * slowdown, p.P99Seconds * slowdown));
+                    points.TryAdd(batch, new ServicePoint(batch, p.MedianSeconds * slowdown, p.MeanSeconds * slowdown, p.P99Seconds * slowdown));
             }
             curves[instances] = new ServiceTimeCurve(points.Values);
         }

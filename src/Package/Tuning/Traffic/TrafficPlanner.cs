@@ -30,7 +30,7 @@ public static class TrafficPlanner
     [
         "each request carries one inference; one FIFO queue; no priorities, timeouts or queue limits",
         "a batch is formed when an instance is free (Triton's batcher waits for a free instance before it takes a batch)",
-        "a batch's service time is log-normal with the measured median and p99 of its batch size and instance count, linearly interpolated between measured batch sizes; instance counts measured at fewer batch sizes reuse the most-measured count's curve scaled by their measured slowdown",
+        "a batch's service time is log-normal with the measured median and mean (instances × batch ÷ throughput; the p99 where the mean is not above the median) of its batch size and instance count, linearly interpolated between measured batch sizes; instance counts measured at fewer batch sizes reuse the most-measured count's curve scaled by their measured slowdown",
         "service times were measured with every instance busy, so at lower utilisation they are pessimistic on shared cores",
         "no network, (de)serialisation or server overhead",
     ];

@@ -1,3 +1,4 @@
+using ModelForge.Package.Tuning;
 using ModelForge.Package.Tuning.Traffic;
 
 namespace ModelForge.Package.Tests.Tuning.Traffic;
@@ -99,7 +100,7 @@ public sealed class BatcherSimulatorTests
     public void TheSameSeedGivesTheSameLatenciesAndAnotherSeedOthers()
     {
         var profile = new TrafficProfile(300, ArrivalProcess.Bursty, 4);
-        var curve = new ServiceTimeCurve([new ServicePoint(1, 0.002, 0.004), new ServicePoint(8, 0.008, 0.012)]);
+        var curve = new ServiceTimeCurve([new ServicePoint(1, 0.002, 0.0025, 0.004), new ServicePoint(8, 0.008, 0.009, 0.012)]);
         var policy = new DynamicBatcherPolicy(8, [4, 8], 0.001);
         SimulationResult Run(int seed) => BatcherSimulator.Run(ArrivalTimes.Generate(profile, 5_000, seed), policy, 2, curve, seed);
 
@@ -141,16 +142,41 @@ public sealed class BatcherSimulatorTests
     [Fact]
     public void ServiceTimesInterpolateBetweenMeasuredBatchSizes()
     {
-        var curve = new ServiceTimeCurve([new ServicePoint(2, 0.004, 0.004), new ServicePoint(8, 0.010, 0.020)]);
+        // Batch 2 has no jitter; batch 8 a mean above its median; batch 16 a mean at its median but a p99 above it.
+        var curve = new ServiceTimeCurve([new ServicePoint(2, 0.004, 0.004, 0.004), new ServicePoint(8, 0.010, 0.012, 0.020), new ServicePoint(16, 0.020, 0.020, 0.030)]);
 
         Assert.Equal((0.004, 0.0), curve.At(1));                            // below the smallest: its time
         Assert.Equal(0.007, curve.At(5).Median, 12);
-        Assert.Equal(Math.Log(0.012 / 0.007) / 2.3263478740408408, curve.At(5).Sigma, 9);
-        Assert.Throws<ArgumentOutOfRangeException>(() => curve.At(9));
+        Assert.Equal(Math.Sqrt(2 * Math.Log(0.008 / 0.007)), curve.At(5).Sigma, 9);
+        Assert.Equal(Math.Log(0.030 / 0.020) / 2.3263478740408408, curve.At(16).Sigma, 9);
+        Assert.Equal(0.012, curve.Mean(8), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => curve.At(17));
 
         var random = new Random(5);
-        var samples = Enumerable.Range(0, 50_000).Select(_ => curve.Sample(8, random)).Order().ToArray();
-        Assert.InRange(samples[25_000], 0.0098, 0.0102);                    // median
-        Assert.InRange(samples[49_500], 0.0190, 0.0210);                    // p99
+        var samples = Enumerable.Range(0, 100_000).Select(_ => curve.Sample(8, random)).ToArray();
+        Assert.InRange(samples.Order().ElementAt(50_000), 0.0098, 0.0102);  // median
+        Assert.InRange(samples.Average(), 0.0117, 0.0123);                  // mean
+        var tail = Enumerable.Range(0, 100_000).Select(_ => curve.Sample(16, random)).Order().ToArray();
+        Assert.InRange(tail[99_000], 0.0285, 0.0315);                       // p99
+    }
+
+    [Fact]
+    public void MeasurementsGiveEachInstanceCountACurveWithTheMeasuredThroughput()
+    {
+        TuningMeasurement Measured(int batch, int instances, double p50Ms, double throughput) =>
+            new(batch, instances, 1, "test", true, throughput, p50Ms, p50Ms * 2, p50Ms, 1, []);
+        var curves = ServiceTimeCurve.FromMeasurements(
+        [
+            Measured(1, 1, 10, 90), Measured(2, 1, 12, 150), Measured(4, 1, 16, 240),
+            Measured(4, 2, 24, 300),   // two instances at batch 4 only: 1.5 × slower
+            Measured(8, 1, 0, 0) with { Failure = "out of memory" },
+        ]);
+
+        Assert.Equal([1, 2], curves.Keys);
+        Assert.Equal([1, 2, 4], curves[1].Points.Select(p => p.BatchSize));
+        Assert.Equal(4 / 240.0, curves[1].Mean(4), 12);                     // batch ÷ throughput (Little's law)
+        Assert.Equal(2 * 4 / 300.0, curves[2].Mean(4), 12);                 // measured at 2 instances
+        Assert.Equal(0.015, curves[2].At(1).Median, 12);                    // 10 ms × the slowdown 1.5
+        Assert.Equal(1.5 / 90, curves[2].Mean(1), 12);
     }
 }
