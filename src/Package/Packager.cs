@@ -84,6 +84,13 @@ public static class Packager
     private static (BatchingConfig, TuningReport?, bool ReusedLock) ChooseBatching(PackageRequest request, PackagingTargets targets,
         List<Diagnostic> warnings, IProgress<string>? progress)
     {
+        if (targets.Objective.Traffic is { } traffic)
+        {
+            traffic.Validate(targets.Objective.P99BudgetMilliseconds);
+            if (targets.Tuning == TuningLevel.Off)
+                throw new ModelForgeException(DiagnosticCode.TrafficProfileInvalid, $"traffic profile: {traffic} needs measured service times, and tuning is off",
+                    null, "tune (level quick or full) to simulate the traffic, or drop the traffic profile");
+        }
         var options = TuningOptions.For(targets.Tuning);
         if (targets.MaxBatch is { } max)
         {

@@ -34,6 +34,7 @@ public sealed record TrafficProfile(double RequestsPerSecond, ArrivalProcess Arr
         new(requestsPerSecond, arrival, burstSize ?? (arrival == ArrivalProcess.Bursty ? DefaultBurstSize : 1));
 
     /// <summary>Throws MF4061 for a profile the simulator cannot use, or one without the p99 budget it is to meet.</summary>
+    /// <remarks>The packager also refuses a profile with tuning off: there are no service times to simulate.</remarks>
     public void Validate(double? p99BudgetMilliseconds)
     {
         if (!(RequestsPerSecond > 0 && double.IsFinite(RequestsPerSecond)))

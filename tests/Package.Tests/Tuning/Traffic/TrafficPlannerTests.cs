@@ -198,6 +198,24 @@ public sealed class TrafficPlannerTests : IDisposable
     }
 
     [Fact]
+    public void AProfileWithTuningOffIsRefusedBeforeAnythingIsWritten()
+    {
+        var output = Path.Combine(_directory, "off");
+        var request = new PackageRequest { ModelName = "m", OnnxPath = Path.Combine(_directory, "none.onnx"), Inputs = [InputSpec.Parse("x:float32[batch,8]")], Batching = TuningOptions.DefaultConfig };
+        var targets = new PackagingTargets
+        {
+            Triton = new Triton.TritonOptions(), Tuning = TuningLevel.Off,
+            Objective = new TuningObjective(P99BudgetMilliseconds: 50, Traffic: new TrafficProfile(100)),
+        };
+
+        var error = Assert.Throws<ModelForgeException>(() => Packager.Package(request, targets, output));
+
+        Assert.Equal(DiagnosticCode.TrafficProfileInvalid, error.Code);
+        Assert.Contains("tuning is off", error.Diagnostics[0].Message);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
     public void AnUnmeetableProfileWritesNothingAndRecordsNoLock()
     {
         // The real path: a tiny model measured on ONNX Runtime; no CPU serves 10⁹ requests/s.
