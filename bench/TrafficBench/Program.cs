@@ -155,7 +155,8 @@ return 0;
     foreach (var worker in workers) worker.Start();
     for (var i = 0; i < arrivals.Length; i++)
     {
-        while (arrivals[i] - Now() > 0.002) Thread.Sleep(TimeSpan.FromSeconds(arrivals[i] - Now() - 0.001));
+        // Sleep to 1 ms before the arrival, then spin; the remaining time is read once (it can run out meanwhile).
+        for (var remaining = arrivals[i] - Now(); remaining > 0.002; remaining = arrivals[i] - Now()) Thread.Sleep(TimeSpan.FromSeconds(remaining - 0.001));
         while (Now() < arrivals[i]) Thread.SpinWait(20);
         maxLag = Math.Max(maxLag, (Now() - arrivals[i]) * 1000);
         lock (queue)

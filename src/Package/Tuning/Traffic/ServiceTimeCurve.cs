@@ -5,15 +5,16 @@ public sealed record ServicePoint(int BatchSize, double MedianSeconds, double Me
 
 /// <summary>
 /// How long one instance takes to run a batch of each size: the measured points, linearly interpolated in the batch size
-/// between them (the smallest measured batch's time below it), each batch's time drawn from a log-normal distribution
-/// with the interpolated median and the measured jitter: the σ that gives the measured mean (σ = √(2 ln(mean/median))),
-/// so that the simulated instances serve exactly the measured throughput; when the mean is not above the median, the σ
-/// that gives the measured p99 instead (σ = ln(p99/median)/z₉₉). Deterministic when all three agree.
+/// between them (the smallest measured batch's time below it). A batch takes the median time, or the p99 time with the
+/// probability q that makes the mean the measured mean, q = (mean − median) / (p99 − median), at least 1 % (so the p99
+/// stays) and at most 1; a constant time when median and p99 agree. Two points rather than a smooth distribution: on a
+/// shared machine a batch either runs undisturbed or is pre-empted, and a log-normal fitted to a 100-fold p99/median
+/// has a tail the machine does not have; with the measured mean, the simulated instances serve the measured throughput.
 /// </summary>
 public sealed class ServiceTimeCurve
 {
-    /// <summary>z of the standard normal's 99th percentile: a log-normal's p99 is median · e^(σ·z99).</summary>
-    private const double Z99 = 2.3263478740408408;
+    /// <summary>The least share of batches at the p99 time: the measured p99 is one batch in a hundred.</summary>
+    private const double MinimumSlowShare = 0.01;
 
     private readonly ServicePoint[] _points;
 
@@ -34,45 +35,42 @@ public sealed class ServiceTimeCurve
     /// <summary>The largest batch size the curve knows: larger batches are not simulated.</summary>
     public int LargestBatch => _points[^1].BatchSize;
 
-    /// <summary>The interpolated median and log-normal σ of a batch of <paramref name="batchSize"/>.</summary>
-    public (double Median, double Sigma) At(int batchSize)
+    /// <summary>The interpolated median, mean and p99 of a batch of <paramref name="batchSize"/>.</summary>
+    public ServicePoint At(int batchSize)
     {
         if (batchSize > LargestBatch)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"no service time beyond batch {LargestBatch}");
         var upper = Array.FindIndex(_points, p => p.BatchSize >= batchSize);
-        ServicePoint point;
         if (upper == 0 || _points[upper].BatchSize == batchSize)
-            point = _points[upper];
-        else
-        {
-            var (low, high) = (_points[upper - 1], _points[upper]);
-            var f = (double)(batchSize - low.BatchSize) / (high.BatchSize - low.BatchSize);
-            double Between(Func<ServicePoint, double> value) => value(low) + f * (value(high) - value(low));
-            point = new ServicePoint(batchSize, Between(p => p.MedianSeconds), Between(p => p.MeanSeconds), Between(p => p.P99Seconds));
-        }
-        var sigma = point.MeanSeconds > point.MedianSeconds
-            ? Math.Sqrt(2 * Math.Log(point.MeanSeconds / point.MedianSeconds))
-            : Math.Log(point.P99Seconds / point.MedianSeconds) / Z99;
-        return (point.MedianSeconds, sigma);
+            return _points[upper];
+        var (low, high) = (_points[upper - 1], _points[upper]);
+        var f = (double)(batchSize - low.BatchSize) / (high.BatchSize - low.BatchSize);
+        double Between(Func<ServicePoint, double> value) => value(low) + f * (value(high) - value(low));
+        return new ServicePoint(batchSize, Between(p => p.MedianSeconds), Between(p => p.MeanSeconds), Between(p => p.P99Seconds));
     }
 
-    /// <summary>The mean service time of a batch (the log-normal's mean, median · e^(σ²/2): the measured mean where that fixed σ).</summary>
+    /// <summary>The share of batches of <paramref name="batchSize"/> that take the p99 time (0 for a constant time).</summary>
+    public double SlowShare(int batchSize)
+    {
+        var point = At(batchSize);
+        return point.P99Seconds > point.MedianSeconds
+            ? Math.Clamp((point.MeanSeconds - point.MedianSeconds) / (point.P99Seconds - point.MedianSeconds), MinimumSlowShare, 1)
+            : 0;
+    }
+
+    /// <summary>The mean service time of a batch: the measured mean, unless the 1 % floor or the ceiling of q moved it.</summary>
     public double Mean(int batchSize)
     {
-        var (median, sigma) = At(batchSize);
-        return median * Math.Exp(sigma * sigma / 2);
+        var (point, slow) = (At(batchSize), SlowShare(batchSize));
+        return (1 - slow) * point.MedianSeconds + slow * point.P99Seconds;
     }
 
-    /// <summary>One service time of a batch of <paramref name="batchSize"/>; no random draw when it has no jitter.</summary>
+    /// <summary>One service time of a batch of <paramref name="batchSize"/>; no random draw when it is constant.</summary>
     public double Sample(int batchSize, Random random)
     {
-        var (median, sigma) = At(batchSize);
-        return sigma == 0 ? median : median * Math.Exp(sigma * StandardNormal(random));
+        var (point, slow) = (At(batchSize), SlowShare(batchSize));
+        return slow > 0 && random.NextDouble() < slow ? point.P99Seconds : point.MedianSeconds;
     }
-
-    /// <summary>Box–Muller: one standard normal variate from two uniform ones.</summary>
-    private static double StandardNormal(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     /// <summary>
     /// The service-time curve of each measured instance count, from the tuner's closed-loop measurements (each latency

@@ -30,7 +30,7 @@ public static class TrafficPlanner
     [
         "each request carries one inference; one FIFO queue; no priorities, timeouts or queue limits",
         "a batch is formed when an instance is free (Triton's batcher waits for a free instance before it takes a batch)",
-        "a batch's service time is log-normal with the measured median and mean (instances × batch ÷ throughput; the p99 where the mean is not above the median) of its batch size and instance count, linearly interpolated between measured batch sizes; instance counts measured at fewer batch sizes reuse the most-measured count's curve scaled by their measured slowdown",
+        "a batch takes the measured median time of its batch size and instance count, or the measured p99 time with the probability that makes the mean the measured mean (instances × batch ÷ throughput; at least 1 %), linearly interpolated between measured batch sizes; instance counts measured at fewer batch sizes reuse the most-measured count's curve scaled by their measured slowdown",
         "service times were measured with every instance busy, so at lower utilisation they are pessimistic on shared cores",
         "no network, (de)serialisation or server overhead",
     ];
@@ -88,7 +88,7 @@ public static class TrafficPlanner
             var delays = new SortedSet<int> { 0 };
             if (max > 1)
                 foreach (var fraction in DelayFractions)
-                    delays.Add(Microseconds(Math.Min(fraction * curve.At(max).Median, budgetMs / 2000)));
+                    delays.Add(Microseconds(Math.Min(fraction * curve.At(max).MedianSeconds, budgetMs / 2000)));
             foreach (var preferred in preferredSets)
                 foreach (var delay in delays)
                     yield return new TrafficCandidate(0, max, preferred, delay, null, null, 0, 0, 0, false);

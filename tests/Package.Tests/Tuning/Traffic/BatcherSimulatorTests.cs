@@ -142,22 +142,25 @@ public sealed class BatcherSimulatorTests
     [Fact]
     public void ServiceTimesInterpolateBetweenMeasuredBatchSizes()
     {
-        // Batch 2 has no jitter; batch 8 a mean above its median; batch 16 a mean at its median but a p99 above it.
+        // Batch 2 has no jitter; batch 8 a mean 1/5 of the way to its p99; batch 16 a mean at its median.
         var curve = new ServiceTimeCurve([new ServicePoint(2, 0.004, 0.004, 0.004), new ServicePoint(8, 0.010, 0.012, 0.020), new ServicePoint(16, 0.020, 0.020, 0.030)]);
 
-        Assert.Equal((0.004, 0.0), curve.At(1));                            // below the smallest: its time
-        Assert.Equal(0.007, curve.At(5).Median, 12);
-        Assert.Equal(Math.Sqrt(2 * Math.Log(0.008 / 0.007)), curve.At(5).Sigma, 9);
-        Assert.Equal(Math.Log(0.030 / 0.020) / 2.3263478740408408, curve.At(16).Sigma, 9);
-        Assert.Equal(0.012, curve.Mean(8), 12);
+        Assert.Equal(new ServicePoint(2, 0.004, 0.004, 0.004), curve.At(1));   // below the smallest: its time
+        Assert.Equal(0, curve.SlowShare(1));
+        Assert.Equal(0.007, curve.At(5).MedianSeconds, 12);
+        Assert.Equal(0.008, curve.At(5).MeanSeconds, 12);
+        Assert.Equal(0.012, curve.At(5).P99Seconds, 12);
+        Assert.Equal(0.2, curve.SlowShare(8), 12);
+        Assert.Equal(0.012, curve.Mean(8), 12);                            // the measured mean
+        Assert.Equal(0.01, curve.SlowShare(16), 12);                       // mean at the median: the p99 one time in a hundred
         Assert.Throws<ArgumentOutOfRangeException>(() => curve.At(17));
 
         var random = new Random(5);
         var samples = Enumerable.Range(0, 100_000).Select(_ => curve.Sample(8, random)).ToArray();
-        Assert.InRange(samples.Order().ElementAt(50_000), 0.0098, 0.0102);  // median
-        Assert.InRange(samples.Average(), 0.0117, 0.0123);                  // mean
-        var tail = Enumerable.Range(0, 100_000).Select(_ => curve.Sample(16, random)).Order().ToArray();
-        Assert.InRange(tail[99_000], 0.0285, 0.0315);                       // p99
+        Assert.All(samples, s => Assert.True(s == 0.010 || s == 0.020));
+        Assert.InRange(samples.Average(), 0.0119, 0.0121);
+        Assert.Equal(0.010, samples.Order().ElementAt(50_000));
+        Assert.Equal(0.020, samples.Order().ElementAt(99_000));
     }
 
     [Fact]
@@ -176,7 +179,7 @@ public sealed class BatcherSimulatorTests
         Assert.Equal([1, 2, 4], curves[1].Points.Select(p => p.BatchSize));
         Assert.Equal(4 / 240.0, curves[1].Mean(4), 12);                     // batch ÷ throughput (Little's law)
         Assert.Equal(2 * 4 / 300.0, curves[2].Mean(4), 12);                 // measured at 2 instances
-        Assert.Equal(0.015, curves[2].At(1).Median, 12);                    // 10 ms × the slowdown 1.5
+        Assert.Equal(0.015, curves[2].At(1).MedianSeconds, 12);                    // 10 ms × the slowdown 1.5
         Assert.Equal(1.5 / 90, curves[2].Mean(1), 12);
     }
 }
