@@ -42,6 +42,16 @@ publish_ortlatency() {
     fi
 }
 
+# build_release PROJECT OUT_DIR NAME: builds a bench program in Release into OUT_DIR, its log in $LOGS/NAME-build.log
+# (same SKIP_PUBLISH rule as the CLI: set, an existing build is reused).
+build_release() {
+    if [ -n "${SKIP_PUBLISH:-}" ] && [ -d "$2" ]; then return 0; fi
+    log "building $1 (Release)"
+    if ! dotnet build "$1" -c Release -o "$2" >"$LOGS/$3-build.log" 2>&1; then
+        log "build failed; see $LOGS/$3-build.log"; tail -20 "$LOGS/$3-build.log" >&2; exit 1
+    fi
+}
+
 # ensure_models NAME...: traces the torchvision models that are not in $MODELS_DIR yet (bench/make_models.py).
 ensure_models() {
     local missing=() m

@@ -15,10 +15,7 @@ OUT="$WORK/tune/$MODEL"
 ensure_models "$MODEL"
 mkdir -p "$OUT"
 
-log "building bench/TuneBench (Release)"
-if ! dotnet build bench/TuneBench -c Release -o "$WORK/tunebench" >"$LOGS/tunebench-build.log" 2>&1; then
-    log "build failed; see $LOGS/tunebench-build.log"; tail -20 "$LOGS/tunebench-build.log" >&2; exit 1
-fi
+build_release bench/TuneBench "$WORK/tunebench" tunebench
 
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"

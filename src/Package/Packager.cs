@@ -59,7 +59,10 @@ public static class Packager
                 new SourceLocation(targets.Triton.Repository), "leave out --triton-repository (package.triton.repository), and copy the four model folders of triton/ into the repository");
         var (batching, tuning, reused) = ChooseBatching(request, targets, warnings, progress);
         if (tuning is not null)
+        {
             written.AddRange(Pair(TuningReportWriter.Write(tuning, Path.Combine(outputDirectory, TuningFolder))));
+            if (tuning.Traffic is not null) written.Add(Path.Combine(outputDirectory, TuningFolder, TuningReportWriter.TrafficPlotFileName));
+        }
         request = request with { Batching = batching };
         var processingFiles = processing is null ? null : ProcessingFiles.Write(processing, request.ModelName, Path.Combine(outputDirectory, ProcessingFiles.Folder));
         if (processingFiles is not null) written.AddRange(new[] { processingFiles.PreprocessPath, processingFiles.PostprocessPath, processingFiles.FusedPath }.OfType<string>());
@@ -133,6 +136,13 @@ public static class Packager
     private static (BatchingConfig, TuningReport?, bool ReusedLock) ChooseBatching(PackageRequest request, PackagingTargets targets,
         List<Diagnostic> warnings, IProgress<string>? progress)
     {
+        if (targets.Objective.Traffic is { } traffic)
+        {
+            traffic.Validate(targets.Objective.P99BudgetMilliseconds);
+            if (targets.Tuning == TuningLevel.Off)
+                throw new ModelForgeException(DiagnosticCode.TrafficProfileInvalid, $"traffic profile: {traffic} needs measured service times, and tuning is off",
+                    null, "tune (level quick or full) to simulate the traffic, or drop the traffic profile");
+        }
         var options = TuningOptions.For(targets.Tuning);
         if (targets.MaxBatch is { } max)
         {

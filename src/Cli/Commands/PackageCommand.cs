@@ -9,6 +9,7 @@ using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
+using ModelForge.Package.Tuning.Traffic;
 using ModelForge.Pipeline;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Pipeline.Stages;
@@ -17,7 +18,7 @@ namespace ModelForge.Cli.Commands;
 
 /// <summary>
 /// <c>modelforge package MODEL.onnx --source MODEL.pt --input … --name NAME [--torchserve] [--triton] [--triton-repository REPO [--new-config]] [--kserve --storage-uri URI]
-/// [--latency-budget-ms N] -o DIR</c>: serving bundles with measured batching. Exit 0, or 2 for invalid input or a bundle
+/// [--latency-budget-ms N [--traffic-rps N [--arrival poisson|bursty|deterministic] [--burst-size N]]] -o DIR</c>: serving bundles with measured batching. Exit 0, or 2 for invalid input or a bundle
 /// rule the server would reject.
 /// </summary>
 internal static class PackageCommand
@@ -58,6 +59,14 @@ internal static class PackageCommand
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
         var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where kserve/storage/ will be uploaded, e.g. s3://bucket/models/resnet; the InferenceServices read URI/torchserve and URI/triton." };
         var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
+        var trafficRate = new Option<double?>("--traffic-rps")
+        {
+            HelpName = "N",
+            Description = "Tune the dynamic batcher for N requests/s: the configuration that meets --latency-budget-ms at that rate in a simulation of Triton's batcher over the measured service times, with the fewest instances (docs/tuning.md).",
+        };
+        var arrival = new Option<string?>("--arrival") { Description = "How the --traffic-rps requests arrive. [default: poisson]" };
+        arrival.AcceptOnlyFromAmong("poisson", "bursty", "deterministic");
+        var burstSize = new Option<int?>("--burst-size") { HelpName = "N", Description = $"Requests per burst with --arrival bursty. [default: {TrafficProfile.DefaultBurstSize}]" };
         var tune = CommonOptions.Tune("quick");
         var maxBatch = new Option<int?>("--max-batch") { Description = "The largest batch the bundles may accept; the tuner's grid stops there." };
         var device = new Option<string>("--device") { Description = "cpu or gpu: Triton's instance kind, TorchServe's deviceType.", DefaultValueFactory = _ => "cpu" };
@@ -85,7 +94,7 @@ internal static class PackageCommand
 
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
         {
-            onnx, source, inputs, name, torchServe, triton, tritonRepository, newConfig, versionPolicy, warmupSample, responseCache, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force, tuningLock,
+            onnx, source, inputs, name, torchServe, triton, tritonRepository, newConfig, versionPolicy, warmupSample, responseCache, kserve, storageUri, budget, trafficRate, arrival, burstSize, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force, tuningLock,
         };
         foreach (var option in processing.All) command.Options.Add(option);
         var lockMode = CommonOptions.AddTuningLockModes(command, "--tuning-lock");
@@ -114,6 +123,7 @@ internal static class PackageCommand
                 Device = parse.GetValue(device) == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
                 Tuning = CommonOptions.TuningLevelOf(parse.GetValue(tune)!),
                 LatencyBudgetMs = parse.GetValue(budget),
+                Traffic = TrafficOf(parse.GetValue(trafficRate), parse.GetValue(arrival), parse.GetValue(burstSize)),
                 TorchServe = bothByDefault || parse.GetValue(torchServe)
                     ? new TorchServeOptions { Format = ParseFormat(parse.GetValue(format)!), Serialized = parse.GetValue(serialized) == "onnx" ? SerializedModel.Onnx : SerializedModel.TorchScript }
                     : null,
@@ -223,6 +233,16 @@ internal static class PackageCommand
                 : throw Usage($"{option} '{text}' is not a comma-separated list of numbers", $"e.g. {option} 0.485,0.456,0.406")).ToList();
 
         private static ModelForgeException Usage(string message, string hint) => new(DiagnosticCode.CommandLineInvalid, message, null, hint);
+    }
+
+    /// <summary>The traffic profile of <c>--traffic-rps</c>, <c>--arrival</c> and <c>--burst-size</c>; the last two mean nothing without a rate.</summary>
+    private static TrafficProfile? TrafficOf(double? rate, string? arrival, int? burstSize)
+    {
+        if (rate is null)
+            return arrival is null && burstSize is null ? null
+                : throw new ModelForgeException(DiagnosticCode.CommandLineInvalid, "--arrival and --burst-size describe the traffic of --traffic-rps, and none was given",
+                    null, "add --traffic-rps N (requests/s) and --latency-budget-ms to tune for that traffic");
+        return TrafficProfile.Of(rate.Value, Enum.Parse<ArrivalProcess>(arrival ?? "poisson", ignoreCase: true), burstSize);
     }
 
     private static MarFormat ParseFormat(string text) => text switch

@@ -119,6 +119,10 @@ public enum DiagnosticCode
     TuningLockStale = 4057,
     /// <summary>The tuning lock file is not a ModelForge tuning lock, or cannot be read: nothing is measured and the file is left alone.</summary>
     TuningLockUnreadable = 4058,
+    /// <summary>No batching configuration meets the traffic profile's p99 budget at its rate in the batcher simulation: the message says by how much, the hint what would.</summary>
+    TrafficProfileUnmeetable = 4060,
+    /// <summary>A traffic profile the simulator cannot use: a rate that is not positive, a burst size on non-bursty arrivals, no p99 budget.</summary>
+    TrafficProfileInvalid = 4061,
 
     // MF407x: pre- and post-processing (Triton ensembles, fused models, generated TorchServe handlers)
     /// <summary>The preprocessing spec cannot produce the model's input: not one float [N, C, H, W] input with fixed C, H, W, a channel count that differs from the model's (mean/std, BGR order), a size that differs from the model's with resizing off.</summary>

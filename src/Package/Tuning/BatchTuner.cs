@@ -1,5 +1,6 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Package.Tuning.Traffic;
 
 namespace ModelForge.Package.Tuning;
 
@@ -97,10 +98,30 @@ public static class BatchTuner
                     $"batch {m.BatchSize} × {ConfigSearch.Instances(m.InstanceCount)} did not stabilise within {m.Windows.Count} windows (±{options.Measurement.StabilityThreshold:P0}); its last {options.Measurement.StableWindows} windows were used"));
         }
         var decision = TuningDecider.Decide(search.Measurements, objective, batching, warnings);
+        TrafficPlan? traffic = null;
+        if (objective.Traffic is not null)
+        {
+            progress?.Report($"simulating the dynamic batcher at {objective.Traffic}");
+            traffic = TrafficPlanner.Plan(search.Measurements, objective, batching ? batchSizes.Max() : 0, options.Seed);
+            decision = TrafficDecision(traffic, search.Measurements, batching);
+        }
         progress?.Report($"chose {Describe(decision.Config)}: {decision.Reason}");
         var report = new TuningReport(model, probe.ExecutionProvider, options.Cores, options.Level, options.Search, objective,
-            batchSizes, instanceCounts, options.Measurement, search.Measurements, search.Log, decision, warnings, clock.GetElapsedTime(start).TotalSeconds);
+            batchSizes, instanceCounts, options.Measurement, search.Measurements, search.Log, decision, warnings, clock.GetElapsedTime(start).TotalSeconds)
+        { Traffic = traffic };
         return new TuningResult(decision.Config, report);
+    }
+
+    /// <summary>
+    /// The decision a traffic plan makes: its configuration, with the closed-loop throughput of its (max batch, instances):
+    /// measured when that pair was, else the saturation rate the plan estimated from the service times.
+    /// </summary>
+    private static TuningDecision TrafficDecision(TrafficPlan plan, IReadOnlyList<TuningMeasurement> measurements, bool batching)
+    {
+        var chosen = plan.Chosen;
+        var measured = measurements.LastOrDefault(m => m.Succeeded && m.BatchSize == chosen.MaxBatchSize && m.InstanceCount == chosen.InstanceCount);
+        return new TuningDecision(TrafficPlanner.ConfigOf(chosen, batching), chosen.MaxBatchSize, chosen.InstanceCount, measured?.ThroughputPerSecond ?? chosen.SaturationRequestsPerSecond,
+            chosen.P99Milliseconds!.Value, true, plan.Reason, [TrafficPlanner.Rule]);
     }
 
     private static TuningResult Off(string model, TuningObjective objective, TuningOptions options, bool batching)

@@ -1,4 +1,6 @@
+using System.Text.Json.Serialization;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Package.Tuning.Traffic;
 
 namespace ModelForge.Package.Tuning;
 
@@ -15,16 +17,20 @@ public enum TuningGoal
 /// <summary>
 /// The objective: a goal and an optional p99 latency budget in milliseconds (null: no budget). When no measured
 /// configuration meets the budget the tuner still answers, with the lowest-p99 configuration and warning
-/// <see cref="DiagnosticCode.TuningLatencyBudgetUnmet"/> in the report.
+/// <see cref="DiagnosticCode.TuningLatencyBudgetUnmet"/> in the report. With a <see cref="Traffic"/> profile the batcher's
+/// configuration is chosen by simulating that traffic over the measurements instead (<see cref="TrafficPlanner"/>), and
+/// the budget is the p99 it must meet.
 /// </summary>
-public sealed record TuningObjective(TuningGoal Goal = TuningGoal.MaxThroughput, double? P99BudgetMilliseconds = null)
+public sealed record TuningObjective(TuningGoal Goal = TuningGoal.MaxThroughput, double? P99BudgetMilliseconds = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrafficProfile? Traffic = null)
 {
     /// <summary>Highest throughput with every request's p99 latency at most <paramref name="milliseconds"/>.</summary>
     public static TuningObjective ThroughputWithin(double milliseconds) => new(TuningGoal.MaxThroughput, milliseconds);
 
     public override string ToString() =>
         (Goal == TuningGoal.MaxThroughput ? "highest throughput" : "lowest p99 latency") +
-        (P99BudgetMilliseconds is { } budget ? $" with p99 ≤ {budget:0.###} ms" : "");
+        (P99BudgetMilliseconds is { } budget ? $" with p99 ≤ {budget:0.###} ms" : "") +
+        (Traffic is { } traffic ? $" at {traffic}" : "");
 }
 
 /// <summary>How much measuring to do: the <c>--tune</c> levels of <c>modelforge package</c>.</summary>
@@ -146,6 +152,7 @@ public sealed record TuningOptions
             throw Invalid($"instance counts [{string.Join(", ", InstanceCounts)}] must be positive, distinct and ascending", "e.g. 1,2");
         if (objective.P99BudgetMilliseconds is { } budget && !(budget > 0 && double.IsFinite(budget)))
             throw Invalid($"p99 latency budget {budget} ms is not a positive number of milliseconds", "give the budget in ms, e.g. 50");
+        objective.Traffic?.Validate(objective.P99BudgetMilliseconds);
         var m = Measurement;
         if (m.StableWindows < 2 || m.MaxWindows < m.StableWindows)
             throw Invalid($"stability needs at least 2 stable windows and a window cap ≥ that (got {m.StableWindows} and {m.MaxWindows})", "perf_analyzer uses 3 stable windows and at most 10");

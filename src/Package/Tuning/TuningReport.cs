@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Package.Tuning.Traffic;
 
 namespace ModelForge.Package.Tuning;
 
@@ -89,6 +90,10 @@ public sealed record TuningReport(
     /// <summary>Bumped when a property changes meaning or is removed.</summary>
     [JsonPropertyOrder(-1)]
     public int SchemaVersion => 1;
+
+    /// <summary>The traffic-aware decision when the objective has a traffic profile; absent from the JSON otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TrafficPlan? Traffic { get; init; }
 }
 
 /// <summary>What <see cref="BatchTuner"/> returns: the configuration to write into the bundle and the report behind it.</summary>

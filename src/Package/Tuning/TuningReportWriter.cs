@@ -8,6 +8,7 @@ using OxyPlot.Annotations;
 using OxyPlot.Axes;
 using OxyPlot.Legends;
 using OxyPlot.Series;
+using ModelForge.Package.Tuning.Traffic;
 
 namespace ModelForge.Package.Tuning;
 
@@ -29,6 +30,8 @@ public static class TuningReportWriter
 {
     public const string JsonFileName = "tuning.json";
     public const string PlotFileName = "tuning.svg";
+    /// <summary>Written next to them when the report has a traffic plan (<see cref="TrafficPlot"/>).</summary>
+    public const string TrafficPlotFileName = "traffic.svg";
 
     /// <summary>Also the tuning lock's (<see cref="TuningLock"/>), so a report read back from a lock is written out byte for byte as it was.</summary>
     internal static readonly JsonSerializerOptions JsonOptions = new()
@@ -40,7 +43,10 @@ public static class TuningReportWriter
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase), new SecondsConverter() },
     };
 
-    /// <summary>Writes <c>tuning.json</c> and <c>tuning.svg</c> into <paramref name="directory"/> (created if needed); returns their paths.</summary>
+    /// <summary>
+    /// Writes <c>tuning.json</c> and <c>tuning.svg</c> into <paramref name="directory"/> (created if needed), and
+    /// <c>traffic.svg</c> when the report has a traffic plan; returns the paths of the first two.
+    /// </summary>
     public static (string Json, string Plot) Write(TuningReport report, string directory)
     {
         ArgumentNullException.ThrowIfNull(report);
@@ -51,6 +57,8 @@ public static class TuningReportWriter
             Directory.CreateDirectory(directory);
             File.WriteAllText(json, ToJson(report), new UTF8Encoding(false));
             File.WriteAllText(plot, ToSvg(report), new UTF8Encoding(false));
+            if (report.Traffic is not null)
+                File.WriteAllText(Path.Combine(directory, TrafficPlotFileName), TrafficPlot.ToSvg(report), new UTF8Encoding(false));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -160,7 +168,7 @@ public static class TuningReportWriter
         return exporter.ExportToString(model);
     }
 
-    private static double FittingFontSize(TextMeasurer measurer, string text, double fontSize, double fontWeight, int width)
+    internal static double FittingFontSize(TextMeasurer measurer, string text, double fontSize, double fontWeight, int width)
     {
         var available = width - 32;
         var needed = measurer.MeasureText(text, FontFamily, fontSize, fontWeight).Width;
@@ -192,7 +200,7 @@ public static class TuningReportWriter
     /// (the last legend entry, a title running into the subtitle). This scales its sizes to pixels, and widths by 12 %
     /// more: a viewer without Arial, Helvetica or Liberation Sans falls back to a wider sans-serif (DejaVu Sans).
     /// </summary>
-    private sealed class TextMeasurer(double width, double height) : PdfRenderContext(width, height, OxyColors.Undefined)
+    internal sealed class TextMeasurer(double width, double height) : PdfRenderContext(width, height, OxyColors.Undefined)
     {
         private const double PixelsPerPoint = 96.0 / 72;
         private const double FallbackFontMargin = 1.12;

@@ -5,6 +5,7 @@ using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
+using ModelForge.Package.Tuning.Traffic;
 using ModelForge.Validate.Compare;
 
 namespace ModelForge.Pipeline.Spec;
@@ -52,6 +53,8 @@ public sealed record PackageSpec
     public DeviceKind Device { get; init; } = DeviceKind.Cpu;
     public TuningLevel Tuning { get; init; } = TuningLevel.Quick;
     public double? LatencyBudgetMs { get; init; }
+    /// <summary>Null: batching is chosen from the closed-loop measurements alone (no traffic profile).</summary>
+    public TrafficProfile? Traffic { get; init; }
     /// <summary>Null: no TorchServe archive.</summary>
     public TorchServeOptions? TorchServe { get; init; }
     public string Handler { get; init; } = "base_handler";

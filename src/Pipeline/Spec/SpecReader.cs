@@ -8,6 +8,7 @@ using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
+using ModelForge.Package.Tuning.Traffic;
 using ModelForge.Validate.Compare;
 
 namespace ModelForge.Pipeline.Spec;
@@ -259,6 +260,7 @@ public static class SpecReader
                 Device = String(package, "device") == "gpu" ? DeviceKind.Gpu : DeviceKind.Cpu,
                 Tuning = tuning is { } t && String(t, "level") is { } level ? Enum.Parse<TuningLevel>(level, ignoreCase: true) : TuningLevel.Quick,
                 LatencyBudgetMs = tuning is { } b ? Number(b, "latencyBudgetMs") : null,
+                Traffic = tuning is { } tr2 && tr2.TryGetProperty("traffic", out var traffic) ? Traffic(traffic) : null,
                 TorchServe = torchServe is { } options ? new TorchServeOptions
                 {
                     Format = String(options, "format") switch { "tgz" => MarFormat.Tgz, "no-archive" => MarFormat.NoArchive, _ => MarFormat.Default },
@@ -323,6 +325,12 @@ public static class SpecReader
 
         private static List<float> Floats(JsonElement e, string name) =>
             e.TryGetProperty(name, out var values) ? values.EnumerateArray().Select(v => (float)v.GetDouble()).ToList() : [];
+
+        /// <summary><c>package.tuning.traffic</c>: the schema has checked its fields (and that a budget is given with it).</summary>
+        private static TrafficProfile Traffic(JsonElement traffic) => TrafficProfile.Of(
+            traffic.GetProperty("requestsPerSecond").GetDouble(),
+            Enum.Parse<ArrivalProcess>(String(traffic, "arrival") ?? "poisson", ignoreCase: true),
+            traffic.TryGetProperty("burstSize", out var burst) ? burst.GetInt32() : null);
 
         /// <summary><c>"all"</c>, <c>{"latest": N}</c> or <c>{"specific": [V, …]}</c> (the schema allows nothing else).</summary>
         private static TritonVersionPolicy VersionPolicy(JsonElement policy) =>

@@ -77,7 +77,7 @@ public sealed class PackageStage : IBuildStage
         KServeStorageUri = package.KServeStorageUri,
         Processing = package.Processing,
         Tuning = package.Tuning,
-        Objective = new TuningObjective(P99BudgetMilliseconds: package.LatencyBudgetMs),
+        Objective = new TuningObjective(P99BudgetMilliseconds: package.LatencyBudgetMs, Traffic: package.Traffic),
         MaxBatch = maxBatch,
     };
 
