@@ -27,6 +27,13 @@ public sealed class QdqPlan
     public List<QuantizedWeight> Weights { get; } = [];
     public List<QuantizedBias> Biases { get; } = [];
 
+    /// <summary>
+    /// Graph outputs quantized all the same, because ORT fuses their producer only with a QuantizeLinear after it (Conv,
+    /// Add, Concat, pooling; Gemm and MatMul have float-output integer kernels and are left alone): the producer writes
+    /// <c>NAME_prequant</c> and the DequantizeLinear writes the graph output, so its name stays.
+    /// </summary>
+    public HashSet<string> QuantizedGraphOutputs { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Producer node index → the index of the Relu folded into it.</summary>
     public Dictionary<int, int> FoldedRelus { get; } = [];
 
@@ -76,7 +83,12 @@ public sealed class QdqPlan
             plan.QuantizedNodes.Add(index);
             foreach (var input in inputs) AddActivation(input);
             var output = QuantizedOutput(index);
-            if (!graphOutputs.Contains(output)) AddActivation(output);
+            if (graphOutputs.Contains(output))
+            {
+                if (graph.Node[index].OpType is "Gemm" or "MatMul") return;
+                plan.QuantizedGraphOutputs.Add(output);
+            }
+            AddActivation(output);
         }
 
         for (var i = 0; i < graph.Node.Count; i++)

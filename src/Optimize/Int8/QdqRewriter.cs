@@ -54,11 +54,12 @@ internal static class QdqRewriter
         {
             if (!planned.Contains(tensor)) return;
             var parameters = activations[plan.ScaleOwner(tensor)];
+            var isOutput = plan.QuantizedGraphOutputs.Contains(tensor);
             graph.Initializer.Add(FloatTensor(tensor + "_scale", [parameters.Scale], []));
             graph.Initializer.Add(ZeroPoint(tensor + "_zero_point", activationType, parameters.ZeroPoint));
-            rewritten.Add(Node("QuantizeLinear", tensor + "_QuantizeLinear", [tensor, tensor + "_scale", tensor + "_zero_point"], tensor + "_quantized"));
-            rewritten.Add(Node("DequantizeLinear", tensor + "_DequantizeLinear", [tensor + "_quantized", tensor + "_scale", tensor + "_zero_point"], tensor + "_dequantized"));
-            replaced[tensor] = tensor + "_dequantized";
+            rewritten.Add(Node("QuantizeLinear", tensor + "_QuantizeLinear", [isOutput ? tensor + "_prequant" : tensor, tensor + "_scale", tensor + "_zero_point"], tensor + "_quantized"));
+            rewritten.Add(Node("DequantizeLinear", tensor + "_DequantizeLinear", [tensor + "_quantized", tensor + "_scale", tensor + "_zero_point"], isOutput ? tensor : tensor + "_dequantized"));
+            if (!isOutput) replaced[tensor] = tensor + "_dequantized";
         }
         foreach (var input in graph.Input) QuantizeActivation(input.Name);
         for (var i = 0; i < graph.Node.Count; i++)
@@ -74,8 +75,11 @@ internal static class QdqRewriter
                 else if (replaced.TryGetValue(node.Input[j], out var dequantized))
                     node.Input[j] = dequantized;
             }
+            var outputs = node.Output.ToList();
+            for (var j = 0; j < outputs.Count; j++)
+                if (plan.QuantizedGraphOutputs.Contains(outputs[j])) node.Output[j] = outputs[j] + "_prequant";
             rewritten.Add(node);
-            foreach (var output in node.Output) QuantizeActivation(output);
+            foreach (var output in outputs) QuantizeActivation(output);
         }
         graph.Node.Clear();
         graph.Node.AddRange(rewritten);
