@@ -105,7 +105,8 @@ public sealed class PercentileCalibrator(double percentile = PercentileCalibrato
     private protected override double Threshold()
     {
         var total = Counts.Sum();
-        var target = percentile / 100.0 * total;
+        // Less a relative 1e-12, so a percentile like 99.9 (not exact in binary) is reached by the count it names.
+        var target = percentile / 100.0 * total * (1 - 1e-12);
         long cumulative = 0;
         for (var i = 0; i < Bins; i++)
         {
