@@ -42,6 +42,7 @@ public static class Program
         {
             ConvertCommand.Create(),
             ValidateCommand.Create(),
+            OptimizeCommand.Create(),
             EngineCommand.Create(),
             PackageCommand.Create(),
             BuildCommand.Create(),

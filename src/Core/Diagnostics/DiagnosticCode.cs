@@ -146,7 +146,7 @@ public enum DiagnosticCode
     OptimizeModelUnreadable = 8006,
     /// <summary>The model's ONNX opset is below 13, where QuantizeLinear/DequantizeLinear have no per-channel axis.</summary>
     QuantizationOpsetTooOld = 8007,
-    /// <summary>An optimize option is out of range or does not fit the precision (calibration options without int8, a sample count below 1).</summary>
+    /// <summary>An optimize option is out of range or does not fit the precision (calibration options without int8, both a file and a sample count).</summary>
     OptimizeOptionInvalid = 8008,
     /// <summary>Warning: no calibration data was given, so int8 ranges come from generated inputs (real data gives better ranges).</summary>
     CalibrationDataGenerated = 8009,

@@ -40,14 +40,6 @@ public static class StaticInt8Quantizer
     /// <summary>The first opset whose QuantizeLinear/DequantizeLinear take a per-channel axis.</summary>
     public const int MinimumOpset = 13;
 
-    public static Int8Result Quantize(string inputPath, string outputPath, Int8Options options, Action<Diagnostic> warn)
-    {
-        var (model, external) = OnnxModelFile.Read(inputPath);
-        var result = Quantize(model, inputPath, options, warn);
-        OnnxModelFile.Write(model, outputPath, external);
-        return result;
-    }
-
     /// <summary>Quantizes <paramref name="model"/> in place; <paramref name="modelPath"/> names it in messages.</summary>
     public static Int8Result Quantize(ModelProto model, string modelPath, Int8Options options, Action<Diagnostic> warn)
     {

@@ -57,3 +57,10 @@ internal static class OrtRuns
         return dot / Math.Sqrt(na * nb);
     }
 }
+
+/// <summary>Quantizes a model file to int8 the way <c>modelforge optimize --precision int8</c> does.</summary>
+internal static class Int8File
+{
+    public static Int8Result Quantize(string input, string output, Int8Options options, Action<ModelForge.Core.Diagnostics.Diagnostic> warn) =>
+        ModelOptimizer.Run(new OptimizeRequest(input, output, Precision.Int8) { Int8 = options }, warn).Int8!;
+}

@@ -19,7 +19,7 @@ public sealed class QdqPatternTests(ITestOutputHelper log) : IDisposable
         var fp32 = Path.Combine(_directory, name + ".onnx");
         File.WriteAllBytes(fp32, Google.Protobuf.MessageExtensions.ToByteArray(model));
         var int8 = Path.Combine(_directory, name + ".int8.onnx");
-        StaticInt8Quantizer.Quantize(fp32, int8, new Int8Options { CalibrationSamples = 32 }, _ => { });
+        Int8File.Quantize(fp32, int8, new Int8Options { CalibrationSamples = 32 }, _ => { });
         return (fp32, int8);
     }
 

@@ -31,7 +31,7 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
     public void The_qdq_graph_of_a_small_convnet_matches_its_golden_text()
     {
         var input = Save(TinyModels.ConvNet(), "convnet.onnx");
-        StaticInt8Quantizer.Quantize(input, Output, new Int8Options { CalibrationSamples = 8, Format = new QuantizationFormat(ActivationType.UInt8, false, "test") }, _ => { });
+        Int8File.Quantize(input, Output, new Int8Options { CalibrationSamples = 8, Format = new QuantizationFormat(ActivationType.UInt8, false, "test") }, _ => { });
         GoldenFiles.Check(GraphText(ModelProto.Parser.ParseFrom(File.ReadAllBytes(Output))),
             GoldenFiles.Directory(ThisFile(), "tests", "Optimize.Tests", "Int8", "Golden"), "convnet.int8.txt");
     }
@@ -44,7 +44,7 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
                    new ConvertOptions([InputSpec.Parse("x:float32[batch,3,64,64]")])))
             converted.WriteTo(fp32);
         var warnings = new List<Diagnostic>();
-        var result = StaticInt8Quantizer.Quantize(fp32, Output, new Int8Options { CalibrationSamples = 32 }, warnings.Add);
+        var result = Int8File.Quantize(fp32, Output, new Int8Options { CalibrationSamples = 32 }, warnings.Add);
         log.WriteLine($"{result}");
         Assert.Equal(DiagnosticCode.CalibrationDataGenerated, Assert.Single(warnings).Code);
         Assert.Equal(32, result.Samples);
@@ -68,7 +68,7 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
         var data = Path.Combine(_directory, "calibration.npz");
         Npz.Write(data, new Dictionary<string, HostTensor> { ["x"] = HostTensor.FromFloats([.. Enumerable.Range(0, 10 * 4 * 8 * 8).Select(_ => (float)random.NextDouble() * 2 - 1)], 10, 4, 8, 8) });
         var warnings = new List<Diagnostic>();
-        var result = StaticInt8Quantizer.Quantize(input, Output, new Int8Options { CalibrationData = data, Method = CalibrationMethod.Entropy }, warnings.Add);
+        var result = Int8File.Quantize(input, Output, new Int8Options { CalibrationData = data, Method = CalibrationMethod.Entropy }, warnings.Add);
         Assert.Empty(warnings);
         Assert.Equal(10, result.Samples);
         Assert.True(OrtRuns.Cosine(OrtRuns.Run(input, 4, 77), OrtRuns.Run(Output, 4, 77)) >= 0.99);
@@ -80,7 +80,7 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
     public void Every_calibration_method_gives_a_model_that_matches(CalibrationMethod method)
     {
         var input = Save(TinyModels.ConvNet(), "convnet.onnx");
-        StaticInt8Quantizer.Quantize(input, Output, new Int8Options { CalibrationSamples = 16, Method = method }, _ => { });
+        Int8File.Quantize(input, Output, new Int8Options { CalibrationSamples = 16, Method = method }, _ => { });
         Assert.True(OrtRuns.Cosine(OrtRuns.Run(input, 4, 77), OrtRuns.Run(Output, 4, 77)) >= 0.99);
     }
 
@@ -91,7 +91,7 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
         var model = TinyModels.ConvNet();
         OnnxModelFile.Write(model, input, externalData: true);
         Assert.True(File.Exists(input + ".data"));
-        StaticInt8Quantizer.Quantize(input, Output, new Int8Options { CalibrationSamples = 4 }, _ => { });
+        Int8File.Quantize(input, Output, new Int8Options { CalibrationSamples = 4 }, _ => { });
         Assert.True(File.Exists(Output + ".data"));
         Assert.True(OrtRuns.Cosine(OrtRuns.Run(Path.Combine(_directory, "convnet.onnx"), 2, 3), OrtRuns.Run(Output, 2, 3)) >= 0.99);
     }
@@ -101,7 +101,7 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
     private ModelForgeException Refused(ModelProto model, Int8Options options)
     {
         var input = Save(model, "model.onnx");
-        var error = Assert.Throws<ModelForgeException>(() => StaticInt8Quantizer.Quantize(input, Output, options, _ => { }));
+        var error = Assert.Throws<ModelForgeException>(() => Int8File.Quantize(input, Output, options, _ => { }));
         log.WriteLine(error.Message);
         Assert.False(File.Exists(Output));
         Assert.All(error.Diagnostics, d => Assert.False(string.IsNullOrEmpty(d.Hint)));
@@ -184,7 +184,7 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
     {
         var input = Path.Combine(_directory, "model.onnx");
         File.WriteAllText(input, "not a model");
-        var error = Assert.Throws<ModelForgeException>(() => StaticInt8Quantizer.Quantize(input, Output, new Int8Options(), _ => { }));
+        var error = Assert.Throws<ModelForgeException>(() => Int8File.Quantize(input, Output, new Int8Options(), _ => { }));
         Assert.Equal(DiagnosticCode.OptimizeModelUnreadable, error.Code);
     }
 
