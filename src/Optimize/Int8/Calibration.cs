@@ -58,7 +58,8 @@ internal static class Calibration
                 foreach (var value in values) value.Dispose();
             }
         }
-        return calibrators.ToDictionary(p => p.Key, p => p.Value.Range(), StringComparer.Ordinal);
+        // Choosing a range is per tensor (entropy's search is the costly one), so the tensors are spread over the cores.
+        return calibrators.AsParallel().Select(p => (p.Key, Range: p.Value.Range())).ToDictionary(p => p.Key, p => p.Range, StringComparer.Ordinal);
     }
 
     private static OrtValue ToOrt(HostTensor tensor)
