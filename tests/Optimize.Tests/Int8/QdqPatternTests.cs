@@ -14,12 +14,12 @@ public sealed class QdqPatternTests(ITestOutputHelper log) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private (string Fp32, string Int8) Quantize(ModelProto model, string name)
+    private (string Fp32, string Int8) Quantize(ModelProto model, string name, QuantizationFormat? format = null)
     {
         var fp32 = Path.Combine(_directory, name + ".onnx");
         File.WriteAllBytes(fp32, Google.Protobuf.MessageExtensions.ToByteArray(model));
         var int8 = Path.Combine(_directory, name + ".int8.onnx");
-        Int8File.Quantize(fp32, int8, new Int8Options { CalibrationSamples = 32 }, _ => { });
+        Int8File.Quantize(fp32, int8, new Int8Options { CalibrationSamples = 32, Format = format }, _ => { });
         return (fp32, int8);
     }
 
@@ -93,5 +93,28 @@ public sealed class QdqPatternTests(ITestOutputHelper log) : IDisposable
         Assert.True(ops.Count(op => op is "QLinearMatMul" or "MatMulIntegerToFloat" or "MatMulInteger") == 3, string.Join(" ", ops));
         Assert.Contains("QLinearAdd", ops);
         Assert.DoesNotContain("DequantizeLinear", ops);
+    }
+
+    [Fact]
+    public void Reduce_range_weights_run_as_integer_kernels_too()
+    {
+        var (fp32, int8) = Quantize(TinyModels.Residual(), "residual", new QuantizationFormat(ActivationType.UInt8, true, "test"));
+        AssertMatchesFp32(fp32, int8);
+        var ops = OptimizedOps(int8);
+        Assert.Equal(2, ops.Count(op => op == "QLinearConv"));
+        Assert.Contains("QLinearAdd", ops);
+    }
+
+    /// <summary>
+    /// int8 activations (S8S8) compute the same values, but ORT's x86 CPU kernels fuse fewer of them: here the first
+    /// Conv (whose input also feeds the Add) and the Add stay float. That is why uint8 is the default.
+    /// </summary>
+    [Fact]
+    public void Int8_activations_match_but_fuse_less_on_x86()
+    {
+        var (fp32, int8) = Quantize(TinyModels.Residual(), "residual", new QuantizationFormat(ActivationType.Int8, false, "test"));
+        AssertMatchesFp32(fp32, int8);
+        var ops = OptimizedOps(int8);
+        Assert.Contains("QLinearConv", ops);
     }
 }
