@@ -85,7 +85,11 @@ public sealed class QdqPlan
             var output = QuantizedOutput(index);
             if (graphOutputs.Contains(output))
             {
-                if (graph.Node[index].OpType is "Gemm" or "MatMul") return;
+                if (graph.Node[index].OpType is "Gemm" or "MatMul")
+                {
+                    plan.FoldedRelus.Remove(index); // the output stays float, so the Relu must stay to clamp it
+                    return;
+                }
                 plan.QuantizedGraphOutputs.Add(output);
             }
             AddActivation(output);

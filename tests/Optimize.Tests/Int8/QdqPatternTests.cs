@@ -96,6 +96,16 @@ public sealed class QdqPatternTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
+    public void A_relu_after_a_float_output_gemm_is_kept()
+    {
+        var (fp32, int8) = Quantize(TinyModels.GemmRelu(), "gemm_relu");
+        AssertMatchesFp32(fp32, int8);
+        var ops = OptimizedOps(int8);
+        Assert.Contains("QGemm", ops);
+        Assert.Contains("Relu", ops);
+    }
+
+    [Fact]
     public void Reduce_range_weights_run_as_integer_kernels_too()
     {
         var (fp32, int8) = Quantize(TinyModels.Residual(), "residual", new QuantizationFormat(ActivationType.UInt8, true, "test"));

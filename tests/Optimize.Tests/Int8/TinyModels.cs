@@ -130,6 +130,14 @@ internal sealed class TinyModels
         .Node("MatMul", ["r", "w3"], "y")
         .Output("y").Build();
 
+    /// <summary>Gemm → Relu as the graph output: the Gemm keeps a float output, so the Relu must stay.</summary>
+    public static ModelProto GemmRelu() => new TinyModels(5)
+        .Input("x", "batch", 16)
+        .Weight("w", 8, 16).Weight("b", 8)
+        .Node("Gemm", ["x", "w", "b"], "g", ("transB", 1L))
+        .Node("Relu", ["g"], "y")
+        .Output("y").Build();
+
     /// <summary>Nothing static int8 quantizes: Sigmoid and Mul.</summary>
     public static ModelProto Elementwise() => new TinyModels()
         .Input("x", "batch", 4)
