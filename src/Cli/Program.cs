@@ -2,12 +2,27 @@ using System.CommandLine;
 using ModelForge.Cli.Commands;
 using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Validate.Reference;
 
 namespace ModelForge.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => Run(args, new InvocationConfiguration());
+    public static int Main(string[] args)
+    {
+        // A real modelforge process has each archive loaded by a child first: libtorch ends the process it
+        // cannot compile an archive's code in, and a child's death can be reported as MF3001 (ReferenceLoadCheck).
+        ReferenceLoadCheck.CliCommand = CommandOfThisProcess();
+        return Run(args, new InvocationConfiguration());
+    }
+
+    /// <summary>How to start this CLI again: its apphost (the installed tool), or the dotnet host and modelforge.dll.</summary>
+    private static string[]? CommandOfThisProcess()
+    {
+        var host = Environment.ProcessPath;
+        if (host is null) return null;
+        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, typeof(Program).Assembly.Location] : [host];
+    }
 
     /// <summary>
     /// Parses and runs. A command line that does not parse is reported as <c>MF5005</c> diagnostics on stderr with exit 2,
@@ -47,9 +62,20 @@ public static class Program
             PackageCommand.Create(),
             BuildCommand.Create(),
             CompletionCommand.Create(),
+            LoadReferenceCommand(),
         };
         CommonOptions.AddVerbosity(root);
         HelpText.Install(root);
         return root;
+    }
+
+    /// <summary>The child side of <see cref="ReferenceLoadCheck"/>: not for users, so hidden from help and completion.</summary>
+    private static Command LoadReferenceCommand()
+    {
+        var archive = new Argument<string>("archive");
+        var command = new Command(ReferenceLoadCheck.CommandName, "Loads a TorchScript archive with libtorch (ModelForge's own child process).") { archive };
+        command.Hidden = true;
+        command.SetAction(parse => ReferenceLoadCheck.LoadInThisProcess(parse.GetRequiredValue(archive), parse.InvocationConfiguration.Error));
+        return command;
     }
 }

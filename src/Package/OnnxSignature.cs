@@ -25,6 +25,14 @@ public sealed record OnnxTensor(string Name, int ElementType, IReadOnlyList<Onnx
 /// </summary>
 public sealed record OnnxSignature(string Path, IReadOnlyList<OnnxTensor> Inputs, IReadOnlyList<OnnxTensor> Outputs, IReadOnlyList<BundleFile> ExternalData)
 {
+    /// <summary>The operators that draw random numbers (<c>RandomUniform</c>, <c>Bernoulli</c>, …), sorted, in the graph or its subgraphs.</summary>
+    public IReadOnlyList<string> RandomOperators { get; init; } = [];
+
+    private static readonly HashSet<string> RandomOps = new(StringComparer.Ordinal)
+    {
+        "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli",
+    };
+
     public static OnnxSignature Read(string path)
     {
         if (!File.Exists(path))
@@ -49,7 +57,10 @@ public sealed record OnnxSignature(string Path, IReadOnlyList<OnnxTensor> Inputs
         return new OnnxSignature(path,
             model.Graph.Input.Where(i => !initializers.Contains(i.Name)).Select(Tensor).ToList(),
             model.Graph.Output.Select(Tensor).ToList(),
-            ExternalDataFiles(path, model));
+            ExternalDataFiles(path, model))
+        {
+            RandomOperators = Nodes(model.Graph).Select(n => n.OpType).Where(RandomOps.Contains).Distinct().Order(StringComparer.Ordinal).ToList(),
+        };
     }
 
     /// <summary>
@@ -80,6 +91,10 @@ public sealed record OnnxSignature(string Path, IReadOnlyList<OnnxTensor> Inputs
         }
         return files;
     }
+
+    /// <summary>Every node of <paramref name="graph"/> and of the subgraphs in its attributes (If, Loop, Scan bodies).</summary>
+    private static IEnumerable<NodeProto> Nodes(GraphProto graph) =>
+        graph.Node.SelectMany(node => node.Attribute.SelectMany(a => a.G is null ? a.Graphs : a.Graphs.Prepend(a.G)).SelectMany(Nodes).Prepend(node));
 
     private static OnnxTensor Tensor(ValueInfoProto value)
     {

@@ -68,15 +68,25 @@ public static class Packager
         TritonVersionWrite? tritonVersion = null;
         if (targets.Triton is { } triton)
         {
+            triton = WithTunedCores(triton, tuning);
+            TritonModel model;
             if (triton.Repository is { } repository)
-                tritonVersion = TritonRepositoryVersions.Add(request, repository, triton);
+                model = (tritonVersion = TritonRepositoryVersions.Add(request, repository, triton)).Model;
             else
-                written.Add(TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton).ConfigPath);
+                written.Add((model = TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton)).ConfigPath);
+            warnings.AddRange(model.Plan.Warnings);
             if (targets.KServeStorageUri is { } uri)
                 written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
         }
         return new PackagingResult(batching, tuning, written, warnings, reused, tritonVersion);
     }
+
+    /// <summary>
+    /// The cores the instances share, for <c>intra_op_thread_count</c>: those the tuner measured on (recorded in the
+    /// tuning lock, so a reused decision writes the same config), else this machine's; a spec's own value stays.
+    /// </summary>
+    private static TritonOptions WithTunedCores(TritonOptions triton, TuningReport? tuning) =>
+        triton.Settings.Cores is not null ? triton : triton with { Settings = triton.Settings with { Cores = tuning?.Cores ?? Environment.ProcessorCount } };
 
     private static (BatchingConfig, TuningReport?, bool ReusedLock) ChooseBatching(PackageRequest request, PackagingTargets targets,
         List<Diagnostic> warnings, IProgress<string>? progress)

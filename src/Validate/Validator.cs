@@ -7,7 +7,7 @@ using ModelForge.Validate.Inputs;
 using ModelForge.Validate.Reference;
 using ModelForge.Validate.Reports;
 using ModelForge.Validate.Runtime;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate;
 

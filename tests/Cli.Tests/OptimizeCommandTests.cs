@@ -1,5 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 using Onnx;
 
 namespace ModelForge.Cli.Tests;

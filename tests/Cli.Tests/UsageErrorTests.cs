@@ -9,7 +9,8 @@ namespace ModelForge.Cli.Tests;
 /// </summary>
 public sealed class UsageErrorTests
 {
-    public static TheoryData<string> Commands => new(Program.BuildRootCommand().Subcommands.Select(c => c.Name));
+    /// <summary>The commands a user sees (not the hidden child-process ones).</summary>
+    public static TheoryData<string> Commands => new(Program.BuildRootCommand().Subcommands.Where(c => !c.Hidden).Select(c => c.Name));
 
     public static TheoryData<string> CommandsWithANumericOption => new(Program.BuildRootCommand().Subcommands
         .Where(c => c.Options.Any(o => NumericOption(o))).Select(c => c.Name));

@@ -160,14 +160,31 @@ public sealed class ValidateCommandTests : IDisposable
         Assert.Contains("error MF1001", stderr);
     }
 
-    /// <summary>Before MF3005, libtorch's loader ended the process here with exit 134 and no message.</summary>
-    [Fact]
-    public void A_model_calling_torchvision_nms_exits_2_with_MF3005_instead_of_aborting()
-    {
-        var (exitCode, _, stderr) = CliRunner.Run("validate", RepoPaths.Fixture("validate", "nms_traced.pt"), RepoPaths.Fixture("validate", "nms_traced.onnx"),
-            "--input", "boxes:float32[8,4]", "--input", "scores:float32[8]");
+    private static readonly string[] BoxInputs = ["--input", "boxes:float32[8,4]", "--input", "scores:float32[8]"];
 
-        Assert.Equal(2, exitCode);
-        Assert.Contains("code/__torch__.py(9,12): error MF3005: the native reference cannot run this model: it calls torchvision::nms", stderr);
+    /// <summary>Before, libtorch's loader ended the process here with exit 134 and no message; then MF3005 refused it.</summary>
+    [Fact]
+    public void A_model_calling_torchvision_nms_is_validated_in_a_real_process()
+    {
+        var (exitCode, stdout, stderr) = CliRunner.RunProcess(["validate", RepoPaths.Fixture("validate", "nms_traced.pt"),
+            RepoPaths.Fixture("validate", "nms_traced.onnx"), .. BoxInputs]);
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("PASSED", stdout);
+    }
+
+    /// <summary>
+    /// libtorch cannot compile a call of an aten op it does not have and ends the process that asked (std::terminate);
+    /// the CLI has a child load the archive first, so the user gets MF3001 with libtorch's message, and exit 2.
+    /// </summary>
+    [Fact]
+    public void An_archive_calling_an_unknown_aten_op_exits_2_with_MF3001_instead_of_aborting()
+    {
+        var (exitCode, _, stderr) = CliRunner.RunProcess(["validate", RepoPaths.Fixture("validate", "unknown_aten_op.pt"),
+            RepoPaths.Fixture("validate", "nms_traced.onnx"), .. BoxInputs]);
+
+        Assert.True(exitCode == 2, $"exit {exitCode}: {stderr}");
+        Assert.Contains("unknown_aten_op.pt!/code/__torch__.py(9): error MF3001: libtorch cannot compile the archive's code " +
+            "(torch::jit::ErrorReport): Unknown builtin op: aten::not_an_op.", stderr);
     }
 }

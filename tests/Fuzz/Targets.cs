@@ -8,7 +8,7 @@ using ModelForge.Pipeline.Spec;
 using ModelForge.TorchScript.Archive;
 using ModelForge.TorchScript.Pickle;
 using ModelForge.TorchScript.Script;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Fuzz;
 

@@ -69,6 +69,13 @@ public sealed class ProjectReferenceTests
         Assert.DoesNotContain("Convert", Reachable(project));
     }
 
+    /// <summary>Packaging reads .npz files (a Triton warm-up sample) through Model's tensors, not through the accuracy gate.</summary>
+    [Fact]
+    public void Package_does_not_reach_Validate()
+    {
+        Assert.DoesNotContain("Validate", Reachable("Package"));
+    }
+
     [Theory]
     [InlineData("Engine")]
     [InlineData("Validate")]

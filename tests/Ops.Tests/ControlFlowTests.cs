@@ -3,7 +3,7 @@ using ModelForge.Convert.IR;
 using ModelForge.Ops.Tests.Infrastructure;
 using ModelForge.Validate.Reference;
 using ModelForge.Validate.Runtime;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 using Google.Protobuf;
 using Onnx;
 

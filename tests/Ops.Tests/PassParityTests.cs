@@ -4,7 +4,7 @@ using ModelForge.Convert.IR;
 using ModelForge.Convert.Passes;
 using ModelForge.Ops.Tests.Infrastructure;
 using ModelForge.Validate.Runtime;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Ops.Tests;
 

@@ -91,6 +91,94 @@ public class SpecReaderTests
     }
 
     [Fact]
+    public void TheTritonServingSettingsMapToTritonSettingsWithTheWarmupSampleRelativeToTheSpecAndPartOfTheInputs()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "tuning": { "level": "off" }, "triton": {
+              "responseCache": true,
+              "priorityLevels": 3, "defaultPriorityLevel": 2,
+              "queuePolicy": { "timeoutAction": "delay", "defaultTimeoutMicroseconds": 5000, "allowTimeoutOverride": true, "maxQueueSize": 64 },
+              "priorityQueuePolicy": { "1": { "maxQueueSize": 8 } },
+              "rateLimiter": { "resources": [ { "name": "cpu_slots", "count": 2 }, { "name": "memory", "count": 4, "global": true } ], "priority": 2 },
+              "warmupSample": "samples/x.npz",
+              "parameters": { "intra_op_thread_count": 3, "execution_mode": "1", "enable_mem_arena": false },
+              "cores": 12
+            } }
+            """));
+
+        var settings = spec.Package!.Triton!.Settings;
+        Assert.True(settings.ResponseCache);
+        Assert.Equal((3L, 2L), (settings.PriorityLevels, settings.DefaultPriorityLevel));
+        Assert.Equal(new TritonQueuePolicy { TimeoutAction = TimeoutAction.Delay, DefaultTimeoutMicroseconds = 5000, AllowTimeoutOverride = true, MaxQueueSize = 64 },
+            settings.QueuePolicy);
+        Assert.Equal(8, Assert.Single(settings.PriorityQueuePolicies, p => p.Key == 1).Value.MaxQueueSize);
+        Assert.Equal([new TritonRateLimiterResource("cpu_slots", 2), new TritonRateLimiterResource("memory", 4, Global: true)], settings.RateLimiter!.Resources);
+        Assert.Equal(2, settings.RateLimiter.Priority);
+        var sample = Path.Combine(workspace.Directory, "samples", "x.npz");
+        Assert.Equal(sample, settings.WarmupSample);
+        Assert.Contains(sample, spec.Package.ReferencedFiles);
+        Assert.Equal(new Dictionary<string, string> { ["intra_op_thread_count"] = "3", ["execution_mode"] = "1", ["enable_mem_arena"] = "false" }, settings.Parameters);
+        Assert.Equal(12, settings.Cores);
+
+        var defaults = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "package": { "triton": {} }
+            """)).Package!.Triton!.Settings;
+        Assert.Equal(new TritonSettings().ResponseCache, defaults.ResponseCache);
+        Assert.Null(defaults.QueuePolicy);
+        Assert.Null(defaults.RateLimiter);
+        Assert.Null(defaults.Cores);
+        Assert.Empty(defaults.Parameters);
+    }
+
+    [Theory]
+    [InlineData("\"queuePolicy\": { \"timeoutAction\": \"drop\" }", "timeoutAction")]
+    [InlineData("\"queuePolicy\": { \"timeout\": 5 }", "timeout")]
+    [InlineData("\"rateLimiter\": { \"resources\": [ { \"name\": \"r\" } ] }", "count")]
+    [InlineData("\"priorityQueuePolicy\": { \"high\": {} }", "priorityQueuePolicy")]
+    [InlineData("\"parameters\": { \"intra_op_thread_count\": [1] }", "intra_op_thread_count")]
+    [InlineData("\"responseCache\": \"yes\"", "responseCache")]
+    public void AServingSettingOfTheWrongFormIsRefusedAtItsPath(string setting, string path)
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load(SpecWorkspace.ResNetSpec($$"""
+            "package": { "triton": { {{setting}} } }
+            """)));
+        Assert.Equal(DiagnosticCode.SpecInvalid, error.Code);
+        Assert.Contains(error.Diagnostics, d => d.Message.Contains(path, StringComparison.Ordinal) && d.Location?.Line > 0);
+    }
+
+    [Theory]
+    [InlineData("\"priorityLevels\": 3, \"defaultPriorityLevel\": 5", DiagnosticCode.TritonPriorityInvalid, "default priority level must be in range [1, 3]")]
+    [InlineData("\"queuePolicy\": { \"maxQueueSize\": -1 }", DiagnosticCode.TritonQueuePolicyInvalid, "max_queue_size -1 is negative")]
+    [InlineData("\"rateLimiter\": { \"resources\": [ { \"name\": \"r\", \"count\": 0 } ] }", DiagnosticCode.TritonRateLimiterInvalid, "has count 0")]
+    [InlineData("\"parameters\": { \"intra_op_threads\": 4 }", DiagnosticCode.TritonBackendParameterInvalid, "unknown parameter 'intra_op_threads'")]
+    [InlineData("\"parameters\": { \"gpu_mem_limit\": 1024 }", DiagnosticCode.TritonBackendParameterInvalid, "only for KIND_GPU instances")]
+    public void ATritonSettingAgainstTheServersRulesFailsWhenTheSpecIsRead(string setting, DiagnosticCode code, string rule)
+    {
+        using var workspace = new SpecWorkspace();
+        var error = Assert.Throws<ModelForgeException>(() => workspace.Load(SpecWorkspace.ResNetSpec($$"""
+            "package": { "triton": { {{setting}} } }
+            """)));
+        Assert.Equal(code, error.Code);
+        var diagnostic = Assert.Single(error.Diagnostics);
+        Assert.Contains("$.package.triton: ", diagnostic.Message, StringComparison.Ordinal);
+        Assert.Contains(rule, diagnostic.Message, StringComparison.Ordinal);
+        Assert.True(diagnostic.Location?.Line > 1);
+        Assert.False(string.IsNullOrEmpty(diagnostic.Hint));
+    }
+
+    [Fact]
+    public void GpuOnlyParametersWaitForPackagingWhenAnEngineMayMakeTheModelAGpuModel()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "tensorrt": {}, "package": { "triton": { "parameters": { "gpu_mem_limit": 1024 } } }
+            """));
+        Assert.Equal("1024", spec.Package!.Triton!.Settings.Parameters["gpu_mem_limit"]);
+    }
+
+    [Fact]
     public void DefaultsComeFromTheSourceNameAndTheSpecFolder()
     {
         using var workspace = new SpecWorkspace();

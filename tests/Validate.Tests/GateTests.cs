@@ -194,19 +194,17 @@ public sealed class GateTests : IDisposable
 
     private static readonly InputSpec[] BoxInputs = [InputSpec.Parse("boxes:float32[8,4]"), InputSpec.Parse("scores:float32[8]")];
 
-    /// <summary>libtorch's loader would end the process (exit 134, no message) on torchvision's nms: MF3005 at the call, and the process lives.</summary>
+    /// <summary>
+    /// libtorch alone has no torchvision::nms (its loader would end the process): the reference runs ModelForge's aten
+    /// substitute instead, and torch.onnx.export's NonMaxSuppression graph is checked against it.
+    /// </summary>
     [Fact]
-    public void An_archive_calling_a_torchvision_op_is_refused_with_MF3005_naming_the_op_and_the_line()
+    public void An_archive_calling_torchvisions_nms_is_validated_through_the_substitute()
     {
-        var error = Assert.Throws<ModelForge.Core.Diagnostics.ModelForgeException>(() => Validator.Run(RepoPaths.Fixture("validate", "nms_traced.pt"),
-            RepoPaths.Fixture("validate", "nms_traced.onnx"), new ValidateOptions { Inputs = BoxInputs, BatchSizes = [1], Optional = [] }));
+        var outcome = Validator.Run(RepoPaths.Fixture("validate", "nms_traced.pt"), RepoPaths.Fixture("validate", "nms_traced.onnx"),
+            new ValidateOptions { Inputs = BoxInputs, BatchSizes = [1], Optional = [] });
 
-        var missing = Assert.Single(error.Diagnostics);
-        Assert.Equal(ModelForge.Core.Diagnostics.DiagnosticCode.ReferenceOperatorMissing, missing.Code);
-        Assert.Contains("torchvision::nms", missing.Message);
-        Assert.EndsWith("nms_traced.pt!/code/__torch__.py", missing.Location?.File);
-        Assert.Equal(9, missing.Location?.Line);
-        Assert.Contains("torchvision/ops/boxes.py(41): nms", missing.Location?.PythonSource);
+        Assert.True(outcome.Report.Passed, string.Join("; ", outcome.Report.Runs.Select(r => $"{r.Candidate.Name}: {r.Status}")));
     }
 
     /// <summary>An op of a namespace nobody registered (a C++ extension that is not loaded): the same refusal, for every such op.</summary>

@@ -44,6 +44,15 @@ internal static class PackageCommand
             Description = "Triton's version_policy: which versions of the model the server loads.",
             DefaultValueFactory = _ => "latest:1",
         };
+        var warmupSample = new Option<FileInfo?>("--warmup-sample")
+        {
+            HelpName = "FILE.npz",
+            Description = "Triton warms the model up on the first sample of this .npz (one array per input, batch dim first) instead of zeros.",
+        };
+        var responseCache = new Option<bool>("--response-cache")
+        {
+            Description = "Triton answers identical requests from its response cache (start tritonserver with --cache-config local,size=BYTES); for deterministic models.",
+        };
         var kserve = new Option<bool>("--kserve") { Description = "Also write KServe InferenceService YAML and storage layouts for each bundle (needs --storage-uri)." };
         var storageUri = new Option<string?>("--storage-uri") { HelpName = "URI", Description = "Where kserve/storage/ will be uploaded, e.g. s3://bucket/models/resnet; the InferenceServices read URI/torchserve and URI/triton." };
         var budget = new Option<double?>("--latency-budget-ms") { Description = "p99 latency budget: the tuner picks the highest throughput within it." };
@@ -72,7 +81,7 @@ internal static class PackageCommand
 
         var command = new Command("package", "Write serving bundles (TorchServe .mar, Triton repository, KServe manifests) with batching tuned by measurement on this machine.")
         {
-            onnx, source, inputs, name, torchServe, triton, tritonRepository, newConfig, versionPolicy, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force, tuningLock,
+            onnx, source, inputs, name, torchServe, triton, tritonRepository, newConfig, versionPolicy, warmupSample, responseCache, kserve, storageUri, budget, tune, maxBatch, device, engine, handler, extraFiles, format, serialized, output, force, tuningLock,
         };
         var lockMode = CommonOptions.AddTuningLockModes(command, "--tuning-lock");
         HelpText.Add(command,
@@ -88,6 +97,9 @@ internal static class PackageCommand
             if (parse.GetValue(newConfig) && repository is null)
                 throw new ModelForgeException(DiagnosticCode.CommandLineInvalid, "--new-config accepts an interface change in an existing Triton repository, and none was given",
                     null, "add --triton-repository REPO");
+            if ((parse.GetValue(warmupSample) is not null || parse.GetValue(responseCache)) && !bothByDefault && !wantsTriton)
+                throw new ModelForgeException(DiagnosticCode.CommandLineInvalid, "--warmup-sample and --response-cache are Triton settings, and no Triton repository is written",
+                    null, "add --triton");
             if (parse.GetValue(kserve) && parse.GetValue(storageUri) is null)
                 throw new ModelForgeException(DiagnosticCode.KServeSpecInvalid, "--kserve needs --storage-uri: the InferenceService must say where the model is",
                     null, "e.g. --storage-uri s3://bucket/models/NAME");
@@ -108,6 +120,7 @@ internal static class PackageCommand
                         VersionPolicy = TritonVersionPolicy.Parse(parse.GetValue(versionPolicy)!),
                         Repository = repository,
                         NewConfig = parse.GetValue(newConfig),
+                        Settings = new TritonSettings { WarmupSample = parse.GetValue(warmupSample)?.FullName, ResponseCache = parse.GetValue(responseCache) },
                     }
                     : null,
                 KServeStorageUri = parse.GetValue(kserve) ? parse.GetValue(storageUri) : null,

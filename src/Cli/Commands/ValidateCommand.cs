@@ -9,7 +9,7 @@ using ModelForge.Validate;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Reports;
 using ModelForge.Validate.Runtime;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Cli.Commands;
 

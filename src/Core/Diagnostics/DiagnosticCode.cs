@@ -3,7 +3,7 @@ namespace ModelForge.Core.Diagnostics;
 /// <summary>
 /// Every failure a user can cause has one stable code here. Ranges: MF1xxx reading the model
 /// (archive, pickle, TorchScript source, input specs), MF2xxx conversion (ops, opsets, shapes), MF3xxx validation,
-/// MF4xxx packaging (TorchServe, Triton, KServe bundles; MF4001–MF4039), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime), MF7xxx specs and builds, MF8xxx precision (int8/fp16 rewrites and their calibration). Codes are never renumbered or reused.
+/// MF4xxx packaging (TorchServe, Triton, KServe bundles MF4001–MF4039; batch tuning MF4050–; Triton serving settings MF4080–MF4089), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime), MF7xxx specs and builds, MF8xxx precision (int8/fp16 rewrites and their calibration). Codes are never renumbered or reused.
 /// </summary>
 public enum DiagnosticCode
 {
@@ -85,6 +85,20 @@ public enum DiagnosticCode
     TritonConfigIncompatible = 4013,
     /// <summary>A Triton repository ModelForge cannot add a version to: a file in its place, a model folder without a config ModelForge wrote and can read, a version folder that appeared while writing.</summary>
     TritonRepositoryInvalid = 4014,
+
+    // MF4080–MF4089: Triton serving settings from the spec (docs/serving.md, "More Triton settings")
+    /// <summary><c>priority_levels</c> / <c>default_priority_level</c> / a <c>priority_queue_policy</c> level outside Triton's range, or priorities on a model without the dynamic batcher.</summary>
+    TritonPriorityInvalid = 4080,
+    /// <summary>A queue policy Triton refuses or would ignore: a negative timeout or queue size, DELAY without a timeout, a policy on a model without the dynamic batcher.</summary>
+    TritonQueuePolicyInvalid = 4081,
+    /// <summary>Rate-limiter resources Triton refuses or would ignore: an empty or repeated name, a count below 1, a negative priority.</summary>
+    TritonRateLimiterInvalid = 4082,
+    /// <summary>The warm-up sample .npz does not fit the model's inputs (a missing or extra array, another dtype or shape, no sample).</summary>
+    TritonWarmupSampleInvalid = 4083,
+    /// <summary>A model parameter the onnxruntime backend does not read, refuses, or ignores (an unknown name, a value that does not parse or is out of range, libtorch).</summary>
+    TritonBackendParameterInvalid = 4084,
+    /// <summary>Warning: the response cache is on for a model with random operators: a cached response repeats one draw.</summary>
+    TritonResponseCacheNondeterministic = 4085,
 
     // MF4xxx: packaging
     /// <summary>Batch tuning options are unusable: an empty or unordered grid, a non-positive latency budget, bad window settings.</summary>

@@ -2,7 +2,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Runtime;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 using Onnx;
 
 namespace ModelForge.Optimize.Int8;

@@ -1,7 +1,7 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Validate.Inputs;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Optimize.Int8;
 

@@ -35,6 +35,9 @@ internal sealed class PbtxtWriter
     /// <summary>One map entry of a <c>map&lt;string,string&gt;</c> field, on one line.</summary>
     public PbtxtWriter StringMapEntry(string field, string key, string value) => Line($"{field} {{ key: {Quote(key)} value: {Quote(value)} }}");
 
+    /// <summary>One entry of the model-level <c>parameters</c> map (<c>map&lt;string, ModelParameter&gt;</c>), on one line.</summary>
+    public PbtxtWriter ModelParameter(string key, string value) => Line($"parameters {{ key: {Quote(key)} value: {{ string_value: {Quote(value)} }} }}");
+
     public PbtxtWriter Message(string field, Action<PbtxtWriter> body)
     {
         Line(field + " {");

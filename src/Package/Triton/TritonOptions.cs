@@ -38,7 +38,10 @@ public sealed record TritonOptions
     /// <summary>The TensorRT accelerator (GPU only). Set automatically when <see cref="PackageRequest.EngineDirectory"/> is given.</summary>
     public TensorRtAccelerator? TensorRt { get; init; }
 
-    /// <summary>Write <c>model_warmup</c> samples (zero data at batch 1 and at <c>max_batch_size</c>) from the declared inputs.</summary>
+    /// <summary>
+    /// Write <c>model_warmup</c> samples at batch 1 and at <c>max_batch_size</c>: zero data from the declared inputs, or
+    /// the first sample of <see cref="TritonSettings.WarmupSample"/>.
+    /// </summary>
     public bool Warmup { get; init; } = true;
 
     /// <summary>Sizes for symbolic dims other than the batch dim (by the symbol's name), which warmup samples need.</summary>
@@ -55,4 +58,15 @@ public sealed record TritonOptions
 
     /// <summary>With <see cref="Repository"/>: the model's interface may differ from the existing config's (the change is intended).</summary>
     public bool NewConfig { get; init; }
+
+    /// <summary>Response cache, priorities, queue policies, rate limiter, warm-up sample and backend parameters.</summary>
+    public TritonSettings Settings { get; init; } = new();
+
+    /// <summary>
+    /// Checks <see cref="Settings"/> against the server's rules that need no model (priorities, queue policies, rate
+    /// limiter, backend parameters), so a build spec fails when it is read; packaging checks everything again.
+    /// </summary>
+    /// <param name="device">Null when not known yet: the GPU-only parameters are then checked when packaging.</param>
+    /// <param name="batching">Whether the model will have <c>max_batch_size</c> > 0 (it has a batch dim).</param>
+    public void CheckSettings(DeviceKind? device, bool batching) => TritonSettingsPlan.CheckSettings(Settings, Backend, device, batching);
 }

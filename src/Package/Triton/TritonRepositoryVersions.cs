@@ -82,6 +82,7 @@ public static class TritonRepositoryVersions
                 ? StagedDirectory.WriteNew(modelDirectory, staging =>
                 {
                     File.WriteAllBytes(Path.Combine(staging, TritonRepositoryWriter.ConfigFileName), configBytes);
+                    TritonRepositoryWriter.WriteModelFiles(plan, staging);
                     CopyVersionFiles(plan, Path.Combine(staging, version.ToString(CultureInfo.InvariantCulture)));
                 })
                 : StagedDirectory.WriteNew(versionDirectory, staging => CopyVersionFiles(plan, staging));
@@ -90,6 +91,12 @@ public static class TritonRepositoryVersions
                     modelDirectory, "run the build again: it takes the next free version number");
             if (existing is { } previous)
             {
+                // Warm-up data is named by version (warmup/vN/…), so it never replaces what the current config reads.
+                var warmupFolder = WarmupSample.VersionFolder(version);
+                if (plan.ModelFiles.Count > 0 && !StagedDirectory.WriteNew(Path.Combine(modelDirectory, warmupFolder),
+                        staging => TritonRepositoryWriter.WriteModelFiles(plan, staging, warmupFolder)))
+                    throw Repository($"'{warmupFolder}' already exists in '{modelDirectory}' (left by a version deleted by hand?); it was left as it is", modelDirectory,
+                        $"move {warmupFolder} away, then run again");
                 configWritten = previous.Text != plan.ConfigText;
                 if (configWritten) AtomicFile.Write(configPath, stream => stream.Write(configBytes));
             }

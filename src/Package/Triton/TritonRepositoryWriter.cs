@@ -74,9 +74,14 @@ public static class TritonRepositoryWriter
                 versionFiles.AddRange(engine.FileNames.Select(name => new BundleFile(Path.Combine(engine.Directory, name), name)));
         }
 
-        var warmups = options.Warmup ? Warmups(request, inputs, options) : [];
-        var text = Emit(request, options, inputs, outputs, accelerator, warmups, engine);
-        return new TritonModelPlan(request.ModelName, request.Version, text, inputs, outputs, versionFiles, engine?.Describe());
+        var settings = TritonSettingsPlan.Check(request, options, signature, inputs);
+        var warmups = !options.Warmup ? [] : settings.Sample?.Warmups(request.Batching) ?? Warmups(request, inputs, options);
+        var text = Emit(request, options, inputs, outputs, accelerator, warmups, engine, settings);
+        return new TritonModelPlan(request.ModelName, request.Version, text, inputs, outputs, versionFiles, engine?.Describe())
+        {
+            ModelFiles = settings.Sample?.ModelFiles ?? [],
+            Warnings = settings.Warnings,
+        };
     }
 
     /// <summary>
@@ -93,6 +98,7 @@ public static class TritonRepositoryWriter
             StagedDirectory.Write(modelDirectory, staging =>
             {
                 File.WriteAllBytes(Path.Combine(staging, ConfigFileName), System.Text.Encoding.UTF8.GetBytes(plan.ConfigText));
+                WriteModelFiles(plan, staging);
                 var versionDirectory = Path.Combine(staging, plan.Version.ToString(CultureInfo.InvariantCulture));
                 Directory.CreateDirectory(versionDirectory);
                 foreach (var file in plan.VersionFiles)
@@ -108,6 +114,20 @@ public static class TritonRepositoryWriter
             throw TextOutput.NotWritable(modelDirectory, e);
         }
         return new TritonModel(Path.GetFullPath(repositoryRoot), modelDirectory, Path.Combine(modelDirectory, ConfigFileName), plan);
+    }
+
+    /// <summary>
+    /// The files the config refers to outside the version folder (warm-up data): under <paramref name="directory"/>, the
+    /// model folder, or with <paramref name="subfolder"/> the folder that stands for that part of the model folder.
+    /// </summary>
+    internal static void WriteModelFiles(TritonModelPlan plan, string directory, string? subfolder = null)
+    {
+        foreach (var file in plan.ModelFiles)
+        {
+            var target = Path.Combine(directory, subfolder is null ? file.RelativePath : Path.GetRelativePath(subfolder, file.RelativePath));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.WriteAllBytes(target, file.Bytes);
+        }
     }
 
     internal static void CheckNames(PackageRequest request)
@@ -323,7 +343,7 @@ public static class TritonRepositoryWriter
     }
 
     private static string Emit(PackageRequest request, TritonOptions options, IReadOnlyList<TritonTensor> inputs, IReadOnlyList<TritonTensor> outputs,
-        TensorRtAccelerator? accelerator, IReadOnlyList<TritonWarmup> warmups, EngineBinding? engine)
+        TensorRtAccelerator? accelerator, IReadOnlyList<TritonWarmup> warmups, EngineBinding? engine, TritonSettingsPlan settings)
     {
         var pbtxt = new PbtxtWriter();
         pbtxt.Comment(ConfigHeader);
@@ -338,7 +358,10 @@ public static class TritonRepositoryWriter
         pbtxt.Messages("input", inputs, WriteTensor);
         pbtxt.Messages("output", outputs, WriteTensor);
         pbtxt.Messages("instance_group", [request.Batching.InstanceCount], (p, count) =>
-            p.Enum("kind", request.Device == DeviceKind.Gpu ? "KIND_GPU" : "KIND_CPU").Number("count", count));
+        {
+            p.Enum("kind", request.Device == DeviceKind.Gpu ? "KIND_GPU" : "KIND_CPU").Number("count", count);
+            settings.WriteRateLimiter(p);
+        });
         if (request.Batching.MaxBatchSize > 0)
         {
             pbtxt.Message("dynamic_batching", p =>
@@ -346,6 +369,7 @@ public static class TritonRepositoryWriter
                 if (request.Batching.PreferredBatchSizes.Count > 0)
                     p.Numbers("preferred_batch_size", request.Batching.PreferredBatchSizes.Select(s => (long)s));
                 p.Number("max_queue_delay_microseconds", request.Batching.MaxQueueDelayMicroseconds);
+                settings.WriteQueueSettings(p);
             });
         }
         if (accelerator is not null)
@@ -360,6 +384,7 @@ public static class TritonRepositoryWriter
                     a.StringMapEntry("parameters", key, value);
             }, separator: ":")));
         }
+        settings.WriteModelSettings(pbtxt);
         if (warmups.Count > 0)
         {
             pbtxt.Messages("model_warmup", warmups, (p, warmup) =>
@@ -368,7 +393,11 @@ public static class TritonRepositoryWriter
                 foreach (var input in warmup.Inputs)
                 {
                     p.Message("inputs", i => i.String("key", input.Name).Message("value", v =>
-                        v.Enum("data_type", input.DataType).Numbers("dims", input.Dims).Bool("zero_data", true)));
+                    {
+                        v.Enum("data_type", input.DataType).Numbers("dims", input.Dims);
+                        if (warmup.DataFiles?.GetValueOrDefault(input.Name) is { } file) v.String("input_data_file", file);
+                        else v.Bool("zero_data", true);
+                    }));
                 }
             });
         }

@@ -53,7 +53,10 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
 
     public string ExecutionProvider => _provider.ExecutionProviderName();
 
-    public int ThreadsPerInstance(int instanceCount) => Math.Max(1, _options.Cores / Math.Max(1, instanceCount));
+    public int ThreadsPerInstance(int instanceCount) => ThreadsPerInstance(_options.Cores, instanceCount);
+
+    /// <summary>cores / instances, at least 1: each instance's share of the cores. Triton's <c>intra_op_thread_count</c> is written with the same rule.</summary>
+    public static int ThreadsPerInstance(int cores, int instanceCount) => Math.Max(1, cores / Math.Max(1, instanceCount));
 
     public WindowStats Measure(int batchSize, int instanceCount, TimeSpan window, MeasurementSettings settings, CancellationToken cancellationToken)
     {

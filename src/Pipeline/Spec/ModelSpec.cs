@@ -63,7 +63,7 @@ public sealed record PackageSpec
 
     /// <summary>Files the bundles copy from the user's tree: their content is part of the build's input hash.</summary>
     public IEnumerable<string> ReferencedFiles =>
-        ExtraFiles.Concat(new[] { RequirementsFile, TorchServeArchiver.HandlerFile(Handler) }.OfType<string>());
+        ExtraFiles.Concat(new[] { RequirementsFile, TorchServeArchiver.HandlerFile(Handler), Triton?.Settings.WarmupSample }.OfType<string>());
 }
 
 public sealed record TensorRtSpec

@@ -168,6 +168,8 @@ public static class SpecReader
             var name = String(root, "name") ?? Path.GetFileNameWithoutExtension(source);
             var dims = Dims();
             var inputs = Inputs(dims);
+            var packageSpec = root.TryGetProperty("package", out var package) ? PackageSpecOf(package) : null;
+            if (packageSpec?.Triton is { } triton) CheckTritonSettings(triton, packageSpec.Device, inputs);
             var output = outputOverride is not null ? Path.GetFullPath(outputOverride)
                 : String(root, "output") is { } o ? Path.GetFullPath(Path.Combine(_directory, o))
                 : Path.Combine(_directory, "out", name);
@@ -185,7 +187,7 @@ public static class SpecReader
                 ExternalData = onnx.ValueKind == JsonValueKind.Object && (Bool(onnx, "externalData") ?? false),
                 TensorRt = root.TryGetProperty("tensorrt", out var trt) ? TensorRt(trt) : null,
                 Validation = root.TryGetProperty("validate", out var validate) ? Validation(validate, inputs) : new ValidationSpec(),
-                Package = root.TryGetProperty("package", out var package) ? PackageSpecOf(package) : null,
+                Package = packageSpec,
                 OutputDirectory = output,
             };
         }
@@ -276,6 +278,7 @@ public static class SpecReader
                     // Relative to the spec, like every path in it.
                     Repository = String(tri, "repository") is { } repository ? SpecFile(repository) : null,
                     NewConfig = Bool(tri, "newConfig") ?? false,
+                    Settings = TritonSettingsOf(tri),
                 } : null,
                 KServeStorageUri = package.TryGetProperty("kserve", out var kserve) ? String(kserve, "storageUri") : null,
             };
@@ -286,6 +289,56 @@ public static class SpecReader
             policy.ValueKind == JsonValueKind.String ? new TritonVersionPolicy.All()
             : policy.TryGetProperty("latest", out var latest) ? new TritonVersionPolicy.Latest(latest.GetInt32())
             : new TritonVersionPolicy.Specific(policy.GetProperty("specific").EnumerateArray().Select(v => v.GetInt64()).ToList());
+
+        /// <summary>
+        /// The Triton rules that need no model, checked now so a bad setting fails before anything is converted; the
+        /// diagnostics point at <c>package.triton</c>. A spec that builds a TensorRT engine serves on GPU only if the
+        /// engine is built, so the device is left open for it.
+        /// </summary>
+        private void CheckTritonSettings(TritonOptions triton, DeviceKind device, List<InputSpec> inputs)
+        {
+            try
+            {
+                triton.CheckSettings(root.TryGetProperty("tensorrt", out _) ? null : device, BatchDim.Of(inputs) is not null);
+            }
+            catch (ModelForgeException e)
+            {
+                throw new ModelForgeException(e.Diagnostics.Select(d => d with { Message = "$.package.triton: " + d.Message, Location = At("/package/triton") }).ToList());
+            }
+        }
+
+        /// <summary>The serving settings of <c>package.triton</c>; their values are checked by the Triton writer, with Triton's rule in each message.</summary>
+        private TritonSettings TritonSettingsOf(JsonElement triton) => new()
+        {
+            ResponseCache = Bool(triton, "responseCache") ?? false,
+            PriorityLevels = triton.TryGetProperty("priorityLevels", out var levels) ? levels.GetInt64() : 0,
+            DefaultPriorityLevel = triton.TryGetProperty("defaultPriorityLevel", out var level) ? level.GetInt64() : 0,
+            QueuePolicy = triton.TryGetProperty("queuePolicy", out var policy) ? QueuePolicy(policy) : null,
+            PriorityQueuePolicies = triton.TryGetProperty("priorityQueuePolicy", out var policies)
+                ? policies.EnumerateObject().ToDictionary(p => long.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture), p => QueuePolicy(p.Value))
+                : new Dictionary<long, TritonQueuePolicy>(),
+            RateLimiter = triton.TryGetProperty("rateLimiter", out var limiter) ? new TritonRateLimiter
+            {
+                Resources = limiter.TryGetProperty("resources", out var resources)
+                    ? resources.EnumerateArray().Select(r => new TritonRateLimiterResource(String(r, "name")!, r.GetProperty("count").GetInt64(), Bool(r, "global") ?? false)).ToList()
+                    : [],
+                Priority = limiter.TryGetProperty("priority", out var priority) ? priority.GetInt64() : 0,
+            } : null,
+            WarmupSample = String(triton, "warmupSample") is { } sample ? SpecFile(sample) : null,
+            // Values may be written as JSON numbers or bools; the backend reads every parameter as a string.
+            Parameters = triton.TryGetProperty("parameters", out var parameters)
+                ? parameters.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText(), StringComparer.Ordinal)
+                : new Dictionary<string, string>(),
+            Cores = triton.TryGetProperty("cores", out var cores) ? cores.GetInt32() : null,
+        };
+
+        private static TritonQueuePolicy QueuePolicy(JsonElement policy) => new()
+        {
+            TimeoutAction = String(policy, "timeoutAction") == "delay" ? TimeoutAction.Delay : TimeoutAction.Reject,
+            DefaultTimeoutMicroseconds = policy.TryGetProperty("defaultTimeoutMicroseconds", out var timeout) ? timeout.GetInt64() : 0,
+            AllowTimeoutOverride = Bool(policy, "allowTimeoutOverride") ?? false,
+            MaxQueueSize = policy.TryGetProperty("maxQueueSize", out var size) ? size.GetInt64() : 0,
+        };
 
         /// <summary>A path from the spec, relative to the spec file.</summary>
         private string SpecFile(string path) => Path.GetFullPath(Path.Combine(_directory, path));

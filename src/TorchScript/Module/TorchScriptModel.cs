@@ -107,10 +107,16 @@ public sealed class TorchScriptModel : IDisposable
     /// <c>torchvision::nms</c>, <c>prim::RaiseException</c>), once each, in file and source order, with where it is first
     /// called: what a runtime must provide before it can load the archive. Read from tokens, so strings and comments do not count.
     /// </summary>
-    public IReadOnlyList<(string Operator, SourceLocation Location)> QualifiedOperatorCalls()
+    public IReadOnlyList<(string Operator, SourceLocation Location)> QualifiedOperatorCalls() =>
+        QualifiedOperatorCallSites().DistinctBy(call => call.Operator).Select(call => (call.Operator, Locate(call.Span))).ToList();
+
+    /// <summary>
+    /// Every call site of <see cref="QualifiedOperatorCalls"/>, in file and source order; each span covers the callee's
+    /// name, <c>ops.NAMESPACE.name</c>, in the code file's text.
+    /// </summary>
+    public IReadOnlyList<(string Operator, SourceSpan Span)> QualifiedOperatorCallSites()
     {
-        var calls = new List<(string, SourceLocation)>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var calls = new List<(string, SourceSpan)>();
         foreach (var path in Archive.CodeFiles.Order(StringComparer.Ordinal))
         {
             var tokens = ScriptLexer.Tokenize(System.Text.Encoding.UTF8.GetString(Archive.Read(path).Span), path);
@@ -119,9 +125,8 @@ public sealed class TorchScriptModel : IDisposable
                 if (tokens[i] is not { Kind: TokenKind.Name, Text: "ops" } || tokens[i + 1].Text != "." || tokens[i + 2].Kind != TokenKind.Name
                     || tokens[i + 3].Text != "." || tokens[i + 4].Kind != TokenKind.Name || (i > 0 && tokens[i - 1].Text == "."))
                     continue;
-                var name = $"{tokens[i + 2].Text}::{tokens[i + 4].Text}";
-                if (seen.Add(name))
-                    calls.Add((name, Locate(new SourceSpan(path, tokens[i].Line, tokens[i].Column, tokens[i].Start, tokens[i + 4].End - tokens[i].Start))));
+                calls.Add(($"{tokens[i + 2].Text}::{tokens[i + 4].Text}",
+                    new SourceSpan(path, tokens[i].Line, tokens[i].Column, tokens[i].Start, tokens[i + 4].End - tokens[i].Start)));
             }
         }
         return calls;

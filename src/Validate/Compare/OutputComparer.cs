@@ -1,6 +1,6 @@
 using System.Globalization;
 using ModelForge.Model;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Compare;
 

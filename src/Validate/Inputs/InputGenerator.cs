@@ -1,7 +1,7 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
 using ModelForge.Model;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Inputs;
 

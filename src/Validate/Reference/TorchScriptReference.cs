@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.TorchScript.Module;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,18 +25,32 @@ public sealed class TorchScriptReference : IDisposable
         // libtorch's loader is not a sandbox: the archive goes through ModelForge's own reader and restricted
         // unpickler first, so a file with a forbidden pickle global (os.system, …), unsafe zip entries or
         // inconsistent tensors is refused with its MF diagnostic before libtorch reads a byte of it.
-        using (var model = TorchScriptModel.Load(modelPath)) EnsureLibTorchHasOperators(model);
-        LibTorchRuntime.EnsureConfigured();
+        string? substitutedCopy;
+        using (var model = TorchScriptModel.Load(modelPath)) substitutedCopy = SubstituteForLibTorch(model);
+        var loadPath = substitutedCopy ?? modelPath;
         try
         {
-            using var quiet = NativeStderrFilter.Dropping(NnpackNoise);
-            _module = jit.load(modelPath);
+            using (var check = ReferenceLoadCheck.Start(loadPath, modelPath))
+            {
+                LibTorchRuntime.EnsureConfigured();
+                check?.Wait();
+            }
+            try
+            {
+                using var quiet = NativeStderrFilter.Dropping(NnpackNoise);
+                _module = jit.load(loadPath);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new ModelForgeException(new Diagnostic(DiagnosticCode.ReferenceFailed,
+                    $"libtorch cannot load '{modelPath}': {FirstLine(e.Message)}", new SourceLocation(modelPath),
+                    "check that the file is a TorchScript archive saved with torch.jit.save"), e);
+            }
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        finally
         {
-            throw new ModelForgeException(new Diagnostic(DiagnosticCode.ReferenceFailed,
-                $"libtorch cannot load '{modelPath}': {FirstLine(e.Message)}", new SourceLocation(modelPath),
-                "check that the file is a TorchScript archive saved with torch.jit.save"), e);
+            // libtorch has read everything it needs; the substituted copy is ModelForge's private file
+            if (substitutedCopy is not null) File.Delete(substitutedCopy);
         }
         _module.eval();
     }
@@ -48,19 +62,25 @@ public sealed class TorchScriptReference : IDisposable
     private static readonly HashSet<string> LibTorchNamespaces = ["aten", "prim", "quantized", "_quantized", "prepacked", "profiler", "_caffe2"];
 
     /// <summary>
-    /// libtorch's loader ends the whole process (SIGABRT, no message) when the archive's code calls an operator it does
-    /// not have, so those calls are found in ModelForge's own reading of the code first and refused as MF3005.
+    /// A private copy of the archive whose torchvision calls go to ModelForge's substitutes
+    /// (<see cref="TorchvisionSubstitutes"/>), for libtorch to load instead; null when the archive calls libtorch's own
+    /// operators only. libtorch's loader ends the whole process (SIGABRT, no message) when the code calls an operator it
+    /// does not have, so any other operator from outside libtorch is found in ModelForge's own reading of the code first
+    /// and refused as MF3005.
     /// </summary>
-    private static void EnsureLibTorchHasOperators(TorchScriptModel model)
+    private static string? SubstituteForLibTorch(TorchScriptModel model)
     {
-        var missing = model.QualifiedOperatorCalls().Where(c => !LibTorchNamespaces.Contains(c.Operator.Split("::")[0])).ToList();
-        if (missing.Count == 0) return;
-        throw new ModelForgeException(missing.Select(m => new Diagnostic(DiagnosticCode.ReferenceOperatorMissing,
-            $"the native reference cannot run this model: it calls {m.Operator}, which libtorch does not provide (it comes from the " +
-            $"{m.Operator.Split("::")[0]} library's native code), so the accuracy gate cannot compare it",
-            m.Location,
-            "ModelForge's libtorch has PyTorch's own operators only (aten, prim, quantized); converting still works where ModelForge lowers the op, " +
-            "but the model cannot be validated against native outputs yet")).ToList());
+        var foreign = model.QualifiedOperatorCallSites().Where(c => !LibTorchNamespaces.Contains(c.Operator.Split("::")[0])).ToList();
+        var missing = foreign.Where(c => !TorchvisionSubstitutes.Operators.Contains(c.Operator)).DistinctBy(c => c.Operator).ToList();
+        if (missing.Count > 0)
+            throw new ModelForgeException(missing.Select(m => new Diagnostic(DiagnosticCode.ReferenceOperatorMissing,
+                $"the native reference cannot run this model: it calls {m.Operator}, which libtorch does not provide (it comes from the " +
+                $"{m.Operator.Split("::")[0]} library's native code) and ModelForge has no substitute for, so the accuracy gate cannot compare it",
+                model.Locate(m.Span),
+                "ModelForge's libtorch has PyTorch's own operators (aten, prim, quantized) and aten versions of " +
+                $"{string.Join(", ", TorchvisionSubstitutes.Operators.Order(StringComparer.Ordinal))}; converting still works where ModelForge " +
+                "lowers the op, but the model cannot be validated against native outputs yet")).ToList());
+        return foreign.Count == 0 ? null : TorchvisionSubstitutes.WriteSubstitutedCopy(model, foreign);
     }
 
     /// <summary>How the reference ran, for reports.</summary>

@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Runtime;
 using ModelForge.Validate.Reports;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Runtime;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using ModelForge.Convert.IR;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Ops.Tests.Infrastructure;
 

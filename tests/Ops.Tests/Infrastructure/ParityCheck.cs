@@ -4,7 +4,7 @@ using ModelForge.Core.Diagnostics;
 using ModelForge.Validate.Compare;
 using ModelForge.Validate.Reference;
 using ModelForge.Validate.Runtime;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 using Onnx;
 
 namespace ModelForge.Ops.Tests.Infrastructure;

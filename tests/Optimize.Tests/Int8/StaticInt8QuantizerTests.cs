@@ -5,7 +5,7 @@ using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Optimize.Int8;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 using Onnx;
 using Xunit.Abstractions;
 
@@ -111,7 +111,7 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
     private string CalibrationFile(string name, HostTensor tensor)
     {
         var path = Path.Combine(_directory, "data.npz");
-        ModelForge.Validate.Tensors.Npz.Write(path, new Dictionary<string, HostTensor> { [name] = tensor });
+        ModelForge.Model.Tensors.Npz.Write(path, new Dictionary<string, HostTensor> { [name] = tensor });
         return path;
     }
 

@@ -124,6 +124,24 @@ public sealed class TuningLockTests : IDisposable
     }
 
     [Fact]
+    public void Triton_gets_the_thread_split_of_the_cores_the_decision_was_measured_on_even_when_reused_from_the_lock()
+    {
+        var request = Linear();
+        var measured = Package(request, TuningLockMode.Reuse, "first");
+        Assert.Contains(IntraOpThreads(measured.Tuning!.Cores / measured.Batching.InstanceCount), File.ReadAllText(Path.Combine(_directory, "first", "triton", "linear", "config.pbtxt")));
+
+        // A lock recorded with 64 cores (and otherwise this machine's key) writes 64 / instances, whatever this machine has.
+        var lockJson = JsonNode.Parse(File.ReadAllText(LockPath))!;
+        lockJson["report"]!["cores"] = 64;
+        File.WriteAllText(LockPath, lockJson.ToJsonString());
+        var reused = Package(request, TuningLockMode.Reuse, "second");
+        Assert.True(reused.ReusedLock);
+        Assert.Contains(IntraOpThreads(64 / reused.Batching.InstanceCount), File.ReadAllText(Path.Combine(_directory, "second", "triton", "linear", "config.pbtxt")));
+    }
+
+    private static string IntraOpThreads(int threads) => $"parameters {{ key: \"intra_op_thread_count\" value: {{ string_value: \"{Math.Max(1, threads)}\" }} }}";
+
+    [Fact]
     public void Locked_without_a_lock_measures_nothing_and_says_how_to_make_one()
     {
         var e = Assert.Throws<ModelForgeException>(() => Package(Linear(), TuningLockMode.Locked, "out"));

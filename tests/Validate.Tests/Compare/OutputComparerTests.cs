@@ -1,6 +1,6 @@
 using ModelForge.Model;
 using ModelForge.Validate.Compare;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Tests.Compare;
 

@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
 using ModelForge.Model;
 using ModelForge.Validate.Inputs;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Tests.Inputs;
 

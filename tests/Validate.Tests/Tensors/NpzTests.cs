@@ -2,7 +2,7 @@ using System.IO.Compression;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.Limits;
 using ModelForge.Model;
-using ModelForge.Validate.Tensors;
+using ModelForge.Model.Tensors;
 
 namespace ModelForge.Validate.Tests.Tensors;
 

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
-using ModelForge.Model;
 
-namespace ModelForge.Validate.Tensors;
+namespace ModelForge.Model.Tensors;
 
 /// <summary>
 /// A tensor in host memory: element type, shape, and row-major little-endian bytes. The one exchange type between

@@ -4,9 +4,8 @@ using System.Text;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Core.Limits;
-using ModelForge.Model;
 
-namespace ModelForge.Validate.Tensors;
+namespace ModelForge.Model.Tensors;
 
 /// <summary>
 /// Reads and writes NumPy <c>.npy</c> files as <see cref="HostTensor"/>s.

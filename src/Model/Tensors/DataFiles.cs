@@ -1,6 +1,6 @@
 using ModelForge.Core.Diagnostics;
 
-namespace ModelForge.Validate.Tensors;
+namespace ModelForge.Model.Tensors;
 
 /// <summary>Opening user-supplied data files (.npy/.npz) with the same diagnostics for every format.</summary>
 internal static class DataFiles

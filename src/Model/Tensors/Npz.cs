@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Core.Limits;
 
-namespace ModelForge.Validate.Tensors;
+namespace ModelForge.Model.Tensors;
 
 /// <summary>
 /// Reads and writes NumPy <c>.npz</c> archives: a zip of <c>NAME.npy</c> entries, stored (<c>np.savez</c>) or

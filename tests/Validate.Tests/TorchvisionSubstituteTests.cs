@@ -1,0 +1,134 @@
+using System.Security.Cryptography;
+using ModelForge.Core.Diagnostics;
+using ModelForge.Validate.Reference;
+using ModelForge.Model.Tensors;
+
+namespace ModelForge.Validate.Tests;
+
+/// <summary>
+/// The native reference runs torchvision's nms, roi_align, roi_pool, ps_roi_align and ps_roi_pool through ModelForge's
+/// aten substitutes, in this libtorch, and gives what real torchvision 0.14 gave (fixtures/validate/torchvision_ops/*.npz,
+/// written by fixtures/validate/generate.py): the kept indices, roi_pool's maxima and argmax and the channel mappings
+/// exactly, averages to float rounding (the substitutes sum a bin's samples in another order), NaN where torchvision's is.
+/// </summary>
+public sealed class TorchvisionSubstituteTests
+{
+    private static readonly string Archive = RepoPaths.Fixture("validate", "torchvision_ops.pt");
+
+    /// <summary>The archive's outputs, in order; the averages are compared to float rounding, the rest exactly.</summary>
+    private static readonly (string Name, bool Average)[] Outputs =
+    [
+        ("nms", false), ("roi_align sampling_ratio=2", true), ("roi_align aligned sampling_ratio=-1", true), ("roi_align sampling_ratio=0", true),
+        ("roi_pool", false), ("roi_pool argmax", false), ("ps_roi_align sampling_ratio=2", true), ("its channel mapping", false),
+        ("ps_roi_align sampling_ratio=-1", true), ("its channel mapping", false), ("ps_roi_pool", true), ("its channel mapping", false),
+    ];
+
+    private static IReadOnlyList<HostTensor> Inputs(IReadOnlyDictionary<string, HostTensor> arrays) =>
+        [.. Enumerable.Range(0, 5).Select(i => arrays[$"input_{i}"])];
+
+    [Theory]
+    [InlineData("random")]
+    [InlineData("ties")]
+    [InlineData("empty")]
+    public void The_substitutes_give_torchvisions_outputs(string caseName)
+    {
+        var arrays = Npz.Read(RepoPaths.Fixture("validate", "torchvision_ops", caseName + ".npz"));
+        using var reference = new TorchScriptReference(Archive);
+
+        var outputs = reference.Run(Inputs(arrays));
+
+        Assert.Equal(Outputs.Length, outputs.Count);
+        for (var i = 0; i < outputs.Count; i++)
+        {
+            var (name, average) = Outputs[i];
+            var expected = arrays[$"output_{i}"];
+            Assert.True(expected.ElementType == outputs[i].ElementType && expected.Shape.SequenceEqual(outputs[i].Shape),
+                $"{name}: {outputs[i]}, torchvision gave {expected}");
+            if (average)
+                foreach (var (actual, wanted) in outputs[i].ToDoubles().Zip(expected.ToDoubles()))
+                    Assert.True(double.IsNaN(wanted) ? double.IsNaN(actual) : Math.Abs(actual - wanted) <= 1e-6 + 1e-6 * Math.Abs(wanted),
+                        $"{name}: {actual} vs torchvision's {wanted}");
+            else
+                Assert.True(expected.Data.AsSpan().SequenceEqual(outputs[i].Data),
+                    $"{name}: [{string.Join(", ", outputs[i].ToDoubles())}], torchvision gave [{string.Join(", ", expected.ToDoubles())}]");
+        }
+    }
+
+    /// <summary>Equal scores keep their input order; a duplicate box goes; IoU exactly at the threshold stays.</summary>
+    [Fact]
+    public void Nms_keeps_torchvisions_order_on_score_ties()
+    {
+        var arrays = Npz.Read(RepoPaths.Fixture("validate", "torchvision_ops", "ties.npz"));
+        using var reference = new TorchScriptReference(Archive);
+
+        var kept = reference.Run(Inputs(arrays))[0].ToInt64s();
+
+        Assert.Equal([2, 4, 0, 3, 5, 6], kept);
+    }
+
+    /// <summary>A failure while the reference runs (here a roi naming image 7 of 2) is MF3001 in process, not an abort.</summary>
+    [Fact]
+    public void A_run_time_error_in_libtorch_is_MF3001()
+    {
+        var arrays = Npz.Read(RepoPaths.Fixture("validate", "torchvision_ops", "random.npz"));
+        var inputs = Inputs(arrays).ToArray();
+        var rois = inputs[3].ToDoubles().Select((value, i) => i % 5 == 0 ? 7f : (float)value).ToArray();
+        inputs[3] = HostTensor.FromFloats(rois, inputs[3].Shape);
+        using var reference = new TorchScriptReference(Archive);
+
+        var error = Assert.Throws<ModelForgeException>(() => reference.Run(inputs));
+
+        Assert.Equal(DiagnosticCode.ReferenceFailed, error.Code);
+        Assert.Contains("the TorchScript model failed on inputs", error.Message);
+    }
+
+    [Fact]
+    public void The_users_archive_is_left_as_it_was()
+    {
+        var before = SHA256.HashData(File.ReadAllBytes(Archive));
+        using (new TorchScriptReference(Archive)) { }
+        Assert.Equal(before, SHA256.HashData(File.ReadAllBytes(Archive)));
+    }
+
+    [Fact]
+    public void The_substitutes_are_torchvisions_nms_and_roi_ops() =>
+        Assert.Equal(["torchvision::nms", "torchvision::ps_roi_align", "torchvision::ps_roi_pool", "torchvision::roi_align", "torchvision::roi_pool"],
+            TorchvisionSubstitutes.Operators.Order(StringComparer.Ordinal));
+
+    /// <summary>deform_conv2d has no substitute: MF3005 at its call, naming the ops that do have one.</summary>
+    [Fact]
+    public void A_torchvision_op_without_a_substitute_is_refused_with_MF3005()
+    {
+        var error = Assert.Throws<ModelForgeException>(() => new TorchScriptReference(RepoPaths.Fixture("validate", "deform_conv_traced.pt")));
+
+        var missing = Assert.Single(error.Diagnostics);
+        Assert.Equal(DiagnosticCode.ReferenceOperatorMissing, missing.Code);
+        Assert.Contains("it calls torchvision::deform_conv2d", missing.Message);
+        Assert.Contains("torchvision::nms, torchvision::ps_roi_align, torchvision::ps_roi_pool, torchvision::roi_align, torchvision::roi_pool", missing.Hint);
+        Assert.EndsWith("deform_conv_traced.pt!/code/__torch__.py", missing.Location?.File);
+    }
+
+    /// <summary>What a child that libtorch ended leaves on stderr, read back as MF3001 at the archive's code line.</summary>
+    [Fact]
+    public void A_libtorch_compile_error_on_stderr_becomes_MF3001_at_the_code_line()
+    {
+        const string stderr = "terminate called after throwing an instance of 'torch::jit::ErrorReport'\n  what():  \n" +
+            "Unknown builtin op: aten::not_an_op.\nCould not find any similar ops to aten::not_an_op.\n:\n  File \"code/__torch__.py\", line 9\n";
+
+        var error = Assert.IsType<ModelForgeException>(ReferenceLoadCheck.Failure(stderr, 134, "m.pt"));
+
+        Assert.Equal(DiagnosticCode.ReferenceFailed, error.Code);
+        Assert.StartsWith("libtorch cannot compile the archive's code (torch::jit::ErrorReport): Unknown builtin op: aten::not_an_op.", error.Diagnostics[0].Message);
+        Assert.Equal(("m.pt!/code/__torch__.py", 9), (error.Diagnostics[0].Location?.File, error.Diagnostics[0].Location?.Line));
+    }
+
+    /// <summary>libtorch refusing ModelForge's own substitutes is a ModelForge bug (exit 70), not the user's archive.</summary>
+    [Fact]
+    public void A_compile_error_in_the_substitutes_is_an_internal_error()
+    {
+        const string stderr = "terminate called after throwing an instance of 'torch::jit::ErrorReport'\n  what():  \nboom\n" +
+            ":\n  File \"code/__torch__/modelforge_torchvision_ops.py\", line 3\n";
+
+        Assert.IsType<InvalidOperationException>(ReferenceLoadCheck.Failure(stderr, 134, "m.pt"));
+    }
+}
