@@ -8,6 +8,9 @@
 //   OrtLatency A.onnx --load-only      (create a session and run batch 1 once: "does ORT load it?")
 //   OrtLatency A.onnx B.onnx --graph-only   (just the ort-graph line below, no timing)
 //   --compare   also print, per batch size, the largest absolute difference between A's and B's float outputs
+//   OrtLatency A.onnx --accuracy INPUTS.f32 REFERENCE.f32 --rows N
+//              (runs A on N rows of raw little-endian float32 inputs, in batches of 8, against the reference outputs
+//              another runtime wrote for the same rows; prints "accuracy rows N cosine_mean C cosine_min M sqnr_db S")
 // Prints one line per batch size:
 //   "batch B a_ms MEDIAN b_ms MEDIAN ratio R ci95 LO HI pairs N"
 // and then one line comparing the graphs ONNX Runtime actually runs (after its own ORT_ENABLE_ALL optimisation):
@@ -51,6 +54,13 @@ SessionOptions NewOptions(string? optimizedModelPath = null)
     options.DisablePerSessionThreads();
     if (optimizedModelPath is not null) options.OptimizedModelFilePath = optimizedModelPath;
     return options;
+}
+
+if (args.Contains("--accuracy"))
+{
+    Console.WriteLine(Accuracy(paths[0], Option("--accuracy", ""), args[Array.IndexOf(args, "--accuracy") + 2],
+        int.Parse(Option("--rows", "0"), CultureInfo.InvariantCulture)));
+    return 0;
 }
 
 if (args.Contains("--graph-only"))
@@ -183,6 +193,42 @@ static double MaxAbsDifference(InferenceSession[] sessions, List<NamedOnnxValue>
     using var b = sessions[1].Run(inputs[1]);
     return a.Zip(b, (x, y) => x.AsEnumerable<float>().Zip(y.AsEnumerable<float>(), (p, q) => (double)Math.Abs(p - q)).DefaultIfEmpty().Max()).Max();
 }
+
+// Cosine per row (mean and worst) and SQNR = 10 log10(sum ref^2 / sum (ref - out)^2) over all rows, for a one-input model.
+string Accuracy(string model, string inputsPath, string referencePath, int rows)
+{
+    using var options = NewOptions();
+    using var session = new InferenceSession(model, options);
+    var inputs = ReadFloats(inputsPath);
+    var reference = ReadFloats(referencePath);
+    var (name, metadata) = session.InputMetadata.Single();
+    var rowDims = metadata.Dimensions.Skip(1).ToArray();
+    var inputRow = inputs.Length / rows;
+    var outputRow = reference.Length / rows;
+    var cosines = new List<double>();
+    double signal = 0, noise = 0;
+    for (var start = 0; start < rows; start += 8)
+    {
+        var count = Math.Min(8, rows - start);
+        var tensor = new DenseTensor<float>(inputs.AsMemory(start * inputRow, count * inputRow), [count, .. rowDims]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(name, tensor)]);
+        var output = results.First().AsEnumerable<float>().ToArray();
+        for (var r = 0; r < count; r++)
+        {
+            double dot = 0, aa = 0, bb = 0;
+            for (var i = 0; i < outputRow; i++)
+            {
+                double a = reference[(start + r) * outputRow + i], b = output[r * outputRow + i];
+                dot += a * b; aa += a * a; bb += b * b;
+                signal += a * a; noise += (a - b) * (a - b);
+            }
+            cosines.Add(dot / Math.Sqrt(aa * bb));
+        }
+    }
+    return FormattableString.Invariant($"accuracy rows {rows} cosine_mean {cosines.Average():F5} cosine_min {cosines.Min():F5} sqnr_db {10 * Math.Log10(signal / noise):F2}");
+}
+
+static float[] ReadFloats(string path) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
 
 static void Run(InferenceSession session, List<NamedOnnxValue> inputs)
 {

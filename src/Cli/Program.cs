@@ -57,6 +57,7 @@ public static class Program
         {
             ConvertCommand.Create(),
             ValidateCommand.Create(),
+            OptimizeCommand.Create(),
             EngineCommand.Create(),
             PackageCommand.Create(),
             BuildCommand.Create(),

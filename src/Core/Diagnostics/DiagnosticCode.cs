@@ -3,7 +3,7 @@ namespace ModelForge.Core.Diagnostics;
 /// <summary>
 /// Every failure a user can cause has one stable code here. Ranges: MF1xxx reading the model
 /// (archive, pickle, TorchScript source, input specs), MF2xxx conversion (ops, opsets, shapes), MF3xxx validation,
-/// MF4xxx packaging (TorchServe, Triton, KServe bundles MF4001–MF4039; batch tuning MF4050–; Triton serving settings MF4080–MF4089), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime), MF7xxx model specs and builds, MF8xxx precision (fp16, int8). Codes are never renumbered or reused.
+/// MF4xxx packaging (TorchServe, Triton, KServe bundles MF4001–MF4039; batch tuning MF4050–; Triton serving settings MF4080–MF4089), MF5xxx command line and output files, MF6xxx engines (TensorRT through ONNX Runtime), MF7xxx specs and builds, MF8xxx precision (int8/fp16 rewrites and their calibration). Codes are never renumbered or reused.
 /// </summary>
 public enum DiagnosticCode
 {
@@ -159,7 +159,26 @@ public enum DiagnosticCode
     /// <summary>A <c>*.modelforge.json</c> is not valid JSON, breaks schemas/modelforge.schema.json, or is inconsistent (dims, ranges, names).</summary>
     SpecInvalid = 7001,
 
-    // MF8xxx: precision (fp16, dynamic int8, quantization accuracy; MF8020–MF8039)
+    // MF8xxx: precision. MF8001–MF8019: static int8 and the optimize command
+    /// <summary>Calibration arrays do not fit the model's inputs: a missing or extra name, another dtype, rank or static dim.</summary>
+    CalibrationDataMismatch = 8001,
+    /// <summary>The calibration set holds no sample: an array with a zero-sized dim, or <c>--calibration-samples 0</c>.</summary>
+    CalibrationDataEmpty = 8002,
+    /// <summary>Every float calibration input holds one value only (all zeros, …): no activation range can be measured from it.</summary>
+    CalibrationDataConstant = 8003,
+    /// <summary>A calibration array holds NaN or ±Inf.</summary>
+    CalibrationDataNotFinite = 8004,
+    /// <summary>The model has no op static int8 quantizes (Conv, Gemm, MatMul with a constant weight, Add, Concat, pooling).</summary>
+    NothingToQuantize = 8005,
+    /// <summary>The ONNX model to optimize cannot be read (not a file, not ONNX, external data missing).</summary>
+    OptimizeModelUnreadable = 8006,
+    /// <summary>The model's ONNX opset is below 13, where QuantizeLinear/DequantizeLinear have no per-channel axis.</summary>
+    QuantizationOpsetTooOld = 8007,
+    /// <summary>An optimize option is out of range or does not fit the precision (calibration options without int8, both a file and a sample count).</summary>
+    OptimizeOptionInvalid = 8008,
+    /// <summary>Warning: no calibration data was given, so int8 ranges come from generated inputs (real data gives better ranges).</summary>
+    CalibrationDataGenerated = 8009,
+    // MF8020–MF8039: fp16, dynamic int8, quantization accuracy
     /// <summary>Calibration inputs run through the fp32 model give an activation beyond float16's range (±65504) in a node that would run in fp16.</summary>
     Fp16ActivationOverflow = 8020,
     /// <summary>A float32 weight lies beyond float16's range (±65504) and would become infinity in fp16.</summary>
