@@ -1,5 +1,7 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Optimize.Dynamic;
+using ModelForge.Optimize.Fp16;
 using ModelForge.Optimize.Int8;
 
 namespace ModelForge.Optimize;
@@ -7,7 +9,12 @@ namespace ModelForge.Optimize;
 /// <summary>One ONNX model to rewrite to <paramref name="Precision"/>, written to <paramref name="OutputPath"/>.</summary>
 public sealed record OptimizeRequest(string ModelPath, string OutputPath, Precision Precision)
 {
+    /// <summary>Static int8 settings. Its <see cref="Int8Options.CalibrationData"/> also feeds fp16's overflow check.</summary>
     public Int8Options Int8 { get; init; } = new();
+
+    public Fp16Options Fp16 { get; init; } = new();
+
+    public DynamicInt8Options DynamicInt8 { get; init; } = new();
 
     /// <summary>Dim sizes for generated calibration inputs as <c>NAME=MIN/OPT/MAX</c> (the OPT size is used; the batch dim is left out).</summary>
     public IReadOnlyList<string> Dims { get; init; } = [];
@@ -16,8 +23,9 @@ public sealed record OptimizeRequest(string ModelPath, string OutputPath, Precis
     public string? ProducerName { get; init; }
 }
 
-/// <summary>What <see cref="ModelOptimizer.Run"/> did: the precision, and for int8 the quantizer's account.</summary>
-public sealed record OptimizeSummary(Precision Precision, bool ExternalData, Int8Result? Int8);
+/// <summary>What <see cref="ModelOptimizer.Run"/> did: the precision, and the account of the rewrite that ran.</summary>
+public sealed record OptimizeSummary(Precision Precision, bool ExternalData, Int8Result? Int8 = null, Fp16Result? Fp16 = null,
+    DynamicInt8Result? DynamicInt8 = null);
 
 /// <summary>
 /// <c>modelforge optimize</c>'s work: read the model (external data included), rewrite it to the requested precision,
@@ -28,7 +36,7 @@ public static class ModelOptimizer
     public static OptimizeSummary Run(OptimizeRequest request, Action<Diagnostic> warn)
     {
         var (model, external) = OnnxModelFile.Read(request.ModelPath);
-        Int8Result? int8 = null;
+        var summary = new OptimizeSummary(request.Precision, external);
         switch (request.Precision)
         {
             case Precision.Fp32:
@@ -37,13 +45,22 @@ public static class ModelOptimizer
                 var specs = StaticInt8Quantizer.InputSpecs(model.Graph);
                 var batchDim = BatchDim.Of(specs);
                 var dims = DimRange.ParseAll(request.Dims, specs).Where(d => d.Key != batchDim).ToDictionary(d => d.Key, d => d.Value.Opt);
-                int8 = StaticInt8Quantizer.Quantize(model, request.ModelPath, request.Int8 with { DimValues = dims }, warn);
+                summary = summary with { Int8 = StaticInt8Quantizer.Quantize(model, request.ModelPath, request.Int8 with { DimValues = dims }, warn) };
                 break;
-            default:
-                throw new NotSupportedException($"precision {request.Precision.Name()} is written by its own rewrite, not by ModelOptimizer yet");
+            case Precision.Fp16:
+                // Only real data can show an activation float16 cannot hold; generated inputs would say little.
+                if (request.Int8.CalibrationData is { } data)
+                    Fp16OverflowCheck.Check(model, request.Fp16, CalibrationSet.FromFile(StaticInt8Quantizer.InputSpecs(model.Graph), data).Batches());
+                summary = summary with { Fp16 = Fp16Converter.Convert(model, request.Fp16) };
+                model = summary.Fp16.Model;
+                break;
+            case Precision.Int8Dynamic:
+                summary = summary with { DynamicInt8 = DynamicInt8Quantizer.Quantize(model, request.DynamicInt8) };
+                model = summary.DynamicInt8.Model;
+                break;
         }
         if (request.ProducerName is { } producer) model.ProducerName = producer;
         OnnxModelFile.Write(model, request.OutputPath, external);
-        return new OptimizeSummary(request.Precision, external, int8);
+        return summary;
     }
 }

@@ -5,36 +5,37 @@ using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Optimize;
+using ModelForge.Optimize.Fp16;
 using ModelForge.Optimize.Int8;
 
 namespace ModelForge.Cli.Commands;
 
 /// <summary>
-/// <c>modelforge optimize MODEL.onnx --precision int8 [--calibration DATA.npz | --calibration-samples N]
-/// [--calibration-method minmax|percentile|entropy] [-o OUT.onnx]</c>: rewrites an ONNX model to another precision
+/// <c>modelforge optimize MODEL.onnx --precision fp32|fp16|int8|int8-dynamic [--calibration DATA.npz | --calibration-samples N]
+/// [--calibration-method minmax|percentile|entropy] [--keep-float OP] [-o OUT.onnx]</c>: rewrites an ONNX model to another precision
 /// (<see cref="ModelOptimizer"/>). Exit 0 when written, 2 for invalid input (nothing written).
 /// </summary>
 internal static class OptimizeCommand
 {
-    /// <summary>The precisions this command writes; the others of <see cref="PrecisionNames.All"/> have rewrites of their own.</summary>
-    private static readonly string[] Precisions = ["fp32", "int8"];
-
     public static Command Create()
     {
         var model = new Argument<FileInfo>("model") { Description = "The ONNX model to rewrite (as modelforge convert wrote it; external data is read from its folder)." };
         var precision = new Option<string>("--precision")
         {
-            HelpName = string.Join("|", Precisions),
+            HelpName = string.Join("|", PrecisionNames.All),
             Description = "The precision to write: int8 (static: QuantizeLinear/DequantizeLinear pairs ONNX Runtime fuses into integer " +
-                          "kernels, activation ranges calibrated on the fp32 model) or fp32 (a copy).",
+                          "kernels, activation ranges calibrated on the fp32 model), int8-dynamic (int8 weights of MatMul/Gemm/LSTM, " +
+                          "activations quantized at run time), fp16 (float16 weights and activations, float32 kept where range or " +
+                          "accumulation needs it, float32 inputs and outputs), or fp32 (a copy).",
             DefaultValueFactory = _ => "fp32",
         };
-        precision.AcceptOnlyFromAmong(Precisions);
+        precision.AcceptOnlyFromAmong([.. PrecisionNames.All]);
         var calibration = new Option<FileInfo?>("--calibration")
         {
             HelpName = "DATA.npz",
-            Description = "Calibration inputs for int8: an .npz with one array per model input (dim 0: the samples), or an .npy for a " +
-                          "one-input model. [default: --calibration-samples generated inputs, with a warning]",
+            Description = "Calibration inputs: an .npz with one array per model input (dim 0: the samples), or an .npy for a " +
+                          "one-input model. int8 measures activation ranges on them; fp16 checks that no activation exceeds float16's " +
+                          "65504 on them. [default: int8: --calibration-samples generated inputs, with a warning; fp16: no check]",
         };
         var samples = new Option<int?>("--calibration-samples")
         {
@@ -54,6 +55,12 @@ internal static class OptimizeCommand
             Description = "Value range of a generated calibration input as NAME:LOW:HIGH, e.g. --range x:0:1 for images scaled to [0, 1]. " +
                           "[default: [-1, 1) for floats, [0, 10) for integers]",
         };
+        var keepFloat = new Option<string[]>("--keep-float")
+        {
+            HelpName = "OP",
+            Description = "With fp16: an ONNX op type that stays float32, on top of the built-in list (normalisations, softmax, " +
+                          "reductions, Exp/Pow/Sqrt, index and size ops; docs/precision.md). Repeat it for more. [default: none]",
+        };
         var dims = CommonOptions.Dims("Generated calibration inputs use each dim's OPT size (the batch dim follows the sample count).");
         var seed = new Option<int>("--seed") { Description = "Seed for generated calibration inputs.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo?>("--output", "-o")
@@ -63,13 +70,14 @@ internal static class OptimizeCommand
         };
         var force = CommonOptions.Force("an existing -o file (and its .data side file)");
 
-        var command = new Command("optimize", "Rewrite an ONNX model to another precision (int8, calibrated in ONNX Runtime).")
+        var command = new Command("optimize", "Rewrite an ONNX model to another precision (int8 calibrated in ONNX Runtime, dynamic int8, fp16).")
         {
-            model, precision, calibration, samples, method, ranges, dims, seed, output, force,
+            model, precision, calibration, samples, method, ranges, keepFloat, dims, seed, output, force,
         };
         HelpText.Add(command,
             "modelforge optimize resnet18.onnx --precision int8 --calibration calibration.npz -o resnet18.int8.onnx",
-            "modelforge optimize resnet18.onnx --precision int8 --calibration-samples 256 --range x:0:1 --calibration-method entropy");
+            "modelforge optimize encoder.onnx --precision int8-dynamic",
+            "modelforge optimize resnet18.onnx --precision fp16 --calibration calibration.npz");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
         {
             var modelFile = parse.GetRequiredValue(model);
@@ -77,7 +85,8 @@ internal static class OptimizeCommand
             var calibrationFile = parse.GetValue(calibration);
             var sampleCount = parse.GetValue(samples);
             var methodName = parse.GetValue(method);
-            CheckCalibrationOptions(target, calibrationFile, sampleCount, methodName);
+            var extraFloatOps = parse.GetValue(keepFloat) ?? [];
+            CheckOptions(target, calibrationFile, sampleCount, methodName, extraFloatOps);
             var outputPath = parse.GetValue(output)?.FullName ?? Path.ChangeExtension(modelFile.FullName, $".{target.Name()}.onnx");
             OnnxOutputFile.EnsureWritable(outputPath, parse.GetValue(force));
 
@@ -91,6 +100,7 @@ internal static class OptimizeCommand
                     Seed = parse.GetValue(seed),
                     Ranges = InputRange.ParseAll(parse.GetValue(ranges) ?? []),
                 },
+                Fp16 = new Fp16Options { BlockList = [.. Fp16Options.DefaultBlockList.Union(extraFloatOps, StringComparer.Ordinal)] },
                 Dims = parse.GetValue(dims) ?? [],
                 ProducerName = OnnxEmitter.ProducerName,
             };
@@ -98,30 +108,49 @@ internal static class OptimizeCommand
             var summary = ModelOptimizer.Run(request, warning => error.WriteLine(warning.Format()));
             var stdout = parse.InvocationConfiguration.Output;
             var weights = summary.ExternalData ? $", weights in {Path.GetFileName(outputPath)}.data" : "";
-            if (summary.Int8 is not { } int8)
+            switch (summary)
             {
-                stdout.WriteLine($"optimized {modelFile.Name} → {outputPath} (fp32, unchanged{weights})");
-                return ExitCodes.Success;
+                case { Int8: { } int8 }:
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"optimized {modelFile.Name} → {outputPath} (int8: {int8.QuantizedNodes} nodes quantized, {int8.FloatNodes} left in float, " +
+                        $"{int8.Activations} activation ranges from {int8.SampleSource} by {int8.Method.ToString().ToLowerInvariant()} in " +
+                        $"{int8.CalibrationTime.TotalSeconds:F2} s{weights})"));
+                    stdout.WriteLine($"int8 format: {(int8.Format.Activations == ActivationType.UInt8 ? "uint8" : "int8")} activations (per tensor), " +
+                                     $"int8 weights (per channel, {(int8.Format.ReduceRange ? "reduce_range: 7-bit" : "full range")}): {int8.Format.Reason}");
+                    break;
+                case { Fp16: { } fp16 }:
+                    stdout.WriteLine($"optimized {modelFile.Name} → {outputPath} (fp16: {fp16.Float32Nodes.Count} nodes kept in float32, " +
+                                     $"{fp16.CastsInserted} Casts added{weights})");
+                    break;
+                case { DynamicInt8: { } dynamic }:
+                    stdout.WriteLine($"optimized {modelFile.Name} → {outputPath} (int8-dynamic: {dynamic.QuantizedNodes.Count} nodes quantized, " +
+                                     $"{dynamic.Float32Nodes.Count} left in float{weights})");
+                    foreach (var (node, reason) in dynamic.Float32Nodes) stdout.WriteLine($"  kept float: {node}: {reason}");
+                    break;
+                default:
+                    stdout.WriteLine($"optimized {modelFile.Name} → {outputPath} (fp32, unchanged{weights})");
+                    break;
             }
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"optimized {modelFile.Name} → {outputPath} (int8: {int8.QuantizedNodes} nodes quantized, {int8.FloatNodes} left in float, " +
-                $"{int8.Activations} activation ranges from {int8.SampleSource} by {int8.Method.ToString().ToLowerInvariant()} in " +
-                $"{int8.CalibrationTime.TotalSeconds:F2} s{weights})"));
-            stdout.WriteLine($"int8 format: {(int8.Format.Activations == ActivationType.UInt8 ? "uint8" : "int8")} activations (per tensor), " +
-                             $"int8 weights (per channel, {(int8.Format.ReduceRange ? "reduce_range: 7-bit" : "full range")}): {int8.Format.Reason}");
             return ExitCodes.Success;
         }));
         return command;
     }
 
-    /// <summary>Calibration options only mean something for int8, and data excludes a generated sample count (MF8008).</summary>
-    private static void CheckCalibrationOptions(Precision target, FileInfo? data, int? samples, string? method)
+    /// <summary>
+    /// Options that do not fit the precision (MF8008): calibration data serves int8 and fp16, a generated sample count and
+    /// a calibration method only int8, extra float ops only fp16; data excludes a generated sample count.
+    /// </summary>
+    private static void CheckOptions(Precision target, FileInfo? data, int? samples, string? method, IReadOnlyList<string> keepFloat)
     {
-        var given = new[] { ("--calibration", data is not null), ("--calibration-samples", samples is not null), ("--calibration-method", method is not null) }
-            .Where(o => o.Item2).Select(o => o.Item1).ToList();
-        if (target != Precision.Int8 && given.Count > 0)
+        var misfits = new List<string>();
+        if (data is not null && target is not (Precision.Int8 or Precision.Fp16)) misfits.Add("--calibration");
+        if (samples is not null && target != Precision.Int8) misfits.Add("--calibration-samples");
+        if (method is not null && target != Precision.Int8) misfits.Add("--calibration-method");
+        if (keepFloat.Count > 0 && target != Precision.Fp16) misfits.Add("--keep-float");
+        if (misfits.Count > 0)
             throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid,
-                $"{string.Join(", ", given)} only apply to --precision int8, not {target.Name()}", null, "drop them, or pass --precision int8");
+                $"{string.Join(", ", misfits)} do not apply to --precision {target.Name()}", null,
+                "calibration options belong to int8 (--calibration also to fp16's overflow check), --keep-float to fp16; drop the others");
         if (data is not null && samples is not null)
             throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid,
                 "--calibration and --calibration-samples exclude each other: the samples are the file's", null,
