@@ -192,7 +192,17 @@ public static class OutputComparer
         if (infCandidate > 0) reasons.Add($"{infCandidate} Inf in the candidate where the reference is finite");
         if (infReference > 0) reasons.Add($"{infReference} Inf in the reference where the candidate is finite");
         if (infSign > 0) reasons.Add($"{infSign} Inf of the opposite sign to the reference's");
-        if (valueMismatches > 0)
+        PrecisionVerdict? precision = null;
+        if (isFloat && settings.Precision is { } gate)
+        {
+            // NaN/Inf failures were counted above; the metrics need finite values, and those already fail.
+            if (mismatchCount == valueMismatches)
+            {
+                precision = new PrecisionVerdict(gate.Name, QuantizationMetrics.Of(expected, actual), gate.Thresholds);
+                reasons.AddRange(precision.Failures.Select(f => $"{gate.Name}: {f}"));
+            }
+        }
+        else if (valueMismatches > 0)
         {
             var how = isFloat ? $"beyond {tolerance}" : $"(exact comparison of {type.Name()})";
             var at = IndexText(MultiIndex(worstValueAt, expected.Shape));
@@ -205,7 +215,7 @@ public static class OutputComparer
         return new OutputComparison(
             output, passed, passed ? null : string.Join("; ", reasons),
             type, expected.Shape, actual.ElementType, actual.Shape, tolerance,
-            statistics, histogram, worst.ToMismatches(expected.Shape), topK);
+            statistics, histogram, worst.ToMismatches(expected.Shape), topK) { Precision = precision };
     }
 
     private static OutputComparison Failed(string output, HostTensor expected, HostTensor actual, Tolerance tolerance, string reason) =>
