@@ -193,6 +193,10 @@ public enum DiagnosticCode
     PrecisionExternalDataNotLoaded = 8025,
     /// <summary>A quantization accuracy threshold is out of its range (cosine in [-1, 1], agreement in [0, 1], SQNR finite).</summary>
     QuantizationThresholdInvalid = 8026,
+
+    // MF8060–MF8069: precision in a build (onnx.precision)
+    /// <summary>The spec asks for a precision that its execution provider cannot run (int8-dynamic with tensorrt.allOnTensorRt).</summary>
+    PrecisionUnsupportedByProvider = 8060,
 }
 
 public static class DiagnosticCodeExtensions

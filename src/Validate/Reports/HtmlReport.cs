@@ -74,6 +74,9 @@ public static class HtmlReport
         Fact(html, "Tool", $"ModelForge {report.ToolVersion}");
         html.Append("</table>\n</header>\n");
 
+        foreach (var section in report.Sections)
+            html.Append($"<h2>{E(section.Title)}</h2>\n").Append(section.Html).Append('\n');
+
         html.Append("<h2>Inputs</h2>\n");
         if (report.Inputs.Count == 0)
         {
