@@ -60,9 +60,9 @@ public class BuildStagesTests
     }
 
     [Fact]
-    public void TheStagesAreConvertEngineValidateChainPackageAndTheSpecSaysWhichRun()
+    public void TheStagesAreConvertPrecisionEngineValidateChainPackageAndTheSpecSaysWhichRun()
     {
-        Assert.Equal(["convert", "engine", "validate", "chain", "package"], BuildPipeline.Stages.Select(s => s.Name));
+        Assert.Equal(["convert", "precision", "engine", "validate", "chain", "package"], BuildPipeline.Stages.Select(s => s.Name));
 
         using var workspace = new SpecWorkspace();
         var plain = workspace.Load(SpecWorkspace.ResNetSpec());
@@ -71,6 +71,8 @@ public class BuildStagesTests
         Assert.Equal(["convert", "engine", "validate", "package"], BuildPipeline.Stages.Where(s => s.RunsFor(full)).Select(s => s.Name));
         var processing = workspace.Load(SpecWorkspace.ResNetSpec("\"package\": { \"triton\": {}, \"postprocess\": { \"softmax\": true } }"));
         Assert.Equal(["convert", "validate", "chain", "package"], BuildPipeline.Stages.Where(s => s.RunsFor(processing)).Select(s => s.Name));
+        var precision = workspace.Load(SpecWorkspace.ResNetSpec("\"onnx\": { \"precision\": \"int8\" }"));
+        Assert.Equal(["convert", "precision", "validate"], BuildPipeline.Stages.Where(s => s.RunsFor(precision)).Select(s => s.Name));
     }
 
     [Fact]
