@@ -1,4 +1,5 @@
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Validate.Compare;
 using ModelForge.Model.Tensors;
 
@@ -121,6 +122,20 @@ public class PrecisionGateTests
         Assert.Contains("int8: cosine", result.FailureReason);
         Assert.Contains("int8: SQNR", result.FailureReason);
         Assert.Equal("int8: cosine ≥ 0.99, SQNR ≥ 20 dB", ModelForge.Validate.Reports.ReportFormat.Gate(result));
+    }
+
+    [Fact]
+    public void An_integer_output_may_differ_in_as_many_elements_as_the_top_1_bar_allows()
+    {
+        static HostTensor Indices(params long[] values) => HostTensor.Create<long>(DataType.Int64, [values.Length], values);
+        long[] reference = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        long[] oneFlip = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0];
+        long[] twoFlips = [1, 2, 3, 4, 5, 6, 7, 8, 0, 0];
+        Assert.True(OutputComparer.Compare("tags", Indices(reference), Indices(oneFlip), Int8Gate).Passed);   // 10 % ≤ 1 − 0.9
+        var failed = OutputComparer.Compare("tags", Indices(reference), Indices(twoFlips), Int8Gate);
+        Assert.False(failed.Passed);
+        Assert.Contains("int8: 20.0% of the elements differ", failed.FailureReason);
+        Assert.False(OutputComparer.Compare("tags", Indices(reference), Indices(oneFlip), ToleranceSettings.Default).Passed);
     }
 
     [Fact]
