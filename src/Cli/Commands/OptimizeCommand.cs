@@ -7,13 +7,15 @@ using ModelForge.Model;
 using ModelForge.Optimize;
 using ModelForge.Optimize.Fp16;
 using ModelForge.Optimize.Int8;
+using ModelForge.Validate.Compare;
 
 namespace ModelForge.Cli.Commands;
 
 /// <summary>
 /// <c>modelforge optimize MODEL.onnx --precision fp32|fp16|int8|int8-dynamic [--calibration DATA.npz | --calibration-samples N]
-/// [--calibration-method minmax|percentile|entropy] [--keep-float OP] [-o OUT.onnx]</c>: rewrites an ONNX model to another precision
-/// (<see cref="ModelOptimizer"/>). Exit 0 when written, 2 for invalid input (nothing written).
+/// [--calibration-method minmax|percentile|entropy] [--keep-float OP] [--sensitivity [--max-float-nodes N] [--sensitivity-seconds S]]
+/// [-o OUT.onnx]</c>: rewrites an ONNX model to another precision (<see cref="ModelOptimizer"/>). Exit 0 when written, 1 when
+/// the sensitivity pass could not bring int8 within its thresholds (MF8040), 2 for invalid input (nothing written on 1 or 2).
 /// </summary>
 internal static class OptimizeCommand
 {
@@ -61,6 +63,22 @@ internal static class OptimizeCommand
             Description = "With fp16: an ONNX op type that stays float32, on top of the built-in list (normalisations, softmax, " +
                           "reductions, Exp/Pow/Sqrt, index and size ops; docs/precision.md). Repeat it for more. [default: none]",
         };
+        var sensitivity = new Option<bool>("--sensitivity")
+        {
+            Description = "With int8: compare the int8 model's outputs with the fp32 model's on the calibration samples, and when they miss " +
+                          "the int8 thresholds (cosine 0.99, SQNR 20 dB, top-1 0.90, top-5 0.98) keep the most sensitive nodes float until " +
+                          "they pass (docs/precision.md). Fails with MF8040, exit 1, when the budget runs out first.",
+        };
+        var maxFloatNodes = new Option<int?>("--max-float-nodes")
+        {
+            HelpName = "N",
+            Description = "With --sensitivity: the most nodes it may keep float. [default: no limit]",
+        };
+        var sensitivitySeconds = new Option<double?>("--sensitivity-seconds")
+        {
+            HelpName = "S",
+            Description = "With --sensitivity: how long it may measure (each trial builds and runs one int8 variant). [default: no limit]",
+        };
         var dims = CommonOptions.Dims("Generated calibration inputs use each dim's OPT size (the batch dim follows the sample count).");
         var seed = new Option<int>("--seed") { Description = "Seed for generated calibration inputs.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo?>("--output", "-o")
@@ -72,10 +90,11 @@ internal static class OptimizeCommand
 
         var command = new Command("optimize", "Rewrite an ONNX model to another precision (int8 calibrated in ONNX Runtime, dynamic int8, fp16).")
         {
-            model, precision, calibration, samples, method, ranges, keepFloat, dims, seed, output, force,
+            model, precision, calibration, samples, method, ranges, keepFloat, sensitivity, maxFloatNodes, sensitivitySeconds, dims, seed, output, force,
         };
         HelpText.Add(command,
             "modelforge optimize resnet18.onnx --precision int8 --calibration calibration.npz -o resnet18.int8.onnx",
+            "modelforge optimize resnet18.onnx --precision int8 --calibration calibration.npz --sensitivity --max-float-nodes 4",
             "modelforge optimize encoder.onnx --precision int8-dynamic",
             "modelforge optimize resnet18.onnx --precision fp16 --calibration calibration.npz");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
@@ -87,6 +106,9 @@ internal static class OptimizeCommand
             var methodName = parse.GetValue(method);
             var extraFloatOps = parse.GetValue(keepFloat) ?? [];
             CheckOptions(target, calibrationFile, sampleCount, methodName, extraFloatOps);
+            var budget = new SensitivityBudget(parse.GetValue(maxFloatNodes), parse.GetValue(sensitivitySeconds) is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
+            var sensitivityWanted = parse.GetValue(sensitivity);
+            CheckSensitivityOptions(target, sensitivityWanted, budget);
             var outputPath = parse.GetValue(output)?.FullName ?? Path.ChangeExtension(modelFile.FullName, $".{target.Name()}.onnx");
             OnnxOutputFile.EnsureWritable(outputPath, parse.GetValue(force));
 
@@ -103,10 +125,20 @@ internal static class OptimizeCommand
                 Fp16 = new Fp16Options { BlockList = [.. Fp16Options.DefaultBlockList.Union(extraFloatOps, StringComparer.Ordinal)] },
                 Dims = parse.GetValue(dims) ?? [],
                 ProducerName = OnnxEmitter.ProducerName,
+                Sensitivity = sensitivityWanted ? new SensitivityOptions(QuantizationThresholds.Int8, budget) : null,
             };
             var error = parse.InvocationConfiguration.Error;
             var summary = ModelOptimizer.Run(request, warning => error.WriteLine(warning.Format()));
             var stdout = parse.InvocationConfiguration.Output;
+            if (summary.Sensitivity is { } pass)
+            {
+                PrintSensitivity(stdout, pass);
+                if (pass.Failure is { } failure)
+                {
+                    error.WriteLine(failure.Format());
+                    return ExitCodes.AccuracyGateFailed;
+                }
+            }
             var weights = summary.ExternalData ? $", weights in {Path.GetFileName(outputPath)}.data" : "";
             switch (summary)
             {
@@ -134,6 +166,34 @@ internal static class OptimizeCommand
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    /// <summary>What the sensitivity pass measured and which nodes it kept float, with the accuracy before and after each.</summary>
+    private static void PrintSensitivity(TextWriter stdout, SensitivityResult pass)
+    {
+        stdout.WriteLine($"sensitivity: full int8 against fp32: {pass.FullInt8.Worst}{(pass.FullInt8.Passes ? " (passes)" : "")}");
+        foreach (var node in pass.KeptFloat) stdout.WriteLine($"  kept float: {node}");
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sensitivity: {pass.KeptFloat.Count} node(s) kept float, {pass.Trials} int8 variants measured in {pass.Elapsed.TotalSeconds:F2} s; " +
+            $"{(pass.Passed ? "passes" : "fails")}: {pass.Final.Worst}"));
+    }
+
+    /// <summary>The sensitivity options need int8 and <c>--sensitivity</c>, and budgets of 0 or more (MF8008).</summary>
+    private static void CheckSensitivityOptions(Precision target, bool wanted, SensitivityBudget budget)
+    {
+        var given = new List<string>();
+        if (wanted) given.Add("--sensitivity");
+        if (budget.MaxFloatNodes is not null) given.Add("--max-float-nodes");
+        if (budget.MaxTime is not null) given.Add("--sensitivity-seconds");
+        if (given.Count > 0 && target != Precision.Int8)
+            throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid, $"{string.Join(", ", given)} do not apply to --precision {target.Name()}", null,
+                "the sensitivity pass keeps static int8 nodes float: use it with --precision int8");
+        if (!wanted && given.Count > 0)
+            throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid, $"{string.Join(", ", given)} need --sensitivity", null,
+                "add --sensitivity, or drop the budget options");
+        if (budget.MaxFloatNodes < 0 || budget.MaxTime < TimeSpan.Zero)
+            throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid, "--max-float-nodes and --sensitivity-seconds cannot be below 0", null,
+                "give 0 or more (0 float nodes: measure and name the offenders, keep none)");
     }
 
     /// <summary>
