@@ -106,9 +106,13 @@ public static class StaticInt8Quantizer
             calibration.Samples.Source, calibration.Method, format, calibration.Time);
     }
 
-    /// <summary>The names of the nodes the full plan runs in int8 kernels (pass-through ops left out), in graph order.</summary>
+    /// <summary>
+    /// The names of the nodes the full plan runs in int8 kernels (pass-through ops left out), in graph order: the nodes
+    /// that can be kept float by name (an unnamed node cannot).
+    /// </summary>
     public static IReadOnlyList<string> QuantizableNodeNames(GraphProto graph) =>
-        QdqPlan.For(graph).QuantizedNodes.Select(i => graph.Node[i]).Where(n => !QdqPlan.PassThroughOps.Contains(n.OpType)).Select(n => n.Name).ToList();
+        QdqPlan.For(graph).QuantizedNodes.Select(i => graph.Node[i]).Where(n => n.Name.Length > 0 && !QdqPlan.PassThroughOps.Contains(n.OpType))
+            .Select(n => n.Name).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>The model's inputs (graph inputs that are not initializers) as input specs; a dim without size or name gets one.</summary>
     public static IReadOnlyList<InputSpec> InputSpecs(GraphProto graph)

@@ -5,6 +5,7 @@ using ModelForge.Model;
 using ModelForge.Model.Tensors;
 using ModelForge.Optimize.Int8;
 using ModelForge.Validate.Compare;
+using ModelForge.Validate.Reference;
 using ModelForge.Validate.Runtime;
 using Onnx;
 using Xunit.Abstractions;
@@ -73,6 +74,19 @@ public sealed class SensitivityPassTests(ITestOutputHelper log) : IDisposable
         // Every other quantizable node stays int8; the fp32 model given is not changed.
         Assert.Equal(QdqPlan.For(model.Graph).QuantizedNodes.Count - 1, result.Int8.QuantizedNodes);
         Assert.Equal(before, model.ToByteArray());
+    }
+
+    [Fact]
+    public void With_native_libtorch_outputs_as_the_reference_the_pass_keeps_the_same_conv_float()
+    {
+        var (model, path, conv3) = FragileCnn();
+        var onnxReference = Request(model, path, QuantizationThresholds.Int8);
+        using var libtorch = new TorchScriptReference(RepoPaths.Fixture("optimize", "fragile_layer", "model.pt"));
+        var result = SensitivityPass.Run(onnxReference with { ReferenceOutputs = onnxReference.Inputs.Select(libtorch.Run).ToList() });
+        Log(result);
+
+        Assert.True(result.Passed);
+        Assert.Equal(conv3, Assert.Single(result.KeptFloat).Node);
     }
 
     [Fact]
