@@ -67,5 +67,21 @@ public sealed class OptimizeSensitivityTests : IDisposable
         (exitCode, _, stderr) = CliRunner.Run("optimize", missing, "--precision", "int8", "--sensitivity", "--sensitivity-seconds", "-1");
         Assert.Equal(2, exitCode);
         Assert.Contains("cannot be below 0", stderr);
+
+        (exitCode, _, stderr) = CliRunner.Run("optimize", missing, "--precision", "int8", "--sensitivity", "--min-cosine", "1.5");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("error MF8026: quantization threshold min cosine = 1.5 is outside [-1, 1]", stderr);
+    }
+
+    [Fact]
+    public void Lower_thresholds_on_the_command_line_let_the_full_int8_model_pass_with_nothing_kept_float()
+    {
+        var (exitCode, stdout, stderr) = CliRunner.Run("optimize", Converted(), "--precision", "int8", "--calibration-samples", "16", "--sensitivity",
+            "--min-cosine", "0.98", "--min-sqnr", "15", "-o", Output);
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("(passes)", stdout);
+        Assert.Contains("sensitivity: 0 node(s) kept float, 1 int8 variants measured", stdout);
+        Assert.True(File.Exists(Output));
     }
 }

@@ -79,6 +79,16 @@ internal static class OptimizeCommand
             HelpName = "S",
             Description = "With --sensitivity: how long it may measure (each trial builds and runs one int8 variant). [default: no limit]",
         };
+        var minCosine = new Option<double?>("--min-cosine")
+        {
+            HelpName = "C",
+            Description = $"With --sensitivity: the least cosine similarity every output must reach. [default: {QuantizationThresholds.Int8.MinCosine}]",
+        };
+        var minSqnr = new Option<double?>("--min-sqnr")
+        {
+            HelpName = "DB",
+            Description = $"With --sensitivity: the least SQNR (dB) every output must reach. [default: {QuantizationThresholds.Int8.MinSqnrDb}]",
+        };
         var dims = CommonOptions.Dims("Generated calibration inputs use each dim's OPT size (the batch dim follows the sample count).");
         var seed = new Option<int>("--seed") { Description = "Seed for generated calibration inputs.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo?>("--output", "-o")
@@ -90,11 +100,10 @@ internal static class OptimizeCommand
 
         var command = new Command("optimize", "Rewrite an ONNX model to another precision (int8 calibrated in ONNX Runtime, dynamic int8, fp16).")
         {
-            model, precision, calibration, samples, method, ranges, keepFloat, sensitivity, maxFloatNodes, sensitivitySeconds, dims, seed, output, force,
+            model, precision, calibration, samples, method, ranges, keepFloat, sensitivity, maxFloatNodes, sensitivitySeconds, minCosine, minSqnr, dims, seed, output, force,
         };
         HelpText.Add(command,
-            "modelforge optimize resnet18.onnx --precision int8 --calibration calibration.npz -o resnet18.int8.onnx",
-            "modelforge optimize resnet18.onnx --precision int8 --calibration calibration.npz --sensitivity --max-float-nodes 4",
+            "modelforge optimize resnet18.onnx --precision int8 --calibration calibration.npz --sensitivity --max-float-nodes 4 -o resnet18.int8.onnx",
             "modelforge optimize encoder.onnx --precision int8-dynamic",
             "modelforge optimize resnet18.onnx --precision fp16 --calibration calibration.npz");
         command.SetAction(parse => CommandRunner.Run(parse.InvocationConfiguration.Error, () =>
@@ -108,7 +117,14 @@ internal static class OptimizeCommand
             CheckOptions(target, calibrationFile, sampleCount, methodName, extraFloatOps);
             var budget = new SensitivityBudget(parse.GetValue(maxFloatNodes), parse.GetValue(sensitivitySeconds) is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
             var sensitivityWanted = parse.GetValue(sensitivity);
-            CheckSensitivityOptions(target, sensitivityWanted, budget);
+            var cosineBar = parse.GetValue(minCosine);
+            var sqnrBar = parse.GetValue(minSqnr);
+            CheckSensitivityOptions(target, sensitivityWanted, budget, cosineBar is not null || sqnrBar is not null);
+            var thresholds = (QuantizationThresholds.Int8 with
+            {
+                MinCosine = cosineBar ?? QuantizationThresholds.Int8.MinCosine,
+                MinSqnrDb = sqnrBar ?? QuantizationThresholds.Int8.MinSqnrDb,
+            }).Validated();
             var outputPath = parse.GetValue(output)?.FullName ?? Path.ChangeExtension(modelFile.FullName, $".{target.Name()}.onnx");
             OnnxOutputFile.EnsureWritable(outputPath, parse.GetValue(force));
 
@@ -125,7 +141,7 @@ internal static class OptimizeCommand
                 Fp16 = new Fp16Options { BlockList = [.. Fp16Options.DefaultBlockList.Union(extraFloatOps, StringComparer.Ordinal)] },
                 Dims = parse.GetValue(dims) ?? [],
                 ProducerName = OnnxEmitter.ProducerName,
-                Sensitivity = sensitivityWanted ? new SensitivityOptions(QuantizationThresholds.Int8, budget) : null,
+                Sensitivity = sensitivityWanted ? new SensitivityOptions(thresholds, budget) : null,
             };
             var error = parse.InvocationConfiguration.Error;
             var summary = ModelOptimizer.Run(request, warning => error.WriteLine(warning.Format()));
@@ -178,13 +194,17 @@ internal static class OptimizeCommand
             $"{(pass.Passed ? "passes" : "fails")}: {pass.Final.Worst}"));
     }
 
-    /// <summary>The sensitivity options need int8 and <c>--sensitivity</c>, and budgets of 0 or more (MF8008).</summary>
-    private static void CheckSensitivityOptions(Precision target, bool wanted, SensitivityBudget budget)
+    /// <summary>
+    /// The sensitivity options need int8 and <c>--sensitivity</c>, and budgets of 0 or more (MF8008); thresholds out of
+    /// range are MF8026 (<see cref="QuantizationThresholds.Validated"/>).
+    /// </summary>
+    private static void CheckSensitivityOptions(Precision target, bool wanted, SensitivityBudget budget, bool thresholdsGiven)
     {
         var given = new List<string>();
         if (wanted) given.Add("--sensitivity");
         if (budget.MaxFloatNodes is not null) given.Add("--max-float-nodes");
         if (budget.MaxTime is not null) given.Add("--sensitivity-seconds");
+        if (thresholdsGiven) given.Add("--min-cosine/--min-sqnr");
         if (given.Count > 0 && target != Precision.Int8)
             throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid, $"{string.Join(", ", given)} do not apply to --precision {target.Name()}", null,
                 "the sensitivity pass keeps static int8 nodes float: use it with --precision int8");
