@@ -62,11 +62,39 @@ public class PrecisionBuildTests
     }
 
     [Fact]
+    public void When_int8_misses_its_bars_the_sensitivity_pass_keeps_the_fragile_conv_float_and_int8_passes()
+    {
+        // fixtures/optimize/fragile_layer: one conv reads an activation whose outlier channel per-tensor int8 cannot hold.
+        using var workspace = new SpecWorkspace();
+        var model = System.Text.Json.JsonSerializer.Serialize(RepoPaths.Fixture("optimize", "fragile_layer", "model.pt"));
+        var spec = workspace.Load($$"""
+            {
+              "source": {{model}},
+              "inputs": [ { "name": "x", "dtype": "float32", "shape": ["batch", 3, 16, 16] } ],
+              "onnx": { "precision": "int8", "calibration": { "samples": 16 } }
+            }
+            """);
+
+        var (result, reporter) = Build(spec);
+
+        Assert.Equal(BuildStatus.Built, result.Status);
+        var int8 = Assert.Single(result.Manifest!.Precision!.Candidates);
+        Assert.True(int8.Passed, int8.Failure);
+        var kept = Assert.Single(int8.FloatNodes);
+        Assert.Contains("conv3", kept);
+        Assert.Contains("kept float by the sensitivity pass", kept);
+        Assert.Contains(reporter.Lines, l => l.Contains("the sensitivity pass kept 1 node(s) float", StringComparison.Ordinal));
+
+        var off = workspace.Load(System.IO.File.ReadAllText(spec.SpecPath!).Replace("\"calibration\"", "\"sensitivity\": false, \"calibration\""));
+        Assert.Equal(BuildStatus.GateFailed, Build(off).Result.Status);
+    }
+
+    [Fact]
     public void A_precision_below_its_bars_fails_the_gate_and_publishes_nothing()
     {
         using var workspace = new SpecWorkspace();
         var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
-            "onnx": { "precision": "int8", "calibration": { "samples": 8 } },
+            "onnx": { "precision": "int8", "sensitivity": { "maxFloatNodes": 0 }, "calibration": { "samples": 8 } },
             "validate": { "precision": { "int8": { "minSqnrDb": 200 } } }
             """));
 
@@ -85,7 +113,7 @@ public class PrecisionBuildTests
     {
         using var workspace = new SpecWorkspace();
         var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
-            "onnx": { "precision": ["int8"], "calibration": { "samples": 8 } },
+            "onnx": { "precision": ["int8"], "sensitivity": false, "calibration": { "samples": 8 } },
             "validate": { "onFailure": "warning", "precision": { "int8": { "minSqnrDb": 200 } } }
             """));
 

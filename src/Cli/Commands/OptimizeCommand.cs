@@ -57,15 +57,6 @@ internal static class OptimizeCommand
             HelpName = "DB",
             Description = $"With --sensitivity: the least SQNR (dB) every output must reach. [default: {QuantizationThresholds.Int8.MinSqnrDb}]",
         };
-        var dims = CommonOptions.Dims("Generated calibration inputs use each dim's OPT size (the batch dim follows the sample count).");
-        var seed = new Option<int>("--seed") { Description = "Seed for generated calibration inputs.", DefaultValueFactory = _ => 0 };
-        var output = new Option<FileInfo?>("--output", "-o")
-        {
-            Description = "Where to write the rewritten model. An existing file is overwritten only when ModelForge wrote it (see --force). " +
-                          "[default: MODEL.PRECISION.onnx next to MODEL]",
-        };
-        var force = CommonOptions.Force("an existing -o file (and its .data side file)");
-
 
         var command = new Command("optimize", "Rewrite an ONNX model to another precision (int8 calibrated in ONNX Runtime, dynamic int8, fp16).") { model };
         precision.AddTo(command);

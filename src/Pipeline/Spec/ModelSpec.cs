@@ -108,6 +108,15 @@ public sealed record PrecisionSpec
     public int CalibrationSamples { get; init; } = Int8Options.DefaultSamples;
     public CalibrationMethod CalibrationMethod { get; init; } = CalibrationMethod.MinMax;
 
+    /// <summary>
+    /// The sensitivity pass's budget when int8 fails its gate (<c>onnx.sensitivity</c>): nodes kept float one by one,
+    /// worst offender first, until it passes or the budget runs out; null (<c>false</c>) turns it off. Default: no node
+    /// limit, 5 minutes.
+    /// </summary>
+    public SensitivityBudget? Sensitivity { get; init; } = DefaultSensitivity;
+
+    public static SensitivityBudget DefaultSensitivity { get; } = new(MaxFloatNodes: null, MaxTime: TimeSpan.FromMinutes(5));
+
     /// <summary>True when the spec asks for anything but the converter's own fp32 model.</summary>
     public bool Requested => Candidates is not [Optimize.Precision.Fp32];
 }

@@ -448,6 +448,18 @@ public static class SpecReader
                         "use int8 (static QDQ, which TensorRT runs as explicit quantization) or fp16, or drop tensorrt.allOnTensorRt");
                 spec = spec with { Candidates = candidates };
             }
+            if (onnx.TryGetProperty("sensitivity", out var sensitivity))
+                spec = spec with
+                {
+                    Sensitivity = sensitivity.ValueKind switch
+                    {
+                        JsonValueKind.False => null,
+                        JsonValueKind.True => PrecisionSpec.DefaultSensitivity,
+                        _ => new SensitivityBudget(
+                            sensitivity.TryGetProperty("maxFloatNodes", out var nodes) ? nodes.GetInt32() : null,
+                            Number(sensitivity, "maxSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : PrecisionSpec.DefaultSensitivity.MaxTime),
+                    },
+                };
             if (!onnx.TryGetProperty("calibration", out var calibration)) return spec;
             string? data = null;
             if (String(calibration, "data") is { } file)

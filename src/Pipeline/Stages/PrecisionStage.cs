@@ -1,11 +1,14 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Model.Tensors;
 using ModelForge.Optimize;
 using ModelForge.Optimize.Fp16;
 using ModelForge.Optimize.Int8;
 using ModelForge.Package.Tuning;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Validate;
+using ModelForge.Validate.Inputs;
+using ModelForge.Validate.Reference;
 using ModelForge.Validate.Runtime;
 
 namespace ModelForge.Pipeline.Stages;
@@ -41,12 +44,12 @@ public sealed class PrecisionStage : IBuildStage
             var path = precision == Optimize.Precision.Fp32 ? context.OnnxPath : Path.Combine(folder, precision.Name(), BuildPipeline.OnnxFileName);
             var floatNodes = precision == Optimize.Precision.Fp32 ? [] : Rewrite(context, precision, path);
             context.Reporter.Info($"precision: gating {precision.Name()} against native fp32");
-            var gate = Validator.Run(spec.SourcePath, path, ValidateStage.OptionsFor(spec, null) with
+            var gate = Gate(spec, precision, path);
+            if (precision == Optimize.Precision.Int8 && !gate.Report.Passed && spec.Precision.Sensitivity is { } budget)
             {
-                Tolerances = spec.Validation.TolerancesFor(precision),
-                Required = [CandidateKind.Cpu],
-                Optional = [],
-            });
+                floatNodes = KeepSensitiveNodesFloat(context, path, budget);
+                gate = Gate(spec, precision, path);
+            }
             context.Reporter.Info($"precision: timing {precision.Name()} at batch {(timedBatch == 1 ? "1" : $"1 and {timedBatch}")}");
             var timing = LatencyMeasurer.Measure(path, spec.Inputs, timedBatch == 1 ? [1] : [1, timedBatch], tuning);
             provider = timing.ExecutionProvider;
@@ -79,6 +82,54 @@ public sealed class PrecisionStage : IBuildStage
         return fastest is null ? Failed(spec, candidates, severity) : new StageOutcome.Done($"{chosen.Precision}: {reason}");
     }
 
+    /// <summary>The gate of one candidate: native fp32 against ONNX Runtime's CPU provider, with the precision's bars.</summary>
+    private static ValidationOutcome Gate(ModelSpec spec, Optimize.Precision precision, string path) =>
+        Validator.Run(spec.SourcePath, path, ValidateStage.OptionsFor(spec, null) with
+        {
+            Tolerances = spec.Validation.TolerancesFor(precision),
+            Required = [CandidateKind.Cpu],
+            Optional = [],
+        });
+
+    /// <summary>
+    /// int8 failed its gate: the sensitivity pass (<see cref="SensitivityPass"/>) on the gate's own inputs against the
+    /// native fp32 outputs keeps the most sensitive nodes float until the int8 bars pass or the budget runs out, and the
+    /// result replaces the candidate at <paramref name="path"/> (the gate then judges it again, as every candidate).
+    /// The calibration is measured again (the rewrite's is not kept), once for every trial.
+    /// </summary>
+    private static IReadOnlyList<string> KeepSensitiveNodesFloat(BuildContext context, string path, SensitivityBudget budget)
+    {
+        var spec = context.Spec;
+        context.Reporter.Info("precision: int8 missed its bars; measuring which nodes to keep float (the sensitivity pass)");
+        var (model, external) = OnnxModelFile.Read(context.OnnxPath);
+        var options = ValidateStage.OptionsFor(spec, null);
+        var batches = options.BatchSizes.Select(batch => InputGenerator.Generate(spec.Inputs, batch, options.Seed, options.Ranges, options.DimValues)).ToList();
+        List<IReadOnlyList<HostTensor>> references;
+        using (var reference = new TorchScriptReference(spec.SourcePath))
+            references = batches.Select(reference.Run).ToList();
+        var calibration = StaticInt8Quantizer.Calibrate(model, context.OnnxPath, Int8OptionsFor(spec), Warn(context));
+        var pass = SensitivityPass.Run(new SensitivityRequest(model, context.OnnxPath, calibration, batches, references,
+            spec.Validation.PrecisionThresholds[Optimize.Precision.Int8]) { Budget = budget });
+        pass.Model.ProducerName = Convert.Emit.OnnxEmitter.ProducerName;
+        OnnxModelFile.Write(pass.Model, path, external);
+        context.Reporter.Info($"precision: the sensitivity pass kept {pass.KeptFloat.Count} node(s) float after {pass.Trials} trials " +
+                              $"({(pass.Passed ? "passes" : "still fails")}: {pass.Final.Worst})");
+        return pass.KeptFloat.Select(node => $"{node}: kept float by the sensitivity pass").ToList();
+    }
+
+    private static Int8Options Int8OptionsFor(ModelSpec spec) => new()
+    {
+        CalibrationData = spec.Precision.CalibrationData,
+        CalibrationSamples = spec.Precision.CalibrationSamples,
+        Method = spec.Precision.CalibrationMethod,
+        Seed = spec.Validation.Seed,
+        Ranges = spec.Validation.Ranges,
+        DimValues = ValidateStage.SizesFor(spec.Inputs, spec.Dims).DimSizes,
+    };
+
+    private static Action<Diagnostic> Warn(BuildContext context) =>
+        warning => context.Reporter.Warn(warning with { Location = warning.Location ?? BuildPipeline.SpecLocation(context.Spec) });
+
     /// <summary>Writes <paramref name="path"/> in <paramref name="precision"/>; returns the nodes the rewrite kept in float32, with why.</summary>
     private static IReadOnlyList<string> Rewrite(BuildContext context, Optimize.Precision precision, string path)
     {
@@ -87,18 +138,11 @@ public sealed class PrecisionStage : IBuildStage
         context.Reporter.Info($"precision: writing {precision.Name()}");
         var request = new OptimizeRequest(context.OnnxPath, path, precision)
         {
-            Int8 = new Int8Options
-            {
-                CalibrationData = spec.Precision.CalibrationData,
-                CalibrationSamples = spec.Precision.CalibrationSamples,
-                Method = spec.Precision.CalibrationMethod,
-                Seed = spec.Validation.Seed,
-                Ranges = spec.Validation.Ranges,
-            },
+            Int8 = Int8OptionsFor(spec),
             Dims = spec.Dims.Select(d => $"{d.Key}={d.Value}").ToList(),
             ProducerName = Convert.Emit.OnnxEmitter.ProducerName,
         };
-        var summary = ModelOptimizer.Run(request, warning => context.Reporter.Warn(warning with { Location = warning.Location ?? BuildPipeline.SpecLocation(spec) }));
+        var summary = ModelOptimizer.Run(request, Warn(context));
         return summary switch
         {
             { Fp16: { } fp16 } => fp16.Float32Nodes.Select(n => $"{n}: kept float32 by the fp16 block list").ToList(),
