@@ -239,3 +239,18 @@ internal static class Fill
         return c.Op("Expand", [value, shape], x.Type);
     }
 }
+
+/// <summary><c>_dim_arange(like, dim)</c>: <c>arange(like.size(dim))</c> in int64 → Range up to that dim's size (a Shape of a dynamic one).</summary>
+[AtenOp("aten::_dim_arange")]
+internal static class DimArange
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var like = a.Tensor(0);
+        var dim = Shapes.NormalizeAxis(a.Int(1, "dim"), like.Type.Rank);
+        var size = like.Type.Shape![dim];
+        var end = size.Value is { } n ? c.ScalarInt64(n) : c.DimSize(like, dim);
+        return c.Op("Range", [c.ScalarInt64(0), end, c.ScalarInt64(1)], TensorType.Of(DataType.Int64, size));
+    }
+}
