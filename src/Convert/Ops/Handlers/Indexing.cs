@@ -504,12 +504,17 @@ internal static class Scatter
             : c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis), ("reduction", reduction));
     }
 
+    /// <summary>src cut to the index's shape (torch lets src be larger); along a dynamic dim of the index, at run time.</summary>
     private static Value CutTo(OpContext c, Value src, Value index)
     {
         for (var i = 0; i < src.Type.Rank; i++)
-            if (src.Type.Shape![i] != index.Type.Shape![i])
-                src = Slice.Static(c, src, i, 0, index.Type.Shape[i].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
-                    $"{c.OpName} with a src larger than the index along the dynamic dim {i} is not supported"));
+        {
+            var size = index.Type.Shape![i];
+            if (src.Type.Shape![i] == size) continue;
+            src = size.Value is { } known ? Slice.Static(c, src, i, 0, known)
+                : c.Op("Slice", [src, c.ConstInt64([0]), c.Unsqueeze(c.DimSize(index, i), [0]), c.ConstInt64([i])],
+                    src.Type.WithShape(src.Type.Shape.Select((d, k) => k == i ? size : d).ToArray()));
+        }
         return src;
     }
 }
