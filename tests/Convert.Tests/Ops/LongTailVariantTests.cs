@@ -23,4 +23,22 @@ public class LongTailVariantTests
         });
         Assert.StartsWith(message, Assert.Single(e.Diagnostics).Message);
     }
+
+    [Theory]
+    [InlineData("\"nuc\"")]
+    [InlineData("2")]
+    [InlineData("-2")]
+    public void Matrix_norm_of_singular_values_has_no_onnx_form(string ord)
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, WithCodeReplaced(RepoPaths.Fixture("ops", "matrix_norm", "model.pt"),
+            "torch.linalg_matrix_norm(x, 1, [-2, -1])", $"torch.linalg_matrix_norm(x, {ord}, [-2, -1])"));
+        var e = Throws(DiagnosticCode.NoOnnxEquivalent, () =>
+        {
+            using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("x:float32[batch,3,4]")]));
+        });
+        Assert.StartsWith($"aten::linalg_matrix_norm with ord {(ord.StartsWith('"') ? "the string " + ord : "the int " + ord)} needs singular values, which no ONNX opset (13–20) computes",
+            Assert.Single(e.Diagnostics).Message);
+    }
 }

@@ -6,7 +6,7 @@ namespace ModelForge.Convert.Ops.Handlers;
 
 // Arithmetic: pointwise ops of two operands (tensors or Python scalars) with torch's type promotion, through
 // Binary.Lower (add, sub, rsub, mul, div, floor_divide, remainder, fmod, pow, float_power, maximum, minimum, fmax, fmin,
-// atan2, hypot, copysign, xlogy, logaddexp, lerp, addcmul, addcdiv).
+// atan2, hypot, copysign, xlogy, logaddexp, lerp, addcmul, addcdiv), and the bit shifts << and >>.
 
 /// <summary>Shared lowering of binary elementwise arithmetic with torch's type promotion and scalar operands.</summary>
 internal static class Binary

@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Conversions: dtype casts and the moves between Python scalars and tensors (to, type_as, _cast_*, NumToTensor,
-// scalar_tensor, tensor, Int).
+// scalar_tensor, tensor/as_tensor, item, Int).
 
 /// <summary>
 /// <c>to(x, dtype, non_blocking, copy, memory_format)</c>, <c>to(x, device, dtype, …)</c> and <c>to(x, other, …)</c>

@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Convolution: conv1d/2d/3d, conv_transpose1d/2d/3d, _convolution/convolution (also transposed), and im2col/col2im,
+// Convolution: conv1d/2d/3d, conv_transpose1d/2d/3d, _convolution/convolution (also transposed), conv_tbc, and im2col/col2im,
 // the patch extraction a convolution is built on and its inverse (F.unfold, F.fold).
 
 /// <summary>

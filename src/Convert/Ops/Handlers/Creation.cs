@@ -6,7 +6,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Creation: tensors made from sizes and a fill value (arange, linspace/logspace, eye, hann_window, tril/triu_indices,
-// zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill/fill_/zero_).
+// zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill/fill_/zero_, _dim_arange).
 
 /// <summary>
 /// <c>arange(end)</c>, <c>arange(start, end)</c>, <c>arange(start, end, step)</c> (dtype, layout, device as keywords).

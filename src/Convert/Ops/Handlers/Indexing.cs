@@ -5,8 +5,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Indexing: ops that pick elements by position (select, slice, narrow, flip, rot90, diagonal, unfold, index, index_select,
-// gather, take, take_along_dim, nonzero, embedding, one_hot) or write them (index_put_, index_fill/index_add, scatter and its
-// reductions), and the write-back of in-place ops on the views they record.
+// gather, take, take_along_dim, nonzero, embedding (also with max_norm), embedding_bag, one_hot, as_strided) or write them
+// (index_put_, index_fill/index_add, scatter and its reductions), and the write-back of in-place ops on the views they record.
 
 /// <summary>
 /// <c>select(x, dim, index)</c> (what <c>x[:, 0]</c> or <c>x[-1]</c> traces to) → Gather with a 0-d index, which drops

@@ -5,8 +5,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Joining and splitting: ops that concatenate, stack, repeat, broadcast or split along dims (cat, hstack/vstack/dstack,
-// atleast_Nd, broadcast_tensors, stack, chunk/split, tensor_split/hsplit/vsplit/dsplit, unbind, repeat/tile,
-// repeat_interleave, meshgrid, pad, roll).
+// atleast_Nd, broadcast_tensors, stack, chunk/split/unsafe_split_with_sizes, tensor_split/hsplit/vsplit/dsplit, unbind,
+// repeat/tile, repeat_interleave, meshgrid, pad/_pad_circular, roll).
 
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat

@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Masking: ops that keep or replace elements by a mask (masked_fill, where, triu, tril, masked_select).
+// Masking: ops that keep or replace elements by a mask (masked_fill, where, triu, tril, masked_select, masked_scatter).
 
 /// <summary><c>masked_fill(x, mask, value)</c> → Where(mask, value, x), the value (a number or a 0-d tensor) cast to x's type.</summary>
 [AtenOp("aten::masked_fill", "aten::masked_fill_")]

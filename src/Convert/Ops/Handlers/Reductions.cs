@@ -5,8 +5,8 @@ namespace ModelForge.Convert.Ops.Handlers;
 
 // Reductions: ops along one or more dims, through Reduction.Reduce where they are Reduce* nodes (mean, sum, prod,
 // var/std (and var_mean/std_mean), logsumexp, any/all, max/min, amax/amin/aminmax, argmax/argmin, norm, frobenius_norm,
-// linalg_norm, and the distances built on them: pairwise_distance, cdist, cosine_similarity), and the scans and
-// selections along a dim (cumsum, topk, sort/argsort).
+// linalg_norm, linalg_matrix_norm, and the distances built on them: pairwise_distance, cdist, cosine_similarity), and the
+// scans and selections along a dim (cumsum, topk, sort/argsort, unique).
 
 /// <summary>
 /// <c>mean(x, dim, keepdim, dtype)</c> and <c>mean(x)</c> → ReduceMean. Opset 18 moved the axes from an

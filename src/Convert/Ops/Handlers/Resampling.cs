@@ -5,7 +5,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Resampling: ops that interpolate over the spatial dims: resizing (upsample_*, what F.interpolate and nn.Upsample trace to)
-// and sampling at grid positions (affine_grid_generator, grid_sampler).
+// and sampling at grid positions (affine_grid_generator, grid_sampler); __interpolate, the builtin older scripted
+// F.interpolate calls, through the resize op of its mode.
 
 /// <summary>
 /// <c>upsample_{nearest1d,2d,3d, linear1d, bilinear2d, trilinear3d, bicubic2d}</c> → Resize on the dims after [N, C].
