@@ -41,4 +41,20 @@ public class LongTailVariantTests
         Assert.StartsWith($"aten::linalg_matrix_norm with ord {(ord.StartsWith('"') ? "the string " + ord : "the int " + ord)} needs singular values, which no ONNX opset (13–20) computes",
             Assert.Single(e.Diagnostics).Message);
     }
+
+    [Theory]
+    [InlineData("torch.transpose(x, 1, 2)", "transposed")]
+    [InlineData("torch.slice(x, 1, 1)", "slice")]
+    public void As_strided_of_a_view_is_refused(string view, string kind)
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, WithCodeReplaced(RepoPaths.Fixture("ops", "as_strided", "model.pt"),
+            "torch.as_strided(x, [2, 2], [1, 2])", $"torch.as_strided({view}, [2, 2], [1, 2])"));
+        var e = Throws(DiagnosticCode.UnsupportedOpVariant, () =>
+        {
+            using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("x:float32[batch,4,5]")]));
+        });
+        Assert.StartsWith($"aten::as_strided of a {kind} tensor", Assert.Single(e.Diagnostics).Message);
+    }
 }

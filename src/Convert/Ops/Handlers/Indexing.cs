@@ -783,8 +783,9 @@ internal static class EmbeddingBag
 /// <summary>
 /// <c>as_strided(x, size, stride, storage_offset)</c>: the elements of x's storage at offset + Σ iₖ·strideₖ. A graph
 /// value's storage is its row-major flattening, so → Gather from the flattened x at those positions, built per dim from
-/// a Range (dynamic sizes) or a constant. A slice view's storage is its base tensor's, which the lowering does not see:
-/// refused.
+/// a Range (dynamic sizes) or a constant. The storage of a slice, a transposed or an expanded tensor (a view in torch,
+/// unless made contiguous) is another tensor's, which the lowering does not see: refused, where torch would read
+/// other elements than these.
 /// </summary>
 [AtenOp("aten::as_strided")]
 internal static class AsStrided
@@ -793,9 +794,11 @@ internal static class AsStrided
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        if (x.View is not null)
-            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"aten::as_strided of a slice of another tensor ({x.Type}): its storage is that tensor's",
-                "call as_strided on a contiguous tensor (x.contiguous().as_strided(...))");
+        if (x.View is not null || x.Producer?.OpType is "Transpose" or "Expand")
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant,
+                $"aten::as_strided of a {(x.View is not null ? "slice" : x.Producer!.OpType == "Transpose" ? "transposed" : "expanded")} tensor {x.Type}: " +
+                "in torch its storage is another tensor's, whose layout the converted graph does not keep",
+                "call as_strided on the tensor the view was taken from, with the strides adjusted");
         var sizes = a.SymInts(1, "size");
         var strides = a.Ints(2, "stride");
         Value position = c.ScalarInt64(a.Int(3, "storage_offset", 0));
