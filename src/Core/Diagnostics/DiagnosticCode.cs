@@ -46,6 +46,8 @@ public enum DiagnosticCode
     BranchTypeMismatch = 2008,
     /// <summary>A supported op called in a variant its lowering does not cover (LSTM proj_size, an unbatched RNN input, …).</summary>
     UnsupportedOpVariant = 2040,
+    /// <summary>An op, or a form of it, that no ONNX opset ModelForge targets (13–20) can express: a matrix norm that needs singular values, say.</summary>
+    NoOnnxEquivalent = 2041,
 
     // MF3xxx: validation
     ReferenceFailed = 3001,
