@@ -133,25 +133,4 @@ internal static class OptimizeCommand
             throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid, "--max-float-nodes and --sensitivity-seconds cannot be below 0", null,
                 "give 0 or more (0 float nodes: measure and name the offenders, keep none)");
     }
-
-    /// <summary>
-    /// Options that do not fit the precision (MF8008): calibration data serves int8 and fp16, a generated sample count and
-    /// a calibration method only int8, extra float ops only fp16; data excludes a generated sample count.
-    /// </summary>
-    private static void CheckOptions(Precision target, FileInfo? data, int? samples, string? method, IReadOnlyList<string> keepFloat)
-    {
-        var misfits = new List<string>();
-        if (data is not null && target is not (Precision.Int8 or Precision.Fp16)) misfits.Add("--calibration");
-        if (samples is not null && target != Precision.Int8) misfits.Add("--calibration-samples");
-        if (method is not null && target != Precision.Int8) misfits.Add("--calibration-method");
-        if (keepFloat.Count > 0 && target != Precision.Fp16) misfits.Add("--keep-float");
-        if (misfits.Count > 0)
-            throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid,
-                $"{string.Join(", ", misfits)} do not apply to --precision {target.Name()}", null,
-                "calibration options belong to int8 (--calibration also to fp16's overflow check), --keep-float to fp16; drop the others");
-        if (data is not null && samples is not null)
-            throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid,
-                "--calibration and --calibration-samples exclude each other: the samples are the file's", null,
-                "give --calibration DATA.npz for real data, or --calibration-samples N for generated inputs");
-    }
 }
