@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using ModelForge.Model.Tensors;
+using ModelForge.Optimize.Int8;
 using Onnx;
 
 namespace ModelForge.Cli.Tests;
@@ -118,6 +119,9 @@ public sealed class OptimizeCommandTests : IDisposable
 
         Assert.True(exitCode == 0, stderr);
         Assert.Contains("(int8-dynamic: 1 nodes quantized", stdout);
+        // The weight range is chosen for this CPU and said, as for static int8.
+        Assert.Contains($"int8 weights (per tensor, {(QuantizationFormat.ForThisCpu().ReduceRange ? "reduce_range: 7-bit" : "full range")}): " +
+                        QuantizationFormat.ForThisCpu().Reason, stdout);
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Output));
         Assert.Contains(model.Graph.Node, n => n.OpType == "MatMulInteger");
         Assert.Equal(RunOnes(onnx).Length, RunOnes(Output).Length);
