@@ -127,6 +127,18 @@ public sealed class OptimizeCommandTests : IDisposable
         Assert.Equal(RunOnes(onnx).Length, RunOnes(Output).Length);
     }
 
+    [Fact]
+    public void An_output_past_the_external_data_threshold_keeps_its_weights_in_a_side_file()
+    {
+        var onnx = _workspace.Converted();
+        var (exitCode, stdout, stderr) = CliRunner.Run("optimize", onnx, "--precision", "fp16", "--external-data-threshold", "1024", "-o", Output);
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("weights in out.onnx.data", stdout);
+        Assert.True(new FileInfo(Output + ".data").Length > 0);
+        Assert.Equal(RunOnes(onnx).Length, RunOnes(Output).Length);
+    }
+
     /// <summary>The model's output on a 1×3×64×64 input of 0.5s, in ONNX Runtime.</summary>
     private static float[] RunOnes(string path)
     {

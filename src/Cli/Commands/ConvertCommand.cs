@@ -34,15 +34,17 @@ internal static class ConvertCommand
 
         var optimize = CommonOptions.Optimize();
         var externalData = CommonOptions.ExternalData();
-        var externalDataThreshold = new Option<long?>("--external-data-threshold")
+        var externalDataThreshold = CommonOptions.ExternalDataThreshold();
+
+        var fusedAttention = new Option<bool>("--fused-attention")
         {
-            Description = "Model size in bytes above which weights go to external data; for tests. [default: 2 GiB − 1]",
-            Hidden = true,
+            Description = "Lower scaled_dot_product_attention to ONNX Runtime's com.microsoft.MultiHeadAttention where it computes the same " +
+                          "(float32 [B, H, L, E] heads; 1.1–1.5× faster on ONNX Runtime's CPU at 128+ tokens). The model then runs on ONNX Runtime only.",
         };
 
         var command = new Command("convert", "Convert a TorchScript model to ONNX.")
         {
-            model, inputs, opset, output, outputNames, optimize, externalData, externalDataThreshold, force,
+            model, inputs, opset, output, outputNames, optimize, externalData, externalDataThreshold, fusedAttention, force,
         };
         HelpText.Add(command,
             "modelforge convert fixtures/models/resnet18_small/model.pt --input x:float32[batch,3,64,64] -o resnet18.onnx",
@@ -61,6 +63,7 @@ internal static class ConvertCommand
             {
                 Optimize = CommonOptions.OptimizeLevelOf(parse.GetValue(optimize)),
                 ExternalData = parse.GetValue(externalData),
+                FusedAttention = parse.GetValue(fusedAttention),
             };
             if (parse.GetValue(externalDataThreshold) is { } threshold) options = options with { ExternalDataThreshold = threshold };
             if (CommonOptions.IsVerbose(parse)) options = options.WithPassTrace(parse.InvocationConfiguration.Output);

@@ -69,10 +69,11 @@ internal static class OptimizeCommand
                           "[default: MODEL.PRECISION.onnx next to MODEL]",
         };
         var force = CommonOptions.Force("an existing -o file (and its .data side file)");
+        var externalDataThreshold = CommonOptions.ExternalDataThreshold();
 
         var command = new Command("optimize", "Rewrite an ONNX model to another precision (int8 calibrated in ONNX Runtime, dynamic int8, fp16).")
         {
-            model, precision, calibration, samples, method, ranges, keepFloat, dims, seed, output, force,
+            model, precision, calibration, samples, method, ranges, keepFloat, dims, seed, output, force, externalDataThreshold,
         };
         HelpText.Add(command,
             "modelforge optimize resnet18.onnx --precision int8 --calibration calibration.npz -o resnet18.int8.onnx",
@@ -104,6 +105,7 @@ internal static class OptimizeCommand
                 Dims = parse.GetValue(dims) ?? [],
                 ProducerName = OnnxEmitter.ProducerName,
             };
+            if (parse.GetValue(externalDataThreshold) is { } threshold) request = request with { ExternalDataThreshold = threshold };
             var error = parse.InvocationConfiguration.Error;
             var summary = ModelOptimizer.Run(request, warning => error.WriteLine(warning.Format()));
             var stdout = parse.InvocationConfiguration.Output;
