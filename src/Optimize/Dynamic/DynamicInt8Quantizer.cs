@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Optimize.Int8;
 using ModelForge.Optimize.Onnx;
@@ -184,7 +185,7 @@ public static class DynamicInt8Quantizer
         private (string Weight, string Scale, string ZeroPoint) AddQuantized(
             TensorProto weight, long[] storedDims, long[] scaleDims, int[] permutation, Func<int, int, int> channelOf)
         {
-            var values = OnnxTensors.ReadFloats(weight);
+            var values = OnnxTensors.FloatValues(weight);
             var columns = (int)weight.Dims[^1];
             var scales = new float[scaleDims.Aggregate(1L, (a, d) => a * d)];
             for (var i = 0; i < values.Length; i++)
@@ -196,7 +197,8 @@ public static class DynamicInt8Quantizer
 
             var sourceDims = weight.Dims.Select(d => (int)d).ToArray();
             var storedStrides = Strides(storedDims.Select(d => (int)d).ToArray());
-            var q = new sbyte[values.Length];
+            var bytes = new byte[values.Length];
+            var q = MemoryMarshal.Cast<byte, sbyte>(bytes.AsSpan());
             var index = new int[sourceDims.Length];
             for (var i = 0; i < values.Length; i++)
             {
@@ -207,7 +209,7 @@ public static class DynamicInt8Quantizer
                 var scale = scales[channelOf(i / columns, i % columns)];
                 q[target] = (sbyte)Math.Clamp(Math.Round(values[i] / scale, MidpointRounding.ToEven), -weightLimit, weightLimit);
             }
-            var quantizedWeight = OnnxTensors.Int8s(_names.Next($"{weight.Name}_quantized"), q, storedDims);
+            var quantizedWeight = OnnxTensors.Owning(_names.Next($"{weight.Name}_quantized"), ElementTypes.Int8, bytes, storedDims);
             var scaleTensor = OnnxTensors.Floats(_names.Next($"{weight.Name}_scale"), scales, scaleDims);
             var zeroPoint = OnnxTensors.Int8s(_names.Next($"{weight.Name}_zero_point"), new sbyte[scales.Length], scaleDims);
             graph.Initializer.Add(quantizedWeight);
