@@ -28,6 +28,12 @@ public sealed record OptimizeRequest(string ModelPath, string OutputPath, Precis
 
     /// <summary>The <c>producer_name</c> the written model records (null: the input's is kept).</summary>
     public string? ProducerName { get; init; }
+
+    /// <summary>
+    /// Inline size in bytes above which the output's weights go to <c>OUT.onnx.data</c> (protobuf's 2 GiB limit by
+    /// default; tests lower it). An input with external data gives external data out whatever its size.
+    /// </summary>
+    public long ExternalDataThreshold { get; init; } = OnnxModelFile.ProtobufLimit;
 }
 
 /// <summary>
@@ -37,22 +43,25 @@ public sealed record OptimizeRequest(string ModelPath, string OutputPath, Precis
 public sealed record SensitivityOptions(QuantizationThresholds Thresholds, SensitivityBudget Budget);
 
 /// <summary>
-/// What <see cref="ModelOptimizer.Run"/> did: the precision, and the account of the rewrite that ran. A
-/// <see cref="Sensitivity"/> pass that did not pass (its <see cref="SensitivityResult.Failure"/>) wrote nothing.
+/// What <see cref="ModelOptimizer.Run"/> did: the precision, whether the output's weights went to <c>OUT.onnx.data</c>,
+/// and the account of the rewrite that ran. A <see cref="Sensitivity"/> pass that did not pass (its
+/// <see cref="SensitivityResult.Failure"/>) wrote nothing.
 /// </summary>
 public sealed record OptimizeSummary(Precision Precision, bool ExternalData, Int8Result? Int8 = null, Fp16Result? Fp16 = null,
     DynamicInt8Result? DynamicInt8 = null, SensitivityResult? Sensitivity = null);
 
 /// <summary>
-/// <c>modelforge optimize</c>'s work: read the model (external data included), rewrite it to the requested precision,
-/// write it atomically (weights back in a side file when the input kept them there). Nothing is written on failure.
+/// <c>modelforge optimize</c>'s work: read the model (external data mapped, not copied: <see cref="OnnxModelFile"/>),
+/// rewrite it to the requested precision, write it atomically (weights back in a side file when the input kept them
+/// there or the output passes <see cref="OptimizeRequest.ExternalDataThreshold"/>). Nothing is written on failure.
+/// Peak memory is about one copy of the input's weights plus the rewrite's new (smaller) ones.
 /// </summary>
 public static class ModelOptimizer
 {
     public static OptimizeSummary Run(OptimizeRequest request, Action<Diagnostic> warn)
     {
         var (model, external) = OnnxModelFile.Read(request.ModelPath);
-        var summary = new OptimizeSummary(request.Precision, external);
+        var summary = new OptimizeSummary(request.Precision, ExternalData: false);
         switch (request.Precision)
         {
             case Precision.Fp32:
@@ -85,8 +94,8 @@ public static class ModelOptimizer
                 break;
         }
         if (request.ProducerName is { } producer) model.ProducerName = producer;
-        OnnxModelFile.Write(model, request.OutputPath, external);
-        return summary;
+        var writtenExternal = OnnxModelFile.Write(model, request.OutputPath, external, request.ExternalDataThreshold);
+        return summary with { ExternalData = writtenExternal };
     }
 
     /// <summary>The sensitivity pass on the calibration batches, against the fp32 ONNX model's outputs on them.</summary>

@@ -38,10 +38,12 @@ internal static class ConvertCommand
 
         var optimize = CommonOptions.Optimize();
         var externalData = CommonOptions.ExternalData();
-        var externalDataThreshold = new Option<long?>("--external-data-threshold")
+        var externalDataThreshold = CommonOptions.ExternalDataThreshold();
+
+        var fusedAttention = new Option<bool>("--fused-attention")
         {
-            Description = "Model size in bytes above which weights go to external data; for tests. [default: 2 GiB − 1]",
-            Hidden = true,
+            Description = "Lower scaled_dot_product_attention to ONNX Runtime's com.microsoft.MultiHeadAttention where it computes the same " +
+                          "(float32 [B, H, L, E] heads; 1.1–1.5× faster on ONNX Runtime's CPU at 128+ tokens). The model then runs on ONNX Runtime only.",
         };
 
         var precision = new PrecisionOptions(
@@ -50,7 +52,7 @@ internal static class ConvertCommand
             "checks it against libtorch, and a build's onnx.precision does both.");
         var command = new Command("convert", "Convert a TorchScript model to ONNX.")
         {
-            model, inputs, opset, output, outputNames, optimize, externalData, externalDataThreshold, force,
+            model, inputs, opset, output, outputNames, optimize, externalData, externalDataThreshold, fusedAttention, force,
         };
         precision.AddTo(command);
         HelpText.Add(command,
@@ -70,6 +72,7 @@ internal static class ConvertCommand
             {
                 Optimize = CommonOptions.OptimizeLevelOf(parse.GetValue(optimize)),
                 ExternalData = parse.GetValue(externalData),
+                FusedAttention = parse.GetValue(fusedAttention),
             };
             if (parse.GetValue(externalDataThreshold) is { } threshold) options = options with { ExternalDataThreshold = threshold };
             if (CommonOptions.IsVerbose(parse)) options = options.WithPassTrace(parse.InvocationConfiguration.Output);
@@ -77,7 +80,7 @@ internal static class ConvertCommand
             var scratch = precision.TargetOf(parse) == Precision.Fp32 ? null
                 : Path.Combine(Path.GetDirectoryName(outputPath)!, $".modelforge-convert-{Guid.NewGuid():N}");
             var converted = scratch is null ? outputPath : Path.Combine(scratch, "model.onnx");
-            var rewrite = scratch is null ? null : precision.Request(parse, converted, outputPath);
+            var rewrite = scratch is null ? null : precision.Request(parse, converted, outputPath) with { ExternalDataThreshold = options.ExternalDataThreshold };
             try
             {
                 using (var result = ModelConverter.Convert(modelFile.FullName, options))
@@ -95,7 +98,7 @@ internal static class ConvertCommand
                 {
                     var error = parse.InvocationConfiguration.Error;
                     var summary = ModelOptimizer.Run(rewrite, warning => error.WriteLine(warning.Format()));
-                    PrecisionOptions.Describe(parse.InvocationConfiguration.Output, "the converted model", outputPath, summary);
+                    PrecisionOptions.Describe(parse.InvocationConfiguration.Output, "the converted model", outputPath, rewrite, summary);
                 }
             }
             finally

@@ -31,6 +31,7 @@ internal static class OptimizeCommand
                           "[default: MODEL.PRECISION.onnx next to MODEL]",
         };
         var force = CommonOptions.Force("an existing -o file (and its .data side file)");
+        var externalDataThreshold = CommonOptions.ExternalDataThreshold();
         var sensitivity = new Option<bool>("--sensitivity")
         {
             Description = "With int8: compare the int8 model's outputs with the fp32 model's on the calibration samples, and when they miss " +
@@ -63,6 +64,7 @@ internal static class OptimizeCommand
         foreach (var option in new Option[] { sensitivity, maxFloatNodes, sensitivitySeconds, minCosine, minSqnr, output })
             command.Options.Add(option);
         command.Options.Add(force);
+        command.Options.Add(externalDataThreshold);
         HelpText.Add(command,
             "modelforge optimize resnet18.onnx --precision int8 --calibration calibration.npz --sensitivity --max-float-nodes 4 -o resnet18.int8.onnx",
             "modelforge optimize encoder.onnx --precision int8-dynamic",
@@ -83,6 +85,7 @@ internal static class OptimizeCommand
                 MinSqnrDb = sqnrBar ?? QuantizationThresholds.Int8.MinSqnrDb,
             }).Validated();
             if (sensitivityWanted) request = request with { Sensitivity = new SensitivityOptions(thresholds, budget) };
+            if (parse.GetValue(externalDataThreshold) is { } threshold) request = request with { ExternalDataThreshold = threshold };
             OnnxOutputFile.EnsureWritable(outputPath, parse.GetValue(force));
             var error = parse.InvocationConfiguration.Error;
             var stdout = parse.InvocationConfiguration.Output;
@@ -96,7 +99,7 @@ internal static class OptimizeCommand
                     return ExitCodes.AccuracyGateFailed;
                 }
             }
-            PrecisionOptions.Describe(stdout, modelFile.Name, outputPath, summary);
+            PrecisionOptions.Describe(stdout, modelFile.Name, outputPath, request, summary);
             return ExitCodes.Success;
         }));
         return command;

@@ -100,7 +100,7 @@ internal sealed class PrecisionOptions
     }
 
     /// <summary>What the rewrite did, a line or more for standard output.</summary>
-    public static void Describe(TextWriter stdout, string source, string outputPath, OptimizeSummary summary)
+    public static void Describe(TextWriter stdout, string source, string outputPath, OptimizeRequest request, OptimizeSummary summary)
     {
         var weights = summary.ExternalData ? $", weights in {Path.GetFileName(outputPath)}.data" : "";
         switch (summary)
@@ -110,8 +110,7 @@ internal sealed class PrecisionOptions
                     $"optimized {source} → {outputPath} (int8: {int8.QuantizedNodes} nodes quantized, {int8.FloatNodes} left in float, " +
                     $"{int8.Activations} activation ranges from {int8.SampleSource} by {int8.Method.ToString().ToLowerInvariant()} in " +
                     $"{int8.CalibrationTime.TotalSeconds:F2} s{weights})"));
-                stdout.WriteLine($"int8 format: {(int8.Format.Activations == ActivationType.UInt8 ? "uint8" : "int8")} activations (per tensor), " +
-                                 $"int8 weights (per channel, {(int8.Format.ReduceRange ? "reduce_range: 7-bit" : "full range")}): {int8.Format.Reason}");
+                stdout.WriteLine(FormatLine(int8.Format, "per tensor", "per channel"));
                 break;
             case { Fp16: { } fp16 }:
                 stdout.WriteLine($"optimized {source} → {outputPath} (fp16: {fp16.Float32Nodes.Count} nodes kept in float32, " +
@@ -120,6 +119,7 @@ internal sealed class PrecisionOptions
             case { DynamicInt8: { } dynamic }:
                 stdout.WriteLine($"optimized {source} → {outputPath} (int8-dynamic: {dynamic.QuantizedNodes.Count} nodes quantized, " +
                                  $"{dynamic.Float32Nodes.Count} left in float{weights})");
+                stdout.WriteLine(FormatLine(dynamic.Format, "at run time", request.DynamicInt8.PerChannel ? "per channel" : "per tensor"));
                 foreach (var (node, reason) in dynamic.Float32Nodes) stdout.WriteLine($"  kept float: {node}: {reason}");
                 break;
             default:
@@ -127,6 +127,11 @@ internal sealed class PrecisionOptions
                 break;
         }
     }
+
+    /// <summary>The integer format an int8 model was written in, and why (the CPU's VNNI decides <c>reduce_range</c>).</summary>
+    private static string FormatLine(QuantizationFormat format, string activations, string weights) =>
+        $"int8 format: {(format.Activations == ActivationType.UInt8 ? "uint8" : "int8")} activations ({activations}), " +
+        $"int8 weights ({weights}, {(format.ReduceRange ? "reduce_range: 7-bit" : "full range")}): {format.Reason}";
 
     /// <summary>
     /// Options that do not fit the precision (MF8008): calibration data serves int8 and fp16, a generated sample count and

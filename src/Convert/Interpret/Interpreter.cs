@@ -39,6 +39,9 @@ public sealed partial class Interpreter
 
     public IReadOnlyList<UnsupportedCall> UnsupportedCalls => _unsupported;
 
+    /// <summary>Handlers may emit ONNX Runtime's fused attention (<see cref="ConvertOptions.FusedAttention"/>).</summary>
+    public bool FusedAttention { get; init; }
+
     /// <summary>One call of an op with no handler (or none at this opset), with where it is.</summary>
     public sealed record UnsupportedCall(string Op, SourceLocation Location, int? MinimumOpset);
 
@@ -768,7 +771,7 @@ public sealed partial class Interpreter
         }
 
         var location = _model.Locate(span);
-        var context = new OpContext(_graph, _opset, op, ScopeOf(frame), span, location);
+        var context = new OpContext(_graph, _opset, op, ScopeOf(frame), span, location) { FusedAttention = FusedAttention };
         object? result;
         try
         {
