@@ -656,6 +656,14 @@ public sealed partial class Interpreter
             case ("aten::__getitem__", [TupleValue tuple, long i]):
                 result = Current(tuple.Items[PythonOps.Index(i, tuple.Items.Count, () => Unsupported(span, "tuple index out of range"))]);
                 return true;
+            // `input.size()[2:]` in scripted torch.nn.functional (group_norm's batch-size check): a list slice, whatever
+            // its items (sizes known only at run time included).
+            // `[n // groups, groups] + list(size[2:])` (the same check): a list copy and list concatenation.
+            case ("aten::list", [List<object?> items]): result = items.ToList(); return true;
+            case ("aten::add", [List<object?> left, List<object?> right]): result = left.Concat(right).ToList(); return true;
+            case ("aten::slice", [List<object?> list, ..]) when args.Skip(1).All(bound => bound is null or long):
+                result = PythonOps.Slice(list, args.ElementAtOrDefault(1) as long?, args.ElementAtOrDefault(2) as long?, args.ElementAtOrDefault(3) as long?);
+                return true;
         }
         if (args.Any(a => a is Value or DynamicInt or PoisonValue or ModuleValue or Namespace)) return false;
         switch (op, args)
@@ -665,8 +673,10 @@ public sealed partial class Interpreter
             // from the count with __derive_index.
             case ("aten::__range_length", [long, long, long]): result = (long)StaticRange(args, span).Count; return true;
             case ("aten::__derive_index", [long index, long start, long step]): result = start + index * step; return true;
-            // `device.type in ["cpu", "cuda"]` (PyTorch 2.x's TransformerEncoderLayer fast-path check).
-            case ("aten::__contains__", [List<object?> items, string item]): result = items.Contains(item); return true;
+            // `device.type in ["cpu", "cuda"]` (PyTorch 2.x's TransformerEncoderLayer fast-path check) and
+            // `input.dim() not in (2, 3)` (scripted nn.GRU, torchaudio's Emformer).
+            case ("aten::__contains__", [List<object?> items, string or long]): result = items.Contains(args[1]); return true;
+            case ("aten::__contains__", [TupleValue tuple, string or long]): result = tuple.Items.Contains(args[1]); return true;
             case ("str", [var scalar]): result = FormatScalar(scalar); return true;
             case ("aten::find", [string text, string needle, long start, long end]):
                 var found = text[(int)Math.Min(start, text.Length)..(int)Math.Min(end, text.Length)].IndexOf(needle, StringComparison.Ordinal);
@@ -686,6 +696,14 @@ public sealed partial class Interpreter
                 return true;
             case ("aten::__is__" or "aten::__isnot__", [var left, var right]):
                 result = PythonOps.TryCompare(op == "aten::__is__" ? "is" : "is not", left, right, out var same) ? same : Equals(left, right) == (op == "aten::__is__");
+                return true;
+            // math.ceil / math.floor of a float in scripted code (Emformer's segment count): an int; math.log of a
+            // number (WavLM's relative position buckets): a float.
+            case ("aten::ceil" or "aten::floor", [double number]):
+                result = (long)(op == "aten::ceil" ? Math.Ceiling(number) : Math.Floor(number));
+                return true;
+            case ("aten::log", [long or double]):
+                result = Math.Log(args[0] is long whole ? whole : (double)args[0]!);
                 return true;
             case ("aten::neg", [long or double]):
                 result = PythonOps.Unary("-", args[0], () => Unsupported(span, "neg"));

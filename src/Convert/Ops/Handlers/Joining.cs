@@ -303,7 +303,8 @@ internal static class Unbind
 
 /// <summary>
 /// <c>repeat(x, repeats)</c> and <c>tile(x, dims)</c> → Tile. More repeats than dims adds leading dims of 1 to x
-/// first; fewer (tile only) repeats the leading dims once.
+/// first; fewer (tile only) repeats the leading dims once. Counts may be run-time ints (WavLM's
+/// <c>position_bias.unsqueeze(0).repeat(batch, 1, 1, 1)</c>): Tile takes its repeats as a tensor.
 /// </summary>
 [AtenOp("aten::repeat", "aten::tile")]
 internal static class Repeat
@@ -312,12 +313,18 @@ internal static class Repeat
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        var repeats = a.Ints(1, "repeats");
-        var rank = Math.Max(repeats.Length, x.Type.Rank);
-        repeats = [.. Enumerable.Repeat(1L, rank - repeats.Length), .. repeats];
+        var given = a.SymInts(1, "repeats");
+        var rank = Math.Max(given.Count, x.Type.Rank);
+        object[] repeats = [.. Enumerable.Repeat((object)1L, rank - given.Count), .. given];
         if (rank > x.Type.Rank) x = c.Unsqueeze(x, Enumerable.Range(0, rank - x.Type.Rank).Select(i => (long)i).ToArray());
-        var shape = x.Type.Shape!.Select((d, i) => repeats[i] == 1 ? d : d.Value is { } v ? Dim.Of(v * repeats[i]) : Shapes.Unknown()).ToArray();
-        return c.Op("Tile", [x, c.ConstInt64(repeats)], x.Type.WithShape(shape));
+        var shape = x.Type.Shape!.Select((d, i) => repeats[i] switch
+        {
+            1L => d,
+            long count => d.Value is { } v ? Dim.Of(v * count) : Shapes.Unknown(),
+            DynamicInt count when d.Value == 1 => count.Scalar.SizeOf ?? Shapes.Unknown(),
+            _ => Shapes.Unknown(),
+        }).ToArray();
+        return c.Op("Tile", [x, c.ShapeTensor(repeats)], x.Type.WithShape(shape));
     }
 }
 
