@@ -658,8 +658,7 @@ public sealed partial class Interpreter
                 return true;
             // `input.size()[2:]` in scripted torch.nn.functional (group_norm's batch-size check): a list slice, whatever
             // its items (sizes known only at run time included).
-            // `[n // groups, groups] + list(size[2:])` (the same check): a list copy and list concatenation.
-            case ("aten::list", [List<object?> items]): result = items.ToList(); return true;
+            // `[n // groups, groups] + list(size[2:])` (the same check): a list copy (aten::list, above) and list concatenation.
             case ("aten::add", [List<object?> left, List<object?> right]): result = left.Concat(right).ToList(); return true;
             case ("aten::slice", [List<object?> list, ..]) when args.Skip(1).All(bound => bound is null or long):
                 result = PythonOps.Slice(list, args.ElementAtOrDefault(1) as long?, args.ElementAtOrDefault(2) as long?, args.ElementAtOrDefault(3) as long?);
