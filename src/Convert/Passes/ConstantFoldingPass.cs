@@ -8,8 +8,9 @@ namespace ModelForge.Convert.Passes;
 /// entries of a <c>Shape</c>, become constants even when the value itself is computed at run time. Results over
 /// <see cref="PassContext.MaxFoldedBytes"/> are left to the runtime, so large weights are never materialised here.
 /// Folded ops: Identity, Shape, Size, Gather, Unsqueeze, Squeeze, Reshape, Flatten, Concat, Cast, Transpose, Slice,
-/// ConstantOfShape, Neg, Sqrt, Reciprocal, Add, Sub, Mul, Div (int64, int32, float32, float64 with broadcasting).
-/// An If whose condition is a constant is replaced by the branch it takes.
+/// ConstantOfShape, Neg, Sqrt, Reciprocal, Floor, Ceil, Add, Sub, Mul, Div, Min, Max (int64, int32, float32, float64
+/// with broadcasting), ReduceMin/ReduceMax over every axis. An If whose condition is a constant is replaced by the
+/// branch it takes. <see cref="Evaluate"/> applies the same rules on demand while the interpreter runs.
 /// </summary>
 public sealed class ConstantFoldingPass : IGraphPass
 {
@@ -30,7 +31,7 @@ public sealed class ConstantFoldingPass : IGraphPass
             if (node.Domain.Length != 0 || node.Outputs.Count != 1) continue;
             if (node.Outputs[0].Type is { IsFullyStatic: true } outType &&
                 outType.StaticShape().Aggregate(1L, (a, b) => a * b) * SafeSize(outType.ElementType) > context.MaxFoldedBytes) continue;
-            var folded = TryFold(node);
+            var folded = TryFold(node, input => input.Constant);
             if (folded is null || folded.Bytes.Length > context.MaxFoldedBytes) continue;
             var output = node.Outputs[0];
             var constant = graph.AddInitializer(output.Name + "_folded", folded);
@@ -56,7 +57,27 @@ public sealed class ConstantFoldingPass : IGraphPass
 
     private static long SafeSize(DataType type) => type == DataType.String ? 1 : type.SizeInBytes();
 
-    private static ConstantData? TryFold(Node node)
+    /// <summary>
+    /// The value of <paramref name="value"/> at conversion time when it is computed only from constants and static
+    /// dims by ops this pass folds (at most <paramref name="budget"/> nodes back), else null. The interpreter asks
+    /// this where torch needs a Python number (<c>int(tensor)</c>): a traced detector computes its resize sizes and
+    /// anchor counts from the input's shape through small tensors, which are known once the input's dims are.
+    /// </summary>
+    public static ConstantData? Evaluate(Value value, int budget = 256)
+    {
+        var known = new Dictionary<Value, ConstantData?>();
+        ConstantData? Of(Value v)
+        {
+            if (v.Constant is not null) return v.Constant;
+            if (known.TryGetValue(v, out var seen)) return seen;
+            known[v] = null;  // a cycle or a repeated failure stays unknown
+            if (v.Producer is not { Domain: "", Outputs.Count: 1 } node || budget-- <= 0) return null;
+            return known[v] = TryFold(node, Of);
+        }
+        return Of(value);
+    }
+
+    private static ConstantData? TryFold(Node node, Func<Value, ConstantData?> constantOf)
     {
         var inputs = node.Inputs;
         switch (node.OpType)
@@ -68,8 +89,9 @@ public sealed class ConstantFoldingPass : IGraphPass
             case "Gather" when inputs[0]?.Producer is { OpType: "Shape" } shape && inputs[1]?.Constant is not null:
                 return FoldGatherOfShape(node, shape);
         }
-        if (inputs.Any(i => i is not null && i.Constant is null)) return null;
-        var tensors = inputs.Select(i => i is null ? null : FoldTensor.From(i.Constant!)).ToArray();
+        var constants = inputs.Select(i => i is null ? null : constantOf(i)).ToArray();
+        if (inputs.Where((input, i) => input is not null && constants[i] is null).Any()) return null;
+        var tensors = constants.Select(c => c is null ? null : FoldTensor.From(c)).ToArray();
         try
         {
             return node.OpType switch
@@ -88,7 +110,12 @@ public sealed class ConstantFoldingPass : IGraphPass
                 "Neg" => FoldTensor.Unary(tensors[0]!, x => -x)?.ToConstant(),
                 "Sqrt" => tensors[0]!.Type.IsFloatingPoint() ? FoldTensor.Unary(tensors[0]!, Math.Sqrt)?.ToConstant() : null,
                 "Reciprocal" => tensors[0]!.Type.IsFloatingPoint() ? FoldTensor.Unary(tensors[0]!, x => 1 / x)?.ToConstant() : null,
-                "Add" or "Sub" or "Mul" or "Div" => FoldTensor.Binary(tensors[0]!, tensors[1]!, node.OpType)?.ToConstant(),
+                "Floor" or "Ceil" => tensors[0]!.Type.IsFloatingPoint()
+                    ? FoldTensor.Unary(tensors[0]!, node.OpType == "Floor" ? Math.Floor : Math.Ceiling)?.ToConstant() : null,
+                "Add" or "Sub" or "Mul" or "Div" or "Min" or "Max" when tensors.Length == 2 =>
+                    FoldTensor.Binary(tensors[0]!, tensors[1]!, node.OpType)?.ToConstant(),
+                "ReduceMin" or "ReduceMax" when ReducesEveryAxis(node, tensors) =>
+                    FoldTensor.ReduceAll(tensors[0]!, node.OpType == "ReduceMax", PassHelpers.IntAttribute(node, "keepdims", 1) != 0)?.ToConstant(),
                 _ => null,
             };
         }
@@ -96,6 +123,15 @@ public sealed class ConstantFoldingPass : IGraphPass
         {
             return null;
         }
+    }
+
+    /// <summary>No axes (attribute before opset 18, input from it) or all of them.</summary>
+    private static bool ReducesEveryAxis(Node node, FoldTensor?[] tensors)
+    {
+        var rank = tensors[0]!.Shape.Length;
+        var axes = tensors.Length > 1 && tensors[1] is { } input ? input.Longs()
+            : node.Attributes.TryGetValue("axes", out var attribute) ? (long[])attribute.Value : null;
+        return axes is null || axes.Select(a => a < 0 ? a + rank : a).Distinct().Count() == rank;
     }
 
     private static ConstantData? Reshaped(FoldTensor input, TensorType outputType) =>

@@ -211,7 +211,16 @@ internal sealed class FoldTensor(DataType type, long[] shape, ReadOnlyMemory<byt
             ? new FoldTensor(input.Type, input.Shape, Encode(input.Type, Enumerable.Range(0, (int)input.Count).Select(i => op(input.Get(i))).ToArray()))
             : null;
 
-    /// <summary>Elementwise arithmetic with numpy broadcasting, computed in the operands' type (integer Div truncates, as ONNX Runtime does).</summary>
+    /// <summary>ReduceMin or ReduceMax over every axis (keepdims: all of them 1, else 0-d); empty inputs stay nodes.</summary>
+    public static FoldTensor? ReduceAll(FoldTensor input, bool max, bool keepDims)
+    {
+        if (!IsArithmetic(input.Type) || input.Count == 0) return null;
+        var values = Enumerable.Range(0, (int)input.Count).Select(input.Get);
+        var shape = keepDims ? input.Shape.Select(_ => 1L).ToArray() : [];
+        return new FoldTensor(input.Type, shape, Encode(input.Type, [max ? values.Max() : values.Min()]));
+    }
+
+    /// <summary>Elementwise arithmetic (Add, Sub, Mul, Div, Min, Max) with numpy broadcasting, computed in the operands' type (integer Div truncates, as ONNX Runtime does).</summary>
     public static FoldTensor? Binary(FoldTensor a, FoldTensor b, string op)
     {
         if (a.Type != b.Type || !IsArithmetic(a.Type)) return null;
@@ -255,6 +264,8 @@ internal sealed class FoldTensor(DataType type, long[] shape, ReadOnlyMemory<byt
         "Add" => x + y,
         "Sub" => x - y,
         "Mul" => x * y,
+        "Min" => Math.Min(x, y),
+        "Max" => Math.Max(x, y),
         // x / 0 and long.MinValue / -1 have no int64 result (the runtime's kernel decides): left as a node.
         _ => y == 0 || (x == long.MinValue && y == -1) ? throw new CannotFold() : x / y,
     };
@@ -265,6 +276,8 @@ internal sealed class FoldTensor(DataType type, long[] shape, ReadOnlyMemory<byt
         "Add" => x + y,
         "Sub" => x - y,
         "Mul" => x * y,
+        "Min" => MathF.Min(x, y),
+        "Max" => MathF.Max(x, y),
         _ => x / y,
     };
 
@@ -273,6 +286,8 @@ internal sealed class FoldTensor(DataType type, long[] shape, ReadOnlyMemory<byt
         "Add" => x + y,
         "Sub" => x - y,
         "Mul" => x * y,
+        "Min" => Math.Min(x, y),
+        "Max" => Math.Max(x, y),
         _ => x / y,
     };
 }

@@ -1,5 +1,6 @@
 using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
+using ModelForge.Convert.Passes;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
@@ -138,7 +139,10 @@ internal static class TensorFromData
         c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} of nested lists of different lengths", "torch.tensor needs rectangular data");
 }
 
-/// <summary><c>int(t)</c> of a one-element tensor: a plain int when it is a constant, else a run-time int.</summary>
+/// <summary>
+/// <c>int(t)</c> of a one-element tensor: a plain int when it is a constant or computed from constants and static dims
+/// only (a detector's resize size from the input's shape), else a run-time int.
+/// </summary>
 [AtenOp("aten::Int", "aten::IntImplicit", "aten::ScalarImplicit")]
 internal static class ToInt
 {
@@ -148,6 +152,9 @@ internal static class ToInt
         if (a.Get(0) is long or DynamicInt) return a.Get(0);
         var x = a.Tensor(0);
         if (c.TryGetConstantInt64(x, out var value)) return value;
+        if (ConstantFoldingPass.Evaluate(x) is { ElementCount: 1 } known && (known.ElementType.IsInteger() || c.OpName == "aten::Int") &&
+            FoldTensor.Cast(FoldTensor.From(known), DataType.Int64) is { } truncated)
+            return truncated.Longs()[0];
         return new DynamicInt(c.Cast(Item.Scalar(c, x), DataType.Int64));
     }
 }

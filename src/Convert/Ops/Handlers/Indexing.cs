@@ -119,7 +119,7 @@ internal static class Views
 /// <summary>
 /// <c>index(x, indices)</c>: advanced indexing with integer tensors (<c>table[idx]</c>, <c>x[:, idx]</c>, <c>x[i, j]</c>).
 /// One index tensor → Gather on its dim; several → GatherND on the <see cref="AdvancedIndex"/> layout, with the result dims
-/// put where torch puts them. Boolean masks are refused: their result shape depends on the data.
+/// put where torch puts them. One boolean mask selects elements (<see cref="Masked"/>): the result's size depends on the data.
 /// </summary>
 [AtenOp("aten::index")]
 internal static class Index
@@ -129,9 +129,11 @@ internal static class Index
     {
         var x = a.Tensor(0);
         var entries = AdvancedIndex.Entries(c, a.Get(1, "indices"));
+        if (entries is [{ Index.Type.ElementType: DataType.Bool or DataType.UInt8 } mask] && Masked(c, x, c.Cast(mask.Index, DataType.Bool), mask.Dim) is { } selected)
+            return selected;
         if (entries.Any(e => e.Index.Type.ElementType is DataType.Bool or DataType.UInt8))
-            throw c.Error(DiagnosticCode.UnsupportedConstruct, "indexing with a boolean mask gives a result whose shape depends on the data",
-                "use torch.where or masked_fill, which keep the shape");
+            throw c.Error(DiagnosticCode.UnsupportedConstruct, "indexing with a boolean mask together with other indices, or a mask over dims after the first, is not supported",
+                "index with the mask alone (x[mask], x[:, mask1d]) or use torch.where or masked_fill, which keep the shape");
         if (entries.Count == 1)
         {
             var (index, dim) = (c.Cast(entries[0].Index, DataType.Int64), entries[0].Dim);
@@ -142,6 +144,21 @@ internal static class Index
         var layout = AdvancedIndex.Of(c, x, entries);
         var result = c.Op("GatherND", [layout.Moved, layout.Stacked], layout.Moved.Type.WithShape(layout.ResultShape));
         return layout.TorchOrder is { } perm ? Permute.Lower(c, result, perm) : result;
+    }
+
+    /// <summary>
+    /// <c>x[mask]</c>: the elements (rows) where the mask over dims dim.. holds, in row-major order, as one dim of run-time
+    /// size (a detector's <c>boxes[scores &gt; threshold]</c>). A 1-D mask → Compress on its dim; a mask over several leading
+    /// dims → GatherND of its NonZero positions. Null for a multi-dim mask that does not start at dim 0.
+    /// </summary>
+    private static Value? Masked(OpContext c, Value x, Value mask, int dim)
+    {
+        var (shape, maskRank) = (x.Type.Shape!, mask.Type.Rank);
+        Dim[] resultShape = [.. shape.Take(dim), Shapes.Unknown(), .. shape.Skip(dim + maskRank)];
+        if (maskRank == 1)
+            return c.Op("Compress", [x, mask], x.Type.WithShape(resultShape), ("axis", dim));
+        if (dim != 0) return null;
+        return c.Op("GatherND", [x, Permute.Lower(c, NonZero.Positions(c, mask), [1, 0])], x.Type.WithShape(resultShape));
     }
 }
 
@@ -676,12 +693,16 @@ internal static class NonZero
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        var rank = x.Type.Rank;
-        var positions = c.Op("NonZero", [x], TensorType.Of(DataType.Int64, rank, Shapes.Unknown()));
-        if (c.OpName != "aten::nonzero_numpy") return Permute.Lower(c, positions, [1, 0]);
-        return Chunk.Split(c, positions, 0, Enumerable.Repeat(1L, rank).ToArray())
-            .Select(row => (object?)c.Op("Squeeze", [(Value)row!, c.ConstInt64([0])], TensorType.Of(DataType.Int64, Shapes.Unknown()))).ToList();
+        if (c.OpName == "aten::nonzero_numpy") return Rows(c, x);
+        return Permute.Lower(c, Positions(c, x), [1, 0]);
     }
+
+    public static Value Positions(OpContext c, Value x) => c.Op("NonZero", [x], TensorType.Of(DataType.Int64, x.Type.Rank, Shapes.Unknown()));
+
+    /// <summary>nonzero(x, as_tuple=True), also <c>where(condition)</c>: one [N] tensor per dim of x.</summary>
+    public static List<object?> Rows(OpContext c, Value x) =>
+        Chunk.Split(c, Positions(c, x), 0, Enumerable.Repeat(1L, x.Type.Rank).ToArray())
+            .Select(row => (object?)c.Op("Squeeze", [(Value)row!, c.ConstInt64([0])], TensorType.Of(DataType.Int64, Shapes.Unknown()))).ToList();
 }
 
 /// <summary>

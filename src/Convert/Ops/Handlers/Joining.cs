@@ -71,6 +71,8 @@ internal static class Chunk
     {
         var x = a.Tensor(0);
         var axis = Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank);
+        if (!c.OpName.EndsWith("chunk", StringComparison.Ordinal) && a.Get(1) is List<object?> { Count: 1 })
+            return new List<object?> { x };  // one piece is the whole dim, whatever its size (a detector's per-image split of one image)
         var size = StaticSize(c, x, axis);
         long[] sizes;
         if (c.OpName.EndsWith("chunk", StringComparison.Ordinal))

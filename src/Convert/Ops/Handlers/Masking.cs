@@ -23,7 +23,7 @@ internal static class MaskedFill
 /// <summary>
 /// <c>where(condition, x, y)</c>: x where the condition holds, else y → Where. Either side may be a number; the result
 /// type is torch's promotion of the two, the shape the broadcast of all three. Bool sides go through int64, as ONNX
-/// Runtime's Where before opset 16 has no bool kernel. The one-argument form is nonzero, another op.
+/// Runtime's Where before opset 16 has no bool kernel. The one-argument form is nonzero(condition, as_tuple=True).
 /// </summary>
 [AtenOp("aten::where")]
 internal static class Where
@@ -32,7 +32,7 @@ internal static class Where
     private static object? V13(OpContext c, OpArgs a)
     {
         if (a.Count < 3)
-            throw c.Error(DiagnosticCode.UnsupportedOpVariant, "aten::where(condition), which is nonzero(condition, as_tuple=True), is not supported");
+            return NonZero.Rows(c, a.Tensor(0));
         var condition = c.Cast(a.Tensor(0), DataType.Bool);
         var type = Binary.ResultType(a.Get(1), a.Get(2));
         var operandType = type == DataType.Bool ? DataType.Int64 : type;

@@ -60,16 +60,18 @@ internal static class Upsample
             return c.Op("Resize", [x, null, scaleTensor], x.Type.WithShape(outputShape), [.. attributes]);
         }
 
-        var sizes = a.Ints(1, "output_size");
-        if (sizes.Length != spatial) throw WrongCount(c, x, "output_size", sizes.Length);
-        var resized = shape.Take(2).Concat(sizes.Select(Dim.Of)).ToArray();
+        // Sizes known only at run time (Mask R-CNN pastes each mask at its box's size) go into the graph as a tensor.
+        var sizes = a.SymInts(1, "output_size");
+        if (sizes.Count != spatial) throw WrongCount(c, x, "output_size", sizes.Count);
+        var resized = shape.Take(2).Concat(sizes.Select(d => d is long v ? Dim.Of(v) : Shapes.Unknown())).ToArray();
+        var sizeTensor = c.ShapeTensor(sizes);
         if (axesAttribute)
         {
             attributes.Add(("axes", Enumerable.Range(2, spatial).Select(i => (long)i).ToArray()));
-            return c.Op("Resize", [x, null, null, c.ConstInt64(sizes)], x.Type.WithShape(resized), [.. attributes]);
+            return c.Op("Resize", [x, null, null, sizeTensor], x.Type.WithShape(resized), [.. attributes]);
         }
         var leading = x.Type.IsFullyStatic ? c.ConstInt64(x.Type.StaticShape()[..2]) : Slice.Static(c, c.ShapeOf(x), 0, 0, 2);
-        var fullSizes = c.Op("Concat", [leading, c.ConstInt64(sizes)], TensorType.Of(DataType.Int64, x.Type.Rank), ("axis", 0));
+        var fullSizes = c.Op("Concat", [leading, sizeTensor], TensorType.Of(DataType.Int64, x.Type.Rank), ("axis", 0));
         return c.Op("Resize", [x, null, null, fullSizes], x.Type.WithShape(resized), [.. attributes]);
     }
 

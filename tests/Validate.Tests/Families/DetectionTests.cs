@@ -1,0 +1,66 @@
+using System.Text.Json;
+using ModelForge.Convert;
+using ModelForge.Model;
+using ModelForge.Model.Tensors;
+
+namespace ModelForge.Validate.Tests.Families;
+
+/// <summary>
+/// torchvision's detection family (fixtures/families/detection, made by its generate.py from bench/families/detection.py):
+/// Faster R-CNN (MobileNetV3 and ResNet-50 FPN, v1 and v2), RetinaNet, FCOS, SSD300, SSDlite, Mask R-CNN (its scripted
+/// mask-paste loop) and Keypoint R-CNN (its keypoint decoding), traced by PyTorch 1.13 and by 2.6. Each converts, and the
+/// accuracy gate passes at 1e-3 on the image PyTorch saw: libtorch (with the torchvision substitutes) as reference,
+/// ONNX Runtime as candidate, the number of detections first, then the values. The reference kept as many detections as
+/// PyTorch did (outputs.npz).
+/// </summary>
+public sealed class DetectionTests : IDisposable
+{
+    private static readonly string Family = RepoPaths.Fixture("families", "detection");
+    private readonly string _directory = Directory.CreateTempSubdirectory("modelforge-detection-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static string[] FixtureNames() =>
+        [.. Directory.GetDirectories(Family).Where(d => File.Exists(Path.Combine(d, "spec.json"))).Select(d => Path.GetFileName(d)).Order()];
+
+    public static TheoryData<string> Fixtures() => new(FixtureNames());
+
+    [Fact]
+    public void Every_model_of_the_family_has_a_fixture_of_both_PyTorch_generations()
+    {
+        string[] models = ["fasterrcnn_mobilenet_v3_large_fpn", "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2",
+            "retinanet_resnet50_fpn", "fcos_resnet50_fpn", "ssd300_vgg16", "ssdlite320_mobilenet_v3_large",
+            "maskrcnn_resnet50_fpn", "keypointrcnn_resnet50_fpn"];
+        var expected = models.SelectMany(m => new[] { m + "_1x", m + "_2x" }).Order();
+        Assert.Equal(expected, FixtureNames());
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Converts_and_passes_the_gate(string fixture)
+    {
+        var folder = Path.Combine(Family, fixture);
+        using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "spec.json")));
+        var input = InputSpec.Parse(spec.RootElement.GetProperty("input").GetString()!);
+        var tolerance = spec.RootElement.GetProperty("tolerance");
+        var (atol, rtol) = (tolerance.GetProperty("atol").GetDouble(), tolerance.GetProperty("rtol").GetDouble());
+        var model = Path.Combine(folder, "model.pt");
+        var onnx = Path.Combine(_directory, fixture + ".onnx");
+        using (var result = ModelConverter.Convert(model, new ConvertOptions([input]))) result.WriteTo(onnx);
+
+        var (report, _, _) = Validator.Run(model, onnx, new ValidateOptions
+        {
+            Inputs = [input], Optional = [], Data = Npz.Read(Path.Combine(folder, "inputs.npz")),
+            Tolerances = new() { Float32 = new(atol, rtol) },
+        });
+
+        Assert.True(report.Passed, string.Join("; ", report.Runs.Select(r => r.Reason)));
+        var saved = Npz.Read(Path.Combine(folder, "outputs.npz"));
+        var names = spec.RootElement.GetProperty("outputs").EnumerateArray().Select(o => o.GetString()!).ToArray();
+        var run = Assert.Single(report.Runs);
+        Assert.Equal(names.Length, run.Outputs.Count);
+        for (var i = 0; i < names.Length; i++)
+            Assert.Equal(saved[names[i]].Shape, run.Outputs[i].ExpectedShape);
+        Assert.True(saved["boxes"].Shape[0] > 0, "the fixture keeps some detections");
+    }
+}
