@@ -14,13 +14,13 @@
 #   default: resnet50 mobilenet_v2 efficientnet_b0 convnext_tiny vit_b_16 bert_encoder (the models of issue 21);
 #   bert_encoder is nn.TransformerEncoder with BERT-base layers (768 wide, 12 heads) on float [batch, SEQ, 768]
 #   env RUNS=30 BUDGET_S=60   timed pairs per batch size, capped at BUDGET_S seconds
-#   env SAMPLES=256 ROWS=64    calibration samples, reference rows
+#   env SAMPLES=256 ROWS=256   calibration samples, reference rows (issue 21: 256 inputs not used for calibration)
 #   env BERT_LAYERS=12 SEQ=128 the encoder's depth and sequence length (fewer layers: an affordable run)
 #   env SKIP_PUBLISH=1         reuse bench/work/cli and bench/work/ortlatency
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ONNX_DIR="$WORK/onnx"
-RUNS="${RUNS:-30}"; BUDGET_S="${BUDGET_S:-60}"; SAMPLES="${SAMPLES:-256}"; ROWS_REF="${ROWS:-64}"
+RUNS="${RUNS:-30}"; BUDGET_S="${BUDGET_S:-60}"; SAMPLES="${SAMPLES:-256}"; ROWS_REF="${ROWS:-256}"
 BERT_LAYERS="${BERT_LAYERS:-12}"; SEQ="${SEQ:-128}"
 if [ $# -gt 0 ]; then REQUESTED=("$@"); else REQUESTED=(resnet50 mobilenet_v2 efficientnet_b0 convnext_tiny vit_b_16 bert_encoder); fi
 MODELS=()

@@ -48,7 +48,12 @@ def build(name):
     if encoder:
         layers, seq = int(encoder.group(1)), int(encoder.group(2))
         layer = torch.nn.TransformerEncoderLayer(768, 12, 3072, activation="gelu", batch_first=True)
-        return torch.nn.TransformerEncoder(layer, layers).eval(), torch.randn(1, seq, 768)
+        encoder = torch.nn.TransformerEncoder(layer, layers).eval()
+        # The layers are deep copies of one: each gets its own weight matrices (BERT's N(0, 0.02) initialisation).
+        with torch.no_grad():
+            for weight in (p for p in encoder.parameters() if p.dim() > 1):
+                weight.normal_(0, 0.02)
+        return encoder, torch.randn(1, seq, 768)
     kwargs, hw = MODELS[name]
     return getattr(tvm, name)(weights=None, **kwargs).eval(), torch.randn(1, 3, hw, hw)
 
