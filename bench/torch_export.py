@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Baseline: load a TorchScript module and export it with torch.onnx.export
-(opset 17, dynamic batch axis). Usage: torch_export.py MODEL.pt OUT.onnx [H W]"""
+(opset 17, dynamic batch axis). Usage: torch_export.py MODEL.pt OUT.onnx [ROW_SHAPE]
+ROW_SHAPE: one input row's dims without the batch, comma-separated (default 3,224,224)."""
 import sys
 
 import torch
@@ -8,10 +9,9 @@ import torch
 
 def main():
     src, dst = sys.argv[1], sys.argv[2]
-    h = int(sys.argv[3]) if len(sys.argv) > 3 else 224
-    w = int(sys.argv[4]) if len(sys.argv) > 4 else h
+    row_shape = [int(d) for d in (sys.argv[3] if len(sys.argv) > 3 else "3,224,224").split(",")]
     module = torch.jit.load(src).eval()
-    example = torch.randn(1, 3, h, w)
+    example = torch.randn(1, *row_shape)
     with torch.no_grad():
         torch.onnx.export(
             module, (example,), dst,

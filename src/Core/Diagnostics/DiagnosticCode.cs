@@ -170,7 +170,7 @@ public enum DiagnosticCode
     CalibrationDataConstant = 8003,
     /// <summary>A calibration array holds NaN or ±Inf.</summary>
     CalibrationDataNotFinite = 8004,
-    /// <summary>The model has no op static int8 quantizes (Conv, Gemm, MatMul with a constant weight, Add, Concat, pooling).</summary>
+    /// <summary>The model has no op static int8 quantizes (Conv, Gemm, MatMul with a constant weight, Add, Mul, Concat, pooling, Sigmoid, LeakyRelu).</summary>
     NothingToQuantize = 8005,
     /// <summary>The ONNX model to optimize cannot be read (not a file, not ONNX, external data missing).</summary>
     OptimizeModelUnreadable = 8006,

@@ -12,12 +12,18 @@ public sealed record QuantizedBias(string Name, string Input, string Weight);
 /// What static int8 quantization changes in a graph, decided from the graph alone (before calibration):
 /// the nodes that run in int8, the activation tensors that get a QuantizeLinear/DequantizeLinear pair (in the order
 /// they first appear), groups of tensors that must share one scale, the constant weights and biases, and the Relus
-/// folded into their producer (the producer writes the Relu's output; its quantized range starting at 0 does the clamp).
+/// (and Clips from 0, ReLU6) folded into their producer (the producer writes the clamp's output; its quantized range,
+/// calibrated on that output, starts at 0 and ends at or below the upper bound, so QuantizeLinear does the clamp).
 /// </summary>
 public sealed class QdqPlan
 {
-    /// <summary>Ops that get int8 kernels in ONNX Runtime when wrapped in QDQ.</summary>
-    public static readonly IReadOnlySet<string> ComputeOps = new HashSet<string> { "Conv", "Gemm", "MatMul", "Add", "Concat", "AveragePool", "GlobalAveragePool" };
+    /// <summary>
+    /// Ops that get int8 kernels in ONNX Runtime's CPU provider when wrapped in QDQ (its QDQ selector-action rules):
+    /// Sigmoid and LeakyRelu (table lookups, QLinearSigmoid/QLinearLeakyRelu) and Mul (QLinearMul) keep SiLU and
+    /// squeeze-and-excitation blocks in int8 between quantized Convs.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ComputeOps = new HashSet<string>
+        { "Conv", "Gemm", "MatMul", "Add", "Mul", "Concat", "AveragePool", "GlobalAveragePool", "Sigmoid", "LeakyRelu" };
 
     /// <summary>Ops that pass int8 data through unchanged when their input already is: the output shares the input's scale.</summary>
     public static readonly IReadOnlySet<string> PassThroughOps = new HashSet<string> { "MaxPool", "Flatten", "Reshape" };
@@ -37,7 +43,7 @@ public sealed class QdqPlan
     /// <summary>Indices of the nodes kept float by name (<see cref="For"/>'s <c>floatNodes</c>): they read and write float tensors.</summary>
     public HashSet<int> KeptFloat { get; } = [];
 
-    /// <summary>Producer node index → the index of the Relu folded into it.</summary>
+    /// <summary>Producer node index → the index of the Relu (or Clip from 0) folded into it.</summary>
     public Dictionary<int, int> FoldedRelus { get; } = [];
 
     /// <summary>Tensor → the tensor whose scale it shares (a union-find forest; <see cref="ScaleOwner"/> finds the root).</summary>
@@ -77,15 +83,17 @@ public sealed class QdqPlan
         {
             if (activations.Add(name)) plan.Activations.Add(name);
         }
-        // The node's output, or the output of a Relu that is its only consumer (folded into it).
+        bool ClampsFromZero(NodeProto node) => node.OpType == "Relu" ||
+            (node.OpType == "Clip" && ClipBound(node, 1, "min", initializers) == 0f && ClipBound(node, 2, "max", initializers) > 0f);
+        // The node's output, or the output of a Relu or ReLU6 that is its only consumer (folded into it).
         string QuantizedOutput(int index)
         {
             var output = graph.Node[index].Output[0];
             if (!graphOutputs.Contains(output) && consumers.TryGetValue(output, out var users) && users.Count == 1 &&
-                graph.Node[users[0]] is { OpType: "Relu" } relu && !concatInputs.Contains(relu.Output[0]))
+                graph.Node[users[0]] is var clamp && ClampsFromZero(clamp) && !concatInputs.Contains(clamp.Output[0]))
             {
                 plan.FoldedRelus[index] = users[0];
-                return relu.Output[0];
+                return clamp.Output[0];
             }
             return output;
         }
@@ -133,8 +141,8 @@ public sealed class QdqPlan
                     plan.Weights.Add(new QuantizedWeight(inputs[1], 1));
                     Quantize(i, [inputs[0]]);
                     break;
-                case "Add" when inputs.All(IsActivation):
-                case "AveragePool" or "GlobalAveragePool" when IsActivation(inputs[0]):
+                case "Add" or "Mul" when inputs.All(IsActivation):
+                case "AveragePool" or "GlobalAveragePool" or "Sigmoid" or "LeakyRelu" when IsActivation(inputs[0]):
                     Quantize(i, [.. inputs]);
                     break;
                 case "Concat" when inputs.All(IsActivation):
@@ -156,6 +164,17 @@ public sealed class QdqPlan
         var (a, b) = (ScaleOwner(tensor), ScaleOwner(other));
         SharedScale.TryAdd(b, b);
         if (a != b) SharedScale[a] = b;
+    }
+
+    /// <summary>A Clip bound: its scalar constant input (opset 11+) or attribute (older opsets); null when absent or not constant.</summary>
+    private static float? ClipBound(NodeProto node, int input, string attribute, Dictionary<string, TensorProto> initializers)
+    {
+        if (node.Input.Count <= input || node.Input[input].Length == 0)
+            return node.Attribute.FirstOrDefault(a => a.Name == attribute)?.F;
+        return initializers.TryGetValue(node.Input[input], out var bound) && bound.DataType == (int)TensorProto.Types.DataType.Float &&
+               bound.Dims.Aggregate(1L, (a, d) => a * d) == 1
+            ? QdqRewriter.Floats(bound)[0]
+            : null;
     }
 
     private static bool HasConstantBias(IList<string> inputs, int index, Func<string, int, bool> isFloatWeight) =>

@@ -82,11 +82,13 @@ internal static class QdqRewriter
             rewritten.Add(node);
             foreach (var output in outputs) QuantizeActivation(output);
         }
+        var foldedClipBounds = folded.SelectMany(i => graph.Node[i].Input.Skip(1)).ToList();
         graph.Node.Clear();
         graph.Node.AddRange(rewritten);
 
         var used = graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
-        var unusedFloats = plan.Weights.Select(w => w.Name).Concat(plan.Biases.Select(b => b.Name)).Where(n => !used.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        var unusedFloats = plan.Weights.Select(w => w.Name).Concat(plan.Biases.Select(b => b.Name)).Concat(foldedClipBounds)
+            .Where(n => !used.Contains(n)).ToHashSet(StringComparer.Ordinal);
         foreach (var tensor in graph.Initializer.Where(t => unusedFloats.Contains(t.Name)).ToList()) graph.Initializer.Remove(tensor);
     }
 

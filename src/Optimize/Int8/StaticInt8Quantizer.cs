@@ -67,7 +67,7 @@ public static class StaticInt8Quantizer
         if (plan.QuantizedNodes.All(i => QdqPlan.PassThroughOps.Contains(model.Graph.Node[i].OpType)))
             throw new ModelForgeException(DiagnosticCode.NothingToQuantize,
                 $"'{modelPath}' has no op static int8 quantizes (its ops: {string.Join(", ", model.Graph.Node.Select(n => n.OpType).Distinct().Order(StringComparer.Ordinal))})",
-                location, "static int8 quantizes Conv, Gemm, MatMul with a constant 2-D weight, Add, Concat and average pooling; keep this model fp32");
+                location, "static int8 quantizes Conv, Gemm, MatMul with a constant 2-D weight, Add, Mul, Concat, average pooling, Sigmoid and LeakyRelu; keep this model fp32");
 
         var specs = InputSpecs(model.Graph);
         var samples = options.CalibrationData is { } data

@@ -115,6 +115,62 @@ public sealed class QdqPatternTests(ITestOutputHelper log) : IDisposable
         Assert.Contains("QLinearAdd", ops);
     }
 
+    [Fact]
+    public void Silu_runs_as_qlinear_sigmoid_and_qlinear_mul_between_integer_convs()
+    {
+        var (fp32, int8) = Quantize(TinyModels.Silu(), "silu");
+        AssertMatchesFp32(fp32, int8);
+        var ops = OptimizedOps(int8);
+        Assert.Equal(2, ops.Count(op => op == "QLinearConv"));
+        Assert.Contains("QLinearSigmoid", ops);
+        Assert.Contains("QLinearMul", ops);
+        Assert.DoesNotContain("Sigmoid", ops);
+        Assert.DoesNotContain("Mul", ops);
+        // Only the graph output is dequantized: no float round trip inside the block.
+        Assert.Equal(1, ops.Count(op => op == "DequantizeLinear"));
+    }
+
+    [Fact]
+    public void Squeeze_excitation_stays_int8_from_the_pool_to_the_channel_scaling()
+    {
+        var (fp32, int8) = Quantize(TinyModels.SqueezeExcitation(), "se");
+        AssertMatchesFp32(fp32, int8);
+        var ops = OptimizedOps(int8);
+        Assert.Equal(4, ops.Count(op => op == "QLinearConv"));
+        Assert.Contains("QLinearGlobalAveragePool", ops);
+        Assert.Contains("QLinearSigmoid", ops);
+        Assert.Contains("QLinearMul", ops);
+        Assert.DoesNotContain("Relu", ops);
+        Assert.Equal(1, ops.Count(op => op == "DequantizeLinear"));
+    }
+
+    [Fact]
+    public void A_clip_from_zero_is_folded_into_its_conv_and_still_clamps()
+    {
+        var (fp32, int8) = Quantize(TinyModels.ClipFromZero(), "clip");
+        AssertMatchesFp32(fp32, int8);
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(int8));
+        Assert.DoesNotContain(model.Graph.Node, n => n.OpType == "Clip");
+        Assert.DoesNotContain(model.Graph.Initializer, t => t.Name is "low" or "high"); // the bounds went with the Clips
+        // The folded Conv's quantized range ends at the clamp's bound (calibrated on the Clip's output).
+        var scale = QdqRewriter.Floats(model.Graph.Initializer.Single(t => t.Name == "r1_scale"))[0];
+        Assert.InRange(scale * 255, 0.29f, 0.3001f);
+        var ops = OptimizedOps(int8);
+        Assert.Equal(3, ops.Count(op => op == "QLinearConv"));
+        Assert.Equal(1, ops.Count(op => op == "DequantizeLinear"));
+    }
+
+    [Fact]
+    public void Leaky_relu_runs_as_qlinear_leaky_relu()
+    {
+        var (fp32, int8) = Quantize(TinyModels.LeakyRelu(), "leaky");
+        AssertMatchesFp32(fp32, int8);
+        var ops = OptimizedOps(int8);
+        Assert.Equal(2, ops.Count(op => op == "QLinearConv"));
+        Assert.Contains("QLinearLeakyRelu", ops);
+        Assert.DoesNotContain("LeakyRelu", ops);
+    }
+
     /// <summary>
     /// int8 activations (S8S8) compute the same values, but ORT's x86 CPU kernels fuse fewer of them: here the first
     /// Conv (whose input also feeds the Add) and the Add stay float. That is why uint8 is the default.

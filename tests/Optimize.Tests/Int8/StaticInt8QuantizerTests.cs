@@ -27,13 +27,15 @@ public sealed class StaticInt8QuantizerTests(ITestOutputHelper log) : IDisposabl
 
     private string Output => Path.Combine(_directory, "out.onnx");
 
-    [Fact]
-    public void The_qdq_graph_of_a_small_convnet_matches_its_golden_text()
+    [Theory]
+    [InlineData("convnet")]
+    [InlineData("squeeze_excitation")]
+    public void The_qdq_graph_of_a_small_fixture_matches_its_golden_text(string fixture)
     {
-        var input = Save(TinyModels.ConvNet(), "convnet.onnx");
+        var input = Save(fixture == "convnet" ? TinyModels.ConvNet() : TinyModels.SqueezeExcitation(), fixture + ".onnx");
         Int8File.Quantize(input, Output, new Int8Options { CalibrationSamples = 8, Format = new QuantizationFormat(ActivationType.UInt8, false, "test") }, _ => { });
         GoldenFiles.Check(GraphText(ModelProto.Parser.ParseFrom(File.ReadAllBytes(Output))),
-            GoldenFiles.Directory(ThisFile(), "tests", "Optimize.Tests", "Int8", "Golden"), "convnet.int8.txt");
+            GoldenFiles.Directory(ThisFile(), "tests", "Optimize.Tests", "Int8", "Golden"), fixture + ".int8.txt");
     }
 
     [Fact]

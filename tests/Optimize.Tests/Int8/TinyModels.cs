@@ -138,10 +138,63 @@ internal sealed class TinyModels
         .Node("Relu", ["g"], "y")
         .Output("y").Build();
 
-    /// <summary>Nothing static int8 quantizes: Sigmoid and Mul.</summary>
+    /// <summary>Nothing static int8 quantizes: Tanh and Sub.</summary>
     public static ModelProto Elementwise() => new TinyModels()
         .Input("x", "batch", 4)
-        .Node("Sigmoid", ["x"], "s")
-        .Node("Mul", ["s", "x"], "y")
+        .Node("Tanh", ["x"], "t")
+        .Node("Sub", ["t", "x"], "y")
+        .Output("y").Build();
+
+    private static readonly long[] Same3x3 = [1, 1, 1, 1];
+
+    /// <summary>EfficientNet's SiLU: Conv, Sigmoid of it, Mul of the two, then a 1×1 Conv.</summary>
+    public static ModelProto Silu() => new TinyModels(6)
+        .Input("x", "batch", 4, 8, 8)
+        .Weight("w1", 8, 4, 3, 3).Weight("b1", 8).Weight("w2", 4, 8, 1, 1)
+        .Node("Conv", ["x", "w1", "b1"], "c1", ("pads", Same3x3))
+        .Node("Sigmoid", ["c1"], "gate")
+        .Node("Mul", ["c1", "gate"], "silu")
+        .Node("Conv", ["silu", "w2"], "y")
+        .Output("y").Build();
+
+    /// <summary>
+    /// Squeeze-and-excitation: GlobalAveragePool → 1×1 Conv → Relu → 1×1 Conv → Sigmoid, whose [batch, C, 1, 1] gate
+    /// scales the Conv's channels (a broadcasting Mul), then a 1×1 Conv.
+    /// </summary>
+    public static ModelProto SqueezeExcitation() => new TinyModels(7)
+        .Input("x", "batch", 4, 8, 8)
+        .Weight("w0", 8, 4, 3, 3).Weight("b0", 8).Weight("w1", 4, 8, 1, 1).Weight("b1", 4).Weight("w2", 8, 4, 1, 1).Weight("b2", 8).Weight("w3", 4, 8, 1, 1)
+        .Node("Conv", ["x", "w0", "b0"], "c", ("pads", Same3x3))
+        .Node("GlobalAveragePool", ["c"], "squeezed")
+        .Node("Conv", ["squeezed", "w1", "b1"], "s1")
+        .Node("Relu", ["s1"], "r")
+        .Node("Conv", ["r", "w2", "b2"], "s2")
+        .Node("Sigmoid", ["s2"], "gate")
+        .Node("Mul", ["c", "gate"], "excited")
+        .Node("Conv", ["excited", "w3"], "y")
+        .Output("y").Build();
+
+    /// <summary>
+    /// MobileNetV2's ReLU6 as Clip(0, max) after a Conv and after a depthwise Conv, then a 1×1 Conv. The bound is 0.3,
+    /// not 6, so that on these inputs the upper clamp really cuts values.
+    /// </summary>
+    public static ModelProto ClipFromZero() => new TinyModels(8)
+        .Input("x", "batch", 4, 8, 8)
+        .Weight("w1", 8, 4, 1, 1).Weight("b1", 8).Weight("w2", 8, 1, 3, 3).Weight("b2", 8).Weight("w3", 4, 8, 1, 1)
+        .Constant("low", [0f], []).Constant("high", [0.3f], [])
+        .Node("Conv", ["x", "w1", "b1"], "c1")
+        .Node("Clip", ["c1", "low", "high"], "r1")
+        .Node("Conv", ["r1", "w2", "b2"], "c2", ("pads", Same3x3), ("group", 8L))
+        .Node("Clip", ["c2", "low", "high"], "r2")
+        .Node("Conv", ["r2", "w3"], "y")
+        .Output("y").Build();
+
+    /// <summary>Conv → LeakyRelu(0.1) → Conv.</summary>
+    public static ModelProto LeakyRelu() => new TinyModels(9)
+        .Input("x", "batch", 4, 8, 8)
+        .Weight("w1", 8, 4, 3, 3).Weight("b1", 8).Weight("w2", 4, 8, 1, 1)
+        .Node("Conv", ["x", "w1", "b1"], "c1", ("pads", Same3x3))
+        .Node("LeakyRelu", ["c1"], "l", ("alpha", 0.1f))
+        .Node("Conv", ["l", "w2"], "y")
         .Output("y").Build();
 }
