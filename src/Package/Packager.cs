@@ -65,7 +65,8 @@ public static class Packager
         }
         request = request with { Batching = batching };
         var processingFiles = processing is null ? null : ProcessingFiles.Write(processing, request.ModelName, Path.Combine(outputDirectory, ProcessingFiles.Folder));
-        if (processingFiles is not null) written.AddRange(new[] { processingFiles.PreprocessPath, processingFiles.PostprocessPath, processingFiles.FusedPath }.OfType<string>());
+        if (processingFiles is not null)
+            written.AddRange(new[] { processingFiles.PreprocessPath, processingFiles.PostprocessPath, processingFiles.FusedPath }.OfType<string>().Concat(processingFiles.FusedDataPaths));
 
         if (targets.TorchServe is { } torchServe)
         {
