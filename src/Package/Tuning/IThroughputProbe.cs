@@ -52,7 +52,7 @@ public interface IOpenLoopProbe
     /// <summary>
     /// Sends requests of <paramref name="batchSize"/> at <paramref name="requestsPerSecond"/> (Poisson arrivals) for
     /// <see cref="MeasurementSettings.OpenLoopDuration"/> and at least <see cref="MeasurementSettings.OpenLoopMinRequests"/>
-    /// requests, and returns each request's service time in ms: from when a worker could take it (its arrival, or the
+    /// requests (but no longer than <see cref="MeasurementSettings.OpenLoopMaxDuration"/>, at least one request), and returns each request's service time in ms: from when a worker could take it (its arrival, or the
     /// worker's previous completion if it was busy) to its completion. Queueing behind other requests is not included.
     /// </summary>
     IReadOnlyList<double> MeasureOpenLoop(int batchSize, int instanceCount, double requestsPerSecond, MeasurementSettings settings, CancellationToken cancellationToken);

@@ -156,7 +156,8 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IOpenLoopProbe, IDisp
         var random = new Random(_options.Seed);
         var start = _clock.GetTimestamp();
         var due = 0.0;
-        for (var sent = 0; (sent < settings.OpenLoopMinRequests || due < settings.OpenLoopDuration.TotalSeconds) && failure is null && !cancellationToken.IsCancellationRequested; sent++)
+        bool More(int sent) => sent == 0 || ((sent < settings.OpenLoopMinRequests || due < settings.OpenLoopDuration.TotalSeconds) && due < settings.OpenLoopMaxDuration.TotalSeconds);
+        for (var sent = 0; More(sent) && failure is null && !cancellationToken.IsCancellationRequested; sent++)
         {
             due += -Math.Log(1 - random.NextDouble()) / requestsPerSecond;
             // Sleep to 1 ms before the arrival, then spin: Thread.Sleep alone is late by up to a scheduler tick.

@@ -88,6 +88,12 @@ public sealed record MeasurementSettings
     public int OpenLoopMinRequests { get; init; } = 100;
 
     /// <summary>
+    /// When an open-loop measurement stops sending even short of <see cref="OpenLoopMinRequests"/>: a batch of a
+    /// second at half load would otherwise take minutes per configuration (a slow model, or a busy machine).
+    /// </summary>
+    public TimeSpan OpenLoopMaxDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// The instances' busy share the open-loop measurement aims at (its rate is this × the closed-loop throughput):
     /// halfway between batches that find an idle instance and batches that run back to back.
     /// </summary>
@@ -177,9 +183,10 @@ public sealed record TuningOptions
         if (!(m.StabilityThreshold > 0) || m.Window <= TimeSpan.Zero || m.MaxWindow < m.Window || m.Warmup < TimeSpan.Zero || m.MinRequestsPerWindow < 1)
             throw Invalid("measurement windows need a positive window ≤ the max window, a non-negative warm-up, a positive threshold and at least 1 request",
                 "start from TuningOptions.For(level).Measurement");
-        if (m.OpenLoopDuration < TimeSpan.Zero || m.OpenLoopMinRequests < 1 || !(m.OpenLoopUtilisation > 0 && m.OpenLoopUtilisation < 1))
-            throw Invalid($"open-loop measurement needs a non-negative duration, at least 1 request and a utilisation in (0, 1) (got {m.OpenLoopDuration.TotalSeconds} s, {m.OpenLoopMinRequests}, {m.OpenLoopUtilisation})",
-                "the defaults are 2 s, 100 requests and 0.5");
+        if (m.OpenLoopDuration < TimeSpan.Zero || m.OpenLoopMaxDuration < m.OpenLoopDuration || m.OpenLoopMinRequests < 1 || !(m.OpenLoopUtilisation > 0 && m.OpenLoopUtilisation < 1))
+            throw Invalid($"open-loop measurement needs a non-negative duration ≤ its maximum, at least 1 request and a utilisation in (0, 1) " +
+                          $"(got {m.OpenLoopDuration.TotalSeconds} s ≤ {m.OpenLoopMaxDuration.TotalSeconds} s, {m.OpenLoopMinRequests}, {m.OpenLoopUtilisation})",
+                "the defaults are 2 s, at most 30 s, 100 requests and 0.5");
         if (!(MinimumGain >= 0) || PlateauSteps < 1 || Cores < 1)
             throw Invalid($"minimum gain {MinimumGain}, plateau steps {PlateauSteps} and cores {Cores} must be ≥ 0, ≥ 1 and ≥ 1", "the defaults are 0.05, 2 and the machine's cores");
         return this;
