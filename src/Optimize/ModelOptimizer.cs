@@ -3,6 +3,10 @@ using ModelForge.Model;
 using ModelForge.Optimize.Dynamic;
 using ModelForge.Optimize.Fp16;
 using ModelForge.Optimize.Int8;
+using ModelForge.Model.Tensors;
+using ModelForge.Validate.Compare;
+using ModelForge.Validate.Runtime;
+using Onnx;
 
 namespace ModelForge.Optimize;
 
@@ -16,6 +20,9 @@ public sealed record OptimizeRequest(string ModelPath, string OutputPath, Precis
 
     public DynamicInt8Options DynamicInt8 { get; init; } = new();
 
+    /// <summary>With static int8: run the sensitivity pass against the fp32 model's own outputs (null: off).</summary>
+    public SensitivityOptions? Sensitivity { get; init; }
+
     /// <summary>Dim sizes for generated calibration inputs as <c>NAME=MIN/OPT/MAX</c> (the OPT size is used; the batch dim is left out).</summary>
     public IReadOnlyList<string> Dims { get; init; } = [];
 
@@ -23,9 +30,18 @@ public sealed record OptimizeRequest(string ModelPath, string OutputPath, Precis
     public string? ProducerName { get; init; }
 }
 
-/// <summary>What <see cref="ModelOptimizer.Run"/> did: the precision, and the account of the rewrite that ran.</summary>
+/// <summary>
+/// The optimize command's sensitivity pass: evaluated on the calibration samples, the fp32 ONNX model's outputs as
+/// the reference (<see cref="SensitivityPass"/>).
+/// </summary>
+public sealed record SensitivityOptions(QuantizationThresholds Thresholds, SensitivityBudget Budget);
+
+/// <summary>
+/// What <see cref="ModelOptimizer.Run"/> did: the precision, and the account of the rewrite that ran. A
+/// <see cref="Sensitivity"/> pass that did not pass (its <see cref="SensitivityResult.Failure"/>) wrote nothing.
+/// </summary>
 public sealed record OptimizeSummary(Precision Precision, bool ExternalData, Int8Result? Int8 = null, Fp16Result? Fp16 = null,
-    DynamicInt8Result? DynamicInt8 = null);
+    DynamicInt8Result? DynamicInt8 = null, SensitivityResult? Sensitivity = null);
 
 /// <summary>
 /// <c>modelforge optimize</c>'s work: read the model (external data included), rewrite it to the requested precision,
@@ -45,7 +61,16 @@ public static class ModelOptimizer
                 var specs = StaticInt8Quantizer.InputSpecs(model.Graph);
                 var batchDim = BatchDim.Of(specs);
                 var dims = DimRange.ParseAll(request.Dims, specs).Where(d => d.Key != batchDim).ToDictionary(d => d.Key, d => d.Value.Opt);
-                summary = summary with { Int8 = StaticInt8Quantizer.Quantize(model, request.ModelPath, request.Int8 with { DimValues = dims }, warn) };
+                var int8Options = request.Int8 with { DimValues = dims };
+                if (request.Sensitivity is null)
+                {
+                    summary = summary with { Int8 = StaticInt8Quantizer.Quantize(model, request.ModelPath, int8Options, warn) };
+                    break;
+                }
+                var sensitivity = RunSensitivity(model, request.ModelPath, StaticInt8Quantizer.Calibrate(model, request.ModelPath, int8Options, warn), request.Sensitivity);
+                summary = summary with { Int8 = sensitivity.Int8, Sensitivity = sensitivity };
+                if (!sensitivity.Passed) return summary;
+                model = sensitivity.Model;
                 break;
             case Precision.Fp16:
                 // Only real data can show an activation float16 cannot hold; generated inputs would say little.
@@ -62,5 +87,15 @@ public static class ModelOptimizer
         if (request.ProducerName is { } producer) model.ProducerName = producer;
         OnnxModelFile.Write(model, request.OutputPath, external);
         return summary;
+    }
+
+    /// <summary>The sensitivity pass on the calibration batches, against the fp32 ONNX model's outputs on them.</summary>
+    private static SensitivityResult RunSensitivity(ModelProto model, string modelPath, Int8Calibration calibration, SensitivityOptions options)
+    {
+        var inputs = calibration.Samples.Batches().ToList();
+        List<IReadOnlyList<HostTensor>> references;
+        using (var fp32 = OrtCandidate.TryCreate(CandidateKind.Cpu, modelPath, out _)!)
+            references = inputs.Select(fp32.Run).ToList();
+        return SensitivityPass.Run(new SensitivityRequest(model, modelPath, calibration, inputs, references, options.Thresholds) { Budget = options.Budget });
     }
 }

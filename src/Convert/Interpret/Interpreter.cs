@@ -573,9 +573,9 @@ public sealed partial class Interpreter
             result = (long)shape.Count;
             return true;
         }
-        // Tensor properties of a converted graph value: a dense CPU tensor without autograd (conversion is eval mode).
+        // Tensor properties of a converted graph value: a dense CPU tensor, not pinned, without autograd (conversion is eval mode).
         if (op is "prim::is_nested" or "prim::is_cuda" or "prim::is_sparse" or "prim::is_mkldnn"
-                or "prim::is_meta" or "prim::requires_grad" && args is [Value])
+                or "prim::is_meta" or "prim::requires_grad" or "aten::is_pinned" && args is [Value])
         {
             result = false;
             return true;
@@ -630,6 +630,23 @@ public sealed partial class Interpreter
             // hooks, so the default, an empty dict, is what it counts.
             case ("aten::len", [List<KeyValuePair<object?, object?>> dict]): result = (long)dict.Count; return true;
             case ("aten::append", [List<object?> list, var item]): list.Add(item); result = list; return true;
+            // list(xs) copies; insert, pop, del xs[i] and xs[i] = v change the list itself, as in Python.
+            case ("aten::list", [List<object?> items]): result = new List<object?>(items); return true;
+            case ("aten::insert", [List<object?> list, long at, var item]):
+                list.Insert((int)Math.Clamp(at < 0 ? at + list.Count : at, 0, list.Count), item);
+                return true;
+            case ("aten::pop", [List<object?> list, ..]) when args is [_] or [_, long]:
+                var popped = PythonOps.Index(args is [_, long popAt] ? popAt : -1, list.Count, () => Unsupported(span, "pop from an empty list or index out of range"));
+                result = Current(list[popped]);
+                list.RemoveAt(popped);
+                return true;
+            case ("aten::Delete", [List<object?> list, long at]):
+                list.RemoveAt(PythonOps.Index(at, list.Count, () => Unsupported(span, "list index out of range")));
+                return true;
+            case ("aten::_set_item", [List<object?> list, long at, var item]):
+                list[PythonOps.Index(at, list.Count, () => Unsupported(span, "list assignment index out of range"))] = item;
+                result = list;
+                return true;
             case ("aten::__getitem__", [List<object?> list, long i]):
                 result = Current(list[PythonOps.Index(i, list.Count, () => Unsupported(span, "list index out of range"))]);
                 return true;
@@ -641,6 +658,10 @@ public sealed partial class Interpreter
         switch (op, args)
         {
             case ("aten::len", [string text]): result = (long)text.Length; return true;
+            // `for i in range(lo, hi, step)` is saved as a loop over range(__range_length(lo, hi, step)) that derives i
+            // from the count with __derive_index.
+            case ("aten::__range_length", [long, long, long]): result = (long)StaticRange(args, span).Count; return true;
+            case ("aten::__derive_index", [long index, long start, long step]): result = start + index * step; return true;
             // `device.type in ["cpu", "cuda"]` (PyTorch 2.x's TransformerEncoderLayer fast-path check).
             case ("aten::__contains__", [List<object?> items, string item]): result = items.Contains(item); return true;
             case ("str", [var scalar]): result = FormatScalar(scalar); return true;
