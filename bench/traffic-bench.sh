@@ -43,7 +43,7 @@ echo
 echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- Machine: $(nproc) CPUs, ${cpu:-unknown CPU}; load average (1/5/15 min) before $load_before, after $load_after"
 echo "- Command: \`bash bench/traffic-bench.sh\` (INSTANCES=$INSTANCES MAX_BATCH=$MAX_BATCH PREFERRED=$PREFERRED DELAY_US=$DELAY_US RUN_SECONDS=$SECONDS_PER_RATE FRACTIONS=$FRACTIONS MODEL=${MODEL:-resnet18})"
-echo "- Service times: the tuner's exhaustive measurement of batch 1..$MAX_BATCH at $INSTANCES instance(s) (0.5 s warm-up, ≥ 1 s and ≥ 10 requests per window, ≤ 6 windows); report in $OUT/service/"
+echo "- Service times: the tuner's exhaustive measurement of batch 1..$MAX_BATCH at $INSTANCES instance(s) (0.5 s warm-up, ≥ 1 s and ≥ 10 requests per window, ≤ 6 windows), then each batch size's open-loop service-time distribution (Poisson at half its closed-loop throughput, ≥ 2 s and ≥ 100 requests, ≤ 30 s), which the simulator samples; report in $OUT/service/"
 echo "- Measured: open-loop Poisson generator, one FIFO queue, DynamicBatcherPolicy, ONNX Runtime CPU sessions; the first 10 % of each run dropped. Predicted: BatcherSimulator, 20,000 requests (first 1,000 dropped), same policy and rate"
 echo
 echo "$table"

@@ -1,5 +1,6 @@
 // Traffic-aware batching benchmark (issue 22): the batcher simulator's p99 against a real batching queue in this process.
-// 1. Service times: the tuner's own closed-loop measurement of every batch size 1..max (exhaustive, perf_analyzer windows).
+// 1. Service times: the tuner's own measurement of every batch size 1..max (exhaustive, perf_analyzer windows), then its
+//    open-loop service-time distribution of each (OpenLoopServiceTimes: what a traffic profile makes the tuner measure).
 // 2. For each rate (fractions of the saturation rate those service times give): an open-loop load generator sends Poisson
 //    arrivals into one FIFO queue; N worker threads, one ONNX Runtime session each (cores / N intra-op threads, as the
 //    tuner's probe), take batches with DynamicBatcherPolicy (the simulator's policy) whenever they are free and run them.
@@ -48,6 +49,7 @@ var options = TuningOptions.For(TuningLevel.Full) with
     Search = TuningSearch.Exhaustive,
     BatchSizes = Enumerable.Range(1, maxBatch).ToList(),
     InstanceCounts = [instances],
+    OpenLoopServiceTimes = true,
     Measurement = new MeasurementSettings { Warmup = TimeSpan.FromMilliseconds(500), Window = TimeSpan.FromSeconds(1), MaxWindow = TimeSpan.FromSeconds(4), MinRequestsPerWindow = 10, MaxWindows = 6 },
 };
 var tuned = BatchTuner.Tune(onnx, [input], new TuningObjective(), options, new Progress<string>(Console.Error.WriteLine));

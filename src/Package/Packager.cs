@@ -32,7 +32,14 @@ public sealed record PackagingTargets
 /// <param name="ReusedLock">The decision came from the tuning lock: nothing was measured.</param>
 /// <param name="TritonVersion">The version added to <see cref="TritonOptions.Repository"/>; null without one.</param>
 public sealed record PackagingResult(BatchingConfig Batching, TuningReport? Tuning, IReadOnlyList<string> Written, IReadOnlyList<Diagnostic> Warnings,
-    bool ReusedLock = false, TritonVersionWrite? TritonVersion = null);
+    bool ReusedLock = false, TritonVersionWrite? TritonVersion = null)
+{
+    /// <summary>With pre-/post-processing and a repository: the versions added to the steps, the fused model and the ensemble (the model's own is <see cref="TritonVersion"/>).</summary>
+    public IReadOnlyList<TritonVersionWrite> TritonProcessingVersions { get; init; } = [];
+
+    /// <summary>Every version added to the repository, the model's first.</summary>
+    public IEnumerable<TritonVersionWrite> TritonVersions => TritonVersion is null ? [] : TritonProcessingVersions.Prepend(TritonVersion);
+}
 
 /// <summary>
 /// Tunes the batching once, then writes every requested bundle into one folder:
@@ -53,10 +60,6 @@ public static class Packager
         var warnings = new List<Diagnostic>();
         // Checked before anything is measured or written: a spec that cannot fit the model changes nothing.
         var processing = targets.Processing is { } processingOptions ? ProcessingPlan.Resolve(processingOptions, request.OnnxPath, request.OutputNames) : null;
-        if (processing is not null && targets.Triton?.Repository is not null)
-            throw new ModelForgeException(DiagnosticCode.TritonEnsembleInvalid,
-                "pre- and post-processing are written as a new ensemble in the bundle's triton/ folder; adding an ensemble to an existing repository is not supported yet",
-                new SourceLocation(targets.Triton.Repository), "leave out --triton-repository (package.triton.repository), and copy the four model folders of triton/ into the repository");
         var (batching, tuning, reused) = ChooseBatching(request, targets, warnings, progress);
         if (tuning is not null)
         {
@@ -65,7 +68,8 @@ public static class Packager
         }
         request = request with { Batching = batching };
         var processingFiles = processing is null ? null : ProcessingFiles.Write(processing, request.ModelName, Path.Combine(outputDirectory, ProcessingFiles.Folder));
-        if (processingFiles is not null) written.AddRange(new[] { processingFiles.PreprocessPath, processingFiles.PostprocessPath, processingFiles.FusedPath }.OfType<string>());
+        if (processingFiles is not null)
+            written.AddRange(new[] { processingFiles.PreprocessPath, processingFiles.PostprocessPath, processingFiles.FusedPath }.OfType<string>().Concat(processingFiles.FusedDataPaths));
 
         if (targets.TorchServe is { } torchServe)
         {
@@ -80,22 +84,25 @@ public static class Packager
             if (targets.KServeStorageUri is { } uri)
                 written.Add(KServeWriter.WriteTorchServe(archiveRequest, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), torchServe).InferenceServicePath);
         }
-        TritonVersionWrite? tritonVersion = null;
+        IReadOnlyList<TritonVersionWrite> tritonVersions = [];
         if (targets.Triton is { } triton)
         {
             triton = WithTunedCores(triton, tuning);
             TritonModel model;
             if (triton.Repository is { } repository)
-                model = (tritonVersion = TritonRepositoryVersions.Add(request, repository, triton)).Model;
+                model = (tritonVersions = processing is null
+                    ? [TritonRepositoryVersions.Add(request, repository, triton)]
+                    : TritonRepositoryVersions.AddEnsemble(request, repository, triton, processing, processingFiles!))[0].Model;
             else if (processing is not null)
                 model = WriteEnsemble(request, triton, processing, processingFiles!, Path.Combine(outputDirectory, TritonFolder), written);
             else
                 written.Add((model = TritonRepositoryWriter.Write(request, Path.Combine(outputDirectory, TritonFolder), triton)).ConfigPath);
             warnings.AddRange(model.Plan.Warnings);
             if (targets.KServeStorageUri is { } uri)
-                written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton).InferenceServicePath);
+                written.Add(KServeWriter.WriteTriton(request, Path.Combine(outputDirectory, KServeFolder), new KServeOptions(uri), triton,
+                    processing is null ? null : (processing, processingFiles!)).InferenceServicePath);
         }
-        return new PackagingResult(batching, tuning, written, warnings, reused, tritonVersion);
+        return new PackagingResult(batching, tuning, written, warnings, reused, tritonVersions.FirstOrDefault()) { TritonProcessingVersions = tritonVersions.Skip(1).ToList() };
     }
 
     /// <summary>
@@ -111,18 +118,12 @@ public static class Packager
         return request with { Handler = handler, ExtraFiles = [.. request.ExtraFiles, .. labels] };
     }
 
-    /// <summary>
-    /// The ensemble's four models and, when fused, NAME_fused: every config planned and checked before the first folder
-    /// is written. Returns the model itself (whose warnings the bundle reports).
-    /// </summary>
+    /// <summary>The ensemble's models (and NAME_fused) in the bundle's <c>triton/</c>; returns the model itself (whose warnings the bundle reports).</summary>
     private static TritonModel WriteEnsemble(PackageRequest request, TritonOptions triton, ProcessingPlan processing, ProcessingFiles files, string repository,
         List<string> written)
     {
-        var ensemble = TritonEnsembleWriter.Plan(request, triton, processing, files);
-        var fused = files.FusedPath is { } fusedPath ? TritonEnsembleWriter.PlanFused(request, triton, processing, fusedPath) : null;
-        var models = TritonEnsembleWriter.Write(ensemble, repository);
+        var models = TritonEnsembleWriter.WriteWithFused(request, triton, processing, files, repository);
         written.AddRange(models.Select(m => m.ConfigPath));
-        if (fused is not null) written.Add(TritonRepositoryWriter.Write(fused, repository).ConfigPath);
         return models.Single(m => m.Plan.ModelName == request.ModelName);
     }
 

@@ -30,6 +30,25 @@ public sealed class EnsembleCommandTests : IDisposable
             Assert.True(File.Exists(Path.Combine(output, file)), file);
     }
 
+    [Fact]
+    public void Package_adds_each_model_of_the_ensemble_to_a_repository_as_its_next_version()
+    {
+        var onnx = _workspace.Converted();
+        var repo = _workspace.PathOf("repo");
+        string[] Build() => [.. Package(onnx, _workspace.PathOf("bundles"), "--softmax", "--labels", Labels(10), "--fuse-pre-post"), "--triton-repository", repo, "--force"];
+
+        var first = CliRunner.Run(Build());
+        var second = CliRunner.Run(Build());
+
+        Assert.True(first.ExitCode == 0 && second.ExitCode == 0, first.Output + first.Error + second.Output + second.Error);
+        foreach (var model in new[] { "resnet", "resnet_preprocess", "resnet_postprocess", "resnet_fused", "resnet_ensemble" })
+        {
+            Assert.Contains($"triton: added version 2 of '{model}' to {repo} (versions present: 1, 2; latest:1 serves 2)", second.Output);
+            Assert.Equal(["1", "2"], Directory.EnumerateDirectories(Path.Combine(repo, model)).Select(Path.GetFileName).Order());
+        }
+        Assert.False(Directory.Exists(_workspace.PathOf(Path.Combine("bundles", "triton"))));
+    }
+
     [Theory]
     [InlineData("--labels", "MF4071", "the label file has 9 labels but the model's output 'output' has 10 classes")]
     [InlineData("--top-k", "MF4072", "postprocess topK 11 with 10 classes")]

@@ -5,6 +5,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Package.KServe;
+using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
@@ -128,5 +129,32 @@ public sealed class ExternalDataTests : IDisposable
         var result = BatchTuner.Tune(_onnx, [Models.ResNetInput], new TuningObjective(), options);
         Assert.Equal(2, result.Report.Measurements.Count);
         Assert.All(result.Report.Measurements, m => Assert.True(m.Succeeded, m.Failure));
+    }
+
+    [Fact]
+    public void Fused_model_reads_the_data_file_copied_next_to_it_and_in_its_Triton_folder()
+    {
+        var options = new ProcessingOptions { Preprocess = new ImagePreprocess(), Postprocess = new ClassifierPostprocess { Softmax = true }, Fused = true };
+        var external = ProcessingPlan.Resolve(options, _onnx, null);
+        var files = ProcessingFiles.Write(external, "resnet", Path.Combine(_out, "processing"));
+        var inline = ProcessingFiles.Write(ProcessingPlan.Resolve(options, _models.ResNetOnnx, null), "resnet", Path.Combine(_out, "processing-inline"));
+
+        Assert.Equal([Path.Combine(_out, "processing", DataName)], files.FusedDataPaths);
+        Assert.Equal(File.ReadAllBytes(_onnx + ".data"), File.ReadAllBytes(files.FusedDataPaths[0]));
+        Assert.Empty(inline.FusedDataPaths);
+        var image = new DenseTensor<byte>(Enumerable.Range(0, 64 * 64 * 3).Select(i => (byte)(i * 37 % 256)).ToArray(), [1, 64, 64, 3]);
+        float[] Scores(string fusedPath)
+        {
+            using var session = new InferenceSession(fusedPath);
+            using var outputs = session.Run([NamedOnnxValue.CreateFromTensor("image", image)]);
+            return outputs.Single(o => o.Name == "scores").AsEnumerable<float>().ToArray();
+        }
+        var expected = Scores(inline.FusedPath!);
+        Assert.Equal(expected, Scores(files.FusedPath!));
+
+        var triton = TritonRepositoryWriter.Write(TritonEnsembleWriter.PlanFused(Request(), new TritonOptions(), external, files.FusedPath!), Path.Combine(_out, "triton"));
+        var version = Path.Combine(triton.ModelDirectory, "1");
+        Assert.Equal([PackageLayout.OnnxFileName, DataName], Directory.GetFiles(version).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(expected, Scores(Path.Combine(version, PackageLayout.OnnxFileName)));
     }
 }

@@ -36,6 +36,15 @@ public sealed class KServeSchemaTests(Models models) : IDisposable
         Assert.Empty(Errors(KServeWriter.WriteTriton(request, _out, kserve, new TritonOptions()).InferenceServiceYaml));
     }
 
+    [Fact]
+    public void The_ensembles_inference_service_matches_kserves_crd()
+    {
+        var processing = EnsembleProcessing.ResNet(models, Path.Combine(_out, "processing"));
+        var yaml = KServeWriter.WriteTriton(Requests.ResNet(models), _out, new KServeOptions("gs://bucket/models/resnet"), new TritonOptions(), processing).InferenceServiceYaml;
+        Assert.Contains("modelforge.dev/model: \"resnet_ensemble\"", yaml);
+        Assert.Empty(Errors(yaml));
+    }
+
     [Theory]
     [InlineData("storageUri:", "storageURI:", "storageURI")]                             // a misspelled field: kubectl's strict validation refuses it
     [InlineData("memory: \"", "memory: \"4GB", "pattern")]                               // not a Kubernetes quantity

@@ -1,5 +1,6 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Package.KServe;
+using ModelForge.Package.Triton;
 
 namespace ModelForge.Package.Tests;
 
@@ -19,6 +20,26 @@ public sealed class KServeTests(Models models) : IDisposable
     public void Triton_inference_service_matches_golden() =>
         Golden.Check(KServeWriter.WriteTriton(Requests.ResNet(models), _out, Options with { TritonRuntimeVersion = "24.05-py3" }).InferenceServiceYaml,
             "kserve.triton.yaml");
+
+    [Fact]
+    public void Triton_storage_with_processing_holds_the_ensemble_its_steps_and_the_fused_model()
+    {
+        var processing = EnsembleProcessing.ResNet(models, Path.Combine(_out, "processing"));
+        var bundle = KServeWriter.WriteTriton(Requests.ResNet(models), _out, Options with { TritonRuntimeVersion = "24.05-py3" }, new TritonOptions(), processing);
+
+        Golden.Check(bundle.InferenceServiceYaml, "kserve.triton-ensemble.yaml");
+        var servedModels = new[] { "resnet", "resnet_ensemble", "resnet_fused", "resnet_postprocess", "resnet_preprocess" };
+        Assert.Equal(servedModels, Directory.GetDirectories(bundle.StorageDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // The same configs as the bundle's own triton/ (the ensemble goldens), and a valid ensemble by Triton's rules.
+        var configs = servedModels.ToDictionary(m => m, m => File.ReadAllText(Path.Combine(bundle.StorageDirectory, m, "config.pbtxt")));
+        foreach (var (model, config) in configs)
+        {
+            TextProto.Parse(config);
+            Golden.Check(config, $"ensemble.{model}.pbtxt");
+        }
+        TritonEnsembleRules.Check(configs["resnet_ensemble"], configs.Where(c => c.Key is not ("resnet_ensemble" or "resnet_fused")).ToDictionary());
+        Assert.True(File.Exists(Path.Combine(bundle.StorageDirectory, "resnet_fused", "1", "model.onnx")));
+    }
 
     [Fact]
     public void TorchServe_storage_has_the_runtimes_layout()

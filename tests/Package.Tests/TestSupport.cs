@@ -3,6 +3,7 @@ using Google.Protobuf;
 using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Package.Processing;
 using Onnx;
 
 namespace ModelForge.Package.Tests;
@@ -89,6 +90,32 @@ internal static class Requests
         Batching = new BatchingConfig(16, [], 0, 1),
         Timestamp = Time,
     };
+}
+
+/// <summary>
+/// The processing of the ensemble goldens (ensemble.*.pbtxt) around ResNet: 96×80 BGR HWC images, softmax, top-k,
+/// argmax and a 10-line label file, fused too; the ONNX files written to <paramref name="folder"/>.
+/// </summary>
+internal static class EnsembleProcessing
+{
+    public static (ProcessingPlan Plan, ProcessingFiles Files) ResNet(Models models, string folder, int topK = 3)
+    {
+        Directory.CreateDirectory(folder);
+        var labels = Path.Combine(folder, "labels.txt");
+        File.WriteAllLines(labels, Enumerable.Range(0, 10).Select(i => $"class_{i}"));
+        var options = new ProcessingOptions
+        {
+            Preprocess = new ImagePreprocess
+            {
+                Layout = ImageLayout.Hwc, ChannelOrder = ChannelOrder.Bgr, Height = 96, Width = 80,
+                Mean = [0.485f, 0.456f, 0.406f], Std = [0.229f, 0.224f, 0.225f],
+            },
+            Postprocess = new ClassifierPostprocess { Softmax = true, TopK = topK, Argmax = true, LabelFile = labels },
+            Fused = true,
+        };
+        var plan = ProcessingPlan.Resolve(options, models.ResNetOnnx, null);
+        return (plan, ProcessingFiles.Write(plan, "resnet", folder));
+    }
 }
 
 internal static class Golden

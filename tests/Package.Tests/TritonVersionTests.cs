@@ -1,5 +1,6 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
+using ModelForge.Package.Processing;
 using ModelForge.Package.Triton;
 
 namespace ModelForge.Package.Tests;
@@ -234,6 +235,61 @@ public sealed class TritonVersionTests(Models models) : IDisposable
     [InlineData("all:1")]
     public void A_policy_that_is_not_one_of_the_three_forms_is_refused(string text) =>
         Rules.Fails(DiagnosticCode.TritonConfigInvalid, "is not latest:N, all or specific", () => TritonVersionPolicy.Parse(text));
+
+    private static readonly string[] EnsembleModels = ["resnet", "resnet_ensemble", "resnet_fused", "resnet_postprocess", "resnet_preprocess"];
+
+    private (ProcessingPlan Plan, ProcessingFiles Files) Processing(int topK = 3) =>
+        EnsembleProcessing.ResNet(models, Path.Combine(Path.GetDirectoryName(_repo)!, $"processing-top{topK}"), topK);
+
+    [Fact]
+    public void Ensemble_builds_add_the_next_version_of_every_step_and_the_ensemble()
+    {
+        var (plan, files) = Processing();
+        var added = Enumerable.Range(0, 3).Select(_ => TritonRepositoryVersions.AddEnsemble(Requests.ResNet(models), _repo, Options, plan, files)).ToList();
+
+        Assert.All(added, build => Assert.Equal(EnsembleModels, build.Select(w => w.Model.Plan.ModelName).Order(StringComparer.Ordinal)));
+        Assert.All(added, build => Assert.Equal("resnet", build[0].Model.Plan.ModelName));
+        Assert.Equal([1, 2, 3], added.Select(build => build.Select(w => w.Version).Distinct().Single()));
+        foreach (var model in EnsembleModels)
+            Assert.Equal([1L, 2, 3], TritonRepositoryVersions.VersionsIn(Path.Combine(_repo, model)));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_repo, "resnet_ensemble", "3")));
+        Assert.Equal(File.ReadAllBytes(files.FusedPath!), File.ReadAllBytes(Path.Combine(_repo, "resnet_fused", "3", "model.onnx")));
+        Assert.True(added[1].All(w => !w.ConfigWritten), "an unchanged build leaves every config as it was");
+
+        // Rebuilt with latest:2: version 4 everywhere, version 2 byte for byte, and the repository still a valid ensemble.
+        var version2 = EnsembleModels.ToDictionary(m => m, m => Files(Path.Combine(_repo, m, "2")));
+        var rebuilt = TritonRepositoryVersions.AddEnsemble(Requests.ResNet(models), _repo, Options with { VersionPolicy = new TritonVersionPolicy.Latest(2) }, plan, files);
+        Assert.All(rebuilt, w => Assert.Equal([3L, 4], w.VersionsServed));
+        foreach (var model in EnsembleModels)
+        {
+            Assert.Equal(version2[model], Files(Path.Combine(_repo, model, "2")));
+            Assert.Equal("2", TextProto.Parse(File.ReadAllText(Path.Combine(_repo, model, "config.pbtxt"))).Message("version_policy").Message("latest").One("num_versions"));
+        }
+        var configs = EnsembleModels.ToDictionary(m => m, m => File.ReadAllText(Path.Combine(_repo, m, "config.pbtxt")));
+        TritonEnsembleRules.Check(configs["resnet_ensemble"], configs.Where(c => c.Key is not ("resnet_ensemble" or "resnet_fused")).ToDictionary());
+        foreach (var labelled in new[] { "resnet_postprocess", "resnet_ensemble", "resnet_fused" })
+            Assert.True(File.Exists(Path.Combine(_repo, labelled, "labels.txt")), labelled);
+    }
+
+    [Fact]
+    public void An_ensemble_whose_step_changes_its_interface_is_refused_whole_unless_new_config()
+    {
+        var (plan, files) = Processing();
+        TritonRepositoryVersions.AddEnsemble(Requests.ResNet(models), _repo, Options, plan, files);
+        var before = Files(_repo, includeHidden: true);
+        var (top5, top5Files) = Processing(topK: 5);
+
+        var e = Rules.Fails(DiagnosticCode.TritonConfigIncompatible, "output topk_scores: dims [-1,3] → [-1,5]",
+            () => TritonRepositoryVersions.AddEnsemble(Requests.ResNet(models), _repo, Options, top5, top5Files));
+        foreach (var changed in new[] { "resnet_postprocess", "resnet_ensemble", "resnet_fused" })
+            Assert.Contains(Path.Combine(_repo, changed, "config.pbtxt"), e.Diagnostics[0].Message);
+        Assert.DoesNotContain(Path.Combine(_repo, "resnet_preprocess", "config.pbtxt"), e.Diagnostics[0].Message);
+        Assert.Equal(before, Files(_repo, includeHidden: true));
+
+        var accepted = TritonRepositoryVersions.AddEnsemble(Requests.ResNet(models), _repo, Options with { NewConfig = true }, top5, top5Files);
+        Assert.All(accepted, w => Assert.Equal(2, w.Version));
+        Assert.Equal(["resnet_ensemble", "resnet_fused", "resnet_postprocess"], accepted.Where(w => w.Changes.Count > 0).Select(w => w.Model.Plan.ModelName).Order(StringComparer.Ordinal));
+    }
 
     /// <summary>Refused as MF4014 after <paramref name="arrange"/>, with the repository as it was.</summary>
     private void Refused(string rule, Action arrange)

@@ -162,7 +162,7 @@ internal static class PackageCommand
             console.WriteLine($"batching: {BatchTuner.Describe(result.Batching)}" + (result.ReusedLock ? $" (reused from {targets.LockPath})" : ""));
             foreach (var path in result.Written)
                 console.WriteLine($"wrote {Path.Combine(staged.OutputDirectory, Path.GetRelativePath(staged.StagingDirectory, path))}");
-            foreach (var line in result.TritonVersion?.Describe(package.Triton!.VersionPolicy) ?? []) console.WriteLine(line);
+            foreach (var line in result.TritonVersions.SelectMany(added => added.Describe(package.Triton!.VersionPolicy))) console.WriteLine(line);
             return ExitCodes.Success;
         }));
         return command;

@@ -133,7 +133,7 @@ public enum DiagnosticCode
     LabelFileMismatch = 4071,
     /// <summary>The postprocessing spec does not fit the model's output: not one float [N, classes] output, or top-k outside 1..classes.</summary>
     PostprocessInvalid = 4072,
-    /// <summary>An ensemble ModelForge assembled breaks one of Triton's ensemble rules (a step input not mapped, a tensor produced twice, an unused tensor, types or shapes that differ, a step's max_batch_size below the ensemble's); or processing with an existing repository, which cannot take an ensemble yet.</summary>
+    /// <summary>An ensemble ModelForge assembled breaks one of Triton's ensemble rules (a step input not mapped, a tensor produced twice, an unused tensor, types or shapes that differ, a step's max_batch_size below the ensemble's).</summary>
     TritonEnsembleInvalid = 4073,
 
     // MF5xxx: command line and outputs

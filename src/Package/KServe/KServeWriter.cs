@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Package.IO;
+using ModelForge.Package.Processing;
 using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using YamlDotNet.RepresentationModel;
@@ -63,16 +64,25 @@ public static partial class KServeWriter
         return WriteService(outputDirectory, KServeRuntime.TorchServe, storage, TorchServeInferenceService(name, uri, resources));
     }
 
-    /// <summary>Triton runtime (<c>kserve-tritonserver</c>): the repository root is <c>storage/triton/</c>; requests use the Triton model name.</summary>
-    public static KServeBundle WriteTriton(PackageRequest request, string outputDirectory, KServeOptions kserve, TritonOptions? options = null)
+    /// <summary>
+    /// Triton runtime (<c>kserve-tritonserver</c>): the repository root is <c>storage/triton/</c>; requests use the Triton
+    /// model name. With <paramref name="processing"/> the repository is the ensemble's (<see cref="TritonEnsembleWriter.WriteWithFused"/>:
+    /// the steps, the ensemble and the fused model, all of which the runtime loads), and the InferenceService names the
+    /// ensemble as the model to call in its annotation <c>modelforge.dev/model</c>.
+    /// </summary>
+    public static KServeBundle WriteTriton(PackageRequest request, string outputDirectory, KServeOptions kserve, TritonOptions? options = null,
+        (ProcessingPlan Plan, ProcessingFiles Files)? processing = null)
     {
         var name = ServiceName(request, kserve, KServeRuntime.Triton);
         var uri = StorageUri(kserve, KServeRuntime.Triton);
         var storage = StorageDirectory(outputDirectory, KServeRuntime.Triton);
-        var model = TritonRepositoryWriter.Write(request, storage, options);
+        var model = processing is { } p
+            ? TritonEnsembleWriter.WriteWithFused(request, options ?? new TritonOptions(), p.Plan, p.Files, storage).Single(m => m.Plan.ModelName == request.ModelName)
+            : TritonRepositoryWriter.Write(request, storage, options);
         var resources = PodResources.For(KServeRuntime.Triton, request.Batching.InstanceCount, request.Device, PodResources.SizeOf(storage));
         return WriteService(outputDirectory, KServeRuntime.Triton, storage,
-            TritonInferenceService(name, uri, resources, kserve.TritonRuntimeVersion, model.Plan.EngineBinding));
+            TritonInferenceService(name, uri, resources, kserve.TritonRuntimeVersion, model.Plan.EngineBinding,
+                processing is null ? null : request.ModelName + TritonEnsembleWriter.EnsembleSuffix));
     }
 
     /// <summary>
@@ -88,12 +98,16 @@ public static partial class KServeWriter
 
     /// <summary>
     /// The Triton InferenceService: <c>modelFormat: triton</c> with <c>protocolVersion: v2</c> (Triton speaks only v2;
-    /// without it no runtime is found), the image tag if given, the runtime's storage URI, the resources, and the engine
-    /// binding as an annotation.
+    /// without it no runtime is found), the image tag if given, the runtime's storage URI, the resources, and as
+    /// annotations the engine binding and the model clients call (<paramref name="servedModel"/>: an ensemble, whose
+    /// repository also holds its steps; Triton's runtime loads every model of the repository, so it names no model itself).
     /// </summary>
-    public static string TritonInferenceService(string serviceName, string storageUri, PodResources resources, string? runtimeVersion, string? engineBinding) =>
+    public static string TritonInferenceService(string serviceName, string storageUri, PodResources resources, string? runtimeVersion, string? engineBinding,
+        string? servedModel = null) =>
         YamlText.Write(Service(serviceName,
-            engineBinding is null ? null : YamlText.Map(("modelforge.dev/tensorrt-engine", YamlText.Quoted(engineBinding))),
+            engineBinding is null && servedModel is null ? null : YamlText.Map(
+                ("modelforge.dev/tensorrt-engine", engineBinding is null ? null : YamlText.Quoted(engineBinding)),
+                ("modelforge.dev/model", servedModel is null ? null : YamlText.Quoted(servedModel))),
             YamlText.Map(
                 ("modelFormat", YamlText.Map(("name", YamlText.Plain("triton")))),
                 ("protocolVersion", YamlText.Plain("v2")),

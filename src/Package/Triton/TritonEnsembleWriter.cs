@@ -3,6 +3,9 @@ using ModelForge.Package.Processing;
 
 namespace ModelForge.Package.Triton;
 
+/// <summary>Where a model of an ensemble build goes: its version, and the versions already in its folder.</summary>
+public sealed record TritonVersionSlot(int Version, IReadOnlyCollection<long> Present);
+
 /// <summary>One step of an ensemble: the model it runs and which ensemble tensor each of its inputs reads and outputs writes.</summary>
 public sealed record TritonEnsembleStep(TritonModelPlan Model, IReadOnlyList<(string ModelTensor, string EnsembleTensor)> InputMap,
     IReadOnlyList<(string ModelTensor, string EnsembleTensor)> OutputMap);
@@ -28,15 +31,21 @@ public static class TritonEnsembleWriter
     public const string EnsembleSuffix = "_ensemble";
     public const string FusedSuffix = "_fused";
 
-    public static TritonEnsemblePlan Plan(PackageRequest request, TritonOptions options, ProcessingPlan processing, ProcessingFiles files)
+    /// <param name="slots">
+    /// Each model's version and the versions already beside it, by model name (<see cref="TritonRepositoryVersions.AddEnsemble"/>);
+    /// default: every model at <see cref="PackageRequest.Version"/> in a new repository.
+    /// </param>
+    public static TritonEnsemblePlan Plan(PackageRequest request, TritonOptions options, ProcessingPlan processing, ProcessingFiles files,
+        Func<string, TritonVersionSlot>? slots = null)
     {
-        var model = TritonRepositoryWriter.Plan(request, options);
+        slots ??= NewRepository(request);
+        var model = PlanIn(slots, request, options);
         var batchDim = request.Inputs[0].Dims[0];
         // The processing steps batch as the model does; their instances are cheap CPU work, one each.
         var stepBatching = new BatchingConfig(request.Batching.MaxBatchSize, [], 0, 1);
         var stepOptions = new TritonOptions { Warmup = options.Warmup, VersionPolicy = options.VersionPolicy, WarmupDimSizes = options.WarmupDimSizes };
         TritonModelPlan? StepPlan(string suffix, string? onnxPath, InputSpec input, TritonOptions stepOption) => onnxPath is null ? null
-            : TritonRepositoryWriter.Plan(new PackageRequest
+            : PlanIn(slots, new PackageRequest
             {
                 ModelName = request.ModelName + suffix,
                 Version = request.Version,
@@ -60,10 +69,12 @@ public static class TritonEnsembleWriter
         if (post is not null) steps.Add(new TritonEnsembleStep(post, [(post.Inputs[0].Name, processing.Output!.Name)], Same(post.Outputs)));
 
         var ensembleName = request.ModelName + EnsembleSuffix;
+        var ensembleSlot = slots(ensembleName);
+        TritonRepositoryWriter.CheckVersionPolicy(options.VersionPolicy, ensembleSlot.Present.Append(ensembleSlot.Version));
         var inputs = (pre ?? model).Inputs;
         var outputs = (post ?? model).Outputs;
         var text = Emit(ensembleName, request.Batching.MaxBatchSize, options.VersionPolicy, inputs, outputs, steps);
-        var ensemble = new TritonModelPlan(ensembleName, request.Version, text, inputs, outputs, [], null) { ModelFiles = post?.ModelFiles ?? [] };
+        var ensemble = new TritonModelPlan(ensembleName, ensembleSlot.Version, text, inputs, outputs, [], null) { ModelFiles = post?.ModelFiles ?? [] };
         TritonEnsembleRules.Check(text, steps.ToDictionary(s => s.Model.ModelName, s => s.Model.ConfigText));
         return new TritonEnsemblePlan(ensemble, steps);
     }
@@ -72,12 +83,23 @@ public static class TritonEnsembleWriter
     /// <c>NAME_fused</c>: the fused ONNX model (<see cref="ProcessingGraphs.Fuse"/>) as one model of its own, taking the
     /// ensemble's input and giving its outputs, with the model's batching and instances.
     /// </summary>
-    public static TritonModelPlan PlanFused(PackageRequest request, TritonOptions options, ProcessingPlan processing, string fusedPath)
+    /// <param name="slots">As in <see cref="Plan"/>.</param>
+    public static TritonModelPlan PlanFused(PackageRequest request, TritonOptions options, ProcessingPlan processing, string fusedPath,
+        Func<string, TritonVersionSlot>? slots = null)
     {
         var inputs = processing.Preprocess is null ? request.Inputs : [ImageInput(request, processing)];
-        return TritonRepositoryWriter.Plan(request with { ModelName = request.ModelName + FusedSuffix, OnnxPath = fusedPath, Inputs = inputs, OutputNames = null, EngineDirectory = null },
+        return PlanIn(slots ?? NewRepository(request), request with { ModelName = request.ModelName + FusedSuffix, OnnxPath = fusedPath, Inputs = inputs, OutputNames = null, EngineDirectory = null },
             // A warm-up sample holds the model's own inputs, not the request's image: the fused model warms up on zeros.
             options with { Backend = TritonBackend.OnnxRuntime, OutputLabels = Labels(processing), Settings = options.Settings with { WarmupSample = null } });
+    }
+
+    private static Func<string, TritonVersionSlot> NewRepository(PackageRequest request) => _ => new TritonVersionSlot(request.Version, []);
+
+    /// <summary>A model's plan at the version its slot gives, its version policy checked against the versions already there.</summary>
+    private static TritonModelPlan PlanIn(Func<string, TritonVersionSlot> slots, PackageRequest request, TritonOptions options)
+    {
+        var slot = slots(request.ModelName);
+        return TritonRepositoryWriter.Plan(request with { Version = slot.Version }, options, slot.Present);
     }
 
     private static InputSpec ImageInput(PackageRequest request, ProcessingPlan processing) =>
@@ -85,6 +107,18 @@ public static class TritonEnsembleWriter
 
     private static Dictionary<string, string> Labels(ProcessingPlan processing) => processing.Postprocess?.LabelFile is { } labelFile
         ? new Dictionary<string, string> { [ProcessingPlan.ScoresName] = labelFile } : new Dictionary<string, string>();
+
+    /// <summary>
+    /// Plans the ensemble's models and, when fused, <c>NAME_fused</c> (every config checked before the first folder is
+    /// written), then writes them into a new repository at <paramref name="repositoryRoot"/>: the bundle's <c>triton/</c>
+    /// or KServe's <c>storage/triton/</c>.
+    /// </summary>
+    public static IReadOnlyList<TritonModel> WriteWithFused(PackageRequest request, TritonOptions options, ProcessingPlan processing, ProcessingFiles files, string repositoryRoot)
+    {
+        var ensemble = Plan(request, options, processing, files);
+        var fused = files.FusedPath is { } fusedPath ? PlanFused(request, options, processing, fusedPath) : null;
+        return [.. Write(ensemble, repositoryRoot), .. fused is null ? [] : new[] { TritonRepositoryWriter.Write(fused, repositoryRoot) }];
+    }
 
     /// <summary>Writes every model of the plan into <paramref name="repositoryRoot"/>, each folder staged and renamed into place.</summary>
     public static IReadOnlyList<TritonModel> Write(TritonEnsemblePlan plan, string repositoryRoot) =>

@@ -3,6 +3,7 @@ using System.Text;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Package.IO;
+using ModelForge.Package.Processing;
 
 namespace ModelForge.Package.Triton;
 
@@ -49,26 +50,82 @@ public static class TritonRepositoryVersions
 {
     public static TritonVersionWrite Add(PackageRequest request, string repositoryRoot, TritonOptions options)
     {
+        var root = RepositoryRoot(repositoryRoot);
+        TritonRepositoryWriter.CheckNames(request);
+        var slot = Open(root, request.ModelName);
+        var plan = TritonRepositoryWriter.Plan(request with { Version = slot.Version }, options, slot.Present);
+        var changes = InterfaceChanges([(slot, plan)], options);
+        return Write(slot, plan, changes[0], options);
+    }
+
+    /// <summary>
+    /// Adds an ensemble build (<see cref="TritonEnsembleWriter"/>): the preprocessing, the model, the postprocessing, the
+    /// fused model when there is one, and the ensemble each get their own next version, every config planned, checked
+    /// against the server's rules and compared with the existing one before the first folder is written. The steps are
+    /// written before the ensemble, so a polling server sees each step's new version before the ensemble's; each version
+    /// folder is staged and renamed into place as in <see cref="Add"/>. Returns the model's write first.
+    /// </summary>
+    public static IReadOnlyList<TritonVersionWrite> AddEnsemble(PackageRequest request, string repositoryRoot, TritonOptions options,
+        ProcessingPlan processing, ProcessingFiles files)
+    {
+        var root = RepositoryRoot(repositoryRoot);
+        TritonRepositoryWriter.CheckNames(request);
+        var slots = new Dictionary<string, RepositorySlot>(StringComparer.Ordinal);
+        TritonVersionSlot SlotOf(string modelName)
+        {
+            if (!slots.TryGetValue(modelName, out var slot)) slots[modelName] = slot = Open(root, modelName);
+            return new TritonVersionSlot(slot.Version, slot.Present);
+        }
+        var ensemble = TritonEnsembleWriter.Plan(request, options, processing, files, SlotOf);
+        var fused = files.FusedPath is { } fusedPath ? TritonEnsembleWriter.PlanFused(request, options, processing, fusedPath, SlotOf) : null;
+        var plans = ensemble.Steps.Select(step => step.Model).Concat(fused is null ? [] : [fused]).Append(ensemble.Ensemble)
+            .Select(plan => (slots[plan.ModelName], plan)).ToList();
+        var changes = InterfaceChanges(plans, options);
+        var writes = plans.Select((p, i) => Write(p.Item1, p.plan, changes[i], options)).ToList();
+        return writes.OrderBy(w => w.Model.Plan.ModelName == request.ModelName ? 0 : 1).ToList();
+    }
+
+    /// <summary>One model's folder in the repository before a version is added: its existing config, the versions there, the next one.</summary>
+    private sealed record RepositorySlot(string Root, string ModelDirectory, string ConfigPath, (string Text, TritonInterface Interface)? Existing, List<long> Present, int Version);
+
+    private static string RepositoryRoot(string repositoryRoot)
+    {
         var root = Path.GetFullPath(repositoryRoot);
         if (File.Exists(root))
             throw Repository($"the Triton repository '{root}' is a file", root, "name a folder (it is created when absent)");
-        TritonRepositoryWriter.CheckNames(request);
-        var modelDirectory = Path.Combine(root, request.ModelName);
+        return root;
+    }
+
+    private static RepositorySlot Open(string root, string modelName)
+    {
+        var modelDirectory = Path.Combine(root, modelName);
         var configPath = Path.Combine(modelDirectory, TritonRepositoryWriter.ConfigFileName);
         var existing = Directory.Exists(modelDirectory) ? ReadExistingConfig(configPath) : null;
         var present = existing is null ? [] : VersionsIn(modelDirectory);
         if (present.Count > 0 && present[^1] >= int.MaxValue)
-            throw Repository($"version {present[^1]} of '{request.ModelName}' leaves no next version number", modelDirectory, "add the version by hand under a lower number");
-        var version = present.Count == 0 ? 1 : (int)present[^1] + 1;
-        var plan = TritonRepositoryWriter.Plan(request with { Version = version }, options, present);
+            throw Repository($"version {present[^1]} of '{modelName}' leaves no next version number", modelDirectory, "add the version by hand under a lower number");
+        return new RepositorySlot(root, modelDirectory, configPath, existing, present, present.Count == 0 ? 1 : (int)present[^1] + 1);
+    }
 
-        var changes = existing is not { } current ? [] : current.Interface.ChangesTo(TritonInterface.Read(plan.ConfigText));
-        if (changes.Count > 0 && !options.NewConfig)
+    /// <summary>
+    /// Each plan's interface changes against its model's existing config; without <see cref="TritonOptions.NewConfig"/>
+    /// any change is MF4013, listing every model's, before anything is written.
+    /// </summary>
+    private static List<IReadOnlyList<InterfaceChange>> InterfaceChanges(IReadOnlyList<(RepositorySlot Slot, TritonModelPlan Plan)> plans, TritonOptions options)
+    {
+        var changes = plans.Select(p => p.Slot.Existing is not { } current ? [] : (IReadOnlyList<InterfaceChange>)current.Interface.ChangesTo(TritonInterface.Read(p.Plan.ConfigText))).ToList();
+        var changed = plans.Zip(changes).Where(p => p.Second.Count > 0).ToList();
+        if (changed.Count > 0 && !options.NewConfig)
             throw new ModelForgeException(DiagnosticCode.TritonConfigIncompatible,
-                $"the model's interface differs from '{configPath}', which versions {string.Join(", ", present)} share: " + string.Join("; ", changes),
-                new SourceLocation(configPath),
+                string.Join("; ", changed.Select(c => $"the model's interface differs from '{c.First.Slot.ConfigPath}', which versions {string.Join(", ", c.First.Slot.Present)} share: " + string.Join("; ", c.Second))),
+                new SourceLocation(changed[0].First.Slot.ConfigPath),
                 "serve the new interface under another model name (--name), or pass --new-config (spec: package.triton.newConfig) if the change is intended: the output then lists the clients it breaks");
+        return changes;
+    }
 
+    private static TritonVersionWrite Write(RepositorySlot slot, TritonModelPlan plan, IReadOnlyList<InterfaceChange> changes, TritonOptions options)
+    {
+        var (root, modelDirectory, configPath, existing, present, version) = slot;
         var versionDirectory = Path.Combine(modelDirectory, version.ToString(CultureInfo.InvariantCulture));
         var configBytes = Encoding.UTF8.GetBytes(plan.ConfigText);
         var configWritten = true;
@@ -93,10 +150,19 @@ public static class TritonRepositoryVersions
             {
                 // Warm-up data is named by version (warmup/vN/…), so it never replaces what the current config reads.
                 var warmupFolder = WarmupSample.VersionFolder(version);
-                if (plan.ModelFiles.Count > 0 && !StagedDirectory.WriteNew(Path.Combine(modelDirectory, warmupFolder),
-                        staging => TritonRepositoryWriter.WriteModelFiles(plan, staging, warmupFolder)))
+                var (warmup, shared) = (plan with { ModelFiles = plan.ModelFiles.Where(f => IsUnder(f, warmupFolder)).ToList() },
+                    plan.ModelFiles.Where(f => !IsUnder(f, warmupFolder)));
+                if (warmup.ModelFiles.Count > 0 && !StagedDirectory.WriteNew(Path.Combine(modelDirectory, warmupFolder),
+                        staging => TritonRepositoryWriter.WriteModelFiles(warmup, staging, warmupFolder)))
                     throw Repository($"'{warmupFolder}' already exists in '{modelDirectory}' (left by a version deleted by hand?); it was left as it is", modelDirectory,
                         $"move {warmupFolder} away, then run again");
+                // A label file, like the config, is shared by every version: replaced atomically, and only when it changed.
+                foreach (var file in shared)
+                {
+                    var path = Path.Combine(modelDirectory, file.RelativePath);
+                    if (!File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(file.Bytes))
+                        AtomicFile.Write(path, stream => stream.Write(file.Bytes));
+                }
                 configWritten = previous.Text != plan.ConfigText;
                 if (configWritten) AtomicFile.Write(configPath, stream => stream.Write(configBytes));
             }
@@ -110,6 +176,8 @@ public static class TritonRepositoryVersions
         return new TritonVersionWrite(new TritonModel(root, modelDirectory, configPath, plan), version, versions,
             options.VersionPolicy.Selects(versions), changes, configWritten);
     }
+
+    private static bool IsUnder(TritonModelFile file, string folder) => file.RelativePath.StartsWith(folder + "/", StringComparison.Ordinal);
 
     /// <summary>
     /// The model's version folders, ascending: Triton's rule (serving.md §2.1) is a name <c>stoll</c> reads, without a

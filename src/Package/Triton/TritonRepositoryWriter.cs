@@ -166,7 +166,7 @@ public static class TritonRepositoryWriter
     }
 
     /// <summary><c>VersionsToLoad</c> (serving.md §2.1): the policy must select at least one version that exists.</summary>
-    private static void CheckVersionPolicy(TritonVersionPolicy policy, IEnumerable<long> versions)
+    internal static void CheckVersionPolicy(TritonVersionPolicy policy, IEnumerable<long> versions)
     {
         switch (policy)
         {

@@ -97,19 +97,51 @@ public static class BatchTuner
                 warnings.Add(new TuningWarning(DiagnosticCode.TuningMeasurementUnstable.AsString(),
                     $"batch {m.BatchSize} × {ConfigSearch.Instances(m.InstanceCount)} did not stabilise within {m.Windows.Count} windows (±{options.Measurement.StabilityThreshold:P0}); its last {options.Measurement.StableWindows} windows were used"));
         }
-        var decision = TuningDecider.Decide(search.Measurements, objective, batching, warnings);
+        var measurements = objective.Traffic is not null || options.OpenLoopServiceTimes
+            ? WithOpenLoopServiceTimes(probe, search.Measurements, options.Measurement, warnings, progress, cancellationToken)
+            : search.Measurements;
+        var decision = TuningDecider.Decide(measurements, objective, batching, warnings);
         TrafficPlan? traffic = null;
         if (objective.Traffic is not null)
         {
             progress?.Report($"simulating the dynamic batcher at {objective.Traffic}");
-            traffic = TrafficPlanner.Plan(search.Measurements, objective, batching ? batchSizes.Max() : 0, options.Seed);
-            decision = TrafficDecision(traffic, search.Measurements, batching);
+            traffic = TrafficPlanner.Plan(measurements, objective, batching ? batchSizes.Max() : 0, options.Seed);
+            decision = TrafficDecision(traffic, measurements, batching);
         }
         progress?.Report($"chose {Describe(decision.Config)}: {decision.Reason}");
         var report = new TuningReport(model, probe.ExecutionProvider, options.Cores, options.Level, options.Search, objective,
-            batchSizes, instanceCounts, options.Measurement, search.Measurements, search.Log, decision, warnings, clock.GetElapsedTime(start).TotalSeconds)
+            batchSizes, instanceCounts, options.Measurement, measurements, search.Log, decision, warnings, clock.GetElapsedTime(start).TotalSeconds)
         { Traffic = traffic };
         return new TuningResult(decision.Config, report);
+    }
+
+    /// <summary>
+    /// Each succeeded measurement with its open-loop service-time distribution (<see cref="IOpenLoopProbe"/>), measured
+    /// at <see cref="MeasurementSettings.OpenLoopUtilisation"/> of its closed-loop throughput. A probe that cannot
+    /// measure open-loop leaves the measurements as they are; one that fails at a configuration leaves that one without
+    /// (its curve then falls back to the closed-loop numbers) and records a warning.
+    /// </summary>
+    private static IReadOnlyList<TuningMeasurement> WithOpenLoopServiceTimes(IThroughputProbe probe, IReadOnlyList<TuningMeasurement> measurements,
+        MeasurementSettings settings, List<TuningWarning> warnings, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        if (probe is not IOpenLoopProbe openLoop) return measurements;
+        return measurements.Select(m =>
+        {
+            if (!m.Succeeded || m.ThroughputPerSecond <= 0) return m;
+            var rate = settings.OpenLoopUtilisation * m.ThroughputPerSecond / m.BatchSize;
+            progress?.Report($"measuring batch {m.BatchSize} × {ConfigSearch.Instances(m.InstanceCount)} open-loop at {TrafficPlanner.Rate(rate)}");
+            try
+            {
+                var quantiles = ServiceTimeCurve.Quantiles(openLoop.MeasureOpenLoop(m.BatchSize, m.InstanceCount, rate, settings, cancellationToken));
+                progress?.Report($"  service time median {ConfigSearch.Ms(quantiles[50])}, p99 {ConfigSearch.Ms(quantiles[99])} (closed loop: {ConfigSearch.Ms(m.P50Milliseconds)}, {ConfigSearch.Ms(m.P99Milliseconds)})");
+                return m with { ServiceTimesMilliseconds = quantiles };
+            }
+            catch (ProbeFailedException e)
+            {
+                warnings.Add(new TuningWarning(DiagnosticCode.TuningRunFailed.AsString(), $"batch {m.BatchSize} × {ConfigSearch.Instances(m.InstanceCount)} failed open-loop: {e.Message}"));
+                return m;
+            }
+        }).ToList();
     }
 
     /// <summary>

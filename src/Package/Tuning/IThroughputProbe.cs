@@ -41,3 +41,19 @@ public interface IThroughputProbe
     /// </summary>
     WindowStats Measure(int batchSize, int instanceCount, TimeSpan window, MeasurementSettings settings, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A probe that can also measure service times open-loop, the way a server pays them: requests arrive on their own
+/// schedule (Poisson) into one queue that <c>instanceCount</c> workers take from, so a batch often starts on an idle
+/// instance (thread pools asleep, caches cold) and pays the hand-off from the queue, which a closed loop never does.
+/// </summary>
+public interface IOpenLoopProbe
+{
+    /// <summary>
+    /// Sends requests of <paramref name="batchSize"/> at <paramref name="requestsPerSecond"/> (Poisson arrivals) for
+    /// <see cref="MeasurementSettings.OpenLoopDuration"/> and at least <see cref="MeasurementSettings.OpenLoopMinRequests"/>
+    /// requests (but no longer than <see cref="MeasurementSettings.OpenLoopMaxDuration"/>, at least one request), and returns each request's service time in ms: from when a worker could take it (its arrival, or the
+    /// worker's previous completion if it was busy) to its completion. Queueing behind other requests is not included.
+    /// </summary>
+    IReadOnlyList<double> MeasureOpenLoop(int batchSize, int instanceCount, double requestsPerSecond, MeasurementSettings settings, CancellationToken cancellationToken);
+}

@@ -18,7 +18,7 @@ namespace ModelForge.Package.Tuning;
 /// <see cref="MeasurementSettings.MaxWindow"/> with at least one). Requests completing after the end are not counted.
 /// </para>
 /// </summary>
-public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
+public sealed class OrtThroughputProbe : IThroughputProbe, IOpenLoopProbe, IDisposable
 {
     private readonly string _onnxPath;
     private readonly IReadOnlyList<InputSpec> _inputs;
@@ -109,6 +109,77 @@ public sealed class OrtThroughputProbe : IThroughputProbe, IDisposable
 
         var latencies = completions.SelectMany(c => c).Where(c => c.End <= end).Select(c => c.Ms).Order().ToList();
         return WindowStats.From(latencies, batchSize, _clock.GetElapsedTime(start, end).TotalSeconds);
+    }
+
+    public IReadOnlyList<double> MeasureOpenLoop(int batchSize, int instanceCount, double requestsPerSecond, MeasurementSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(requestsPerSecond);
+        PrepareSessions(instanceCount);
+        PrepareValues(batchSize);
+        var names = _sessions[0].InputNames;
+        var outputs = _sessions[0].OutputNames;
+        var queue = new Queue<long>();   // arrival timestamps
+        var serviceMs = new List<double>();
+        var generated = false;
+        Exception? failure = null;
+        var workers = _sessions.Select((session, w) => new Thread(() =>
+        {
+            using var runOptions = new RunOptions();
+            var freeSince = _clock.GetTimestamp();
+            try
+            {
+                while (true)
+                {
+                    long arrived;
+                    lock (queue)
+                    {
+                        while (queue.Count == 0)
+                        {
+                            if (generated) return;
+                            Monitor.Wait(queue);
+                        }
+                        arrived = queue.Dequeue();
+                    }
+                    using (session.Run(runOptions, names, _values, outputs)) { }
+                    var done = _clock.GetTimestamp();
+                    lock (serviceMs) serviceMs.Add(_clock.GetElapsedTime(Math.Max(arrived, freeSince), done).TotalMilliseconds);
+                    freeSince = done;
+                }
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or OutOfMemoryException)
+            {
+                failure = e;
+            }
+        }) { IsBackground = true, Name = $"tuner-open-loop-{w}" }).ToList();
+        foreach (var worker in workers) worker.Start();
+
+        var random = new Random(_options.Seed);
+        var start = _clock.GetTimestamp();
+        var due = 0.0;
+        bool More(int sent) => sent == 0 || ((sent < settings.OpenLoopMinRequests || due < settings.OpenLoopDuration.TotalSeconds) && due < settings.OpenLoopMaxDuration.TotalSeconds);
+        for (var sent = 0; More(sent) && failure is null && !cancellationToken.IsCancellationRequested; sent++)
+        {
+            due += -Math.Log(1 - random.NextDouble()) / requestsPerSecond;
+            // Sleep to 1 ms before the arrival, then spin: Thread.Sleep alone is late by up to a scheduler tick.
+            for (var remaining = due - _clock.GetElapsedTime(start).TotalSeconds; remaining > 0.002; remaining = due - _clock.GetElapsedTime(start).TotalSeconds)
+                Thread.Sleep(TimeSpan.FromSeconds(remaining - 0.001));
+            while (_clock.GetElapsedTime(start).TotalSeconds < due) Thread.SpinWait(20);
+            lock (queue)
+            {
+                queue.Enqueue(_clock.GetTimestamp());
+                Monitor.Pulse(queue);
+            }
+        }
+        lock (queue)
+        {
+            generated = true;
+            Monitor.PulseAll(queue);
+        }
+        foreach (var worker in workers) worker.Join();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (failure is not null)
+            throw new ProbeFailedException($"{ExecutionProvider} failed at batch {batchSize} (open loop): {OrtErrors.FirstLine(failure.Message)}", failure);
+        return serviceMs;
     }
 
     private void PrepareSessions(int instanceCount)

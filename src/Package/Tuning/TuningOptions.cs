@@ -80,6 +80,24 @@ public sealed record MeasurementSettings
     public int StableWindows { get; init; } = 3;
     public double StabilityThreshold { get; init; } = 0.10;
     public int MaxWindows { get; init; } = 10;
+
+    /// <summary>How long each open-loop service-time measurement (traffic-aware batching) sends requests, at least.</summary>
+    public TimeSpan OpenLoopDuration { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The fewest requests an open-loop measurement sends: its p99 is then at least one measured request.</summary>
+    public int OpenLoopMinRequests { get; init; } = 100;
+
+    /// <summary>
+    /// When an open-loop measurement stops sending even short of <see cref="OpenLoopMinRequests"/>: a batch of a
+    /// second at half load would otherwise take minutes per configuration (a slow model, or a busy machine).
+    /// </summary>
+    public TimeSpan OpenLoopMaxDuration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The instances' busy share the open-loop measurement aims at (its rate is this × the closed-loop throughput):
+    /// halfway between batches that find an idle instance and batches that run back to back.
+    /// </summary>
+    public double OpenLoopUtilisation { get; init; } = 0.5;
 }
 
 /// <summary>
@@ -126,6 +144,12 @@ public sealed record TuningOptions
     /// <summary>Seed of the generated input values (timing does not depend on it, but the inputs are reproducible).</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// Whether to measure each configuration's open-loop service-time distribution after the search
+    /// (<see cref="IOpenLoopProbe"/>); always done with a traffic profile, whose simulation samples it.
+    /// </summary>
+    public bool OpenLoopServiceTimes { get; init; }
+
     /// <summary>The cores the instances share (intra-op threads per instance = cores / instances). Default: this machine's.</summary>
     public int Cores { get; init; } = Environment.ProcessorCount;
 
@@ -159,6 +183,10 @@ public sealed record TuningOptions
         if (!(m.StabilityThreshold > 0) || m.Window <= TimeSpan.Zero || m.MaxWindow < m.Window || m.Warmup < TimeSpan.Zero || m.MinRequestsPerWindow < 1)
             throw Invalid("measurement windows need a positive window ≤ the max window, a non-negative warm-up, a positive threshold and at least 1 request",
                 "start from TuningOptions.For(level).Measurement");
+        if (m.OpenLoopDuration < TimeSpan.Zero || m.OpenLoopMaxDuration < m.OpenLoopDuration || m.OpenLoopMinRequests < 1 || !(m.OpenLoopUtilisation > 0 && m.OpenLoopUtilisation < 1))
+            throw Invalid($"open-loop measurement needs a non-negative duration ≤ its maximum, at least 1 request and a utilisation in (0, 1) " +
+                          $"(got {m.OpenLoopDuration.TotalSeconds} s ≤ {m.OpenLoopMaxDuration.TotalSeconds} s, {m.OpenLoopMinRequests}, {m.OpenLoopUtilisation})",
+                "the defaults are 2 s, at most 30 s, 100 requests and 0.5");
         if (!(MinimumGain >= 0) || PlateauSteps < 1 || Cores < 1)
             throw Invalid($"minimum gain {MinimumGain}, plateau steps {PlateauSteps} and cores {Cores} must be ≥ 0, ≥ 1 and ≥ 1", "the defaults are 0.05, 2 and the machine's cores");
         return this;

@@ -9,7 +9,8 @@ namespace ModelForge.Package.Tuning;
 /// One measured configuration: its windows (the warm-up window is not kept), whether the last windows were stable,
 /// and the merged result of the stable windows (throughput over their combined requests and duration, p99 the largest
 /// of their p99s, so a budget check is never optimistic). <see cref="Failure"/> is set when ONNX Runtime failed to
-/// run the configuration; then the numbers are 0 and it is never chosen.
+/// run the configuration; then the numbers are 0 and it is never chosen. <see cref="ServiceTimesMilliseconds"/> is the
+/// open-loop service-time distribution, measured only for traffic-aware batching.
 /// </summary>
 public sealed record TuningMeasurement(
     int BatchSize,
@@ -26,6 +27,14 @@ public sealed record TuningMeasurement(
     string? Failure = null)
 {
     public bool Succeeded => Failure is null;
+
+    /// <summary>
+    /// The service time of one batch as a server pays it, measured open-loop (<see cref="IOpenLoopProbe"/>): the
+    /// 0th–100th percentiles (ms) of each request's time from the moment an instance could take it to its completion.
+    /// Null when not measured (no traffic profile, or a probe that cannot).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<double>? ServiceTimesMilliseconds { get; init; }
 }
 
 /// <summary>A warning the tuner recorded instead of failing (code <c>MF405x</c>, see docs/diagnostics.md).</summary>

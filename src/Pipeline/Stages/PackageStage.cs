@@ -41,11 +41,9 @@ public sealed class PackageStage : IBuildStage
             context.Reporter.Warn(warning with { Location = warning.Location ?? BuildPipeline.SpecLocation(spec) });
         // Printed, not only recorded in tuning.json: CI logs and the MSBuild task see MSBuild-format warnings.
         foreach (var warning in result.Tuning?.Warnings ?? []) context.Reporter.Warn(warning.ToDiagnostic(BuildPipeline.SpecLocation(spec)));
+        foreach (var line in result.TritonVersions.SelectMany(added => added.Describe(package.Triton!.VersionPolicy))) context.Reporter.Info("package: " + line);
         if (result.TritonVersion is { } added)
-        {
-            foreach (var line in added.Describe(package.Triton!.VersionPolicy)) context.Reporter.Info("package: " + line);
             context.TritonRepository = new TritonRepositoryRecord(spec.Name, added.Version, added.VersionsPresent);
-        }
         // The same summary whether measured or reused from the lock: the manifest of a rebuild must not differ.
         return new StageOutcome.Done(BatchTuner.Describe(result.Batching));
     }

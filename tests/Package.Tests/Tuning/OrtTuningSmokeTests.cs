@@ -4,6 +4,7 @@ using ModelForge.Convert;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Package.Tuning;
+using ModelForge.Package.Tuning.Traffic;
 
 namespace ModelForge.Package.Tests.Tuning;
 
@@ -30,6 +31,43 @@ public sealed class OrtTuningSmokeTests : IDisposable
         Cores = 2,
         Measurement = TunerTestData.Windows(warmupMs: 10, windowMs: 20, maxWindowMs: 200, minRequests: 5, maxWindows: 4),
     };
+
+    [Fact]
+    public void Open_loop_service_times_are_measured_for_each_configuration()
+    {
+        var options = TinyGrid with
+        {
+            Search = TuningSearch.Exhaustive,
+            BatchSizes = [1, 4],
+            OpenLoopServiceTimes = true,
+            Measurement = TinyGrid.Measurement with { OpenLoopDuration = TimeSpan.FromMilliseconds(100), OpenLoopMinRequests = 30 },
+        };
+        var lines = new List<string>();
+
+        var report = BatchTuner.Tune(ConvertLinear(), TuningObjective.ThroughputWithin(10_000), options, new ListProgress(lines)).Report;
+
+        Assert.Equal(4, report.Measurements.Count);
+        Assert.All(report.Measurements, m =>
+        {
+            var quantiles = m.ServiceTimesMilliseconds;
+            Assert.NotNull(quantiles);
+            Assert.Equal(ServiceTimeCurve.QuantileCount, quantiles.Count);
+            Assert.True(quantiles[0] > 0, "a service time is positive");
+            Assert.True(quantiles.Zip(quantiles.Skip(1)).All(p => p.First <= p.Second), "quantiles ascend");
+        });
+        Assert.Equal(4, lines.Count(l => l.Contains("open-loop at", StringComparison.Ordinal)));
+        Assert.Contains("\"serviceTimesMilliseconds\"", TuningReportWriter.ToJson(report), StringComparison.Ordinal);
+        Assert.Equal(2, ServiceTimeCurve.FromMeasurements(report.Measurements).Count);
+    }
+
+    [Fact]
+    public void Without_a_traffic_profile_no_open_loop_is_measured()
+    {
+        var report = BatchTuner.Tune(ConvertLinear(), TuningObjective.ThroughputWithin(10_000), TinyGrid with { BatchSizes = [1], InstanceCounts = [1] }).Report;
+
+        Assert.Null(Assert.Single(report.Measurements).ServiceTimesMilliseconds);
+        Assert.DoesNotContain("serviceTimesMilliseconds", TuningReportWriter.ToJson(report), StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Inputs_are_described_from_the_model()

@@ -30,8 +30,8 @@ public static class TrafficPlanner
     [
         "each request carries one inference; one FIFO queue; no priorities, timeouts or queue limits",
         "a batch is formed when an instance is free (Triton's batcher waits for a free instance before it takes a batch)",
-        "a batch takes the measured median time of its batch size and instance count, or the measured p99 time with the probability that makes the mean the measured mean (instances × batch ÷ throughput; at least 1 %), linearly interpolated between measured batch sizes; instance counts measured at fewer batch sizes reuse the most-measured count's curve scaled by their measured slowdown",
-        "service times were measured with every instance busy, so at lower utilisation they are pessimistic on shared cores",
+        "a batch's service time is drawn from the distribution measured open-loop for its batch size and instance count (Poisson arrivals at half the closed-loop throughput into one queue; from when an instance could take the request to its completion, so idle wake-up and the queue's hand-off are included), interpolated quantile by quantile between measured batch sizes; instance counts measured at fewer batch sizes reuse the most-measured count's curve scaled by their measured slowdown",
+        "where the open-loop distribution is missing, a batch takes the closed-loop median time, or the closed-loop p99 time with the probability that makes the mean the measured mean (instances × batch ÷ throughput; at least 1 %)",
         "no network, (de)serialisation or server overhead",
     ];
 

@@ -182,4 +182,75 @@ public sealed class BatcherSimulatorTests
         Assert.Equal(0.015, curves[2].At(1).MedianSeconds, 12);                    // 10 ms × the slowdown 1.5
         Assert.Equal(1.5 / 90, curves[2].Mean(1), 12);
     }
+
+    /// <summary>A shifted exponential service time, 5 ms + Exp(mean 2 ms): a floor and a long tail, as measured batches have.</summary>
+    private static double[] ShiftedExponential(int count, double scale, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => scale * (0.005 - 0.002 * Math.Log(1 - random.NextDouble()))).ToArray();
+    }
+
+    [Fact]
+    public void MeasuredDistributionsAreSampledByTheirQuantiles()
+    {
+        // Batch 1 measured as 5 ms + Exp(2 ms), batch 4 as twice that.
+        var curve = new ServiceTimeCurve([
+            ServicePoint.FromQuantiles(1, ServiceTimeCurve.Quantiles(ShiftedExponential(20_000, 1, seed: 1))),
+            ServicePoint.FromQuantiles(4, ServiceTimeCurve.Quantiles(ShiftedExponential(20_000, 2, seed: 2))),
+        ]);
+        double TruePercentile(double p, double scale) => scale * (0.005 - 0.002 * Math.Log(1 - p / 100));
+
+        var random = new Random(7);
+        var drawn = Enumerable.Range(0, 200_000).Select(_ => curve.Sample(1, random)).Order().ToArray();
+        foreach (var p in new[] { 10.0, 50, 90, 99 })
+            Assert.InRange(drawn[(int)(p / 100 * drawn.Length)] / TruePercentile(p, 1), 0.97, 1.03);
+        Assert.InRange(drawn.Average() / 0.007, 0.98, 1.02);
+        Assert.InRange(curve.Mean(1) / 0.007, 0.98, 1.02);
+        Assert.True(drawn[0] >= curve.At(1).QuantilesSeconds![0] && drawn[^1] <= curve.At(1).QuantilesSeconds![^1], "draws stay within the measured range");
+
+        // Batch 2, a third of the way from 1 to 4: each quantile a third of the way.
+        var expectedQuantiles = curve.At(1).QuantilesSeconds!.Zip(curve.At(4).QuantilesSeconds!, (a, b) => a + (b - a) / 3).ToArray();
+        Assert.All(curve.At(2).QuantilesSeconds!.Zip(expectedQuantiles), q => Assert.Equal(q.Second, q.First, 12));
+        Assert.InRange(curve.At(2).MedianSeconds / (TruePercentile(50, 1) * 4 / 3), 0.97, 1.03);
+    }
+
+    [Fact]
+    public void MG1MeanWaitMatchesPollaczekKhinchineWithTheSampledDistribution()
+    {
+        // M/G/1 with batch 1: mean wait λ·E[S²] / (2(1 − ρ)), E[S] and E[S²] those of the distribution the curve samples.
+        var curve = new ServiceTimeCurve([ServicePoint.FromQuantiles(1, ServiceTimeCurve.Quantiles(ShiftedExponential(20_000, 1, seed: 3)))]);
+        var random = new Random(11);
+        var service = Enumerable.Range(0, 1_000_000).Select(_ => curve.Sample(1, random)).ToArray();
+        var (mean, meanSquare) = (service.Average(), service.Average(s => s * s));
+        const double rate = 90;
+        var arrivals = ArrivalTimes.Generate(new TrafficProfile(rate), 200_000, seed: 4);
+
+        var result = BatcherSimulator.Run(arrivals, OneAtATime, 1, curve, seed: 5);
+
+        var meanWait = result.LatenciesSeconds.Skip(1000).Average() - mean;
+        var expected = rate * meanSquare / (2 * (1 - rate * mean));
+        Assert.InRange(meanWait / expected, 0.95, 1.05);
+        Assert.InRange(result.Utilisation, rate * mean * 0.97, rate * mean * 1.03);
+    }
+
+    [Fact]
+    public void OpenLoopServiceTimesReplaceTheClosedLoopNumbers()
+    {
+        var quantiles = ServiceTimeCurve.Quantiles(ShiftedExponential(1_000, 1000, seed: 6));   // in ms
+        TuningMeasurement Measured(int batch, int instances, double p50Ms, double throughput) =>
+            new(batch, instances, 1, "test", true, throughput, p50Ms, p50Ms * 2, p50Ms, 1, []);
+        var curves = ServiceTimeCurve.FromMeasurements(
+        [
+            Measured(1, 1, 3, 300) with { ServiceTimesMilliseconds = quantiles },
+            Measured(2, 1, 4, 500) with { ServiceTimesMilliseconds = quantiles.Select(q => 2 * q).ToArray() },
+            Measured(2, 2, 8, 500),   // no open-loop distribution: that instance count keeps the two-point fit
+        ]);
+
+        Assert.Equal(quantiles[50] / 1000, curves[1].At(1).MedianSeconds, 12);
+        Assert.Equal(quantiles[99] / 1000, curves[1].At(1).P99Seconds, 12);
+        Assert.Equal(ServiceTimeCurve.MeanOf(quantiles) / 1000, curves[1].Mean(1), 12);
+        Assert.Equal(2 * ServiceTimeCurve.MeanOf(quantiles) / 1000, curves[1].Mean(2), 12);
+        Assert.All(curves[2].Points, p => Assert.Null(p.QuantilesSeconds));
+        Assert.Equal(2 * 2 / 500.0, curves[2].At(2).MeanSeconds, 12);
+    }
 }
