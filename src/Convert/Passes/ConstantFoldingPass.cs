@@ -6,7 +6,8 @@ namespace ModelForge.Convert.Passes;
 /// Evaluates nodes whose inputs are all constants and replaces their outputs with initializers, and does shape
 /// arithmetic on static dims: <c>Shape</c>/<c>Size</c> of a value whose dims are known, and <c>Gather</c> of static
 /// entries of a <c>Shape</c>, become constants even when the value itself is computed at run time. Results over
-/// <see cref="PassContext.MaxFoldedBytes"/> are left to the runtime, so large weights are never materialised here.
+/// <see cref="PassContext.MaxFoldedBytes"/> are left to the runtime, so large weights are never materialised here, except
+/// the Transpose of a weight nothing else reads, which replaces the weight (<see cref="ReplacesItsOnlyInput"/>).
 /// Folded ops: Identity, Shape, Size, Gather, Unsqueeze, Squeeze, Reshape, Flatten, Concat, Cast, Transpose, Slice,
 /// ConstantOfShape, Neg, Sqrt, Reciprocal, Floor, Ceil, Add, Sub, Mul, Div, Min, Max (int64, int32, float32, float64
 /// with broadcasting), ReduceMin/ReduceMax over every axis. An If whose condition is a constant is replaced by the
@@ -20,6 +21,7 @@ public sealed class ConstantFoldingPass : IGraphPass
     public bool Run(Graph graph, PassContext context)
     {
         var changed = false;
+        var consumers = graph.Consumers();
         foreach (var node in graph.Nodes.ToList())
         {
             if (node is { OpType: "If", Domain: "" } && node.Inputs[0]?.Constant is { ElementCount: 1 } condition)
@@ -29,10 +31,11 @@ public sealed class ConstantFoldingPass : IGraphPass
                 continue;
             }
             if (node.Domain.Length != 0 || node.Outputs.Count != 1) continue;
+            var limit = ReplacesItsOnlyInput(node, consumers) ? long.MaxValue : context.MaxFoldedBytes;
             if (node.Outputs[0].Type is { IsFullyStatic: true } outType &&
-                outType.StaticShape().Aggregate(1L, (a, b) => a * b) * SafeSize(outType.ElementType) > context.MaxFoldedBytes) continue;
+                outType.StaticShape().Aggregate(1L, (a, b) => a * b) * SafeSize(outType.ElementType) > limit) continue;
             var folded = TryFold(node, input => input.Constant);
-            if (folded is null || folded.Bytes.Length > context.MaxFoldedBytes) continue;
+            if (folded is null || folded.Bytes.Length > limit) continue;
             var output = node.Outputs[0];
             var constant = graph.AddInitializer(output.Name + "_folded", folded);
             constant.SizeOf = output.SizeOf;
@@ -43,6 +46,15 @@ public sealed class ConstantFoldingPass : IGraphPass
         if (changed) graph.RemoveUnusedInitializers();
         return changed;
     }
+
+    /// <summary>
+    /// A Transpose of a weight that nothing else reads (<c>linear</c> on a rank-3 input is MatMul(x, Transpose(W))):
+    /// folded at any size, since the transposed copy replaces the weight rather than adding to it, and int8 can only
+    /// quantize a MatMul whose weight is a constant.
+    /// </summary>
+    private static bool ReplacesItsOnlyInput(Node node, Dictionary<Value, List<Node>> consumers) =>
+        node.OpType == "Transpose" && node.Inputs is [{ IsInitializer: true } weight]
+        && consumers.TryGetValue(weight, out var readers) && readers.Count == 1;
 
     /// <summary>An If on a constant condition: the taken branch's nodes replace it (names are unique model-wide, so none clash).</summary>
     private static void InlineBranch(Graph graph, Node node, string branchName)
