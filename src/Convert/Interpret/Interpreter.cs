@@ -412,6 +412,8 @@ public sealed partial class Interpreter
     {
         PickleTuple tuple => new TupleValue(tuple.Items.Select(FromPickle).ToList()),
         List<object?> list => list.Select(FromPickle).ToList(),
+        // A Dict attribute (IntermediateLayerGetter's return_layers): a dict value as a DictExpr makes it.
+        PickleDict dict => dict.Entries.Select(e => new KeyValuePair<object?, object?>(FromPickle(e.Key), FromPickle(e.Value))).ToList(),
         System.Numerics.BigInteger big => (long)big,
         _ => raw,
     };
@@ -636,6 +638,32 @@ public sealed partial class Interpreter
             case ("aten::__getitem__", [TupleValue tuple, long i]):
                 result = Current(tuple.Items[PythonOps.Index(i, tuple.Items.Count, () => Unsupported(span, "tuple index out of range"))]);
                 return true;
+            // x.shape[-2:] in scripted code: aten::slice.t(list, start, end, step), ints or None.
+            case ("aten::slice", [List<object?> list, ..]) when args.Skip(1).All(a => a is long or null) && args.Count <= 4:
+                result = PythonOps.Slice(list, args.ElementAtOrDefault(1) as long?, args.ElementAtOrDefault(2) as long?, args.ElementAtOrDefault(3) as long?);
+                return true;
+            // list(xs) / xs.copy(): a new list of the same items.
+            case ("aten::copy" or "aten::list", [List<object?> list]): result = new List<object?>(list); return true;
+            // Dicts of scripted code (IntermediateLayerGetter: `out = {}`, `if name in self.return_layers`, `out[k] = x`).
+            case ("aten::dict", []): result = new List<KeyValuePair<object?, object?>>(); return true;
+            case ("aten::__contains__", [List<KeyValuePair<object?, object?>> dict, string or long]):
+                result = dict.Any(e => Equals(e.Key, args[1]));
+                return true;
+            case ("aten::__getitem__", [List<KeyValuePair<object?, object?>> dict, string or long]):
+                var found = dict.FindIndex(e => Equals(e.Key, args[1]));
+                result = found >= 0 ? Current(dict[found].Value) : throw Unsupported(span, $"key {DescribeValue(args[1])} is not in the dict");
+                return true;
+            // window_size[i] = size_dhw[i] (Swin3D's window fitted to the input).
+            case ("aten::_set_item", [List<object?> list, long i, var item]):
+                list[PythonOps.Index(i, list.Count, () => Unsupported(span, "list assignment index out of range"))] = item;
+                result = list;
+                return true;
+            case ("aten::_set_item", [List<KeyValuePair<object?, object?>> dict, string or long, var item]):
+                var at = dict.FindIndex(e => Equals(e.Key, args[1]));
+                if (at >= 0) dict[at] = new(args[1], item);
+                else dict.Add(new(args[1], item));
+                result = dict;
+                return true;
         }
         if (args.Any(a => a is Value or DynamicInt or PoisonValue or ModuleValue or Namespace)) return false;
         switch (op, args)
@@ -670,6 +698,13 @@ public sealed partial class Interpreter
                 var swap = PythonOps.TryCompare("<", args[0], args[1], out var less) && less;
                 result = (op == "prim::min") == swap ? args[0] : args[1];
                 return true;
+            // The loop header TorchScript writes for `for i in range(a, b, s)`: the trip count, then i from the counter.
+            case ("aten::__range_length", [long lo, long hi, long step]) when step != 0:
+                result = Math.Max(0, step > 0 ? (hi - lo + step - 1) / step : (lo - hi - step - 1) / -step);
+                return true;
+            case ("aten::__derive_index", [long index, long start, long step]): result = start + index * step; return true;
+            // sum(shift_size) > 0 (Swin3D) on a list of ints.
+            case ("aten::sum", [List<object?> values]) when values.All(v => v is long): result = values.Cast<long>().Sum(); return true;
             case ("prim::min" or "prim::max", [List<object?> { Count: > 0 } values]) when values.All(v => v is long):
                 result = op == "prim::min" ? values.Cast<long>().Min() : values.Cast<long>().Max();
                 return true;

@@ -239,3 +239,20 @@ internal static class Fill
         return c.Op("Expand", [value, shape], x.Type);
     }
 }
+
+/// <summary>
+/// <c>copy_(x, src)</c>, what <c>x[i:] = src</c> and <c>x[i:] += y</c> trace to (MViT v2's relative positions): src cast
+/// to x's dtype and broadcast to x's shape. On a slice the interpreter writes the result back into the sliced tensor
+/// (see <see cref="Views"/>).
+/// </summary>
+[AtenOp("aten::copy_")]
+internal static class CopyInto
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var source = c.Cast(c.AsTensor(a.Get(1, "src"), x.Type.ElementType), x.Type.ElementType);
+        return c.Op("Expand", [source, c.ShapeOf(x)], x.Type);
+    }
+}

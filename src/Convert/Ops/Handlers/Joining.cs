@@ -61,6 +61,9 @@ internal static class StackAlongDim
 /// <summary>
 /// <c>chunk(x, chunks, dim)</c> → Split into ⌈size/chunks⌉-sized pieces (the last may be smaller), and
 /// <c>split(x, split_size_or_sizes, dim)</c>. Returns a list of tensors.
+/// chunk along a dim known only at run time (RAFT chunks the batch of both images' features in two) gives
+/// <c>chunks</c> pieces, their sizes computed in the graph: exactly PyTorch's pieces whenever PyTorch returns
+/// <c>chunks</c> of them, as the traced code's unpacking of the list requires.
 /// </summary>
 [AtenOp("aten::chunk", "aten::split", "aten::split_with_sizes", "aten::unsafe_chunk", "aten::unsafe_split")]
 internal static class Chunk
@@ -70,9 +73,11 @@ internal static class Chunk
     {
         var x = a.Tensor(0);
         var axis = Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank);
+        var chunk = c.OpName.EndsWith("chunk", StringComparison.Ordinal);
+        if (chunk && x.Type.Shape![axis].Value is null) return DynamicChunks(c, x, axis, a.Int(1, "chunks"));
         var size = StaticSize(c, x, axis);
         long[] sizes;
-        if (c.OpName.EndsWith("chunk", StringComparison.Ordinal))
+        if (chunk)
         {
             var piece = (size + a.Int(1, "chunks") - 1) / a.Int(1, "chunks");
             sizes = Pieces(size, piece);
@@ -86,6 +91,22 @@ internal static class Chunk
     {
         var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(s) : d).ToArray())).ToArray();
         return c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis)).Cast<object?>().ToList();
+    }
+
+    /// <summary>
+    /// <paramref name="chunks"/> pieces of a dim of run-time size n: piece i has min(p, max(0, n − i·p)) elements,
+    /// p = ⌈n/chunks⌉.
+    /// </summary>
+    private static List<object?> DynamicChunks(OpContext c, Value x, int axis, long chunks)
+    {
+        var sizeType = TensorType.Of(DataType.Int64, 1);
+        var n = c.Unsqueeze(c.DimSize(x, axis), [0]);
+        var piece = c.Op("Div", [c.Op("Add", [n, c.ConstInt64([chunks - 1])], sizeType), c.ConstInt64([chunks])], sizeType);
+        var starts = c.Op("Mul", [piece, c.ConstInt64([.. Enumerable.Range(0, (int)chunks).Select(i => (long)i)])], TensorType.Of(DataType.Int64, chunks));
+        var rest = c.Op("Max", [c.Op("Sub", [n, starts], starts.Type), c.ConstInt64([0])], starts.Type);
+        var sizes = c.Op("Min", [rest, piece], starts.Type);
+        var pieceType = x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Shapes.Unknown() : d).ToArray());
+        return c.OpMulti("Split", [x, sizes], Enumerable.Repeat(pieceType, (int)chunks).ToArray(), ("axis", axis)).Cast<object?>().ToList();
     }
 
     /// <summary>The size of the dim to split, which must be known: it decides how many tensors come out.</summary>
@@ -301,7 +322,8 @@ internal static class Unbind
 
 /// <summary>
 /// <c>repeat(x, repeats)</c> and <c>tile(x, dims)</c> → Tile. More repeats than dims adds leading dims of 1 to x
-/// first; fewer (tile only) repeats the leading dims once.
+/// first; fewer (tile only) repeats the leading dims once. A count known only at run time (RAFT's coordinate grid
+/// repeated batch-size times) enters Tile's repeats tensor from the graph.
 /// </summary>
 [AtenOp("aten::repeat", "aten::tile")]
 internal static class Repeat
@@ -310,12 +332,17 @@ internal static class Repeat
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        var repeats = a.Ints(1, "repeats");
-        var rank = Math.Max(repeats.Length, x.Type.Rank);
-        repeats = [.. Enumerable.Repeat(1L, rank - repeats.Length), .. repeats];
+        var given = a.SymInts(1, "repeats");
+        var rank = Math.Max(given.Count, x.Type.Rank);
+        object[] repeats = [.. Enumerable.Repeat((object)1L, rank - given.Count), .. given];
         if (rank > x.Type.Rank) x = c.Unsqueeze(x, Enumerable.Range(0, rank - x.Type.Rank).Select(i => (long)i).ToArray());
-        var shape = x.Type.Shape!.Select((d, i) => repeats[i] == 1 ? d : d.Value is { } v ? Dim.Of(v * repeats[i]) : Shapes.Unknown()).ToArray();
-        return c.Op("Tile", [x, c.ConstInt64(repeats)], x.Type.WithShape(shape));
+        var shape = x.Type.Shape!.Select((d, i) => repeats[i] switch
+        {
+            1L => d,
+            long r when d.Value is { } v => Dim.Of(v * r),
+            _ => Shapes.Unknown(),
+        }).ToArray();
+        return c.Op("Tile", [x, c.ShapeTensor(repeats)], x.Type.WithShape(shape));
     }
 }
 
