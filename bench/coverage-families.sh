@@ -8,6 +8,7 @@
 #   env VERSIONS="1.13 2.6"   which PyTorch generations to run
 #   env FAMILY_MODELS="a b"   only these models (default: every model of every families file)
 #   env SPEED=1               (default) run the full-size speed check; 0 skips it
+#   env ROWS=1                (default) run the per-archive table; 0 skips it (the speed check alone)
 #   env TIMEOUT=600           seconds per step
 # The 2.6 steps use the chroot's /repo mount; while another process holds it (someone else's repository mounted
 # there), the run waits for it to be released (up to 30 minutes).
@@ -15,6 +16,7 @@
 
 VERSIONS="${VERSIONS:-1.13 2.6}"
 SPEED="${SPEED:-1}"
+ROWS="${ROWS:-1}"
 TIMEOUT="${TIMEOUT:-600}"
 FL="$LOGS/families"
 FW="$WORK/families"
@@ -61,8 +63,9 @@ header() { out; out "$1"; out "$(sed -E 's/[^|]+/---/g' <<<"$1")"; }  # header R
 declare -A conv=() match=() te_conv=() te_match=() total=()
 t_begin=$(date +%s)
 out "## Model families: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-header "| family | model | PyTorch | compiled | params M | ModelForge convert s | ModelForge converts | its ONNX matches libtorch | torch.onnx.export (opset 17) | its ONNX matches libtorch |"
+[ "$ROWS" = 1 ] && header "| family | model | PyTorch | compiled | params M | ModelForge convert s | ModelForge converts | its ONNX matches libtorch | torch.onnx.export (opset 17) | its ONNX matches libtorch |"
 for version in $VERSIONS; do
+    [ "$ROWS" = 1 ] || break
     dir="$FW/$version"; rm -rf "$dir"; mkdir -p "$dir"
     log "== PyTorch $version: building the small models"
     families_py "$version" build "$dir" small "${family_models[@]}" >"$FL/build-$version.log" 2>"$FL/build-$version.err" \
@@ -102,10 +105,12 @@ for version in $VERSIONS; do
     done <"$FL/build-$version.log"
 done
 
-header "| family | PyTorch | archives | ModelForge converts | ModelForge matches | torch.onnx.export converts | its ONNX matches |"
-for key in $(printf '%s\n' "${!total[@]}" | sort); do
-    out "| ${key% *} | ${key#* } | ${total[$key]} | ${conv[$key]:-0} | ${match[$key]:-0} | ${te_conv[$key]:-0} | ${te_match[$key]:-0} |"
-done
+if [ ${#total[@]} -gt 0 ]; then
+    header "| family | PyTorch | archives | ModelForge converts | ModelForge matches | torch.onnx.export converts | its ONNX matches |"
+    while read -r key; do
+        out "| ${key% *} | ${key#* } | ${total[$key]} | ${conv[$key]:-0} | ${match[$key]:-0} | ${te_conv[$key]:-0} | ${te_match[$key]:-0} |"
+    done < <(printf '%s\n' "${!total[@]}" | sort)
+fi
 
 if [ "$SPEED" = 1 ]; then
     out
