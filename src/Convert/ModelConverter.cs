@@ -30,6 +30,13 @@ public sealed record ConvertOptions(IReadOnlyList<InputSpec> Inputs, int Opset =
     /// </summary>
     public long ExternalDataThreshold { get; init; } = OnnxFileWriter.ProtobufLimit;
 
+    /// <summary>
+    /// Lower <c>aten::scaled_dot_product_attention</c> to ONNX Runtime's fused <c>com.microsoft.MultiHeadAttention</c>
+    /// where it computes exactly what the plain ops do (<c>--fused-attention</c>; docs/op-support.md). Off by default:
+    /// the contrib op ties the model to ONNX Runtime, and it pays only on longer sequences (BENCHMARKS.md).
+    /// </summary>
+    public bool FusedAttention { get; init; }
+
     /// <summary>The same options with each graph pass and its time written to <paramref name="trace"/> (<c>--verbose</c>).</summary>
     public ConvertOptions WithPassTrace(TextWriter trace) =>
         this with { Pipeline = new PassPipeline((Pipeline ?? PassPipeline.For(Optimize)).Passes) { Trace = trace } };
@@ -95,7 +102,7 @@ public static class ModelConverter
         try
         {
             var graph = new Graph { Name = Path.GetFileNameWithoutExtension(modelPath) };
-            var interpreter = new Interpreter(model, graph, registry ?? OpRegistry.Default, options.Opset);
+            var interpreter = new Interpreter(model, graph, registry ?? OpRegistry.Default, options.Opset) { FusedAttention = options.FusedAttention };
             var root = interpreter.RootModule();
             var inputs = DeclareInputs(model, root, graph, options.Inputs);
             var result = interpreter.CallMethod(root, EntryMethod(root)!.Name, inputs); // DeclareInputs checked it exists

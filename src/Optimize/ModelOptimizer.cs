@@ -3,6 +3,10 @@ using ModelForge.Model;
 using ModelForge.Optimize.Dynamic;
 using ModelForge.Optimize.Fp16;
 using ModelForge.Optimize.Int8;
+using ModelForge.Model.Tensors;
+using ModelForge.Validate.Compare;
+using ModelForge.Validate.Runtime;
+using Onnx;
 
 namespace ModelForge.Optimize;
 
@@ -16,27 +20,48 @@ public sealed record OptimizeRequest(string ModelPath, string OutputPath, Precis
 
     public DynamicInt8Options DynamicInt8 { get; init; } = new();
 
+    /// <summary>With static int8: run the sensitivity pass against the fp32 model's own outputs (null: off).</summary>
+    public SensitivityOptions? Sensitivity { get; init; }
+
     /// <summary>Dim sizes for generated calibration inputs as <c>NAME=MIN/OPT/MAX</c> (the OPT size is used; the batch dim is left out).</summary>
     public IReadOnlyList<string> Dims { get; init; } = [];
 
     /// <summary>The <c>producer_name</c> the written model records (null: the input's is kept).</summary>
     public string? ProducerName { get; init; }
+
+    /// <summary>
+    /// Inline size in bytes above which the output's weights go to <c>OUT.onnx.data</c> (protobuf's 2 GiB limit by
+    /// default; tests lower it). An input with external data gives external data out whatever its size.
+    /// </summary>
+    public long ExternalDataThreshold { get; init; } = OnnxModelFile.ProtobufLimit;
 }
 
-/// <summary>What <see cref="ModelOptimizer.Run"/> did: the precision, and the account of the rewrite that ran.</summary>
-public sealed record OptimizeSummary(Precision Precision, bool ExternalData, Int8Result? Int8 = null, Fp16Result? Fp16 = null,
-    DynamicInt8Result? DynamicInt8 = null);
+/// <summary>
+/// The optimize command's sensitivity pass: evaluated on the calibration samples, the fp32 ONNX model's outputs as
+/// the reference (<see cref="SensitivityPass"/>).
+/// </summary>
+public sealed record SensitivityOptions(QuantizationThresholds Thresholds, SensitivityBudget Budget);
 
 /// <summary>
-/// <c>modelforge optimize</c>'s work: read the model (external data included), rewrite it to the requested precision,
-/// write it atomically (weights back in a side file when the input kept them there). Nothing is written on failure.
+/// What <see cref="ModelOptimizer.Run"/> did: the precision, whether the output's weights went to <c>OUT.onnx.data</c>,
+/// and the account of the rewrite that ran. A <see cref="Sensitivity"/> pass that did not pass (its
+/// <see cref="SensitivityResult.Failure"/>) wrote nothing.
+/// </summary>
+public sealed record OptimizeSummary(Precision Precision, bool ExternalData, Int8Result? Int8 = null, Fp16Result? Fp16 = null,
+    DynamicInt8Result? DynamicInt8 = null, SensitivityResult? Sensitivity = null);
+
+/// <summary>
+/// <c>modelforge optimize</c>'s work: read the model (external data mapped, not copied: <see cref="OnnxModelFile"/>),
+/// rewrite it to the requested precision, write it atomically (weights back in a side file when the input kept them
+/// there or the output passes <see cref="OptimizeRequest.ExternalDataThreshold"/>). Nothing is written on failure.
+/// Peak memory is about one copy of the input's weights plus the rewrite's new (smaller) ones.
 /// </summary>
 public static class ModelOptimizer
 {
     public static OptimizeSummary Run(OptimizeRequest request, Action<Diagnostic> warn)
     {
         var (model, external) = OnnxModelFile.Read(request.ModelPath);
-        var summary = new OptimizeSummary(request.Precision, external);
+        var summary = new OptimizeSummary(request.Precision, ExternalData: false);
         switch (request.Precision)
         {
             case Precision.Fp32:
@@ -45,7 +70,16 @@ public static class ModelOptimizer
                 var specs = StaticInt8Quantizer.InputSpecs(model.Graph);
                 var batchDim = BatchDim.Of(specs);
                 var dims = DimRange.ParseAll(request.Dims, specs).Where(d => d.Key != batchDim).ToDictionary(d => d.Key, d => d.Value.Opt);
-                summary = summary with { Int8 = StaticInt8Quantizer.Quantize(model, request.ModelPath, request.Int8 with { DimValues = dims }, warn) };
+                var int8Options = request.Int8 with { DimValues = dims };
+                if (request.Sensitivity is null)
+                {
+                    summary = summary with { Int8 = StaticInt8Quantizer.Quantize(model, request.ModelPath, int8Options, warn) };
+                    break;
+                }
+                var sensitivity = RunSensitivity(model, request.ModelPath, StaticInt8Quantizer.Calibrate(model, request.ModelPath, int8Options, warn), request.Sensitivity);
+                summary = summary with { Int8 = sensitivity.Int8, Sensitivity = sensitivity };
+                if (!sensitivity.Passed) return summary;
+                model = sensitivity.Model;
                 break;
             case Precision.Fp16:
                 // Only real data can show an activation float16 cannot hold; generated inputs would say little.
@@ -60,7 +94,17 @@ public static class ModelOptimizer
                 break;
         }
         if (request.ProducerName is { } producer) model.ProducerName = producer;
-        OnnxModelFile.Write(model, request.OutputPath, external);
-        return summary;
+        var writtenExternal = OnnxModelFile.Write(model, request.OutputPath, external, request.ExternalDataThreshold);
+        return summary with { ExternalData = writtenExternal };
+    }
+
+    /// <summary>The sensitivity pass on the calibration batches, against the fp32 ONNX model's outputs on them.</summary>
+    private static SensitivityResult RunSensitivity(ModelProto model, string modelPath, Int8Calibration calibration, SensitivityOptions options)
+    {
+        var inputs = calibration.Samples.Batches().ToList();
+        List<IReadOnlyList<HostTensor>> references;
+        using (var fp32 = OrtCandidate.TryCreate(CandidateKind.Cpu, modelPath, out _)!)
+            references = inputs.Select(fp32.Run).ToList();
+        return SensitivityPass.Run(new SensitivityRequest(model, modelPath, calibration, inputs, references, options.Thresholds) { Budget = options.Budget });
     }
 }

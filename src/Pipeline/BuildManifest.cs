@@ -39,6 +39,8 @@ public sealed record BuildManifest
     public required IReadOnlyList<BuildArtifact> Artifacts { get; init; }
     /// <summary>Null (absent) unless the spec names a Triton repository.</summary>
     public TritonRepositoryRecord? TritonRepository { get; init; }
+    /// <summary>Null (absent) unless the spec asks for a precision besides fp32: every candidate's gate measures and latencies, and the one kept.</summary>
+    public PrecisionChoice? Precision { get; init; }
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -46,6 +48,8 @@ public sealed record BuildManifest
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // The precision table's SQNR is +Infinity for identical outputs.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 

@@ -63,6 +63,8 @@ public static class BuildPipeline
     public static IReadOnlyList<IBuildStage> Stages { get; } =
     [
         new ConvertStage(),   // first: every later stage reads model.onnx
+        new PrecisionStage(), // right after convert: it replaces model.onnx by the chosen precision, which the engine, the
+                              // gate and the bundles must all see
         new EngineStage(),    // after convert (builds from model.onnx), before validate: the engine is checked as a candidate of its own
         new ValidateStage(),  // the gate, after everything that makes a model and before everything that ships one: its Failed
                               // outcome in error mode stops the build here (Run), so nothing unvalidated is packaged or published
@@ -121,6 +123,7 @@ public static class BuildPipeline
             Stages = outcomes,
             Artifacts = BuildManifest.Scan(staged.StagingDirectory),
             TritonRepository = context.TritonRepository,
+            Precision = context.Precision,
         };
         manifest.Write(staged.StagingDirectory);
         staged.Publish();

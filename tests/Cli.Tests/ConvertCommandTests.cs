@@ -75,6 +75,21 @@ public sealed class ConvertCommandTests : IDisposable
     }
 
     [Fact]
+    public void Fused_attention_writes_onnx_runtimes_MultiHeadAttention_that_it_runs()
+    {
+        var output = Path.Combine(_directory, "sdpa.onnx");
+        var sdpa = RepoPaths.Fixture("ops", "sdpa_causal", "model.pt");
+        string[] inputs = ["--input", "q:float32[batch,2,5,8]", "--input", "k:float32[batch,2,5,8]", "--input", "v:float32[batch,2,5,8]"];
+        var (exitCode, _, stderr) = CliRunner.Run(["convert", sdpa, .. inputs, "--fused-attention", "-o", output]);
+
+        Assert.True(exitCode == 0, stderr);
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(output));
+        Assert.Single(model.Graph.Node, n => n.OpType == "MultiHeadAttention" && n.Domain == "com.microsoft");
+        using var session = new InferenceSession(output);
+        Assert.Equal(3, session.InputMetadata.Count);
+    }
+
+    [Fact]
     public void Output_names_and_opset_are_honoured()
     {
         var output = Path.Combine(_directory, "named.onnx");

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using ModelForge.Model.Tensors;
+using ModelForge.Optimize.Int8;
 using Onnx;
 
 namespace ModelForge.Cli.Tests;
@@ -118,8 +119,23 @@ public sealed class OptimizeCommandTests : IDisposable
 
         Assert.True(exitCode == 0, stderr);
         Assert.Contains("(int8-dynamic: 1 nodes quantized", stdout);
+        // The weight range is chosen for this CPU and said, as for static int8.
+        Assert.Contains($"int8 weights (per tensor, {(QuantizationFormat.ForThisCpu().ReduceRange ? "reduce_range: 7-bit" : "full range")}): " +
+                        QuantizationFormat.ForThisCpu().Reason, stdout);
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Output));
         Assert.Contains(model.Graph.Node, n => n.OpType == "MatMulInteger");
+        Assert.Equal(RunOnes(onnx).Length, RunOnes(Output).Length);
+    }
+
+    [Fact]
+    public void An_output_past_the_external_data_threshold_keeps_its_weights_in_a_side_file()
+    {
+        var onnx = _workspace.Converted();
+        var (exitCode, stdout, stderr) = CliRunner.Run("optimize", onnx, "--precision", "fp16", "--external-data-threshold", "1024", "-o", Output);
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("weights in out.onnx.data", stdout);
+        Assert.True(new FileInfo(Output + ".data").Length > 0);
         Assert.Equal(RunOnes(onnx).Length, RunOnes(Output).Length);
     }
 

@@ -1,5 +1,6 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Optimize.Dynamic;
+using ModelForge.Optimize.Int8;
 using ModelForge.Optimize.Onnx;
 using ModelForge.Runtime;
 using ModelForge.Validate.Compare;
@@ -93,7 +94,7 @@ public sealed class DynamicInt8QuantizerTests(TestModels models)
     [Fact]
     public void Weights_become_int8_and_the_float32_weights_are_gone()
     {
-        var result = DynamicInt8Quantizer.Quantize(models.Mlp);
+        var result = DynamicInt8Quantizer.Quantize(models.Mlp, new DynamicInt8Options { Format = new QuantizationFormat(ActivationType.UInt8, false, "test") });
         Assert.Equal(["/0/Gemm", "/3/Gemm"], result.QuantizedNodes.Order());
         var initializers = result.Model.Graph.Initializer;
         Assert.DoesNotContain(initializers, i => i.Name is "0.weight_bnfolded" or "3.weight_bnfolded");
@@ -102,6 +103,40 @@ public sealed class DynamicInt8QuantizerTests(TestModels models)
         // Gemm's transB weight [24, 12] is stored as MatMulInteger's [K, N] = [12, 24].
         Assert.Equal([12L, 24L], weight.Dims);
         Assert.Contains(weight.RawData.Span.ToArray(), b => (sbyte)b is 127 or -127);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Reduce_range_keeps_weights_within_seven_bits_and_still_matches_fp32(bool perChannel)
+    {
+        var format = new QuantizationFormat(ActivationType.UInt8, ReduceRange: true, "test");
+        var result = DynamicInt8Quantizer.Quantize(models.Mlp, new DynamicInt8Options { PerChannel = perChannel, Format = format });
+        Assert.Same(format, result.Format);
+        var source = OnnxTensors.ReadFloats(models.Mlp.Graph.Initializer.Single(i => i.Name == "0.weight_bnfolded"));
+        var initializers = result.Model.Graph.Initializer;
+        var weight = initializers.Single(i => i.Name.StartsWith("0.weight_bnfolded_quantized", StringComparison.Ordinal));
+        var values = weight.RawData.Span.ToArray().Select(b => (int)(sbyte)b).ToList();
+        // ORT's quantize_dynamic(reduce_range=True): symmetric qint8 in [-64, 64], scale = max|w| / 64.
+        Assert.All(values, v => Assert.InRange(v, -64, 64));
+        Assert.Contains(values, v => v is 64 or -64);
+        if (!perChannel)
+        {
+            var scale = OnnxTensors.ReadFloats(initializers.Single(i => i.Name.StartsWith("0.weight_bnfolded_scale", StringComparison.Ordinal)));
+            Assert.Equal(source.Max(Math.Abs) / 64, Assert.Single(scale), 6);
+        }
+        var samples = TestModels.Samples(8, [4, 12]);
+        var metrics = TestModels.Compare(models.Run(models.Mlp, "mlp_fp32", samples), models.Run(result.Model, $"mlp_int8_reduced_{perChannel}", samples));
+        Assert.True(metrics.Cosine >= 0.99, metrics.ToString());
+    }
+
+    [Fact]
+    public void Without_a_format_the_weight_range_is_chosen_for_this_cpu_as_static_int8_chooses_it()
+    {
+        var result = DynamicInt8Quantizer.Quantize(models.Mlp);
+        Assert.Equal(QuantizationFormat.ForThisCpu(), result.Format);
+        var weight = result.Model.Graph.Initializer.Single(i => i.Name.StartsWith("0.weight_bnfolded_quantized", StringComparison.Ordinal));
+        Assert.Contains(weight.RawData.Span.ToArray(), b => Math.Abs((sbyte)b) == result.Format.WeightLimit);
     }
 
     [Fact]

@@ -60,9 +60,9 @@ public class BuildStagesTests
     }
 
     [Fact]
-    public void TheStagesAreConvertEngineValidateChainPackageAndTheSpecSaysWhichRun()
+    public void TheStagesAreConvertPrecisionEngineValidateChainPackageAndTheSpecSaysWhichRun()
     {
-        Assert.Equal(["convert", "engine", "validate", "chain", "package"], BuildPipeline.Stages.Select(s => s.Name));
+        Assert.Equal(["convert", "precision", "engine", "validate", "chain", "package"], BuildPipeline.Stages.Select(s => s.Name));
 
         using var workspace = new SpecWorkspace();
         var plain = workspace.Load(SpecWorkspace.ResNetSpec());
@@ -71,6 +71,8 @@ public class BuildStagesTests
         Assert.Equal(["convert", "engine", "validate", "package"], BuildPipeline.Stages.Where(s => s.RunsFor(full)).Select(s => s.Name));
         var processing = workspace.Load(SpecWorkspace.ResNetSpec("\"package\": { \"triton\": {}, \"postprocess\": { \"softmax\": true } }"));
         Assert.Equal(["convert", "validate", "chain", "package"], BuildPipeline.Stages.Where(s => s.RunsFor(processing)).Select(s => s.Name));
+        var precision = workspace.Load(SpecWorkspace.ResNetSpec("\"onnx\": { \"precision\": \"int8\" }"));
+        Assert.Equal(["convert", "precision", "validate"], BuildPipeline.Stages.Where(s => s.RunsFor(precision)).Select(s => s.Name));
     }
 
     [Fact]
@@ -133,6 +135,23 @@ public class BuildStagesTests
         {
             Assert.True(schema.Evaluate(recorded.RootElement).IsValid);
             Assert.Equal("""{"model":"model","versionWritten":4,"versionsPresent":[1,3,4]}""", Compact(recorded.RootElement.GetProperty("tritonRepository")));
+        }
+        // So does a build that chose a precision, with SQNR +Infinity for an output that came out identical.
+        var withPrecision = BuildManifest.TryLoad(spec.OutputDirectory)! with
+        {
+            Precision = new PrecisionChoice("fp16", 8, "CPUExecutionProvider", "fp16 is the fastest precision that passed the gate",
+            [
+                new PrecisionCandidate("fp32", true, null, 2.5, 9.1, 1, null, 1, 1, 3e-6, 4_000_000),
+                new PrecisionCandidate("fp16", true, null, 2.4, 8.7, 1, double.PositiveInfinity, 1, 1, 0, 2_000_000) { FloatNodes = ["softmax: kept float32 by the fp16 block list"] },
+                new PrecisionCandidate("int8", false, "output: int8: cosine 0.97 is below 0.99", null, null, 0.97, 14.2, null, null, null, 1_000_000),
+            ]),
+        };
+        using (var recorded = JsonDocument.Parse(withPrecision.ToJson()))
+        {
+            var evaluation = schema.Evaluate(recorded.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+            Assert.True(evaluation.IsValid, string.Join("\n", (evaluation.Details ?? []).Where(d => d.Errors is not null)
+                .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
+            Assert.Equal("Infinity", recorded.RootElement.GetProperty("precision").GetProperty("candidates")[1].GetProperty("minSqnrDb").GetString());
         }
         using var old = JsonDocument.Parse("""{ "format": 1, "name": "m", "inputHash": "sha256:00", "tools": {}, "inputs": {}, "stages": { "convert": "done" }, "artifacts": [] }""");
         Assert.False(schema.Evaluate(old.RootElement).IsValid);

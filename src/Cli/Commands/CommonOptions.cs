@@ -124,4 +124,11 @@ internal static class CommonOptions
         Description = "Write the weights to one side file MODEL.onnx.data (ONNX external data). Done automatically when the model " +
                       "would exceed protobuf's 2 GB limit.",
     };
+
+    /// <summary>Hidden: lets tests exercise the external-data path on small models (convert, optimize).</summary>
+    public static Option<long?> ExternalDataThreshold() => new("--external-data-threshold")
+    {
+        Description = "Model size in bytes above which weights go to external data; for tests. [default: 2 GiB − 1]",
+        Hidden = true,
+    };
 }

@@ -4,6 +4,8 @@ using ModelForge.Core;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Model;
+using ModelForge.Optimize;
+using ModelForge.Pipeline.Spec;
 using ModelForge.Pipeline.Stages;
 using ModelForge.Validate;
 using ModelForge.Validate.Compare;
@@ -39,6 +41,17 @@ internal static class ValidateCommand
             Description = "Tolerance for one output as OUTPUT:ATOL:RTOL (wins over --atol/--rtol), e.g. --tolerance logits:1e-3:1e-2. Repeatable.",
         };
         var topK = new Option<int?>("--top-k") { Description = "Also require the top-K classes of every row of rank-2 float outputs to agree." };
+        var precision = new Option<string?>("--precision")
+        {
+            HelpName = "fp16|int8|int8-dynamic",
+            Description = "The ONNX model was written in this precision (modelforge optimize, convert --precision): judge float outputs by " +
+                          "that precision's bars against the fp32 reference (cosine, SQNR, top-1/top-5 agreement; docs/precision.md) " +
+                          "instead of --atol/--rtol. [default: fp32, the elementwise tolerance]",
+        };
+        precision.AcceptOnlyFromAmong([.. PrecisionNames.All]);
+        var minCosine = new Option<double?>("--min-cosine") { Description = "With --precision: the least cosine similarity per output. [default: fp16 0.999, int8 0.99]" };
+        var minSqnr = new Option<double?>("--min-sqnr") { HelpName = "DB", Description = "With --precision: the least SQNR per output, in dB. [default: fp16 30, int8 20]" };
+        var minTop1 = new Option<double?>("--min-top1") { Description = "With --precision: the least share of rows of a classifier output whose top class agrees. [default: fp16 0.99, int8 0.9]" };
         var data = new Option<FileInfo?>("--inputs")
         {
             Description = "Use these inputs instead of generated ones: an .npz with one array per input name, or an .npy for a single-input model.",
@@ -79,7 +92,7 @@ internal static class ValidateCommand
 
         var command = new Command("validate", "Check that an ONNX model computes what the original TorchScript model computes (the accuracy gate).")
         {
-            model, onnx, inputs, batches, atol, rtol, perOutput, topK, data, ranges, dims, seed, providers, providersOldSpelling, engine, report, saveFailures, force,
+            model, onnx, inputs, batches, atol, rtol, perOutput, topK, precision, minCosine, minSqnr, minTop1, data, ranges, dims, seed, providers, providersOldSpelling, engine, report, saveFailures, force,
         };
         HelpText.Add(command,
             "modelforge validate fixtures/models/resnet18_small/model.pt resnet18.onnx --input x:float32[batch,3,64,64]",
@@ -93,6 +106,7 @@ internal static class ValidateCommand
             {
                 PerOutput = (parse.GetValue(perOutput) ?? []).Select(ParseOutputTolerance).ToDictionary(p => p.Output, p => p.Tolerance),
                 TopK = parse.GetValue(topK),
+                Precision = PrecisionGateOf(parse.GetValue(precision), parse.GetValue(minCosine), parse.GetValue(minSqnr), parse.GetValue(minTop1)),
             };
             var (required, optional) = ValidateStage.CandidatesFor((parse.GetValue(providers) ?? []).Concat(parse.GetValue(providersOldSpelling) ?? []).Select(ParseProvider).Distinct().ToList());
             var dataFile = parse.GetValue(data);
@@ -187,4 +201,22 @@ internal static class ValidateCommand
 
     private static ModelForgeException Usage(string message, string hint) =>
         new(DiagnosticCode.InputSpecInvalid, message, null, hint);
+
+    /// <summary>
+    /// <c>--precision</c> and its bars as the gate of a reduced-precision candidate (null for fp32); a bar given without a
+    /// reduced precision is a usage error (MF8008), since the elementwise gate would ignore it.
+    /// </summary>
+    private static PrecisionGate? PrecisionGateOf(string? name, double? minCosine, double? minSqnr, double? minTop1)
+    {
+        PrecisionNames.TryParse(name ?? "fp32", out var precision);
+        if (precision == Precision.Fp32)
+        {
+            if (minCosine is null && minSqnr is null && minTop1 is null) return null;
+            throw new ModelForgeException(DiagnosticCode.OptimizeOptionInvalid, "--min-cosine, --min-sqnr and --min-top1 apply to a reduced-precision model only", null,
+                "add --precision int8 (or fp16, int8-dynamic) to judge the model by these bars, or drop them");
+        }
+        var defaults = ValidationSpec.DefaultThresholds[precision];
+        var bars = defaults with { MinCosine = minCosine ?? defaults.MinCosine, MinSqnrDb = minSqnr ?? defaults.MinSqnrDb, MinTop1 = minTop1 ?? defaults.MinTop1 };
+        return new PrecisionGate(precision.Name(), bars.Validated());
+    }
 }

@@ -36,8 +36,14 @@ public static class OnnxEmitter
             Graph = EmitGraph(graph),
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        // Contrib ops (opt-in fused attention) need their domain imported; com.microsoft is at version 1.
+        if (UsesDomain(graph, Graph.MicrosoftDomain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = Graph.MicrosoftDomain, Version = 1 });
         return model;
     }
+
+    private static bool UsesDomain(Graph graph, string domain) =>
+        graph.Nodes.Any(n => n.Domain == domain || n.Subgraphs.Any(g => UsesDomain(g, domain)));
 
     /// <summary>A graph, or a subgraph for a node attribute (names are unique model-wide, so outer references resolve).</summary>
     private static GraphProto EmitGraph(Graph graph)

@@ -179,12 +179,15 @@ public sealed class Graph
         return value;
     }
 
+    /// <summary>ONNX Runtime's contrib operator domain, version 1.</summary>
+    public const string MicrosoftDomain = "com.microsoft";
+
     public Node AddNode(string opType, IReadOnlyList<Value?> inputs, IReadOnlyList<TensorType> outputTypes,
-        SortedDictionary<string, AttributeValue>? attributes, string scope, SourceSpan? origin)
+        SortedDictionary<string, AttributeValue>? attributes, string scope, SourceSpan? origin, string domain = "")
     {
         var nodeName = UniqueName($"{scope}/{opType}");
         var outputs = outputTypes.Select((t, i) => new Value(UniqueName(outputTypes.Count == 1 ? $"{nodeName}_output" : $"{nodeName}_output_{i}"), t)).ToList();
-        var node = new Node(nodeName, opType, inputs, outputs, attributes ?? new(StringComparer.Ordinal), origin);
+        var node = new Node(nodeName, opType, inputs, outputs, attributes ?? new(StringComparer.Ordinal), origin) { Domain = domain };
         foreach (var output in outputs) output.Producer = node;
         Nodes.Add(node);
         return node;

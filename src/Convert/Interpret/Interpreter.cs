@@ -39,6 +39,9 @@ public sealed partial class Interpreter
 
     public IReadOnlyList<UnsupportedCall> UnsupportedCalls => _unsupported;
 
+    /// <summary>Handlers may emit ONNX Runtime's fused attention (<see cref="ConvertOptions.FusedAttention"/>).</summary>
+    public bool FusedAttention { get; init; }
+
     /// <summary>One call of an op with no handler (or none at this opset), with where it is.</summary>
     public sealed record UnsupportedCall(string Op, SourceLocation Location, int? MinimumOpset);
 
@@ -575,9 +578,9 @@ public sealed partial class Interpreter
             result = (long)shape.Count;
             return true;
         }
-        // Tensor properties of a converted graph value: a dense CPU tensor without autograd (conversion is eval mode).
+        // Tensor properties of a converted graph value: a dense CPU tensor, not pinned, without autograd (conversion is eval mode).
         if (op is "prim::is_nested" or "prim::is_cuda" or "prim::is_sparse" or "prim::is_mkldnn"
-                or "prim::is_meta" or "prim::requires_grad" && args is [Value])
+                or "prim::is_meta" or "prim::requires_grad" or "aten::is_pinned" && args is [Value])
         {
             result = false;
             return true;
@@ -632,6 +635,23 @@ public sealed partial class Interpreter
             // hooks, so the default, an empty dict, is what it counts.
             case ("aten::len", [List<KeyValuePair<object?, object?>> dict]): result = (long)dict.Count; return true;
             case ("aten::append", [List<object?> list, var item]): list.Add(item); result = list; return true;
+            // list(xs) copies; insert, pop, del xs[i] and xs[i] = v change the list itself, as in Python.
+            case ("aten::list", [List<object?> items]): result = new List<object?>(items); return true;
+            case ("aten::insert", [List<object?> list, long at, var item]):
+                list.Insert((int)Math.Clamp(at < 0 ? at + list.Count : at, 0, list.Count), item);
+                return true;
+            case ("aten::pop", [List<object?> list, ..]) when args is [_] or [_, long]:
+                var popped = PythonOps.Index(args is [_, long popAt] ? popAt : -1, list.Count, () => Unsupported(span, "pop from an empty list or index out of range"));
+                result = Current(list[popped]);
+                list.RemoveAt(popped);
+                return true;
+            case ("aten::Delete", [List<object?> list, long at]):
+                list.RemoveAt(PythonOps.Index(at, list.Count, () => Unsupported(span, "list index out of range")));
+                return true;
+            case ("aten::_set_item", [List<object?> list, long at, var item]):
+                list[PythonOps.Index(at, list.Count, () => Unsupported(span, "list assignment index out of range"))] = item;
+                result = list;
+                return true;
             case ("aten::__getitem__", [List<object?> list, long i]):
                 result = Current(list[PythonOps.Index(i, list.Count, () => Unsupported(span, "list index out of range"))]);
                 return true;
@@ -653,14 +673,9 @@ public sealed partial class Interpreter
                 var found = dict.FindIndex(e => Equals(e.Key, args[1]));
                 result = found >= 0 ? Current(dict[found].Value) : throw Unsupported(span, $"key {DescribeValue(args[1])} is not in the dict");
                 return true;
-            // window_size[i] = size_dhw[i] (Swin3D's window fitted to the input).
-            case ("aten::_set_item", [List<object?> list, long i, var item]):
-                list[PythonOps.Index(i, list.Count, () => Unsupported(span, "list assignment index out of range"))] = item;
-                result = list;
-                return true;
             case ("aten::_set_item", [List<KeyValuePair<object?, object?>> dict, string or long, var item]):
-                var at = dict.FindIndex(e => Equals(e.Key, args[1]));
-                if (at >= 0) dict[at] = new(args[1], item);
+                var slot = dict.FindIndex(e => Equals(e.Key, args[1]));
+                if (slot >= 0) dict[slot] = new(args[1], item);
                 else dict.Add(new(args[1], item));
                 result = dict;
                 return true;
@@ -669,6 +684,10 @@ public sealed partial class Interpreter
         switch (op, args)
         {
             case ("aten::len", [string text]): result = (long)text.Length; return true;
+            // `for i in range(lo, hi, step)` is saved as a loop over range(__range_length(lo, hi, step)) that derives i
+            // from the count with __derive_index.
+            case ("aten::__range_length", [long, long, long]): result = (long)StaticRange(args, span).Count; return true;
+            case ("aten::__derive_index", [long index, long start, long step]): result = start + index * step; return true;
             // `device.type in ["cpu", "cuda"]` (PyTorch 2.x's TransformerEncoderLayer fast-path check).
             case ("aten::__contains__", [List<object?> items, string item]): result = items.Contains(item); return true;
             case ("str", [var scalar]): result = FormatScalar(scalar); return true;
@@ -698,11 +717,6 @@ public sealed partial class Interpreter
                 var swap = PythonOps.TryCompare("<", args[0], args[1], out var less) && less;
                 result = (op == "prim::min") == swap ? args[0] : args[1];
                 return true;
-            // The loop header TorchScript writes for `for i in range(a, b, s)`: the trip count, then i from the counter.
-            case ("aten::__range_length", [long lo, long hi, long step]) when step != 0:
-                result = Math.Max(0, step > 0 ? (hi - lo + step - 1) / step : (lo - hi - step - 1) / -step);
-                return true;
-            case ("aten::__derive_index", [long index, long start, long step]): result = start + index * step; return true;
             // sum(shift_size) > 0 (Swin3D) on a list of ints.
             case ("aten::sum", [List<object?> values]) when values.All(v => v is long): result = values.Cast<long>().Sum(); return true;
             case ("prim::min" or "prim::max", [List<object?> { Count: > 0 } values]) when values.All(v => v is long):
@@ -782,7 +796,7 @@ public sealed partial class Interpreter
         }
 
         var location = _model.Locate(span);
-        var context = new OpContext(_graph, _opset, op, ScopeOf(frame), span, location);
+        var context = new OpContext(_graph, _opset, op, ScopeOf(frame), span, location) { FusedAttention = FusedAttention };
         object? result;
         try
         {

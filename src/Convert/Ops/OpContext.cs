@@ -24,6 +24,9 @@ public sealed class OpContext
     public SourceSpan Span { get; }
     public SourceLocation Location { get; }
 
+    /// <summary>Attention may be lowered to ONNX Runtime's <c>com.microsoft</c> fused op (<see cref="ConvertOptions.FusedAttention"/>).</summary>
+    public bool FusedAttention { get; init; }
+
     public ModelForgeException Error(DiagnosticCode code, string message, string? hint = null) =>
         new(code, message, Location, hint);
 
@@ -36,11 +39,18 @@ public sealed class OpContext
         OpMulti(opType, inputs, [outputType], attributes)[0];
 
     public IReadOnlyList<Value> OpMulti(string opType, IReadOnlyList<Value?> inputs, IReadOnlyList<TensorType> outputTypes,
-        params (string Name, AttributeValue Value)[] attributes)
+        params (string Name, AttributeValue Value)[] attributes) => AddNode("", opType, inputs, outputTypes, attributes);
+
+    /// <summary>Adds one node of ONNX Runtime's <c>com.microsoft</c> contrib domain (the emitter imports the domain).</summary>
+    public Value MicrosoftOp(string opType, IReadOnlyList<Value?> inputs, TensorType outputType, params (string Name, AttributeValue Value)[] attributes) =>
+        AddNode(Graph.MicrosoftDomain, opType, inputs, [outputType], attributes)[0];
+
+    private IReadOnlyList<Value> AddNode(string domain, string opType, IReadOnlyList<Value?> inputs, IReadOnlyList<TensorType> outputTypes,
+        (string Name, AttributeValue Value)[] attributes)
     {
         var attributeMap = new SortedDictionary<string, AttributeValue>(StringComparer.Ordinal);
         foreach (var (name, value) in attributes) attributeMap[name] = value;
-        return Graph.AddNode(opType, inputs, outputTypes, attributeMap, Scope, Span).Outputs;
+        return Graph.AddNode(opType, inputs, outputTypes, attributeMap, Scope, Span, domain).Outputs;
     }
 
     // ---- constants ------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ public enum DiagnosticCode
     BranchTypeMismatch = 2008,
     /// <summary>A supported op called in a variant its lowering does not cover (LSTM proj_size, an unbatched RNN input, …).</summary>
     UnsupportedOpVariant = 2040,
+    /// <summary>An op, or a form of it, that no ONNX opset ModelForge targets (13–20) can express: a matrix norm that needs singular values, say.</summary>
+    NoOnnxEquivalent = 2041,
 
     // MF3xxx: validation
     ReferenceFailed = 3001,
@@ -193,6 +195,18 @@ public enum DiagnosticCode
     PrecisionExternalDataNotLoaded = 8025,
     /// <summary>A quantization accuracy threshold is out of its range (cosine in [-1, 1], agreement in [0, 1], SQNR finite).</summary>
     QuantizationThresholdInvalid = 8026,
+
+    // MF8040–MF8044: the int8 sensitivity pass and nodes kept float
+    /// <summary>The sensitivity pass hit its budget (nodes kept float or time) before the int8 model passed its accuracy thresholds.</summary>
+    SensitivityBudgetExhausted = 8040,
+    /// <summary>A node to keep float in static int8 is not a node of the model.</summary>
+    FloatNodeUnknown = 8041,
+    /// <summary>The sensitivity pass's evaluation inputs, reference outputs or budget do not fit (counts, names, shapes, a budget below zero).</summary>
+    SensitivityDataInvalid = 8042,
+
+    // MF8060–MF8069: precision in a build (onnx.precision)
+    /// <summary>The spec asks for a precision that its execution provider cannot run (int8-dynamic with tensorrt.allOnTensorRt).</summary>
+    PrecisionUnsupportedByProvider = 8060,
 }
 
 public static class DiagnosticCodeExtensions

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using ModelForge.Core.Diagnostics;
+using ModelForge.Optimize.Int8;
 using ModelForge.Optimize.Onnx;
 using Onnx;
 
@@ -15,17 +17,25 @@ public sealed record DynamicInt8Options
 
     /// <summary>Node names that stay float32 (the sensitivity pass's way to keep one layer).</summary>
     public IReadOnlyCollection<string> NodesToExclude { get; init; } = [];
+
+    /// <summary>
+    /// The weight range; null: <see cref="QuantizationFormat.ForThisCpu"/>, as static int8 chooses it. Activations are
+    /// always uint8 here (DynamicQuantizeLinear's only type), so the choice is <see cref="QuantizationFormat.ReduceRange"/>.
+    /// </summary>
+    public QuantizationFormat? Format { get; init; }
 }
 
 /// <summary>What <see cref="DynamicInt8Quantizer.Quantize"/> made.</summary>
 /// <param name="QuantizedNodes">The MatMul/Gemm/LSTM nodes now computed in int8, by name.</param>
 /// <param name="Float32Nodes">MatMul/Gemm/LSTM nodes left float32, each with the reason.</param>
-public sealed record DynamicInt8Result(ModelProto Model, IReadOnlyList<string> QuantizedNodes, IReadOnlyList<(string Node, string Reason)> Float32Nodes);
+/// <param name="Format">The weight range used (<c>reduce_range</c> or full) and why.</param>
+public sealed record DynamicInt8Result(ModelProto Model, IReadOnlyList<string> QuantizedNodes, IReadOnlyList<(string Node, string Reason)> Float32Nodes,
+    QuantizationFormat Format);
 
 /// <summary>
 /// Dynamic int8 quantization (docs/precision.md, "int8 (dynamic)"): each MatMul or Gemm whose weight is a constant
 /// float32 matrix gets int8 weights (symmetric, zero point 0, scale = max|w| / 127, per tensor or per column) and
-/// activations quantized at run time, written in standard ONNX ops as ONNX Runtime's <c>quantize_dynamic</c> writes them:
+/// activations quantized at run time (scale = max|w| / 64 with <c>reduce_range</c>, chosen per CPU as static int8 does), written in standard ONNX ops as ONNX Runtime's <c>quantize_dynamic</c> writes them:
 /// <code>
 /// DynamicQuantizeLinear(x) → (x_q, x_scale, x_zp)
 /// MatMulInteger(x_q, w_q, x_zp, w_zp) → Cast(float) → Mul(· , Mul(x_scale, w_scale)) [→ Add(bias)]
@@ -37,15 +47,14 @@ public sealed record DynamicInt8Result(ModelProto Model, IReadOnlyList<string> Q
 /// </summary>
 public static class DynamicInt8Quantizer
 {
-    private const int Int8Max = 127;
-
     public static DynamicInt8Result Quantize(ModelProto model, DynamicInt8Options? options = null)
     {
         options ??= new DynamicInt8Options();
         OnnxTensors.RequireInlineWeights(model, "dynamic int8");
         RequireOpset(model, 11);
         var quantized = model.Clone();
-        var rewriter = new Rewriter(quantized.Graph, options);
+        var format = options.Format ?? QuantizationFormat.ForThisCpu();
+        var rewriter = new Rewriter(quantized.Graph, options, format.WeightLimit);
         var rewritten = quantized.Graph.Node.SelectMany(rewriter.Rewrite).ToList();
         if (rewriter.Done.Count == 0)
             throw new ModelForgeException(DiagnosticCode.DynamicInt8NothingToQuantize,
@@ -58,13 +67,14 @@ public static class DynamicInt8Quantizer
         RemoveUnused(quantized.Graph);
         if (rewritten.Any(n => n.Domain == MicrosoftDomain) && quantized.OpsetImport.All(o => o.Domain != MicrosoftDomain))
             quantized.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
-        return new DynamicInt8Result(quantized, rewriter.Done, rewriter.Kept);
+        return new DynamicInt8Result(quantized, rewriter.Done, rewriter.Kept, format);
     }
 
     private const string MicrosoftDomain = "com.microsoft";
 
     /// <summary>Rewrites one node at a time, remembering what it quantized and the activations it already quantized.</summary>
-    private sealed class Rewriter(GraphProto graph, DynamicInt8Options options)
+    /// <param name="weightLimit">The largest |q| of a weight: 127, or 64 with <c>reduce_range</c>.</param>
+    private sealed class Rewriter(GraphProto graph, DynamicInt8Options options, int weightLimit)
     {
         private readonly Dictionary<string, int> _types = OnnxTypes.Infer(graph);
         private readonly Dictionary<string, TensorProto> _weights = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -167,7 +177,7 @@ public static class DynamicInt8Quantizer
         }
 
         /// <summary>
-        /// Quantizes <paramref name="weight"/> symmetrically to int8 (zero point 0, scale = max|w| / 127 per scale slot)
+        /// Quantizes <paramref name="weight"/> symmetrically to int8 (zero point 0, scale = max|w| / weightLimit per scale slot)
         /// and adds it, its scales and its zero points as initializers. <paramref name="channelOf"/> maps a source element
         /// (row of the source's last dim, column) to its scale slot; <paramref name="permutation"/> gives, for each stored
         /// dim, the source dim it comes from.
@@ -175,7 +185,7 @@ public static class DynamicInt8Quantizer
         private (string Weight, string Scale, string ZeroPoint) AddQuantized(
             TensorProto weight, long[] storedDims, long[] scaleDims, int[] permutation, Func<int, int, int> channelOf)
         {
-            var values = OnnxTensors.ReadFloats(weight);
+            var values = OnnxTensors.FloatValues(weight);
             var columns = (int)weight.Dims[^1];
             var scales = new float[scaleDims.Aggregate(1L, (a, d) => a * d)];
             for (var i = 0; i < values.Length; i++)
@@ -183,11 +193,12 @@ public static class DynamicInt8Quantizer
                 var slot = channelOf(i / columns, i % columns);
                 scales[slot] = Math.Max(scales[slot], Math.Abs(values[i]));
             }
-            for (var i = 0; i < scales.Length; i++) scales[i] = scales[i] > 0 ? scales[i] / Int8Max : 1f;
+            for (var i = 0; i < scales.Length; i++) scales[i] = scales[i] > 0 ? scales[i] / weightLimit : 1f;
 
             var sourceDims = weight.Dims.Select(d => (int)d).ToArray();
             var storedStrides = Strides(storedDims.Select(d => (int)d).ToArray());
-            var q = new sbyte[values.Length];
+            var bytes = new byte[values.Length];
+            var q = MemoryMarshal.Cast<byte, sbyte>(bytes.AsSpan());
             var index = new int[sourceDims.Length];
             for (var i = 0; i < values.Length; i++)
             {
@@ -196,9 +207,9 @@ public static class DynamicInt8Quantizer
                 var target = 0;
                 for (var d = 0; d < permutation.Length; d++) target += index[permutation[d]] * storedStrides[d];
                 var scale = scales[channelOf(i / columns, i % columns)];
-                q[target] = (sbyte)Math.Clamp(Math.Round(values[i] / scale, MidpointRounding.ToEven), -Int8Max, Int8Max);
+                q[target] = (sbyte)Math.Clamp(Math.Round(values[i] / scale, MidpointRounding.ToEven), -weightLimit, weightLimit);
             }
-            var quantizedWeight = OnnxTensors.Int8s(_names.Next($"{weight.Name}_quantized"), q, storedDims);
+            var quantizedWeight = OnnxTensors.Owning(_names.Next($"{weight.Name}_quantized"), ElementTypes.Int8, bytes, storedDims);
             var scaleTensor = OnnxTensors.Floats(_names.Next($"{weight.Name}_scale"), scales, scaleDims);
             var zeroPoint = OnnxTensors.Int8s(_names.Next($"{weight.Name}_zero_point"), new sbyte[scales.Length], scaleDims);
             graph.Initializer.Add(quantizedWeight);

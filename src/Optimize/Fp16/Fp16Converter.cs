@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Optimize.Onnx;
 using Onnx;
@@ -146,8 +147,16 @@ public static class Fp16Converter
         {
             var weight = graph.Initializer[index];
             if (!converting.Contains(weight.Name)) continue;
-            var values = OnnxTensors.ReadFloats(weight);
-            var outOfRange = Array.FindIndex(values, v => float.IsFinite(v) && Math.Abs(v) > Fp16Max);
+            // Read in place and written once: a weight mapped from external data is not copied into the heap first.
+            var values = OnnxTensors.FloatValues(weight);
+            var bytes = new byte[values.Length * sizeof(ushort)];
+            var halves = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
+            var outOfRange = -1;
+            for (var i = 0; i < values.Length && outOfRange < 0; i++)
+            {
+                if (float.IsFinite(values[i]) && Math.Abs(values[i]) > Fp16Max) outOfRange = i;
+                halves[i] = (Half)values[i];
+            }
             if (outOfRange >= 0)
             {
                 var consumer = graph.Node.First(n => n.Input.Contains(weight.Name));
@@ -156,8 +165,7 @@ public static class Fp16Converter
                     Hint: $"add '{consumer.OpType}' to the fp16 block list (or the node to the node block list) to keep it float32, or keep the model in fp32"));
                 continue;
             }
-            var halves = Array.ConvertAll(values, v => (Half)v);
-            graph.Initializer[index] = OnnxTensors.Halves(weight.Name, halves, weight.Dims);
+            graph.Initializer[index] = OnnxTensors.Owning(weight.Name, ElementTypes.Float16, bytes, weight.Dims);
         }
         if (problems.Count > 0) throw new ModelForgeException(problems);
     }

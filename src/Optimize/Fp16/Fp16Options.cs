@@ -11,7 +11,9 @@ public sealed record Fp16Options
     /// Upsample, RoiAlign, NonMaxSuppression, TopK, CumSum, Min, Max, RandomUniformLike);</item>
     /// <item>ops whose range or accumulation float16 cannot carry: normalisations (a mean and a variance over many
     /// elements), softmax (exp and a sum), reductions that sum or multiply, Exp (overflows above 11.1), Pow and Sqrt
-    /// (the variance path of a decomposed LayerNorm squares activations: |x| &gt; 256 overflows).</item>
+    /// (the variance path of a decomposed LayerNorm squares activations: |x| &gt; 256 overflows), and the recurrent ops
+    /// (LSTM, GRU, RNN: their state accumulates over every time step, and ONNX Runtime's CPU provider has float32 kernels
+    /// only).</item>
     /// </list>
     /// </summary>
     public static IReadOnlyList<string> DefaultBlockList { get; } =
@@ -22,6 +24,7 @@ public sealed record Fp16Options
         "Softmax", "LogSoftmax",
         "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMean", "ReduceProd", "ReduceSum", "ReduceSumSquare",
         "Exp", "Pow", "Sqrt",
+        "LSTM", "GRU", "RNN",
     ];
 
     /// <summary>Op types (ai.onnx names, or op types of the model) whose nodes stay float32.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Google.Protobuf;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Model.Tensors;
@@ -53,7 +52,8 @@ public static class Fp16OverflowCheck
         try
         {
             var path = Path.Combine(folder.FullName, "instrumented.onnx");
-            using (var file = File.Create(path)) instrumented.WriteTo(file);
+            // Weights mapped from external data are streamed to the copy's own side file (a copy on disk, not in memory).
+            OnnxModelFile.Write(instrumented, path, externalData: instrumented.Graph.Initializer.Any(t => MappedExternalData.TryLocate(t.RawData, out _, out _)));
             using var session = OrtCandidate.TryCreate(CandidateKind.Cpu, path, out _, "fp16-overflow-check")!;
             foreach (var sample in samples)
             {

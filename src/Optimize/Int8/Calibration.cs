@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Runtime;
@@ -23,12 +22,14 @@ internal static class Calibration
             Name = t,
             Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
         }).ToList();
-        // The outputs are added to the model itself and taken out again after serialising, so its weights are not copied twice.
+        // The outputs are added to the model itself and taken out again after serialising, so its weights are not copied
+        // twice; weights mapped from external data stay in their file, which ORT reads itself.
         model.Graph.Output.AddRange(added);
         byte[] bytes;
+        IReadOnlyDictionary<string, string> entries;
         try
         {
-            bytes = model.ToByteArray();
+            (bytes, entries) = OnnxModelFile.ForOnnxRuntime(model);
         }
         finally
         {
@@ -38,6 +39,7 @@ internal static class Calibration
         {
             ModelBytes = bytes,
             Optimization = GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            SessionEntries = entries,
         };
         using var session = OrtHost.Open(request);
         var outputNames = tensors.ToArray();

@@ -34,6 +34,9 @@ public sealed class QdqPlan
     /// </summary>
     public HashSet<string> QuantizedGraphOutputs { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Indices of the nodes kept float by name (<see cref="For"/>'s <c>floatNodes</c>): they read and write float tensors.</summary>
+    public HashSet<int> KeptFloat { get; } = [];
+
     /// <summary>Producer node index → the index of the Relu folded into it.</summary>
     public Dictionary<int, int> FoldedRelus { get; } = [];
 
@@ -46,9 +49,17 @@ public sealed class QdqPlan
         return tensor;
     }
 
-    public static QdqPlan For(GraphProto graph)
+    /// <summary>
+    /// The plan for <paramref name="graph"/>. Nodes named in <paramref name="floatNodes"/> stay float: they are not
+    /// quantized, read their inputs unquantized, and a quantized producer whose output only they read leaves it float
+    /// (ORT then runs that producer on dequantized inputs with a float output, which is still a valid pattern).
+    /// </summary>
+    public static QdqPlan For(GraphProto graph, IReadOnlySet<string>? floatNodes = null)
     {
         var plan = new QdqPlan();
+        if (floatNodes is { Count: > 0 })
+            for (var i = 0; i < graph.Node.Count; i++)
+                if (floatNodes.Contains(graph.Node[i].Name)) plan.KeptFloat.Add(i);
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var graphOutputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var consumers = new Dictionary<string, List<int>>(StringComparer.Ordinal);
@@ -83,6 +94,11 @@ public sealed class QdqPlan
             plan.QuantizedNodes.Add(index);
             foreach (var input in inputs) AddActivation(input);
             var output = QuantizedOutput(index);
+            if (!graphOutputs.Contains(output) && consumers.TryGetValue(output, out var readers) && readers.All(plan.KeptFloat.Contains))
+            {
+                plan.FoldedRelus.Remove(index); // nothing quantizes the output, so the Relu must stay to clamp it
+                return;
+            }
             if (graphOutputs.Contains(output))
             {
                 if (graph.Node[index].OpType is "Gemm" or "MatMul")
@@ -99,6 +115,7 @@ public sealed class QdqPlan
         {
             var node = graph.Node[i];
             var inputs = node.Input;
+            if (plan.KeptFloat.Contains(i)) continue;
             switch (node.OpType)
             {
                 case "Conv" when node.Domain.Length == 0 && IsActivation(inputs[0]) && IsFloatWeight(inputs[1], -1) && HasConstantBias(inputs, 2, IsFloatWeight):

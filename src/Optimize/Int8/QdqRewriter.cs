@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
+using ModelForge.Optimize.Onnx;
 using Onnx;
 
 namespace ModelForge.Optimize.Int8;
@@ -92,7 +93,7 @@ internal static class QdqRewriter
     /// <summary>Per-channel symmetric int8: scale_c = max|w_c| / limit (1 for an all-zero channel), q = clamp(round(w / scale_c), ±limit).</summary>
     internal static (TensorProto Quantized, float[] Scales) QuantizeWeight(TensorProto weight, int axis, int limit)
     {
-        var values = Floats(weight);
+        var values = OnnxTensors.FloatValues(weight);  // in place: a weight mapped from external data is not copied
         var dims = weight.Dims.ToArray();
         var channels = (int)dims[axis];
         var inner = dims.Skip(axis + 1).Aggregate(1L, (a, d) => a * d);
@@ -103,9 +104,7 @@ internal static class QdqRewriter
         var quantized = new byte[values.Length];
         for (var i = 0; i < values.Length; i++)
             quantized[i] = (byte)(sbyte)Math.Clamp(Math.Round(values[i] / scales[ChannelOf(i)], MidpointRounding.ToEven), -limit, limit);
-        var tensor = new TensorProto { Name = weight.Name + "_quantized", DataType = (int)TensorProto.Types.DataType.Int8, RawData = ByteString.CopyFrom(quantized) };
-        tensor.Dims.AddRange(dims);
-        return (tensor, scales);
+        return (OnnxTensors.Owning(weight.Name + "_quantized", ElementTypes.Int8, quantized, dims), scales);
     }
 
     private static TensorProto QuantizeBias(TensorProto bias, string name, float[] scales)

@@ -24,7 +24,17 @@ public sealed record Int8Options
 
     /// <summary>The integer formats; null: <see cref="QuantizationFormat.ForThisCpu"/>.</summary>
     public QuantizationFormat? Format { get; init; }
+
+    /// <summary>Names of nodes that stay float (<see cref="QdqPlan.For"/>); a name the model lacks is MF8041.</summary>
+    public IReadOnlySet<string> FloatNodes { get; init; } = new HashSet<string>();
 }
+
+/// <summary>
+/// The measured activation ranges of every tensor the full plan (no node kept float) quantizes, and what they were
+/// measured on. Keeping nodes float only removes tensors from the plan, so one calibration serves every variant.
+/// </summary>
+public sealed record Int8Calibration(IReadOnlyDictionary<string, ActivationRange> Ranges, CalibrationSet Samples, CalibrationMethod Method,
+    QuantizationFormat Format, TimeSpan Time);
 
 /// <summary>What a static int8 quantization did.</summary>
 public sealed record Int8Result(int QuantizedNodes, int FloatNodes, int Activations, int Samples, string SampleSource,
@@ -41,7 +51,11 @@ public static class StaticInt8Quantizer
     public const int MinimumOpset = 13;
 
     /// <summary>Quantizes <paramref name="model"/> in place; <paramref name="modelPath"/> names it in messages.</summary>
-    public static Int8Result Quantize(ModelProto model, string modelPath, Int8Options options, Action<Diagnostic> warn)
+    public static Int8Result Quantize(ModelProto model, string modelPath, Int8Options options, Action<Diagnostic> warn) =>
+        Apply(model, modelPath, Calibrate(model, modelPath, options, warn), options.FloatNodes);
+
+    /// <summary>Checks <paramref name="model"/> (MF8007, MF8005) and measures the ranges of the full plan's activations; the model is not changed.</summary>
+    public static Int8Calibration Calibrate(ModelProto model, string modelPath, Int8Options options, Action<Diagnostic> warn)
     {
         var location = new SourceLocation(modelPath);
         var opset = model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")?.Version ?? 0;
@@ -59,25 +73,46 @@ public static class StaticInt8Quantizer
         var samples = options.CalibrationData is { } data
             ? CalibrationSet.FromFile(specs, data)
             : CalibrationSet.Generated(specs, options.CalibrationSamples, options.Seed, options.Ranges, options.DimValues, warn);
-        var format = options.Format ?? QuantizationFormat.ForThisCpu();
         var clock = Stopwatch.StartNew();
         var ranges = Calibration.Run(model, modelPath, plan.Activations, [.. specs.Select(s => s.Name)], samples, options.Method);
-        var calibrationTime = clock.Elapsed;
+        return new Int8Calibration(ranges, samples, options.Method, options.Format ?? QuantizationFormat.ForThisCpu(), clock.Elapsed);
+    }
 
+    /// <summary>
+    /// Rewrites <paramref name="model"/> in place to QDQ form with the ranges of <paramref name="calibration"/> (made on
+    /// this model), the nodes named in <paramref name="floatNodes"/> kept float (a name the model lacks: MF8041).
+    /// </summary>
+    public static Int8Result Apply(ModelProto model, string modelPath, Int8Calibration calibration, IReadOnlySet<string> floatNodes)
+    {
+        var unknown = floatNodes.Except(model.Graph.Node.Select(n => n.Name), StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+            throw new ModelForgeException(DiagnosticCode.FloatNodeUnknown,
+                $"'{modelPath}' has no node named {string.Join(", ", unknown.Select(n => $"'{n}'"))} to keep float", new SourceLocation(modelPath),
+                $"name nodes as the ONNX model does (its quantizable nodes: {string.Join(", ", QuantizableNodeNames(model.Graph).Take(8))}, …)");
+        var plan = QdqPlan.For(model.Graph, floatNodes);
         var groupRanges = new Dictionary<string, ActivationRange>(StringComparer.Ordinal);
-        foreach (var (tensor, range) in ranges)
+        foreach (var tensor in plan.Activations)
         {
-            var owner = plan.ScaleOwner(tensor);
+            var (range, owner) = (calibration.Ranges[tensor], plan.ScaleOwner(tensor));
             groupRanges[owner] = groupRanges.TryGetValue(owner, out var other)
                 ? new ActivationRange(Math.Min(other.Min, range.Min), Math.Max(other.Max, range.Max))
                 : range;
         }
+        var format = calibration.Format;
         var parameters = groupRanges.ToDictionary(p => p.Key, p => QuantParams.Asymmetric(p.Value, format.ActivationLimits), StringComparer.Ordinal);
         var nodeCount = model.Graph.Node.Count - plan.FoldedRelus.Count;
         QdqRewriter.Rewrite(model.Graph, plan, parameters, format);
-        return new Int8Result(plan.QuantizedNodes.Count, nodeCount - plan.QuantizedNodes.Count, plan.Activations.Count, samples.Samples,
-            samples.Source, options.Method, format, calibrationTime);
+        return new Int8Result(plan.QuantizedNodes.Count, nodeCount - plan.QuantizedNodes.Count, plan.Activations.Count, calibration.Samples.Samples,
+            calibration.Samples.Source, calibration.Method, format, calibration.Time);
     }
+
+    /// <summary>
+    /// The names of the nodes the full plan runs in int8 kernels (pass-through ops left out), in graph order: the nodes
+    /// that can be kept float by name (an unnamed node cannot).
+    /// </summary>
+    public static IReadOnlyList<string> QuantizableNodeNames(GraphProto graph) =>
+        QdqPlan.For(graph).QuantizedNodes.Select(i => graph.Node[i]).Where(n => n.Name.Length > 0 && !QdqPlan.PassThroughOps.Contains(n.OpType))
+            .Select(n => n.Name).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>The model's inputs (graph inputs that are not initializers) as input specs; a dim without size or name gets one.</summary>
     public static IReadOnlyList<InputSpec> InputSpecs(GraphProto graph)

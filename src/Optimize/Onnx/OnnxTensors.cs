@@ -21,15 +21,29 @@ internal static class ElementTypes
 internal static class OnnxTensors
 {
     /// <summary>A float32 tensor's values, from <c>raw_data</c> or <c>float_data</c>.</summary>
-    public static float[] ReadFloats(TensorProto tensor)
+    public static float[] ReadFloats(TensorProto tensor) => FloatValues(tensor).ToArray();
+
+    /// <summary>
+    /// A float32 tensor's values without a copy when they are in <c>raw_data</c> (a weight mapped from external data
+    /// stays in the page cache), a copy of <c>float_data</c> otherwise. Valid while the tensor is.
+    /// </summary>
+    public static ReadOnlySpan<float> FloatValues(TensorProto tensor)
     {
         if (tensor.DataType != ElementTypes.Float)
             throw new ArgumentException($"tensor '{tensor.Name}' is not float32", nameof(tensor));
-        return tensor.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray() : [.. tensor.FloatData];
+        return tensor.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span) : tensor.FloatData.ToArray();
     }
 
     public static TensorProto Halves(string name, ReadOnlySpan<Half> values, IEnumerable<long> dims) =>
         Raw(name, ElementTypes.Float16, MemoryMarshal.AsBytes(values), dims);
+
+    /// <summary>A tensor over <paramref name="bytes"/> itself, not a copy: the caller made them for it and lets go of them.</summary>
+    public static TensorProto Owning(string name, int elementType, byte[] bytes, IEnumerable<long> dims)
+    {
+        var tensor = new TensorProto { Name = name, DataType = elementType, RawData = UnsafeByteOperations.UnsafeWrap(bytes) };
+        tensor.Dims.AddRange(dims);
+        return tensor;
+    }
 
     public static TensorProto Floats(string name, ReadOnlySpan<float> values, IEnumerable<long> dims) =>
         Raw(name, ElementTypes.Float, MemoryMarshal.AsBytes(values), dims);

@@ -6,6 +6,8 @@ using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
 using ModelForge.Package.Tuning.Traffic;
+using ModelForge.Optimize;
+using ModelForge.Optimize.Int8;
 using ModelForge.Validate.Compare;
 
 namespace ModelForge.Pipeline.Spec;
@@ -26,6 +28,8 @@ public sealed record ModelSpec
     public int Opset { get; init; } = Convert.Ops.OpRegistry.DefaultOpset;
     public Convert.Passes.OptimizeLevel Optimize { get; init; } = Convert.Passes.OptimizeLevel.All;
     public bool ExternalData { get; init; }
+    /// <summary>The precisions to try (<c>onnx.precision</c>); fp32 alone (the default) runs no precision stage.</summary>
+    public PrecisionSpec Precision { get; init; } = new();
     /// <summary>Null when the spec asks for no TensorRT engines.</summary>
     public TensorRtSpec? TensorRt { get; init; }
     public ValidationSpec Validation { get; init; } = new();
@@ -92,6 +96,31 @@ public enum GateMode
     Warning,
 }
 
+/// <summary>
+/// <c>onnx.precision</c> and <c>onnx.calibration</c>: the candidate precisions in the order the spec lists them, and the
+/// calibration inputs static int8 measures its activation ranges on (fp16 checks them for overflow).
+/// </summary>
+public sealed record PrecisionSpec
+{
+    public IReadOnlyList<Precision> Candidates { get; init; } = [Optimize.Precision.Fp32];
+    /// <summary>An .npz/.npy of real inputs (absolute path); null: <see cref="CalibrationSamples"/> generated inputs.</summary>
+    public string? CalibrationData { get; init; }
+    public int CalibrationSamples { get; init; } = Int8Options.DefaultSamples;
+    public CalibrationMethod CalibrationMethod { get; init; } = CalibrationMethod.MinMax;
+
+    /// <summary>
+    /// The sensitivity pass's budget when int8 fails its gate (<c>onnx.sensitivity</c>): nodes kept float one by one,
+    /// worst offender first, until it passes or the budget runs out; null (<c>false</c>) turns it off. Default: no node
+    /// limit, 5 minutes.
+    /// </summary>
+    public SensitivityBudget? Sensitivity { get; init; } = DefaultSensitivity;
+
+    public static SensitivityBudget DefaultSensitivity { get; } = new(MaxFloatNodes: null, MaxTime: TimeSpan.FromMinutes(5));
+
+    /// <summary>True when the spec asks for anything but the converter's own fp32 model.</summary>
+    public bool Requested => Candidates is not [Optimize.Precision.Fp32];
+}
+
 public sealed record ValidationSpec
 {
     /// <summary>Null: the batch dim's min and opt (or 1 and 8 when the spec gives no range).</summary>
@@ -100,4 +129,25 @@ public sealed record ValidationSpec
     public ToleranceSettings Tolerances { get; init; } = ToleranceSettings.Default;
     public IReadOnlyDictionary<string, InputRange> Ranges { get; init; } = new Dictionary<string, InputRange>();
     public GateMode OnFailure { get; init; } = GateMode.Error;
+
+    /// <summary>
+    /// The bars of each reduced precision (<c>validate.precision</c>): the spec's values over
+    /// <see cref="QuantizationThresholds.Fp16"/> and <see cref="QuantizationThresholds.Int8"/> (int8-dynamic shares int8's).
+    /// </summary>
+    public IReadOnlyDictionary<Precision, QuantizationThresholds> PrecisionThresholds { get; init; } = DefaultThresholds;
+
+    public static IReadOnlyDictionary<Precision, QuantizationThresholds> DefaultThresholds { get; } = new Dictionary<Precision, QuantizationThresholds>
+    {
+        [Optimize.Precision.Fp16] = QuantizationThresholds.Fp16,
+        [Optimize.Precision.Int8] = QuantizationThresholds.Int8,
+        [Optimize.Precision.Int8Dynamic] = QuantizationThresholds.Int8,
+    };
+
+    /// <summary>
+    /// The tolerances a candidate in <paramref name="precision"/> is judged by: the elementwise ones for fp32, else the
+    /// precision's bars (<see cref="ToleranceSettings.Precision"/>).
+    /// </summary>
+    public ToleranceSettings TolerancesFor(Precision precision) =>
+        precision == Optimize.Precision.Fp32 ? Tolerances
+        : Tolerances with { Precision = new PrecisionGate(precision.Name(), PrecisionThresholds[precision]) };
 }

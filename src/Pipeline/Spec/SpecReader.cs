@@ -9,6 +9,8 @@ using ModelForge.Package.TorchServe;
 using ModelForge.Package.Triton;
 using ModelForge.Package.Tuning;
 using ModelForge.Package.Tuning.Traffic;
+using ModelForge.Optimize;
+using ModelForge.Optimize.Int8;
 using ModelForge.Validate.Compare;
 
 namespace ModelForge.Pipeline.Spec;
@@ -187,6 +189,7 @@ public static class SpecReader
                 Optimize = onnx.ValueKind == JsonValueKind.Object && String(onnx, "optimize") is { } level
                     ? Enum.Parse<Convert.Passes.OptimizeLevel>(level, ignoreCase: true) : Convert.Passes.OptimizeLevel.All,
                 ExternalData = onnx.ValueKind == JsonValueKind.Object && (Bool(onnx, "externalData") ?? false),
+                Precision = onnx.ValueKind == JsonValueKind.Object ? PrecisionOf(onnx) : new PrecisionSpec(),
                 TensorRt = root.TryGetProperty("tensorrt", out var trt) ? TensorRt(trt) : null,
                 Validation = root.TryGetProperty("validate", out var validate) ? Validation(validate, inputs) : new ValidationSpec(),
                 Package = packageSpec,
@@ -423,7 +426,75 @@ public static class SpecReader
                 Tolerances = tolerances,
                 Ranges = ranges,
                 OnFailure = String(validate, "onFailure") == "warning" ? GateMode.Warning : GateMode.Error,
+                PrecisionThresholds = PrecisionThresholds(validate),
             };
+        }
+
+        /// <summary><c>onnx.precision</c> (one name or a list; the schema checks the names) and <c>onnx.calibration</c>.</summary>
+        private PrecisionSpec PrecisionOf(JsonElement onnx)
+        {
+            var spec = new PrecisionSpec();
+            if (onnx.TryGetProperty("precision", out var precision))
+            {
+                var names = precision.ValueKind == JsonValueKind.Array ? precision.EnumerateArray().Select(e => e.GetString()!).ToList() : [precision.GetString()!];
+                var candidates = names.Select(n => PrecisionNames.TryParse(n, out var p) ? p : throw new InvalidOperationException($"the schema let '{n}' through")).ToList();
+                if (candidates.Distinct().Count() != candidates.Count)
+                    throw new ModelForgeException(DiagnosticCode.SpecInvalid, $"$.onnx.precision: a precision is listed twice ({string.Join(", ", names)})",
+                        At("/onnx/precision"), "list each precision to try once, e.g. [\"fp32\", \"int8\"]");
+                if (candidates.Contains(Precision.Int8Dynamic) && root.TryGetProperty("tensorrt", out var trt) && (Bool(trt, "allOnTensorRt") ?? false))
+                    throw new ModelForgeException(DiagnosticCode.PrecisionUnsupportedByProvider,
+                        "$.onnx.precision: int8-dynamic cannot run on TensorRT (it has no DynamicQuantizeLinear, MatMulInteger or DynamicQuantizeLSTM " +
+                        "kernels), and tensorrt.allOnTensorRt requires every node there", At("/onnx/precision"),
+                        "use int8 (static QDQ, which TensorRT runs as explicit quantization) or fp16, or drop tensorrt.allOnTensorRt");
+                spec = spec with { Candidates = candidates };
+            }
+            if (onnx.TryGetProperty("sensitivity", out var sensitivity))
+                spec = spec with
+                {
+                    Sensitivity = sensitivity.ValueKind switch
+                    {
+                        JsonValueKind.False => null,
+                        JsonValueKind.True => PrecisionSpec.DefaultSensitivity,
+                        _ => new SensitivityBudget(
+                            sensitivity.TryGetProperty("maxFloatNodes", out var nodes) ? nodes.GetInt32() : null,
+                            Number(sensitivity, "maxSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : PrecisionSpec.DefaultSensitivity.MaxTime),
+                    },
+                };
+            if (!onnx.TryGetProperty("calibration", out var calibration)) return spec;
+            string? data = null;
+            if (String(calibration, "data") is { } file)
+            {
+                data = Path.GetFullPath(Path.Combine(_directory, file));
+                if (!File.Exists(data))
+                    throw new ModelForgeException(DiagnosticCode.FileNotFound, $"$.onnx.calibration.data: '{file}' does not exist (looked for {data})",
+                        At("/onnx/calibration/data"), "paths in a spec are relative to the spec file; give an .npz with one array per model input");
+            }
+            return spec with
+            {
+                CalibrationData = data,
+                CalibrationSamples = calibration.TryGetProperty("samples", out var samples) ? samples.GetInt32() : Int8Options.DefaultSamples,
+                CalibrationMethod = String(calibration, "method") is { } method ? Enum.Parse<CalibrationMethod>(method, ignoreCase: true) : CalibrationMethod.MinMax,
+            };
+        }
+
+        /// <summary><c>validate.precision</c>: per precision, the bars that replace the defaults' (a bar not given keeps its default).</summary>
+        private IReadOnlyDictionary<Precision, QuantizationThresholds> PrecisionThresholds(JsonElement validate)
+        {
+            if (!validate.TryGetProperty("precision", out var element)) return ValidationSpec.DefaultThresholds;
+            var thresholds = new Dictionary<Precision, QuantizationThresholds>(ValidationSpec.DefaultThresholds);
+            foreach (var entry in element.EnumerateObject())
+            {
+                PrecisionNames.TryParse(entry.Name, out var precision);
+                var bars = thresholds[precision];
+                thresholds[precision] = bars with
+                {
+                    MinCosine = Number(entry.Value, "minCosine") ?? bars.MinCosine,
+                    MinSqnrDb = Number(entry.Value, "minSqnrDb") ?? bars.MinSqnrDb,
+                    MinTop1 = Number(entry.Value, "minTop1") ?? bars.MinTop1,
+                    MinTop5 = Number(entry.Value, "minTop5") ?? bars.MinTop5,
+                };
+            }
+            return thresholds;
         }
 
         private SourceLocation At(string pointer) => Location(specPath, positions.Of(pointer));

@@ -25,6 +25,9 @@ public sealed class BuildContext
         set => _onnxPath = value;
     }
 
+    /// <summary>What the precision stage measured and chose; null when the spec asks for fp32 alone (the converted model is the one).</summary>
+    public PrecisionChoice? Precision { get; set; }
+
     /// <summary>The engine folder in the staging folder when the engine stage built one; null when it did not run or was skipped.</summary>
     public string? EngineDirectory { get; set; }
 

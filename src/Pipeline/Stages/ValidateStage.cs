@@ -1,6 +1,7 @@
 using ModelForge.Core.Diagnostics;
 using ModelForge.Core.IO;
 using ModelForge.Model;
+using ModelForge.Optimize;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Validate;
 using ModelForge.Validate.Reports;
@@ -27,14 +28,20 @@ public sealed class ValidateStage : IBuildStage
     public StageOutcome Run(BuildContext context)
     {
         var spec = context.Spec;
-        var outcome = Validator.Run(spec.SourcePath, context.OnnxPath, OptionsFor(spec, context.EngineDirectory));
+        // The chosen precision is held to its own bars (an int8 model to cosine/SQNR, not to fp32's atol).
+        var chosen = context.Precision is { } choice && PrecisionNames.TryParse(choice.Chosen, out var precision) ? precision : Optimize.Precision.Fp32;
+        var options = OptionsFor(spec, context.EngineDirectory) with { Tolerances = spec.Validation.TolerancesFor(chosen) };
+        var outcome = Validator.Run(spec.SourcePath, context.OnnxPath, options);
         var verdict = AccuracyGate.Verdict(outcome.Report);
         var severity = spec.Validation.OnFailure == GateMode.Warning ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error;
         // The staging folder is gone once the build is published, or rejected by a mismatch in error mode: the reports
         // name the files where they will be.
         var published = verdict == GateVerdict.Mismatch && severity == DiagnosticSeverity.Error
             ? StagedOutput.RejectedDirectory(spec.OutputDirectory) : spec.OutputDirectory;
-        var report = context.Report = outcome.Report.Relocated(context.StagingDirectory, published);
+        var report = context.Report = outcome.Report.Relocated(context.StagingDirectory, published) with
+        {
+            Sections = context.Precision is { } decided ? [PrecisionReport.Section(decided)] : [],
+        };
         foreach (var skip in report.Skipped) context.Reporter.Info($"validate: {skip.Name} skipped ({skip.Reason})");
         ReportWriter.WriteAll(report, Path.Combine(context.StagingDirectory, BuildPipeline.ValidationFolder));
 

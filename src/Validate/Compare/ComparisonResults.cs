@@ -39,4 +39,18 @@ public sealed record OutputComparison(
     ErrorHistogram? Histogram,
     /// <summary>The worst mismatches, largest absolute error first (at most 10).</summary>
     IReadOnlyList<Mismatch> WorstMismatches,
-    TopKAgreement? TopK);
+    TopKAgreement? TopK)
+{
+    /// <summary>
+    /// The reduced-precision gate's measures and bars when the run judged this output by them
+    /// (<see cref="ToleranceSettings.Precision"/>); null for the elementwise gate.
+    /// </summary>
+    public PrecisionVerdict? Precision { get; init; }
+}
+
+/// <summary>How a reduced-precision output measured against its fp32 reference, and the bars it was held to.</summary>
+/// <param name="Name">The precision the candidate was written in (<c>int8</c>, <c>fp16</c>, …).</param>
+public sealed record PrecisionVerdict(string Name, QuantizationMetrics Metrics, QuantizationThresholds Thresholds)
+{
+    public IReadOnlyList<string> Failures => Thresholds.Failures(Metrics);
+}

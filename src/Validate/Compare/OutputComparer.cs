@@ -10,7 +10,8 @@ namespace ModelForge.Validate.Compare;
 /// <remarks>
 /// <para><b>Element test.</b> Floats: an element passes when |a − e| ≤ atol + rtol·|e| (numpy/torch <c>allclose</c>,
 /// asymmetric: e is the reference). NaN passes only against NaN in the same position; ±Inf passes only against the
-/// same infinity; anything else involving NaN/Inf fails. Integer and bool outputs must be equal (bool: any non-zero
+/// same infinity; anything else involving NaN/Inf fails. Integer and bool outputs must be equal (with a reduced-precision
+/// gate, <see cref="ToleranceSettings.Precision"/>, up to 1 − its top-1 bar of their elements may differ; bool: any non-zero
 /// byte is true).</para>
 /// <para><b>Statistics</b> (<see cref="ErrorStatistics"/>): <c>ElementCount</c> is the number of elements of the
 /// tensor and <c>MismatchCount</c> the number of failing elements (NaN/Inf ones included). The error figures and the
@@ -192,7 +193,26 @@ public static class OutputComparer
         if (infCandidate > 0) reasons.Add($"{infCandidate} Inf in the candidate where the reference is finite");
         if (infReference > 0) reasons.Add($"{infReference} Inf in the reference where the candidate is finite");
         if (infSign > 0) reasons.Add($"{infSign} Inf of the opposite sign to the reference's");
-        if (valueMismatches > 0)
+        PrecisionVerdict? precision = null;
+        if (isFloat && settings.Precision is { } gate)
+        {
+            // NaN/Inf failures were counted above; the metrics need finite values, and those already fail.
+            if (mismatchCount == valueMismatches)
+            {
+                precision = new PrecisionVerdict(gate.Name, QuantizationMetrics.Of(expected, actual), gate.Thresholds);
+                reasons.AddRange(precision.Failures.Select(f => $"{gate.Name}: {f}"));
+            }
+        }
+        else if (!isFloat && settings.Precision is { Thresholds.MinTop1: { } bar } integerGate && n > 0 && valueMismatches > 0)
+        {
+            // An integer output of a reduced-precision model (an argmax, a class index) flips where float logits nearly
+            // tie: like top-1 agreement, a share of its elements may differ.
+            var differing = (double)valueMismatches / n;
+            if (differing > 1 - bar)
+                reasons.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{integerGate.Name}: {differing:P1} of the elements differ, more than the {1 - bar:P1} the top-1 bar allows"));
+        }
+        else if (valueMismatches > 0)
         {
             var how = isFloat ? $"beyond {tolerance}" : $"(exact comparison of {type.Name()})";
             var at = IndexText(MultiIndex(worstValueAt, expected.Shape));
@@ -205,7 +225,7 @@ public static class OutputComparer
         return new OutputComparison(
             output, passed, passed ? null : string.Join("; ", reasons),
             type, expected.Shape, actual.ElementType, actual.Shape, tolerance,
-            statistics, histogram, worst.ToMismatches(expected.Shape), topK);
+            statistics, histogram, worst.ToMismatches(expected.Shape), topK) { Precision = precision };
     }
 
     private static OutputComparison Failed(string output, HostTensor expected, HostTensor actual, Tolerance tolerance, string reason) =>

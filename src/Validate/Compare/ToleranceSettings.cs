@@ -46,6 +46,13 @@ public sealed record ToleranceSettings
     /// </summary>
     public int? TopK { get; init; }
 
+    /// <summary>
+    /// When set, the candidate was written in a reduced precision (fp16, int8) and each float output is judged by the
+    /// quantization metrics against these bars (cosine, SQNR, top-k agreement; docs/precision.md) instead of the
+    /// elementwise tolerance, whose statistics are still reported. NaN and Inf where the reference has numbers fail either way.
+    /// </summary>
+    public PrecisionGate? Precision { get; init; }
+
     /// <summary>The tolerance for an output: exact for integer/bool; else the per-output override; else the type default.</summary>
     public Tolerance For(string output, DataType type)
     {
@@ -81,3 +88,6 @@ public sealed record ToleranceSettings
         };
     }
 }
+
+/// <summary>The bars a candidate in precision <paramref name="Name"/> must reach (see <see cref="ToleranceSettings.Precision"/>).</summary>
+public sealed record PrecisionGate(string Name, QuantizationThresholds Thresholds);

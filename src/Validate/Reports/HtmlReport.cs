@@ -74,6 +74,9 @@ public static class HtmlReport
         Fact(html, "Tool", $"ModelForge {report.ToolVersion}");
         html.Append("</table>\n</header>\n");
 
+        foreach (var section in report.Sections)
+            html.Append($"<h2>{E(section.Title)}</h2>\n").Append(section.Html).Append('\n');
+
         html.Append("<h2>Inputs</h2>\n");
         if (report.Inputs.Count == 0)
         {
@@ -145,7 +148,8 @@ public static class HtmlReport
         html.Append("<div class=\"cols\">\n<table class=\"stats\">\n");
         Stat(html, "Expected", $"{output.ExpectedType} {ReportFormat.Dims(output.ExpectedShape)}");
         Stat(html, "Actual", $"{output.ActualType} {ReportFormat.Dims(output.ActualShape)}");
-        Stat(html, "Tolerance", ReportFormat.Tolerance(output.Tolerance));
+        Stat(html, output.Precision is null ? "Tolerance" : "Gate", ReportFormat.Gate(output));
+        if (output.Precision is { } precision) Stat(html, "Precision metrics", precision.Metrics.ToString());
         if (output.Statistics is { } s)
         {
             var share = s.ElementCount == 0 ? "" : $" ({ReportFormat.Percent((double)s.MismatchCount / s.ElementCount)})";

@@ -166,7 +166,8 @@ public static class JUnitReport
         text.Append($"{output.FailureReason ?? "failed"}\n");
         text.Append($"expected: {output.ExpectedType} {ReportFormat.Dims(output.ExpectedShape)}\n");
         text.Append($"actual:   {output.ActualType} {ReportFormat.Dims(output.ActualShape)}\n");
-        text.Append($"tolerance: {ReportFormat.Tolerance(output.Tolerance)}\n");
+        text.Append($"{(output.Precision is null ? "tolerance" : "gate")}: {ReportFormat.Gate(output)}\n");
+        if (output.Precision is { } precision) text.Append($"precision metrics: {precision.Metrics}\n");
         if (output.Statistics is { } s)
         {
             text.Append($"mismatches: {ReportFormat.Integer(s.MismatchCount)}/{ReportFormat.Integer(s.ElementCount)}\n");

@@ -191,6 +191,27 @@ public static class JsonReport
         {
             json.WriteNull("topK");
         }
+
+        if (output.Precision is { } precision)
+        {
+            json.WriteStartObject("precision");
+            json.WriteString("name", precision.Name);
+            WriteNumber(json, "cosine", precision.Metrics.Cosine);
+            WriteNumber(json, "sqnrDb", precision.Metrics.SqnrDb);
+            WriteOptionalNumber(json, "top1Agreement", precision.Metrics.Top1);
+            WriteOptionalNumber(json, "top5Agreement", precision.Metrics.Top5);
+            json.WriteStartObject("thresholds");
+            WriteNumber(json, "minCosine", precision.Thresholds.MinCosine);
+            WriteOptionalNumber(json, "minSqnrDb", precision.Thresholds.MinSqnrDb);
+            WriteOptionalNumber(json, "minTop1", precision.Thresholds.MinTop1);
+            WriteOptionalNumber(json, "minTop5", precision.Thresholds.MinTop5);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        else
+        {
+            json.WriteNull("precision");
+        }
         json.WriteEndObject();
     }
 
@@ -218,6 +239,12 @@ public static class JsonReport
     {
         json.WritePropertyName(name);
         WriteNumberValue(json, value);
+    }
+
+    private static void WriteOptionalNumber(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v) WriteNumber(json, name, v);
+        else json.WriteNull(name);
     }
 
     /// <summary>A finite double as a number; NaN and ±infinity as "NaN", "Infinity", "-Infinity" (JSON has no literal for them).</summary>

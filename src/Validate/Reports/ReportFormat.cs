@@ -33,6 +33,21 @@ internal static class ReportFormat
 
     public static string Tolerance(Tolerance tolerance) => $"atol={Error(tolerance.Atol)} rtol={Error(tolerance.Rtol)}";
 
+    /// <summary>What an output was held to: "atol=… rtol=…", or for a reduced-precision candidate "int8: cosine ≥ 0.99, SQNR ≥ 20 dB, …".</summary>
+    public static string Gate(OutputComparison output) => output.Precision is { } precision ? Bars(precision) : Tolerance(output.Tolerance);
+
+    private static string Bars(PrecisionVerdict precision)
+    {
+        var t = precision.Thresholds;
+        var bars = new List<string> { $"cosine ≥ {Number(t.MinCosine)}" };
+        if (t.MinSqnrDb is { } sqnr) bars.Add($"SQNR ≥ {Number(sqnr)} dB");
+        if (t.MinTop1 is { } top1 && precision.Metrics.Top1 is not null) bars.Add($"top-1 ≥ {Percent(top1)}");
+        if (t.MinTop5 is { } top5 && precision.Metrics.Top5 is not null) bars.Add($"top-5 ≥ {Percent(top5)}");
+        return $"{precision.Name}: {string.Join(", ", bars)}";
+    }
+
+    private static string Number(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+
     /// <summary>A shape or multi-dimensional index: "[8, 1000]"; a scalar is "[]".</summary>
     public static string Dims(IReadOnlyList<long> dims) =>
         "[" + string.Join(", ", dims.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
@@ -114,7 +129,7 @@ internal sealed record SummaryRow(
                     s is null ? "-" : ReportFormat.Error(s.P99AbsError),
                     s is null ? "-" : ReportFormat.Cosine(s.CosineSimilarity),
                     s is null ? "-" : $"{ReportFormat.Integer(s.MismatchCount)}/{ReportFormat.Integer(s.ElementCount)}",
-                    ReportFormat.Tolerance(output.Tolerance),
+                    ReportFormat.Gate(output),
                     null));
             }
         }

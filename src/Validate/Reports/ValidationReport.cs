@@ -34,6 +34,12 @@ public sealed record CandidateRun(
 /// <summary>A declared input as validated: name, type, the concrete shape per batch size, how values were made.</summary>
 public sealed record InputDescription(string Name, string ElementType, string Dims, string Source);
 
+/// <summary>
+/// A section a caller adds to the HTML report (the build's precision comparison): a heading and a body of markup that
+/// ModelForge made (escaped where it holds user text), placed after the verdict.
+/// </summary>
+public sealed record ReportSection(string Title, string Html);
+
 /// <summary>Everything a validation run found, from which every report format is rendered.</summary>
 public sealed record ValidationReport(
     string ModelPath,
@@ -54,6 +60,9 @@ public sealed record ValidationReport(
     /// reason. They do not count against the gate, but every report names them, so a reader sees what was not checked.
     /// </summary>
     public IReadOnlyList<SkippedCandidate> Skipped { get; init; } = [];
+
+    /// <summary>Sections the HTML report shows after its verdict (none by default).</summary>
+    public IReadOnlyList<ReportSection> Sections { get; init; } = [];
 
     /// <summary>The gate: every requested candidate ran and passed. An unavailable candidate fails the gate too.</summary>
     public bool Passed => Runs.Count > 0 && Runs.All(r => r.Status == CandidateStatus.Passed);

@@ -23,4 +23,38 @@ public class LongTailVariantTests
         });
         Assert.StartsWith(message, Assert.Single(e.Diagnostics).Message);
     }
+
+    [Theory]
+    [InlineData("\"nuc\"")]
+    [InlineData("2")]
+    [InlineData("-2")]
+    public void Matrix_norm_of_singular_values_has_no_onnx_form(string ord)
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, WithCodeReplaced(RepoPaths.Fixture("ops", "matrix_norm", "model.pt"),
+            "torch.linalg_matrix_norm(x, 1, [-2, -1])", $"torch.linalg_matrix_norm(x, {ord}, [-2, -1])"));
+        var e = Throws(DiagnosticCode.NoOnnxEquivalent, () =>
+        {
+            using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("x:float32[batch,3,4]")]));
+        });
+        Assert.StartsWith($"aten::linalg_matrix_norm with ord {(ord.StartsWith('"') ? "the string " + ord : "the int " + ord)} needs singular values, which no ONNX opset (13–20) computes",
+            Assert.Single(e.Diagnostics).Message);
+    }
+
+    [Theory]
+    [InlineData("torch.transpose(x, 1, 2)", "transposed")]
+    [InlineData("torch.slice(x, 1, 1)", "slice")]
+    public void As_strided_of_a_view_is_refused(string view, string kind)
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, WithCodeReplaced(RepoPaths.Fixture("ops", "as_strided", "model.pt"),
+            "torch.as_strided(x, [2, 2], [1, 2])", $"torch.as_strided({view}, [2, 2], [1, 2])"));
+        var e = Throws(DiagnosticCode.UnsupportedOpVariant, () =>
+        {
+            using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("x:float32[batch,4,5]")]));
+        });
+        Assert.StartsWith($"aten::as_strided of a {kind} tensor", Assert.Single(e.Diagnostics).Message);
+    }
 }

@@ -21,10 +21,12 @@ public static class ParityCheck
 {
     /// <param name="withLibtorch">false for the cases TorchSharp cannot run (fixtures/saved_only): ONNX Runtime is then
     /// compared with the saved outputs only.</param>
-    public static ModelProto Run(FixtureCase fixture, int opset, bool withLibtorch = true)
+    /// <param name="options">Changes to the default conversion options (an opt-in lowering).</param>
+    public static ModelProto Run(FixtureCase fixture, int opset, bool withLibtorch = true, Func<ConvertOptions, ConvertOptions>? options = null)
     {
         var specs = InputSpecs(fixture);
-        using var result = ModelConverter.Convert(fixture.ModelPath, new ConvertOptions(specs, opset));
+        var convertOptions = new ConvertOptions(specs, opset);
+        using var result = ModelConverter.Convert(fixture.ModelPath, options?.Invoke(convertOptions) ?? convertOptions);
         OnnxStructure.AssertWellFormed(result.Model, specs.Select(s => s.Name).ToArray(), opset);
         string[] outputNames = fixture.OutputCount == 1 ? ["output"] : Enumerable.Range(0, fixture.OutputCount).Select(j => $"output_{j}").ToArray();
         Assert.Equal(outputNames, result.Model.Graph.Output.Select(o => o.Name).ToArray());

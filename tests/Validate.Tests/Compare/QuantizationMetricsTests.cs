@@ -1,4 +1,5 @@
 using ModelForge.Core.Diagnostics;
+using ModelForge.Model;
 using ModelForge.Validate.Compare;
 using ModelForge.Model.Tensors;
 
@@ -89,5 +90,63 @@ public class QuantizationMetricsTests
         Assert.Equal(3, e.Diagnostics.Count);
         Assert.Contains("min cosine = 1.5 is outside [-1, 1]", e.Diagnostics[0].Message);
         Assert.Contains("min SQNR (dB) = NaN is not a finite number", e.Diagnostics[1].Message);
+    }
+}
+
+public class PrecisionGateTests
+{
+    private static readonly ToleranceSettings Int8Gate = ToleranceSettings.Default with { Precision = new PrecisionGate("int8", QuantizationThresholds.Int8) };
+
+    private static float[] Ramp(int n) => Enumerable.Range(0, n).Select(i => (float)Math.Sin(i * 0.37) * 3).ToArray();
+
+    [Fact]
+    public void An_output_within_the_int8_bars_passes_though_every_element_is_beyond_the_fp32_tolerance()
+    {
+        var reference = Ramp(64);
+        var candidate = reference.Select(v => v + 0.01f).ToArray();   // 1e-2 off everywhere: SQNR = 10·log10(mean ref² / 1e-4) ≈ 46.5 dB
+        var result = OutputComparer.Compare("y", HostTensor.FromFloats(reference, 64), HostTensor.FromFloats(candidate, 64), Int8Gate);
+        Assert.True(result.Passed, result.FailureReason);
+        Assert.Equal(64, result.Statistics!.MismatchCount);   // the elementwise statistics are still reported
+        Assert.Equal("int8", result.Precision!.Name);
+        Assert.Equal(10 * Math.Log10(reference.Average(v => (double)v * v) / 1e-4), result.Precision.Metrics.SqnrDb, 1);
+        Assert.False(OutputComparer.Compare("y", HostTensor.FromFloats(reference, 64), HostTensor.FromFloats(candidate, 64), ToleranceSettings.Default).Passed);
+    }
+
+    [Fact]
+    public void An_output_below_a_bar_fails_with_the_metric_that_missed_it()
+    {
+        var reference = Ramp(64);
+        var candidate = reference.Select((v, i) => i % 2 == 0 ? v : -v).ToArray();
+        var result = OutputComparer.Compare("y", HostTensor.FromFloats(reference, 64), HostTensor.FromFloats(candidate, 64), Int8Gate);
+        Assert.False(result.Passed);
+        Assert.Contains("int8: cosine", result.FailureReason);
+        Assert.Contains("int8: SQNR", result.FailureReason);
+        Assert.Equal("int8: cosine ≥ 0.99, SQNR ≥ 20 dB", ModelForge.Validate.Reports.ReportFormat.Gate(result));
+    }
+
+    [Fact]
+    public void An_integer_output_may_differ_in_as_many_elements_as_the_top_1_bar_allows()
+    {
+        static HostTensor Indices(params long[] values) => HostTensor.Create<long>(DataType.Int64, [values.Length], values);
+        long[] reference = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        long[] oneFlip = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0];
+        long[] twoFlips = [1, 2, 3, 4, 5, 6, 7, 8, 0, 0];
+        Assert.True(OutputComparer.Compare("tags", Indices(reference), Indices(oneFlip), Int8Gate).Passed);   // 10 % ≤ 1 − 0.9
+        var failed = OutputComparer.Compare("tags", Indices(reference), Indices(twoFlips), Int8Gate);
+        Assert.False(failed.Passed);
+        Assert.Contains("int8: 20.0% of the elements differ", failed.FailureReason);
+        Assert.False(OutputComparer.Compare("tags", Indices(reference), Indices(oneFlip), ToleranceSettings.Default).Passed);
+    }
+
+    [Fact]
+    public void Nan_in_the_candidate_fails_the_precision_gate_too()
+    {
+        var reference = Ramp(8);
+        var candidate = (float[])reference.Clone();
+        candidate[3] = float.NaN;
+        var result = OutputComparer.Compare("y", HostTensor.FromFloats(reference, 8), HostTensor.FromFloats(candidate, 8), Int8Gate);
+        Assert.False(result.Passed);
+        Assert.Contains("NaN", result.FailureReason);
+        Assert.Null(result.Precision);
     }
 }

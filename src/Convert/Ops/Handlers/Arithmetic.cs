@@ -6,7 +6,7 @@ namespace ModelForge.Convert.Ops.Handlers;
 
 // Arithmetic: pointwise ops of two operands (tensors or Python scalars) with torch's type promotion, through
 // Binary.Lower (add, sub, rsub, mul, div, floor_divide, remainder, fmod, pow, float_power, maximum, minimum, fmax, fmin,
-// atan2, hypot, copysign, xlogy, logaddexp, lerp, addcmul, addcdiv).
+// atan2, hypot, copysign, xlogy, logaddexp, lerp, addcmul, addcdiv), and the bit shifts << and >>.
 
 /// <summary>Shared lowering of binary elementwise arithmetic with torch's type promotion and scalar operands.</summary>
 internal static class Binary
@@ -377,5 +377,33 @@ internal static class FloatPower
         var x = c.Cast(c.AsTensor(a.Get(0), DataType.Float64), DataType.Float64);
         var exponent = c.Cast(c.AsTensor(a.Get(1), DataType.Float64), DataType.Float64);
         return c.Op("Pow", [x, exponent], TensorType.Of(DataType.Float64).WithShape(Shapes.Broadcast(x.Type.Shape, exponent.Type.Shape)));
+    }
+}
+
+/// <summary>
+/// <c>x &lt;&lt; n</c> and <c>x &gt;&gt; n</c> (<c>__lshift__</c>/<c>__rshift__</c>) of integer tensors by an int or a tensor.
+/// uint8 → BitShift (wrapping like torch); the signed types, which BitShift does not take, multiply by 2ⁿ (Pow in int64)
+/// or take the floor of the quotient by 2ⁿ (an arithmetic shift rounds towards −∞).
+/// </summary>
+[AtenOp("aten::__lshift__", "aten::__rshift__")]
+internal static class BitShift
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var type = Binary.ResultType(x, a.Get(1));
+        var left = c.OpName == "aten::__lshift__";
+        if (type.IsFloatingPoint() || type == DataType.Bool)
+            throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} of {x.Type} by {Interpreter.DescribeValue(a.Get(1))}: torch shifts integer tensors only");
+        var direction = ("direction", (AttributeValue)(left ? "LEFT" : "RIGHT"));
+        if (type == DataType.UInt8)
+        {
+            var (value, amount) = (c.Cast(x, type), c.Cast(c.AsTensor(a.Get(1), type), type));
+            return c.Op("BitShift", [value, amount], value.Type.WithShape(Shapes.Broadcast(value.Type.Shape, amount.Type.Shape)), direction);
+        }
+        var count = c.Cast(c.AsTensor(a.Get(1), DataType.Int64), DataType.Int64);
+        var power = c.Cast(c.Op("Pow", [c.ScalarInt64(2), count], count.Type), type);
+        return left ? Binary.Lower(c, "Mul", c.Cast(x, type), power) : FloorDivide.Lower(c, c.Cast(x, type), power);
     }
 }

@@ -5,7 +5,7 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Conversions: dtype casts and the moves between Python scalars and tensors (to, type_as, _cast_*, NumToTensor,
-// scalar_tensor, tensor, Int).
+// scalar_tensor, tensor/as_tensor, item, Int).
 
 /// <summary>
 /// <c>to(x, dtype, non_blocking, copy, memory_format)</c>, <c>to(x, device, dtype, …)</c> and <c>to(x, other, …)</c>
@@ -92,17 +92,19 @@ internal static class ToPythonFloat
 }
 
 /// <summary>
-/// <c>torch.tensor(data, dtype, device, requires_grad)</c> of Python numbers or (nested, rectangular) lists of them: a
-/// constant of the data's shape, of dtype or else of torch's choice (bool for bools, int64 for ints, float32 as soon
-/// as one is a float); a run-time int (<c>torch.tensor(x.size(0))</c>) is its 0-d value.
+/// <c>torch.tensor(data, dtype, device, requires_grad)</c> and <c>torch.as_tensor(data, dtype, device)</c> of Python
+/// numbers or (nested, rectangular) lists of them: a constant of the data's shape, of dtype or else of torch's choice
+/// (bool for bools, int64 for ints, float32 as soon as one is a float); a run-time int (<c>torch.tensor(x.size(0))</c>)
+/// is its 0-d value; as_tensor of a tensor is that tensor, cast to dtype if one is given.
 /// </summary>
-[AtenOp("aten::tensor")]
+[AtenOp("aten::tensor", "aten::as_tensor")]
 internal static class TensorFromData
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
         DataType? requested = a.Get(1, "dtype") is long scalarType ? DataTypes.FromTorchScalarType(scalarType) : null;
+        if (a.Get(0) is Value tensor) return requested is { } dtype ? c.Cast(tensor, dtype) : tensor;
         if (a.Get(0) is DynamicInt dynamic) return c.Cast(dynamic.Scalar, requested ?? DataType.Int64);
         var (shape, values) = (new List<long>(), new List<object>());
         Flatten(c, a.Get(0), 0, shape, values);
@@ -146,7 +148,35 @@ internal static class ToInt
         if (a.Get(0) is long or DynamicInt) return a.Get(0);
         var x = a.Tensor(0);
         if (c.TryGetConstantInt64(x, out var value)) return value;
-        var scalar = x.Type.Shape is { Count: 0 } ? x : c.Op("Reshape", [x, c.ConstInt64([])], x.Type.WithShape([]));
-        return new DynamicInt(c.Cast(scalar, DataType.Int64));
+        return new DynamicInt(c.Cast(Item.Scalar(c, x), DataType.Int64));
     }
+}
+
+/// <summary>
+/// <c>t.item()</c> of a one-element tensor: a Python number when the tensor is a constant; else an integer or bool tensor
+/// gives a run-time int and a floating-point one its 0-d value, which arithmetic with tensors of its kind treats as torch
+/// treats the Python float.
+/// </summary>
+[AtenOp("aten::item")]
+internal static class Item
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        if (x.Constant is { ElementCount: 1 } constant)
+            return constant.ElementType switch
+            {
+                DataType.Float32 => (double)BitConverter.ToSingle(constant.Bytes.Span),
+                DataType.Float64 => BitConverter.ToDouble(constant.Bytes.Span),
+                DataType.Bool => constant.Bytes.Span[0] != 0,
+                _ when c.TryGetConstantInt64(x, out var integer) => integer,
+                _ => Scalar(c, x),
+            };
+        return x.Type.ElementType.IsFloatingPoint() ? Scalar(c, x) : new DynamicInt(c.Cast(Scalar(c, x), DataType.Int64));
+    }
+
+    /// <summary>A one-element tensor as a 0-d one.</summary>
+    public static Value Scalar(OpContext c, Value x) =>
+        x.Type.Shape is { Count: 0 } ? x : c.Op("Reshape", [x, c.ConstInt64([])], x.Type.WithShape([]));
 }

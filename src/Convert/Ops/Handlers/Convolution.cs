@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Convolution: conv1d/2d/3d, conv_transpose1d/2d/3d, _convolution/convolution (also transposed), and im2col/col2im,
+// Convolution: conv1d/2d/3d, conv_transpose1d/2d/3d, _convolution/convolution (also transposed), conv_tbc, and im2col/col2im,
 // the patch extraction a convolution is built on and its inverse (F.unfold, F.fold).
 
 /// <summary>
@@ -160,5 +160,32 @@ internal static class Col2Im
         return c.Op("ConvTranspose", [grid, weight], x.Type.WithShape([x.Type.Shape[0], channels, size[0], size[1]]),
             ("dilations", dilation), ("group", channels), ("kernel_shape", kernel), ("output_padding", outputPadding),
             ("pads", padding.Concat(padding).ToArray()), ("strides", stride));
+    }
+}
+
+/// <summary>
+/// <c>conv_tbc(input, weight, bias, pad)</c>: a 1-D convolution of a [time, batch, channels] input with a
+/// [kernel, in, out] weight (fairseq's layout) → Transpose to [batch, channels, time], Conv with the weight as
+/// [out, in, kernel] and the time dim padded by pad at both ends, Transpose back.
+/// </summary>
+[AtenOp("aten::conv_tbc")]
+internal static class ConvTbc
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var (input, weight, bias) = (a.Tensor(0), a.Tensor(1), a.Tensor(2));
+        var pad = a.Int(3, "pad", 0);
+        if (input.Type.Rank != 3 || weight.Type.Rank != 3)
+            throw c.Error(DiagnosticCode.ShapeMismatch, $"aten::conv_tbc expects a [time, batch, channels] input and a [kernel, in, out] weight, got {input.Type} and {weight.Type}",
+                "check the rank of the --input that feeds this layer");
+        var kernel = weight.Type.StaticShape()[0];
+        var batchFirst = Permute.Lower(c, input, [1, 2, 0]);
+        var kernels = Permute.Lower(c, weight, [2, 1, 0]);
+        var shape = batchFirst.Type.Shape!;
+        var convolved = c.Op("Conv", [batchFirst, kernels, bias],
+            batchFirst.Type.WithShape([shape[0], kernels.Type.Shape![0], Shapes.Window(shape[2], kernel, 1, pad, pad, 1)]),
+            ("kernel_shape", new[] { kernel }), ("pads", new[] { pad, pad }));
+        return Permute.Lower(c, convolved, [2, 0, 1]);
     }
 }

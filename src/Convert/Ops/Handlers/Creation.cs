@@ -6,7 +6,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Creation: tensors made from sizes and a fill value (arange, linspace/logspace, eye, hann_window, tril/triu_indices,
-// zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill/fill_/zero_).
+// zeros/ones/full/empty and their _like forms, new_zeros/new_ones/new_full/new_empty, fill/fill_/zero_, _dim_arange), and the
+// trip count and loop variable of a stepped range (__range_length, __derive_index).
 
 /// <summary>
 /// <c>arange(end)</c>, <c>arange(start, end)</c>, <c>arange(start, end, step)</c> (dtype, layout, device as keywords).
@@ -254,5 +255,52 @@ internal static class CopyInto
         var x = a.Tensor(0);
         var source = c.Cast(c.AsTensor(a.Get(1, "src"), x.Type.ElementType), x.Type.ElementType);
         return c.Op("Expand", [source, c.ShapeOf(x)], x.Type);
+    }
+}
+
+/// <summary><c>_dim_arange(like, dim)</c>: <c>arange(like.size(dim))</c> in int64 → Range up to that dim's size (a Shape of a dynamic one).</summary>
+[AtenOp("aten::_dim_arange")]
+internal static class DimArange
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var like = a.Tensor(0);
+        var dim = Shapes.NormalizeAxis(a.Int(1, "dim"), like.Type.Rank);
+        var size = like.Type.Shape![dim];
+        var end = size.Value is { } n ? c.ScalarInt64(n) : c.DimSize(like, dim);
+        return c.Op("Range", [c.ScalarInt64(0), end, c.ScalarInt64(1)], TensorType.Of(DataType.Int64, size));
+    }
+}
+
+/// <summary>
+/// <c>__range_length(lo, hi, step)</c> and <c>__derive_index(index, start, step)</c>, with which saved scripted code
+/// spells <c>for i in range(lo, hi, step)</c>: the trip count and the loop variable. The interpreter computes them from
+/// int bounds; a bound or index known only at run time (a loop to x.size(0)) gives run-time ints here:
+/// max(0, hi − lo) rounded up to steps (towards lo for a negative step), and start + index · step.
+/// </summary>
+[AtenOp("aten::__range_length", "aten::__derive_index")]
+internal static class RangeIndices
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        // A run-time int arrives as a DynamicInt, or as the 0-d tensor that arithmetic on one gives (x.size(0) - 1).
+        Value Operand(int index) => a.Get(index) switch
+        {
+            DynamicInt dynamic => dynamic.Scalar,
+            Value { Type.Shape.Count: 0, Constant: null } scalar => c.Cast(scalar, DataType.Int64),
+            _ => c.ScalarInt64(a.Int(index)),
+        };
+        var scalar = TensorType.Scalar(DataType.Int64);
+        var step = a.Int(2, "step");
+        if (c.OpName == "aten::__derive_index")
+            return new DynamicInt(c.Op("Add", [Operand(1), c.Op("Mul", [Operand(0), c.ScalarInt64(step)], scalar)], scalar));
+        if (step == 0)
+            throw c.Error(DiagnosticCode.InvalidOpArguments, "range() with step 0", "Python raises ValueError: range() arg 3 must not be zero");
+        var (from, to) = step > 0 ? (Operand(0), Operand(1)) : (Operand(1), Operand(0));
+        var span = c.Op("Max", [c.Op("Sub", [to, from], scalar), c.ScalarInt64(0)], scalar);
+        var stride = Math.Abs(step);
+        return new DynamicInt(c.Op("Div", [c.Op("Add", [span, c.ScalarInt64(stride - 1)], scalar), c.ScalarInt64(stride)], scalar));
     }
 }

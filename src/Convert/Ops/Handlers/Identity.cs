@@ -1,7 +1,7 @@
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Identity: ops that lower to no node at all in an inference graph (eval-mode dropout, contiguous, detach, positive,
-// resolve_conj/resolve_neg, and clone, whose Identity node only keeps the copy apart while converting).
+// resolve_conj/resolve_neg, conj_physical, alias, lift, and clone, whose Identity node only keeps the copy apart while converting).
 
 /// <summary>Eval-mode dropout is the identity: no node at all.</summary>
 [AtenOp("aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_", "aten::alpha_dropout", "aten::alpha_dropout_",
@@ -22,10 +22,12 @@ internal static class Dropout
 /// <summary>
 /// <c>contiguous</c> only changes memory layout, which ONNX does not have; <c>detach</c> only leaves autograd;
 /// <c>positive(x)</c> (<c>+x</c>) is x; <c>resolve_conj</c>/<c>resolve_neg</c> only materialise the conjugate and negative
-/// bits of complex views, which a real tensor never has. All of them share the tensor's storage in torch too, so an
-/// in-place op on the result may well change the input.
+/// bits of complex views, which a real tensor never has, and <c>conj_physical</c> conjugates, which changes no real
+/// tensor; <c>alias</c> is a view of the whole tensor and <c>lift</c> marks a constant for functionalization. All of them
+/// but conj_physical share the tensor's storage in torch too, so an in-place op on the result may well change the input.
 /// </summary>
-[AtenOp("aten::contiguous", "aten::detach", "aten::positive", "aten::resolve_conj", "aten::resolve_neg")]
+[AtenOp("aten::contiguous", "aten::detach", "aten::positive", "aten::resolve_conj", "aten::resolve_neg", "aten::conj_physical",
+    "aten::alias", "aten::lift")]
 internal static class Contiguous
 {
     [Opset(13)]

@@ -5,8 +5,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Indexing: ops that pick elements by position (select, slice, narrow, flip, rot90, diagonal, unfold, index, index_select,
-// gather, take, take_along_dim, nonzero, embedding, one_hot) or write them (index_put_, index_fill/index_add, scatter and its
-// reductions), and the write-back of in-place ops on the views they record.
+// gather, take, take_along_dim, nonzero, embedding (also with max_norm), embedding_bag, one_hot, as_strided) or write them
+// (index_put_, index_fill/index_add, scatter and its reductions), and the write-back of in-place ops on the views they record.
 
 /// <summary>
 /// <c>select(x, dim, index)</c> (what <c>x[:, 0]</c> or <c>x[-1]</c> traces to) → Gather with a 0-d index, which drops
@@ -512,12 +512,17 @@ internal static class Scatter
             : c.Op("ScatterElements", [x, index, updates], x.Type, ("axis", axis), ("reduction", reduction));
     }
 
+    /// <summary>src cut to the index's shape (torch lets src be larger); along a dynamic dim of the index, at run time.</summary>
     private static Value CutTo(OpContext c, Value src, Value index)
     {
         for (var i = 0; i < src.Type.Rank; i++)
-            if (src.Type.Shape![i] != index.Type.Shape![i])
-                src = Slice.Static(c, src, i, 0, index.Type.Shape[i].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
-                    $"{c.OpName} with a src larger than the index along the dynamic dim {i} is not supported"));
+        {
+            var size = index.Type.Shape![i];
+            if (src.Type.Shape![i] == size) continue;
+            src = size.Value is { } known ? Slice.Static(c, src, i, 0, known)
+                : c.Op("Slice", [src, c.ConstInt64([0]), c.Unsqueeze(c.DimSize(index, i), [0]), c.ConstInt64([i])],
+                    src.Type.WithShape(src.Type.Shape.Select((d, k) => k == i ? size : d).ToArray()));
+        }
         return src;
     }
 }
@@ -684,5 +689,144 @@ internal static class NonZero
         if (c.OpName != "aten::nonzero_numpy") return Permute.Lower(c, positions, [1, 0]);
         return Chunk.Split(c, positions, 0, Enumerable.Repeat(1L, rank).ToArray())
             .Select(row => (object?)c.Op("Squeeze", [(Value)row!, c.ConstInt64([0])], TensorType.Of(DataType.Int64, Shapes.Unknown()))).ToList();
+    }
+}
+
+/// <summary>
+/// <c>embedding_renorm_(weight, indices, max_norm, norm_type)</c> (nn.Embedding with max_norm, before its lookup): the
+/// rows the indices name whose norm exceeds max_norm are scaled by max_norm / (norm + 1e-7), in place, as torch does;
+/// the other rows stay. A ScatterElements of ones marks the looked-up rows.
+/// </summary>
+[AtenOp("aten::embedding_renorm_", "aten::embedding_renorm")]
+internal static class EmbeddingRenorm
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var weight = a.Tensor(0);
+        var type = weight.Type.ElementType;
+        var rows = c.Unsqueeze(Take.Flatten(c, c.Cast(a.Tensor(1, "indices"), DataType.Int64)), [1]);
+        var maxNorm = c.Scalar(a.Float(2, "max_norm"), type);
+        var norm = Norm.Of(c, weight, a.Float(3, "norm_type"), [1], keep: true, axesAsInput);
+        var ones = c.Op("Expand", [c.Scalar(1, type), c.ShapeOf(rows)], rows.Type.WithElementType(type));
+        var lookedUp = c.Op("ScatterElements", [c.Filled(type, [weight.Type.StaticShape()[0], 1], 0, "looked_up"), rows, ones], norm.Type, ("axis", 0));
+        var boolType = norm.Type.WithElementType(DataType.Bool);
+        var renormed = c.Op("And", [c.Cast(lookedUp, DataType.Bool), c.Op("Greater", [norm, maxNorm], boolType)], boolType);
+        var scale = c.Op("Div", [maxNorm, c.Op("Add", [norm, c.Scalar(1e-7, type)], norm.Type)], norm.Type);
+        return c.Op("Where", [renormed, c.Op("Mul", [weight, scale], weight.Type), weight], weight.Type);
+    }
+}
+
+/// <summary>
+/// <c>embedding_bag(weight, indices, offsets, scale_grad_by_freq, mode, sparse, per_sample_weights, include_last_offset,
+/// padding_idx)</c> (nn.EmbeddingBag; F.embedding_bag flattens a 2-D input and makes offsets every row): bag b holds the
+/// looked-up rows from offsets[b] up to the next offset, or the end (include_last_offset: the last offset is that end).
+/// A [bags, N] membership matrix of the positions turns the bags into one MatMul (sum, rows scaled by the per-sample
+/// weights), that divided by the bag sizes (mean), or a ReduceMax over the rows masked by it (max); an empty bag gives
+/// zeros in every mode, as torch. Entries equal to padding_idx belong to no bag. The other three results (offset2bag,
+/// bag sizes, max indices) serve the backward pass and are not computed.
+/// </summary>
+[AtenOp("aten::embedding_bag", "aten::_embedding_bag")]
+internal static class EmbeddingBag
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static TupleValue Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var weight = a.Tensor(0);
+        var type = weight.Type.ElementType;
+        var indices = c.Cast(a.Tensor(1, "indices"), DataType.Int64);
+        var offsets = c.Cast(a.Tensor(2, "offsets"), DataType.Int64);
+        if (indices.Type.Rank != 1 || offsets.Type.Rank != 1)
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant, $"{c.OpName} of {indices.Type} indices with {offsets.Type} offsets: 1-D indices and offsets are lowered",
+                "call nn.EmbeddingBag / F.embedding_bag, which flatten a 2-D input");
+        var count = indices.Type.Shape![0];
+        var total = count.Value is { } n ? c.ScalarInt64(n) : c.DimSize(indices, 0);
+        var (starts, ends) = a.Bool(7, "include_last_offset", false)
+            ? (Slice.Static(c, offsets, 0, 0, -1), Slice.Static(c, offsets, 0, 1, long.MaxValue))
+            : (offsets, c.Op("Concat", [Slice.Static(c, offsets, 0, 1, long.MaxValue), c.Unsqueeze(total, [0])], offsets.Type, ("axis", 0)));
+        var positions = c.Unsqueeze(c.Op("Range", [c.ScalarInt64(0), total, c.ScalarInt64(1)], TensorType.Of(DataType.Int64, count)), [0]);
+        var membershipType = TensorType.Of(DataType.Bool, starts.Type.Shape![0], count);
+        var member = c.Op("And", [c.Op("GreaterOrEqual", [positions, c.Unsqueeze(starts, [1])], membershipType),
+                                  c.Op("Less", [positions, c.Unsqueeze(ends, [1])], membershipType)], membershipType);
+        if (a.Int(8, "padding_idx", -1) is var padding and >= 0)
+            member = c.Op("And", [member, c.Unsqueeze(c.Op("Not", [c.Op("Equal", [indices, c.ScalarInt64(padding)], indices.Type.WithElementType(DataType.Bool))],
+                indices.Type.WithElementType(DataType.Bool)), [0])], membershipType);
+
+        var rows = c.Op("Gather", [weight, indices], weight.Type.WithShape([count, weight.Type.Shape![1]]), ("axis", 0));
+        if (a.OptionalTensor(6, "per_sample_weights") is { } sampleWeights)
+            rows = c.Op("Mul", [rows, c.Unsqueeze(c.Cast(sampleWeights, type), [1])], rows.Type);
+        var membership = c.Cast(member, type);
+        var outputType = weight.Type.WithShape([starts.Type.Shape[0], weight.Type.Shape[1]]);
+        var sizes = Reduction.Reduce(c, membership, [1], keep: true, "ReduceSum", axesAsInput: true);
+        var output = a.Int(4, "mode", 0) switch
+        {
+            0 => c.Op("MatMul", [membership, rows], outputType),
+            1 => c.Op("Div", [c.Op("MatMul", [membership, rows], outputType), c.Op("Max", [sizes, c.Scalar(1, type)], sizes.Type)], outputType),
+            _ => MaxOfBags(c, member, rows, sizes, outputType, axesAsInput),
+        };
+        return new TupleValue([output, Regions.BackwardOnly(c), Regions.BackwardOnly(c), Regions.BackwardOnly(c)]);
+    }
+
+    private static Value MaxOfBags(OpContext c, Value member, Value rows, Value sizes, TensorType outputType, bool axesAsInput)
+    {
+        var type = rows.Type.ElementType;
+        var masked = c.Op("Where", [c.Unsqueeze(member, [2]), c.Unsqueeze(rows, [0]), c.Scalar(double.NegativeInfinity, type)],
+            rows.Type.WithShape([member.Type.Shape![0], .. rows.Type.Shape!]));
+        var largest = Reduction.Reduce(c, masked, [1], keep: false, "ReduceMax", axesAsInput);
+        var filled = c.Op("Greater", [sizes, c.Scalar(0, type)], sizes.Type.WithElementType(DataType.Bool));
+        return c.Op("Where", [filled, largest, c.Scalar(0, type)], outputType);
+    }
+}
+
+/// <summary>
+/// <c>as_strided(x, size, stride, storage_offset)</c>: the elements of x's storage at offset + Σ iₖ·strideₖ. A graph
+/// value's storage is its row-major flattening, so → Gather from the flattened x at those positions, built per dim from
+/// a Range (dynamic sizes) or a constant. The storage of a slice, a transposed or an expanded tensor (a view in torch,
+/// unless made contiguous) is another tensor's, which the lowering does not see: refused, where torch would read
+/// other elements than these.
+/// </summary>
+[AtenOp("aten::as_strided")]
+internal static class AsStrided
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        if (x.View is not null || x.Producer?.OpType is "Transpose" or "Expand")
+            throw c.Error(DiagnosticCode.UnsupportedOpVariant,
+                $"aten::as_strided of a {(x.View is not null ? "slice" : x.Producer!.OpType == "Transpose" ? "transposed" : "expanded")} tensor {x.Type}: " +
+                "in torch its storage is another tensor's, whose layout the converted graph does not keep",
+                "call as_strided on the tensor the view was taken from, with the strides adjusted");
+        var sizes = a.SymInts(1, "size");
+        var strides = a.Ints(2, "stride");
+        Value position = c.ScalarInt64(a.Int(3, "storage_offset", 0));
+        for (var k = 0; k < sizes.Count; k++)
+        {
+            var trailing = Enumerable.Repeat(1L, sizes.Count - 1 - k).ToArray();
+            var steps = sizes[k] is long size
+                ? c.ConstInt64(Enumerable.Range(0, (int)size).Select(i => i * strides[k]).ToArray(), [size, .. trailing])
+                : DynamicSteps(c, (DynamicInt)sizes[k], strides[k], trailing);
+            position = c.Op("Add", [position, steps], TensorType.Of(DataType.Int64).WithShape(Shapes.Broadcast(position.Type.Shape, steps.Type.Shape)));
+        }
+        return Take.FromFlat(c, x, position);
+    }
+
+    /// <summary>0, stride, 2·stride, … for a dim whose size is known at run time, shaped [size, 1, …] for the dims after it.</summary>
+    private static Value DynamicSteps(OpContext c, DynamicInt size, long stride, long[] trailing)
+    {
+        var dim = size.Scalar.SizeOf ?? Shapes.Unknown();
+        var range = c.Op("Range", [c.ScalarInt64(0), size.Scalar, c.ScalarInt64(1)], TensorType.Of(DataType.Int64, dim));
+        var steps = c.Op("Mul", [range, c.ScalarInt64(stride)], range.Type);
+        return c.Op("Reshape", [steps, c.ConstInt64([-1, .. trailing])], TensorType.Of(DataType.Int64, [dim, .. trailing.Select(Dim.Of)]));
     }
 }

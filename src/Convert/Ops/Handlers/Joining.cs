@@ -5,8 +5,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Joining and splitting: ops that concatenate, stack, repeat, broadcast or split along dims (cat, hstack/vstack/dstack,
-// atleast_Nd, broadcast_tensors, stack, chunk/split, tensor_split/hsplit/vsplit/dsplit, unbind, repeat/tile,
-// repeat_interleave, meshgrid, pad, roll).
+// atleast_Nd, broadcast_tensors, stack, chunk/split/unsafe_split_with_sizes, tensor_split/hsplit/vsplit/dsplit, unbind,
+// repeat/tile, repeat_interleave, meshgrid, pad/_pad_circular, roll).
 
 [AtenOp("aten::cat", "aten::concat", "aten::concatenate")]
 internal static class Cat
@@ -65,7 +65,8 @@ internal static class StackAlongDim
 /// <c>chunks</c> pieces, their sizes computed in the graph: exactly PyTorch's pieces whenever PyTorch returns
 /// <c>chunks</c> of them, as the traced code's unpacking of the list requires.
 /// </summary>
-[AtenOp("aten::chunk", "aten::split", "aten::split_with_sizes", "aten::unsafe_chunk", "aten::unsafe_split")]
+[AtenOp("aten::chunk", "aten::split", "aten::split_with_sizes", "aten::unsafe_chunk", "aten::unsafe_split",
+    "aten::unsafe_split_with_sizes")]
 internal static class Chunk
 {
     [Opset(13)]
@@ -124,12 +125,12 @@ internal static class Chunk
 
 /// <summary>
 /// <c>pad(x, pad, mode, value)</c> (F.pad; <c>pad</c> lists (begin, end) pairs from the last dim backwards),
-/// <c>constant_pad_nd(x, pad, value)</c> and <c>reflection_pad{1,2,3}d</c>/<c>replication_pad{1,2,3}d(x, padding)</c>.
+/// <c>constant_pad_nd(x, pad, value)</c>, <c>_pad_circular(x, pad)</c> and <c>reflection_pad{1,2,3}d</c>/<c>replication_pad{1,2,3}d(x, padding)</c>.
 /// constant/reflect/replicate → Pad (mode constant/reflect/edge); circular → Concat(x[-before:], x, x[:after]) per dim.
 /// All-zero padding is the input itself (Swin pads to whole windows).
 /// </summary>
 [AtenOp("aten::pad", "aten::constant_pad_nd", "aten::reflection_pad1d", "aten::reflection_pad2d", "aten::reflection_pad3d",
-        "aten::replication_pad1d", "aten::replication_pad2d", "aten::replication_pad3d")]
+        "aten::replication_pad1d", "aten::replication_pad2d", "aten::replication_pad3d", "aten::_pad_circular")]
 internal static class Pad
 {
     [Opset(13)]
@@ -141,6 +142,7 @@ internal static class Pad
         var mode = c.OpName switch
         {
             "aten::pad" => a.Get(2, "mode") as string ?? "constant",
+            "aten::_pad_circular" => "circular",
             _ when c.OpName.StartsWith("aten::reflection_pad", StringComparison.Ordinal) => "reflect",
             _ when c.OpName.StartsWith("aten::replication_pad", StringComparison.Ordinal) => "replicate",
             _ => "constant",

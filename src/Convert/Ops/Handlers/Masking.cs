@@ -3,7 +3,7 @@ using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Masking: ops that keep or replace elements by a mask (masked_fill, where, triu, tril, masked_select).
+// Masking: ops that keep or replace elements by a mask (masked_fill, where, triu, tril, masked_select, masked_scatter).
 
 /// <summary><c>masked_fill(x, mask, value)</c> → Where(mask, value, x), the value (a number or a 0-d tensor) cast to x's type.</summary>
 [AtenOp("aten::masked_fill", "aten::masked_fill_")]
@@ -108,5 +108,27 @@ internal static class MaskedSelect
             return c.Op("Reshape", [broadcast, c.ConstInt64([-1])], value.Type.WithShape([shape is null ? Shapes.Unknown() : Shapes.Product(shape)]));
         }
         return c.Op("Compress", [Flat(x, mask), Flat(mask, x)], x.Type.WithShape([Shapes.Unknown()]), ("axis", 0));
+    }
+}
+
+/// <summary>
+/// <c>masked_scatter(x, mask, source)</c>: x with its masked positions filled, in row-major order, by the first elements
+/// of source (the mask broadcast to x). The k-th true position takes source's k-th element: a CumSum over the flattened
+/// mask counts the positions, Gather picks from the flattened source, Where keeps x elsewhere.
+/// </summary>
+[AtenOp("aten::masked_scatter", "aten::masked_scatter_")]
+internal static class MaskedScatter
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var mask = c.Op("Expand", [c.Cast(a.Tensor(1), DataType.Bool), c.ShapeOf(x)], x.Type.WithElementType(DataType.Bool));
+        var source = Take.Flatten(c, c.Cast(a.Tensor(2), x.Type.ElementType));
+        var flatMask = Take.Flatten(c, c.Cast(mask, DataType.Int64));
+        var counted = c.Op("CumSum", [flatMask, c.ScalarInt64(0)], flatMask.Type);
+        var position = c.Op("Max", [c.Op("Sub", [counted, c.ScalarInt64(1)], counted.Type), c.ScalarInt64(0)], counted.Type);
+        var picked = c.Op("Gather", [source, position], source.Type.WithShape(position.Type.Shape), ("axis", 0));
+        return c.Op("Where", [mask, c.Op("Reshape", [picked, c.ShapeOf(x)], x.Type), x], x.Type);
     }
 }

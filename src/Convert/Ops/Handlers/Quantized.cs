@@ -240,3 +240,50 @@ internal static class QuantizedHardswish
         return Qdq.Output(c, Hardswish.Lower(c, x), a, 1, Qdq.Of(c, x));
     }
 }
+
+/// <summary>
+/// <c>fake_quantize_per_tensor_affine(x, scale, zero_point, quant_min, quant_max)</c> and
+/// <c>fake_quantize_per_channel_affine(x, scale, zero_point, axis, quant_min, quant_max)</c> (quantization-aware training's
+/// observers, left in a traced QAT model): x rounded to the grid and clamped to [quant_min, quant_max]. The uint8 and
+/// int8 ranges → QuantizeLinear → DequantizeLinear, which ONNX Runtime fuses with the ops around them; any other range
+/// (4-bit, say) is spelled out as torch computes it: (clamp(round(x / scale) + zero_point) − zero_point) · scale.
+/// </summary>
+[AtenOp("aten::fake_quantize_per_tensor_affine", "aten::fake_quantize_per_channel_affine")]
+internal static class FakeQuantize
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var perChannel = c.OpName == "aten::fake_quantize_per_channel_affine";
+        var rangeAt = perChannel ? 4 : 3;
+        var (low, high) = (a.Int(rangeAt, "quant_min"), a.Int(rangeAt + 1, "quant_max"));
+        var axis = perChannel ? Shapes.NormalizeAxis(a.Int(3, "axis"), x.Type.Rank) : -1;
+        var scale = Parameter(c, a.Get(1, "scale"), x.Type.ElementType, perChannel);
+        var zeroPoint = a.Get(2, "zero_point");
+        DataType? integers = (low, high) switch { (0, 255) => DataType.UInt8, (-128, 127) => DataType.Int8, _ => null };
+        if (integers is { } integerType)
+        {
+            var point = Parameter(c, zeroPoint, integerType, perChannel);
+            var attributes = perChannel ? new (string, AttributeValue)[] { ("axis", axis) } : [];
+            var quantized = c.Op("QuantizeLinear", [x, scale, point], x.Type.WithElementType(integerType), attributes);
+            return c.Op("DequantizeLinear", [quantized, scale, point], x.Type, attributes);
+        }
+        // Per channel, the parameters broadcast along axis: [C, 1, …] for the dims after it.
+        Value AlongAxis(Value parameter) => perChannel
+            ? c.Op("Reshape", [parameter, c.ConstInt64([-1, .. Enumerable.Repeat(1L, x.Type.Rank - 1 - axis)])], parameter.Type.WithShape(null))
+            : parameter;
+        var (step, offset) = (AlongAxis(scale), AlongAxis(Parameter(c, zeroPoint, x.Type.ElementType, perChannel)));
+        var type = x.Type.ElementType;
+        var level = c.Op("Add", [c.Op("Round", [c.Op("Div", [x, step], x.Type)], x.Type), offset], x.Type);
+        var clamped = c.Op("Clip", [level, c.Scalar(low, type), c.Scalar(high, type)], x.Type);
+        return c.Op("Mul", [c.Op("Sub", [clamped, offset], x.Type), step], x.Type);
+    }
+
+    /// <summary>A scale or zero point (a number, or a tensor of one element or one per channel) as a 0-d or 1-D tensor of <paramref name="type"/>.</summary>
+    private static Value Parameter(OpContext c, object? value, DataType type, bool perChannel)
+    {
+        var tensor = c.Cast(c.AsTensor(value, type), type);
+        return perChannel || tensor.Type.Shape is { Count: 0 } ? tensor : Item.Scalar(c, tensor);
+    }
+}

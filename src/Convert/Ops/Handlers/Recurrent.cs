@@ -1,15 +1,18 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
-// Recurrent layers: lstm, gru, rnn_tanh/rnn_relu (nn.RNN), and one LSTM step (lstm_cell).
+// Recurrent layers: lstm, gru, rnn_tanh/rnn_relu (nn.RNN), also on packed sequences, one LSTM step (lstm_cell), and
+// packing and unpacking sequences (_pack_padded_sequence, _pad_packed_sequence).
 
 /// <summary>
 /// <c>lstm(input, [h0, c0], params, has_biases, num_layers, dropout, train, bidirectional, batch_first)</c>
 /// → one ONNX LSTM per layer, returning <c>(output, h_n, c_n)</c>. The flattened weights list holds, per layer
 /// and direction, <c>w_ih, w_hh[, b_ih, b_hh]</c>; PyTorch stacks the gates i, f, g, o and ONNX i, o, f, c, so
 /// the weights are reordered at conversion time. Dropout between layers is a training-time op and is ignored.
+/// A packed sequence (<c>lstm(data, batch_sizes, [h0, c0], params, …)</c>) runs as its padded form (<see cref="Packed"/>).
 /// </summary>
 [AtenOp("aten::lstm")]
 internal static class Lstm
@@ -20,7 +23,7 @@ internal static class Lstm
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var state = a.Tensors(1);
+        var state = a.Tensors(Packed.IsPacked(a) ? 2 : 1);
         var result = Recurrence.Lower(c, a, "LSTM", GateOrder, [state[0], state[1]]);
         return new Interpret.TupleValue([result.Output, result.FinalStates[0], result.FinalStates[1]]);
     }
@@ -39,7 +42,7 @@ internal static class Gru
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var result = Recurrence.Lower(c, a, "GRU", GateOrder, [a.Tensor(1)]);
+        var result = Recurrence.Lower(c, a, "GRU", GateOrder, [a.Tensor(Packed.IsPacked(a) ? 2 : 1)]);
         return new Interpret.TupleValue([result.Output, result.FinalStates[0]]);
     }
 }
@@ -57,7 +60,7 @@ internal static class Rnn
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var result = Recurrence.Lower(c, a, "RNN", GateOrder, [a.Tensor(1)]);
+        var result = Recurrence.Lower(c, a, "RNN", GateOrder, [a.Tensor(Packed.IsPacked(a) ? 2 : 1)]);
         return new Interpret.TupleValue([result.Output, result.FinalStates[0]]);
     }
 }
@@ -94,6 +97,21 @@ internal static class Recurrence
 
     public static Result Lower(OpContext c, OpArgs a, string onnxOp, int[] gateOrder, IReadOnlyList<Value> initialStates)
     {
+        if (Packed.IsPacked(a))
+        {
+            // The .data overload: (data, batch_sizes, state, params, has_biases, num_layers, dropout, train, bidirectional).
+            var (padded, valid, lengths) = Packed.Unpack(c, a.Tensor(0), a.Tensor(1), padding: 0);
+            var unpacked = new OpArgs(c, [padded, .. a.Positional.Skip(2), false], a.Keywords);
+            var result = Lower(c, unpacked, onnxOp, gateOrder, initialStates, lengths);
+            return result with { Output = Packed.Pack(c, result.Output, valid) };
+        }
+        return Lower(c, a, onnxOp, gateOrder, initialStates, sequenceLengths: null);
+    }
+
+    /// <param name="sequenceLengths">per batch entry, the steps that count (ONNX's sequence_lens): the final states are
+    /// those of each sequence's last step, backwards from it.</param>
+    private static Result Lower(OpContext c, OpArgs a, string onnxOp, int[] gateOrder, IReadOnlyList<Value> initialStates, Value? sequenceLengths)
+    {
         var input = a.Tensor(0);
         var weights = a.Tensors(2);
         var hasBiases = a.Bool(3, "has_biases");
@@ -127,7 +145,7 @@ internal static class Recurrence
             var stateType = sequence.Type.WithShape([directions, batch, hidden]);
             var outputTypes = new List<TensorType> { sequence.Type.WithShape([seqLen, directions, batch, hidden]) };
             outputTypes.AddRange(initialStates.Select(_ => stateType));
-            Value?[] inputs = [sequence, w, r, b, null, .. states];
+            Value?[] inputs = [sequence, w, r, b, sequenceLengths is null ? null : c.Cast(sequenceLengths, DataType.Int32), .. states];
             var attributes = new List<(string, AttributeValue)>
             {
                 ("hidden_size", hidden.Value!.Value), ("direction", directions == 2 ? "bidirectional" : "forward"),
@@ -183,5 +201,95 @@ internal static class Recurrence
         var directions = tensors.Count / pairsPerRow;
         long[] shape = pairsPerRow == 2 ? [directions, 2 * rowShape[0]] : [directions, .. rowShape];
         return c.Constant(type, shape, packed, name);
+    }
+}
+
+/// <summary>
+/// Packed sequences (nn.utils.rnn's PackedSequence) as torch stores them: <c>data</c> holds the valid steps time-major,
+/// step t of the first <c>batch_sizes[t]</c> sequences (sorted longest first), so step t of sequence b sits at
+/// Σ batch_sizes[..t] + b. Unpacking gathers them into [time, batch, …] (where b &lt; batch_sizes[t]); packing takes
+/// the valid positions back out in the same order (GatherND at NonZero of the mask). Their lengths depend on the data.
+/// </summary>
+internal static class Packed
+{
+    /// <summary>True for the <c>.data</c> overload of lstm/gru/rnn: a tensor of batch sizes where the plain form has its state.</summary>
+    public static bool IsPacked(OpArgs a) => a.Get(1) is Value && a.Get(3) is List<object?>;
+
+    /// <summary>The [time, batch, …] form of packed <paramref name="data"/> (<paramref name="padding"/> where a sequence has ended), the [time, batch] mask of valid steps, and the sequence lengths.</summary>
+    public static (Value Padded, Value Valid, Value Lengths) Unpack(OpContext c, Value data, Value batchSizes, double padding)
+    {
+        var sizes = c.Cast(batchSizes, DataType.Int64);
+        var (time, batch) = (Shapes.Unknown(), Shapes.Unknown());
+        var starts = c.Op("CumSum", [sizes, c.ScalarInt64(0)], sizes.Type, ("exclusive", 1));
+        var batchCount = c.Op("Gather", [sizes, c.ScalarInt64(0)], TensorType.Scalar(DataType.Int64), ("axis", 0));
+        var entries = c.Unsqueeze(c.Op("Range", [c.ScalarInt64(0), batchCount, c.ScalarInt64(1)], TensorType.Of(DataType.Int64, batch)), [0]);
+        var gridType = TensorType.Of(DataType.Int64, time, batch);
+        var valid = c.Op("Less", [entries, c.Unsqueeze(sizes, [1])], gridType.WithElementType(DataType.Bool));
+        var positions = c.Op("Where", [valid, c.Op("Add", [c.Unsqueeze(starts, [1]), entries], gridType), c.ScalarInt64(0)], gridType);
+        var features = data.Type.Shape!.Skip(1).ToArray();
+        var gathered = c.Op("Gather", [data, positions], data.Type.WithShape([time, batch, .. features]), ("axis", 0));
+        var mask = c.Unsqueeze(valid, Enumerable.Range(2, features.Length).Select(i => (long)i).ToArray());
+        var padded = c.Op("Where", [mask, gathered, c.Scalar(padding, data.Type.ElementType)], gathered.Type);
+        var lengths = Reduction.Reduce(c, c.Cast(valid, DataType.Int64), [0], keep: false, "ReduceSum", axesAsInput: true);
+        return (padded, valid, lengths);
+    }
+
+    /// <summary>The valid steps of a [time, batch, …] tensor, time-major: the data of a packed sequence.</summary>
+    public static Value Pack(OpContext c, Value padded, Value valid)
+    {
+        var steps = Permute.Lower(c, c.Op("NonZero", [valid], TensorType.Of(DataType.Int64, 2, Shapes.Unknown())), [1, 0]);
+        return c.Op("GatherND", [padded, steps], padded.Type.WithShape([Shapes.Unknown(), .. padded.Type.Shape!.Skip(2)]));
+    }
+}
+
+/// <summary>
+/// <c>_pack_padded_sequence(input, lengths, batch_first)</c> (pack_padded_sequence; with enforce_sorted=False the
+/// sorting around it is ordinary ops) → <c>(data, batch_sizes)</c>: the steps t &lt; lengths[b] time-major, and per step
+/// up to the longest length the number of sequences that have it.
+/// </summary>
+[AtenOp("aten::_pack_padded_sequence")]
+internal static class PackPaddedSequence
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var input = a.Tensor(0);
+        var sequence = a.Bool(2, "batch_first") ? Permute.Lower(c, input, [1, 0, .. Enumerable.Range(2, input.Type.Rank - 2).Select(i => (long)i)]) : input;
+        var lengths = c.Cast(a.Tensor(1, "lengths"), DataType.Int64);
+        var time = sequence.Type.Shape![0];
+        var steps = c.Unsqueeze(c.Op("Range", [c.ScalarInt64(0), time.Value is { } t ? c.ScalarInt64(t) : c.DimSize(sequence, 0), c.ScalarInt64(1)],
+            TensorType.Of(DataType.Int64, time)), [1]);
+        var valid = c.Op("Less", [steps, c.Unsqueeze(lengths, [0])], TensorType.Of(DataType.Bool, time, sequence.Type.Shape[1]));
+        var longest = c.Unsqueeze(Reduction.Reduce(c, lengths, [0], keep: false, "ReduceMax", axesAsInput: c.Opset >= 18), [0]);
+        var counts = Reduction.Reduce(c, c.Cast(valid, DataType.Int64), [1], keep: false, "ReduceSum", axesAsInput: true);
+        var batchSizes = c.Op("Slice", [counts, c.ConstInt64([0]), longest], counts.Type.WithShape([Shapes.Unknown()]));
+        return new Interpret.TupleValue([Packed.Pack(c, sequence, valid), batchSizes]);
+    }
+}
+
+/// <summary>
+/// <c>_pad_packed_sequence(data, batch_sizes, batch_first, padding_value, total_length)</c> (pad_packed_sequence) →
+/// <c>(padded, lengths)</c>: the packed steps in [time, batch, …] (or batch first), padding_value after each sequence's
+/// end and up to total_length steps.
+/// </summary>
+[AtenOp("aten::_pad_packed_sequence")]
+internal static class PadPackedSequence
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var padding = a.Float(3, "padding_value");
+        var (padded, _, lengths) = Packed.Unpack(c, a.Tensor(0), a.Tensor(1, "batch_sizes"), padding);
+        var rank = padded.Type.Rank;
+        // pad_packed_sequence passes total_length, else the packed length batch_sizes.size(0), a run-time int when traced.
+        var (totalLength, steps) = a.Get(4, "total_length") is DynamicInt dynamic
+            ? (dynamic.Scalar, dynamic.Scalar.SizeOf ?? Shapes.Unknown())
+            : (c.ScalarInt64(a.Int(4, "total_length")), Dim.Of(a.Int(4, "total_length")));
+        var missing = c.Op("Sub", [totalLength, c.DimSize(padded, 0)], TensorType.Scalar(DataType.Int64));
+        var pads = c.Op("Concat", [c.ConstInt64(new long[rank]), c.Unsqueeze(missing, [0]), c.ConstInt64(new long[rank - 1])],
+            TensorType.Of(DataType.Int64, 2 * rank), ("axis", 0));
+        var full = c.Op("Pad", [padded, pads, c.Scalar(padding, padded.Type.ElementType)], padded.Type.WithShape([steps, .. padded.Type.Shape!.Skip(1)]));
+        var output = a.Bool(2, "batch_first") ? Permute.Lower(c, full, [1, 0, .. Enumerable.Range(2, rank - 2).Select(i => (long)i)]) : full;
+        return new Interpret.TupleValue([output, lengths]);
     }
 }

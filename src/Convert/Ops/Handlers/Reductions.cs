@@ -5,8 +5,8 @@ namespace ModelForge.Convert.Ops.Handlers;
 
 // Reductions: ops along one or more dims, through Reduction.Reduce where they are Reduce* nodes (mean, sum, prod,
 // var/std (and var_mean/std_mean), logsumexp, any/all, max/min, amax/amin/aminmax, argmax/argmin, norm, frobenius_norm,
-// linalg_norm, and the distances built on them: pairwise_distance, cdist, cosine_similarity), and the scans and
-// selections along a dim (cumsum, topk, sort/argsort).
+// linalg_norm, linalg_matrix_norm, and the distances built on them: pairwise_distance, cdist, cosine_similarity), and the
+// scans and selections along a dim (cumsum, topk, sort/argsort, unique).
 
 /// <summary>
 /// <c>mean(x, dim, keepdim, dtype)</c> and <c>mean(x)</c> → ReduceMean. Opset 18 moved the axes from an
@@ -475,5 +475,65 @@ internal static class CosineSimilarity
         }
         var product = c.Op("Mul", [Normalized(x1), Normalized(x2)], type);
         return Reduction.Reduce(c, product, [axis], keep: false, "ReduceSum", axesAsInput: true);
+    }
+}
+
+/// <summary>
+/// <c>linalg_matrix_norm(x, ord, dim, keepdim, dtype)</c> over the two dims of dim: 'fro' → ReduceL2 over both; 1 / −1 →
+/// the largest / smallest column sum of |x| (ReduceSum over the rows, then ReduceMax/ReduceMin), inf / −inf the same for
+/// row sums. 'nuc' and ±2 are sums or extremes of singular values, which no ONNX op computes: MF2041.
+/// </summary>
+[AtenOp("aten::linalg_matrix_norm")]
+internal static class MatrixNorm
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: false);
+
+    [Opset(18)]
+    private static object? V18(OpContext c, OpArgs a) => Lower(c, a, axesAsInput: true);
+
+    private static Value Lower(OpContext c, OpArgs a, bool axesAsInput)
+    {
+        var input = a.Tensor(0);
+        var x = a.Get(4, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } requested ? c.Cast(input, requested) : input;
+        var dims = (a.IsNone(2, "dim") ? [-2, -1] : a.Ints(2, "dim")).Select(d => (long)Shapes.NormalizeAxis(d, x.Type.Rank)).ToArray();
+        var keep = a.Bool(3, "keepdim", false);
+        var ord = a.Get(1, "ord") switch { string s => s, long l => (double)l, double d => d, var other => other };
+        if (ord is "fro") return Norm.Of(c, x, 2, [.. dims.Order()], keep, axesAsInput);
+        if (ord is not double order || Math.Abs(order) is not (1 or double.PositiveInfinity))
+            throw c.Error(Core.Diagnostics.DiagnosticCode.NoOnnxEquivalent,
+                $"aten::linalg_matrix_norm with ord {Interpreter.DescribeValue(a.Get(1, "ord"))} needs singular values, which no ONNX opset (13–20) computes",
+                "use ord 'fro', 1, -1, inf or -inf, or compute the norm outside the exported model");
+        // ord ±1 sums over the rows (dim[0]) and takes the extreme column; ±inf sums over the columns (dim[1]).
+        var (summed, extreme) = Math.Abs(order) == 1 ? (dims[0], dims[1]) : (dims[1], dims[0]);
+        var sums = Reduction.Reduce(c, c.Op("Abs", [x], x.Type), [summed], keep: true, "ReduceSum", axesAsInput: true);
+        var norm = Reduction.Reduce(c, sums, [extreme], keep: true, order > 0 ? "ReduceMax" : "ReduceMin", axesAsInput);
+        if (keep) return norm;
+        var kept = norm.Type.Shape!.Where((_, i) => !dims.Contains(i)).ToArray();
+        return c.Op("Squeeze", [norm, c.ConstInt64([.. dims.Order()])], norm.Type.WithShape(kept));
+    }
+}
+
+/// <summary>
+/// <c>_unique(x, sorted, return_inverse)</c>, <c>_unique2(x, sorted, return_inverse, return_counts)</c> (torch.unique)
+/// and <c>unique_dim(x, dim, sorted, return_inverse, return_counts)</c> → Unique (sorted; torch's unsorted order is its
+/// hash table's, which any order matches as well as another): the distinct values (or slices along dim), the inverse
+/// indices in x's shape (along dim: one per slice) and the counts. Their length depends on the data.
+/// </summary>
+[AtenOp("aten::_unique", "aten::_unique2", "aten::unique_dim")]
+internal static class Unique
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var distinct = Shapes.Unknown();
+        int? axis = c.OpName == "aten::unique_dim" ? Shapes.NormalizeAxis(a.Int(1, "dim"), x.Type.Rank) : null;
+        var valuesType = axis is { } along ? x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == along ? distinct : d).ToArray()) : x.Type.WithShape([distinct]);
+        var indexType = TensorType.Of(DataType.Int64, distinct);
+        var attributes = axis is { } dim ? new (string, AttributeValue)[] { ("sorted", 1), ("axis", dim) } : [("sorted", 1)];
+        var outputs = c.OpMulti("Unique", [x], [valuesType, indexType, indexType, indexType], attributes);
+        var inverse = axis is null ? c.Op("Reshape", [outputs[2], c.ShapeOf(x)], x.Type.WithElementType(DataType.Int64)) : outputs[2];
+        return c.OpName == "aten::_unique" ? new TupleValue([outputs[0], inverse]) : new TupleValue([outputs[0], inverse, outputs[3]]);
     }
 }

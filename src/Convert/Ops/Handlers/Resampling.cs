@@ -5,7 +5,8 @@ using ModelForge.Core.Diagnostics;
 namespace ModelForge.Convert.Ops.Handlers;
 
 // Resampling: ops that interpolate over the spatial dims: resizing (upsample_*, what F.interpolate and nn.Upsample trace to)
-// and sampling at grid positions (affine_grid_generator, grid_sampler).
+// and sampling at grid positions (affine_grid_generator, grid_sampler); __interpolate, the builtin older scripted
+// F.interpolate calls, through the resize op of its mode.
 
 /// <summary>
 /// <c>upsample_{nearest1d,2d,3d, linear1d, bilinear2d, trilinear3d, bicubic2d}</c> → Resize on the dims after [N, C].
@@ -159,4 +160,58 @@ internal static class GridSample
 
     private static ModelForgeException NeedsOpset(OpContext c, Value x) =>
         x.Type.Rank == 5 ? c.NeedsOpset(20, "a 5-D (volumetric) input") : c.NeedsOpset(16, "a 4-D input (GridSample)");
+}
+
+/// <summary>
+/// <c>__interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)</c>, the builtin
+/// older scripted F.interpolate calls: lowered by the handler of the op F.interpolate traces to for the mode
+/// (upsample_nearest2d, upsample_bilinear2d, _upsample_bicubic2d_aa with antialias, adaptive_avg_pool2d for "area", …).
+/// A single size or scale counts for every spatial dim; "area" and recompute_scale_factor turn scales into sizes,
+/// floor(size · scale), as torch does.
+/// </summary>
+[AtenOp("aten::__interpolate")]
+internal static class Interpolate
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var spatial = x.Type.Rank - 2;
+        var mode = a.Get(3, "mode") as string ?? "nearest";
+        var antialias = a.Bool(6, "antialias", false) ? "_aa" : "";
+        List<object?> PerDim(object? one) => Enumerable.Repeat(one, spatial).ToList();
+        var sizes = a.Get(1, "size") switch
+        {
+            null => null,
+            long one => PerDim(one),
+            _ => a.Ints(1, "size").Select(s => (object?)s).ToList(),
+        };
+        var scales = sizes is not null ? null : a.Get(2, "scale_factor") switch
+        {
+            double or long => PerDim(a.Float(2, "scale_factor")),
+            _ => a.Floats(2, "scale_factor").Select(s => (object?)s).ToList(),
+        };
+        if (scales is not null && (mode == "area" || a.Bool(5, "recompute_scale_factor", false)))
+        {
+            sizes = scales.Select((scale, i) => (object?)(long)Math.Floor((x.Type.Shape![i + 2].Value ?? throw c.Error(DiagnosticCode.StaticValueRequired,
+                $"{c.OpName} with mode '{mode}' by scale factors needs static spatial sizes, got {x.Type}", "give the spatial dims fixed sizes in --input")) * (double)scale!)).ToList();
+            scales = null;
+        }
+        var alignCorners = a.Bool(4, "align_corners", false);
+        var (target, positional) = mode switch
+        {
+            "nearest" => ($"aten::upsample_nearest{spatial}d", new object?[] { x, sizes, scales }),
+            "nearest-exact" => ($"aten::_upsample_nearest_exact{spatial}d", [x, sizes, scales]),
+            "linear" => ("aten::upsample_linear1d", [x, sizes, alignCorners, scales]),
+            "bilinear" when antialias != "" => ("aten::_upsample_bilinear2d_aa", [x, sizes, alignCorners, scales]),
+            "bilinear" => ("aten::upsample_bilinear2d", [x, sizes, alignCorners, scales]),
+            "trilinear" => ("aten::upsample_trilinear3d", [x, sizes, alignCorners, scales]),
+            "bicubic" => ($"aten::{(antialias != "" ? "_" : "")}upsample_bicubic2d{antialias}", [x, sizes, alignCorners, scales]),
+            "area" => ($"aten::adaptive_avg_pool{spatial}d", [x, sizes]),
+            _ => throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} with mode '{mode}' on {x.Type}: torch has no such mode for this rank"),
+        };
+        var lowering = OpRegistry.Default.Resolve(target, c.Opset, out var minimum) ?? throw c.NeedsOpset(minimum!.Value, $"mode '{mode}'{(antialias != "" ? " and antialias" : "")}");
+        var context = new OpContext(c.Graph, c.Opset, target, c.Scope, c.Span, c.Location);
+        return lowering(context, new OpArgs(context, positional, new Dictionary<string, object?>()));
+    }
 }
