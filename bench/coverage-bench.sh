@@ -28,9 +28,25 @@
 #                       1.00 both ways, an effect of position or drift does not
 #   env KEEP_MODELS=0   (default) delete each model's .pt and .onnx once its row is written (the whole zoo would
 #                       need ~30 GB of disk); 1 keeps them in bench/work/zoo
+#   env FAMILIES=1      instead of the zoo: issue 18's model families (bench/families/*.py) under PyTorch 1.13 and 2.6,
+#                       with torch.onnx.export on the same archives and the full-size speed check (bench/coverage-families.sh
+#                       says how, and its own options)
 # Rows go to stdout as they finish and to bench/work/logs/coverage/table.md; logs per model in that folder.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+first_error() {  # first "error MF####: ..." line of a log, else its last line
+    local l
+    l=$(grep -m1 -oE '(error|warning) MF[0-9]{4}:.*' "$1")
+    [ -n "$l" ] || l=$(grep -v '^\s*$' "$1" | tail -1)
+    echo "${l:0:220}" | tr '|' '/'
+}
+
+if [ "${FAMILIES:-0}" = 1 ]; then
+    publish_cli
+    source bench/coverage-families.sh
+    exit 0
+fi
 
 SKIP_HUGE="${SKIP_HUGE:-1}"
 TIMEOUT="${TIMEOUT:-600}"
@@ -72,12 +88,6 @@ n_conv=0; n_match=0; n_noise=0; n_mf_fail=0; n_te_fail=0; n_run=0; n_same_ops=0
 not_run=(); mf_failures=(); noise_cases=(); te_failures=(); graph_diffs=(); to_time=()
 t_begin=$(date +%s)
 
-first_error() {  # first "error MF####: ..." line of a log, else its last line
-    local l
-    l=$(grep -m1 -oE '(error|warning) MF[0-9]{4}:.*' "$1")
-    [ -n "$l" ] || l=$(grep -v '^\s*$' "$1" | tail -1)
-    echo "${l:0:220}" | tr '|' '/'
-}
 
 for m in "${sel[@]}"; do
     if [ "$SKIP_HUGE" = 1 ] && [ -n "${HUGE[$m]:-}" ]; then

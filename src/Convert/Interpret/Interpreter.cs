@@ -415,6 +415,8 @@ public sealed partial class Interpreter
     {
         PickleTuple tuple => new TupleValue(tuple.Items.Select(FromPickle).ToList()),
         List<object?> list => list.Select(FromPickle).ToList(),
+        // A Dict attribute (IntermediateLayerGetter's return_layers): a dict value as a DictExpr makes it.
+        PickleDict dict => dict.Entries.Select(e => new KeyValuePair<object?, object?>(FromPickle(e.Key), FromPickle(e.Value))).ToList(),
         System.Numerics.BigInteger big => (long)big,
         _ => raw,
     };
@@ -656,12 +658,29 @@ public sealed partial class Interpreter
             case ("aten::__getitem__", [TupleValue tuple, long i]):
                 result = Current(tuple.Items[PythonOps.Index(i, tuple.Items.Count, () => Unsupported(span, "tuple index out of range"))]);
                 return true;
-            // `input.size()[2:]` in scripted torch.nn.functional (group_norm's batch-size check): a list slice, whatever
-            // its items (sizes known only at run time included).
+            // `input.size()[2:]` in scripted torch.nn.functional (group_norm's batch-size check), x.shape[-2:]: a list
+            // slice, whatever its items (sizes known only at run time included).
             // `[n // groups, groups] + list(size[2:])` (the same check): a list copy (aten::list, above) and list concatenation.
             case ("aten::add", [List<object?> left, List<object?> right]): result = left.Concat(right).ToList(); return true;
             case ("aten::slice", [List<object?> list, ..]) when args.Skip(1).All(bound => bound is null or long):
                 result = PythonOps.Slice(list, args.ElementAtOrDefault(1) as long?, args.ElementAtOrDefault(2) as long?, args.ElementAtOrDefault(3) as long?);
+                return true;
+            // xs.copy(): a new list of the same items, as list(xs) above.
+            case ("aten::copy", [List<object?> list]): result = new List<object?>(list); return true;
+            // Dicts of scripted code (IntermediateLayerGetter: `out = {}`, `if name in self.return_layers`, `out[k] = x`).
+            case ("aten::dict", []): result = new List<KeyValuePair<object?, object?>>(); return true;
+            case ("aten::__contains__", [List<KeyValuePair<object?, object?>> dict, string or long]):
+                result = dict.Any(e => Equals(e.Key, args[1]));
+                return true;
+            case ("aten::__getitem__", [List<KeyValuePair<object?, object?>> dict, string or long]):
+                var found = dict.FindIndex(e => Equals(e.Key, args[1]));
+                result = found >= 0 ? Current(dict[found].Value) : throw Unsupported(span, $"key {DescribeValue(args[1])} is not in the dict");
+                return true;
+            case ("aten::_set_item", [List<KeyValuePair<object?, object?>> dict, string or long, var item]):
+                var slot = dict.FindIndex(e => Equals(e.Key, args[1]));
+                if (slot >= 0) dict[slot] = new(args[1], item);
+                else dict.Add(new(args[1], item));
+                result = dict;
                 return true;
         }
         if (args.Any(a => a is Value or DynamicInt or PoisonValue or ModuleValue or Namespace)) return false;
@@ -711,6 +730,8 @@ public sealed partial class Interpreter
                 var swap = PythonOps.TryCompare("<", args[0], args[1], out var less) && less;
                 result = (op == "prim::min") == swap ? args[0] : args[1];
                 return true;
+            // sum(shift_size) > 0 (Swin3D) on a list of ints.
+            case ("aten::sum", [List<object?> values]) when values.All(v => v is long): result = values.Cast<long>().Sum(); return true;
             case ("prim::min" or "prim::max", [List<object?> { Count: > 0 } values]) when values.All(v => v is long):
                 result = op == "prim::min" ? values.Cast<long>().Min() : values.Cast<long>().Max();
                 return true;

@@ -241,6 +241,23 @@ internal static class Fill
     }
 }
 
+/// <summary>
+/// <c>copy_(x, src)</c>, what <c>x[i:] = src</c> and <c>x[i:] += y</c> trace to (MViT v2's relative positions): src cast
+/// to x's dtype and broadcast to x's shape. On a slice the interpreter writes the result back into the sliced tensor
+/// (see <see cref="Views"/>).
+/// </summary>
+[AtenOp("aten::copy_")]
+internal static class CopyInto
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        var source = c.Cast(c.AsTensor(a.Get(1, "src"), x.Type.ElementType), x.Type.ElementType);
+        return c.Op("Expand", [source, c.ShapeOf(x)], x.Type);
+    }
+}
+
 /// <summary><c>_dim_arange(like, dim)</c>: <c>arange(like.size(dim))</c> in int64 → Range up to that dim's size (a Shape of a dynamic one).</summary>
 [AtenOp("aten::_dim_arange")]
 internal static class DimArange

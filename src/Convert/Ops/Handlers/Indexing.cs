@@ -42,8 +42,8 @@ internal static class Select
 /// <summary>
 /// <c>slice(x, dim, start, end, step)</c> (what <c>x[:, a:b:s]</c> traces to) → Slice. Bounds may be None, huge
 /// (<c>9223372036854775807</c> for "to the end"), negative or run-time ints, and clamp as in Python; a whole-dim slice
-/// is the input itself. Static unit-step slices record the view they are (<see cref="Value.View"/>), so
-/// an in-place op on them writes back into <c>x</c>.
+/// is the input itself. Unit-step slices with static bounds (non-negative ones where the dim's size is known only at run
+/// time) record the view they are (<see cref="Value.View"/>), so an in-place op on them writes back into <c>x</c>.
 /// </summary>
 [AtenOp("aten::slice")]
 internal static class Slice
@@ -68,6 +68,14 @@ internal static class Slice
             return result;
         }
         if (start is 0L && end is End && step == 1) return x;
+        // A dim known only at run time (MViT v2's tokens, `x[:, :, 1:, :] += q[:, :, 1:, :]`): non-negative static
+        // bounds still say which part a view covers, so an in-place op on it writes back.
+        if (start is long first and >= 0 && end is long last and >= 0 && step == 1)
+        {
+            var view = Static(c, x, axis, first, last);
+            view.View = new ViewOf(x, axis, first, last, Squeezed: false);
+            return view;
+        }
         var shape = x.Type.Shape!.Select((d, i) => i == axis ? Shapes.Unknown() : d).ToArray();
         return c.Op("Slice", [x, c.ShapeTensor([start]), c.ShapeTensor([end]), c.ConstInt64([axis]), c.ConstInt64([step])],
             x.Type.WithShape(shape));

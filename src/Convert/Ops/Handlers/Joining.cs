@@ -61,6 +61,9 @@ internal static class StackAlongDim
 /// <summary>
 /// <c>chunk(x, chunks, dim)</c> → Split into ⌈size/chunks⌉-sized pieces (the last may be smaller), and
 /// <c>split(x, split_size_or_sizes, dim)</c>. Returns a list of tensors.
+/// chunk along a dim known only at run time (RAFT chunks the batch of both images' features in two) gives
+/// <c>chunks</c> pieces, their sizes computed in the graph: exactly PyTorch's pieces whenever PyTorch returns
+/// <c>chunks</c> of them, as the traced code's unpacking of the list requires.
 /// </summary>
 [AtenOp("aten::chunk", "aten::split", "aten::split_with_sizes", "aten::unsafe_chunk", "aten::unsafe_split",
     "aten::unsafe_split_with_sizes")]
@@ -71,11 +74,13 @@ internal static class Chunk
     {
         var x = a.Tensor(0);
         var axis = Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank);
-        if (!c.OpName.EndsWith("chunk", StringComparison.Ordinal) && a.Get(1) is List<object?> { Count: 1 })
+        var chunk = c.OpName.EndsWith("chunk", StringComparison.Ordinal);
+        if (chunk && x.Type.Shape![axis].Value is null) return DynamicChunks(c, x, axis, a.Int(1, "chunks"));
+        if (!chunk && a.Get(1) is List<object?> { Count: 1 })
             return new List<object?> { x };  // one piece is the whole dim, whatever its size (a detector's per-image split of one image)
         var size = StaticSize(c, x, axis);
         long[] sizes;
-        if (c.OpName.EndsWith("chunk", StringComparison.Ordinal))
+        if (chunk)
         {
             var piece = (size + a.Int(1, "chunks") - 1) / a.Int(1, "chunks");
             sizes = Pieces(size, piece);
@@ -89,6 +94,22 @@ internal static class Chunk
     {
         var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(s) : d).ToArray())).ToArray();
         return c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis)).Cast<object?>().ToList();
+    }
+
+    /// <summary>
+    /// <paramref name="chunks"/> pieces of a dim of run-time size n: piece i has min(p, max(0, n − i·p)) elements,
+    /// p = ⌈n/chunks⌉.
+    /// </summary>
+    private static List<object?> DynamicChunks(OpContext c, Value x, int axis, long chunks)
+    {
+        var sizeType = TensorType.Of(DataType.Int64, 1);
+        var n = c.Unsqueeze(c.DimSize(x, axis), [0]);
+        var piece = c.Op("Div", [c.Op("Add", [n, c.ConstInt64([chunks - 1])], sizeType), c.ConstInt64([chunks])], sizeType);
+        var starts = c.Op("Mul", [piece, c.ConstInt64([.. Enumerable.Range(0, (int)chunks).Select(i => (long)i)])], TensorType.Of(DataType.Int64, chunks));
+        var rest = c.Op("Max", [c.Op("Sub", [n, starts], starts.Type), c.ConstInt64([0])], starts.Type);
+        var sizes = c.Op("Min", [rest, piece], starts.Type);
+        var pieceType = x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Shapes.Unknown() : d).ToArray());
+        return c.OpMulti("Split", [x, sizes], Enumerable.Repeat(pieceType, (int)chunks).ToArray(), ("axis", axis)).Cast<object?>().ToList();
     }
 
     /// <summary>The size of the dim to split, which must be known: it decides how many tensors come out.</summary>

@@ -1,0 +1,127 @@
+"""The PyTorch side of bench/coverage-bench.sh FAMILIES=1: every model of every bench/families/*.py file.
+
+Runs under Debian's python3 (PyTorch 1.13) and inside the PyTorch 2.6 chroot (fixtures/chroot-2x.sh), from the
+repository root:
+    python3 bench/families_run.py build OUTDIR SIZE [MODEL ...]
+        builds each model (all by default) at SIZE ("small" or "full"), traces it, and scripts it where
+        torch.jit.script accepts it: OUTDIR/<model>.traced.pt, OUTDIR/<model>.scripted.pt, and OUTDIR/<model>.json
+        (family, parameters, the CLI's --input specs, the example's shapes, tolerances, why scripting failed).
+        One line per model on stdout: "<family> <model> <params M> traced|- scripted|-".
+    python3 bench/families_run.py largest
+        "<family> <model>" for each family's largest model (see cmd_largest).
+    python3 bench/families_run.py export PT META ONNX
+        torch.onnx.export of the saved archive (opset 17, dynamic batch; on 2.x the TorchScript exporter,
+        dynamo=False): prints "ok" or "failed: ...".
+"""
+
+import glob
+import importlib.util
+import json
+import os
+import sys
+import warnings
+
+import torch
+
+warnings.filterwarnings("ignore")
+FAMILIES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "families")
+torch._C._jit_set_texpr_fuser_enabled(False)  # 2.6's fuser makes running traced loops (RAFT) very slow
+
+
+def families_files():
+    for path in sorted(glob.glob(os.path.join(FAMILIES_DIR, "*.py"))):
+        spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+
+
+def all_models():
+    """(family, model name, builder) of every families file, in file order."""
+    for module in families_files():
+        family_of = {m: f for f, names in getattr(module, "FAMILIES", {}).items() for m in names}
+        for name, build in module.models().items():
+            yield family_of.get(name, module.__name__), name, build
+
+
+def first_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+def input_specs(example):
+    dtype = lambda t: str(t.dtype).replace("torch.", "")
+    return [f"input_{i}:{dtype(x)}[batch,{','.join(str(d) for d in x.shape[1:])}]" for i, x in enumerate(example)]
+
+
+def cmd_build(out, size, wanted):
+    os.makedirs(out, exist_ok=True)
+    for family, name, build in all_models():
+        if wanted and name not in wanted:
+            continue
+        model, example, tolerance = build(size)
+        params = sum(p.numel() for p in model.parameters()) / 1e6
+        meta = {"family": family, "params_m": round(params, 3), "inputs": input_specs(example),
+                "shapes": [list(x.shape) for x in example], "dtypes": [str(x.dtype).replace("torch.", "") for x in example],
+                "tolerance": tolerance, "script_error": None}
+        with torch.no_grad():
+            torch.jit.save(torch.jit.trace(model, example), os.path.join(out, f"{name}.traced.pt"))
+        try:
+            torch.jit.save(torch.jit.script(model), os.path.join(out, f"{name}.scripted.pt"))
+        except Exception as error:  # torch.jit.script raises several error types; any of them means "trace only"
+            meta["script_error"] = first_line(error)
+        with open(os.path.join(out, f"{name}.json"), "w") as f:
+            json.dump(meta, f)
+        print(family, name, f"{params:.3f}", "traced", "-" if meta["script_error"] else "scripted", flush=True)
+
+
+def cmd_largest():
+    """A families file names each family's largest model in LARGEST (building every full model to count would run its
+    BatchNorm calibration at full size); without one, the family's model with the most parameters at size "small"."""
+    largest = {}
+    for module in families_files():
+        named = getattr(module, "LARGEST", {})
+        family_of = {m: f for f, names in getattr(module, "FAMILIES", {}).items() for m in names}
+        for name, build in module.models().items():
+            family = family_of.get(name, module.__name__)
+            if family in named:
+                largest[family] = (named[family], 0)
+                continue
+            params = sum(p.numel() for p in build("small")[0].parameters())
+            if family not in largest or params > largest[family][1]:
+                largest[family] = (name, params)
+    for family, (name, _) in largest.items():
+        print(family, name)
+
+
+def cmd_export(src, meta_path, dst):
+    with open(meta_path) as f:
+        meta = json.load(f)
+    module = torch.jit.load(src).eval()
+    example = tuple(torch.randn(shape).to(getattr(torch, dtype)) for shape, dtype in zip(meta["shapes"], meta["dtypes"]))
+    names = [spec.split(":")[0] for spec in meta["inputs"]]
+    extra = {} if torch.__version__.startswith("1.") else {"dynamo": False}
+    try:
+        with torch.no_grad():
+            torch.onnx.export(module, example, dst, opset_version=17, input_names=names,
+                              dynamic_axes={n: {0: "batch"} for n in names}, **extra)
+    except BaseException as error:  # noqa: BLE001  (report every failure, including SystemExit from the exporter)
+        print(f"failed: {type(error).__name__}: {first_line(error)}")
+        return 1
+    print("ok")
+    return 0
+
+
+def main():
+    command = sys.argv[1]
+    if command == "build":
+        cmd_build(sys.argv[2], sys.argv[3], set(sys.argv[4:]))
+    elif command == "largest":
+        cmd_largest()
+    elif command == "export":
+        sys.exit(cmd_export(sys.argv[2], sys.argv[3], sys.argv[4]))
+    else:
+        sys.exit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main()
