@@ -9,6 +9,9 @@ generator seeded by the batch size, so two runs give the same tensors; length in
 length (the traced padding masks take their width from the longest sample, as torchaudio computes them).
 """
 
+
+# Its committed fixtures come from this generator, not from fixtures/families/generate.py.
+FIXTURE_GENERATOR = "fixtures/families/generate_batched.py"
 import torch
 import torch.nn as nn
 import torchaudio.models as audio_models

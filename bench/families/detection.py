@@ -19,6 +19,9 @@ detections have distinct scores (ties may reorder detections: docs/validation.md
 Runs under Debian's PyTorch 1.13 / torchvision 0.14 and PyTorch 2.6 / torchvision 0.21 (fixtures/chroot-2x.sh).
 """
 
+
+# Its committed fixtures come from this generator, not from fixtures/families/generate.py.
+FIXTURE_GENERATOR = "fixtures/families/detection/generate.py"
 import re
 from collections import OrderedDict
 from functools import partial

@@ -15,6 +15,9 @@ to the query heads, F.scaled_dot_product_attention where PyTorch has it, from 2.
 attention written out: matmul, a causal -inf mask, softmax), SwiGLU MLP.
 """
 
+
+# Its committed fixtures come from this generator, not from fixtures/families/generate.py.
+FIXTURE_GENERATOR = "fixtures/families/generate_batched.py"
 import importlib
 import math
 import os
