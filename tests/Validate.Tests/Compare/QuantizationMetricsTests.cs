@@ -134,7 +134,7 @@ public class PrecisionGateTests
         Assert.True(OutputComparer.Compare("tags", Indices(reference), Indices(oneFlip), Int8Gate).Passed);   // 10 % ≤ 1 − 0.9
         var failed = OutputComparer.Compare("tags", Indices(reference), Indices(twoFlips), Int8Gate);
         Assert.False(failed.Passed);
-        Assert.Contains("int8: 20.0% of the elements differ", failed.FailureReason);
+        Assert.Contains("int8: 20.0 % of the elements differ", failed.FailureReason);
         Assert.False(OutputComparer.Compare("tags", Indices(reference), Indices(oneFlip), ToleranceSettings.Default).Passed);
     }
 
