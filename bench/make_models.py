@@ -55,7 +55,14 @@ def build(name):
                 weight.normal_(0, 0.02)
         return encoder, torch.randn(1, seq, 768)
     kwargs, hw = MODELS[name]
-    return getattr(tvm, name)(weights=None, **kwargs).eval(), torch.randn(1, 3, hw, hw)
+    model = getattr(tvm, name)(weights=None, **kwargs).eval()
+    if name.startswith("vit_"):
+        # torchvision zero-initialises ViT's classification head, so an untrained ViT answers 0 for every class and
+        # any accuracy metric on its outputs (cosine, SQNR) is undefined: give the head random weights like the rest.
+        with torch.no_grad():
+            model.heads.head.weight.normal_(0, 0.02)
+            model.heads.head.bias.normal_(0, 0.02)
+    return model, torch.randn(1, 3, hw, hw)
 
 
 def main():
