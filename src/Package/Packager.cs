@@ -26,6 +26,11 @@ public sealed record PackagingTargets
     public TuningLockMode LockMode { get; init; } = TuningLockMode.Reuse;
     /// <summary>Pre- and post-processing around the model: a Triton ensemble (and a fused model on request) and a generated TorchServe handler; null: the bare model.</summary>
     public ProcessingOptions? Processing { get; init; }
+    /// <summary>
+    /// A tuning of this very model with these targets, already measured (a build's precision stage tunes each candidate
+    /// it chooses between): used where the tuner would measure; a matching tuning lock still wins.
+    /// </summary>
+    public TuningResult? Measured { get; init; }
 }
 
 /// <param name="Warnings">What the bundles may get wrong without a server refusing them (e.g. MF4012), and a stale tuning lock (MF4057); the tuner's own warnings are in <paramref name="Tuning"/>.</param>
@@ -144,12 +149,7 @@ public static class Packager
                 throw new ModelForgeException(DiagnosticCode.TrafficProfileInvalid, $"traffic profile: {traffic} needs measured service times, and tuning is off",
                     null, "tune (level quick or full) to simulate the traffic, or drop the traffic profile");
         }
-        var options = TuningOptions.For(targets.Tuning);
-        if (targets.MaxBatch is { } max)
-        {
-            var grid = options.BatchSizes.Where(b => b <= max).ToList();
-            options = options with { BatchSizes = grid.Count > 0 ? grid : [max] };
-        }
+        var options = TuningOptionsFor(targets);
         if (targets.Tuning == TuningLevel.Off)
         {
             var fallback = TuningOptions.DefaultConfig;
@@ -193,8 +193,22 @@ public static class Packager
         return (measured.Config, measured.Report, false);
     }
 
-    private static TuningResult Measure(PackageRequest request, PackagingTargets targets, TuningOptions options, IProgress<string>? progress) =>
-        BatchTuner.Tune(request.OnnxPath, request.Inputs, targets.Objective, options, progress, modelName: request.ModelName);
+    /// <summary>The tuner's options for <paramref name="targets"/>: its level's grid, cut at the largest batch the bundles accept.</summary>
+    public static TuningOptions TuningOptionsFor(PackagingTargets targets)
+    {
+        var options = TuningOptions.For(targets.Tuning);
+        if (targets.MaxBatch is not { } max) return options;
+        var grid = options.BatchSizes.Where(b => b <= max).ToList();
+        return options with { BatchSizes = grid.Count > 0 ? grid : [max] };
+    }
+
+    private static TuningResult Measure(PackageRequest request, PackagingTargets targets, TuningOptions options, IProgress<string>? progress)
+    {
+        if (targets.Measured is not { } measured)
+            return BatchTuner.Tune(request.OnnxPath, request.Inputs, targets.Objective, options, progress, modelName: request.ModelName);
+        progress?.Report("reusing the precision stage's tuning of this model: nothing measured again");
+        return measured with { Report = measured.Report with { Model = request.ModelName } };
+    }
 
     private static IEnumerable<string> Pair((string First, string Second) pair) => [pair.First, pair.Second];
 }

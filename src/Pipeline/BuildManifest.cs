@@ -11,7 +11,12 @@ namespace ModelForge.Pipeline;
 /// output folder and so outside <see cref="BuildManifest.Artifacts"/>: the model, the version written, and every version
 /// folder of the model after the write. No path: the manifest names nothing of this machine's.
 /// </summary>
-public sealed record TritonRepositoryRecord(string Model, int VersionWritten, IReadOnlyList<long> VersionsPresent);
+public sealed record TritonRepositoryRecord(string Model, int VersionWritten, IReadOnlyList<long> VersionsPresent)
+{
+    /// <summary>With pre-/post-processing: the same for each other model of the chain (the steps, the fused model, the ensemble); null without.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<TritonRepositoryRecord>? ProcessingModels { get; init; }
+}
 
 /// <summary>One file of a finished build, relative to the output folder.</summary>
 public sealed record BuildArtifact(string Path, long Bytes, string Sha256);

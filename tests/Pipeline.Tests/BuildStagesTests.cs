@@ -136,12 +136,23 @@ public class BuildStagesTests
             Assert.True(schema.Evaluate(recorded.RootElement).IsValid);
             Assert.Equal("""{"model":"model","versionWritten":4,"versionsPresent":[1,3,4]}""", Compact(recorded.RootElement.GetProperty("tritonRepository")));
         }
+        // With pre-/post-processing, every model of the chain.
+        var withChain = BuildManifest.TryLoad(spec.OutputDirectory)! with
+        {
+            TritonRepository = new TritonRepositoryRecord("model", 2, [1, 2]) { ProcessingModels = [new TritonRepositoryRecord("model_ensemble", 2, [1, 2])] },
+        };
+        using (var recorded = JsonDocument.Parse(withChain.ToJson()))
+        {
+            Assert.True(schema.Evaluate(recorded.RootElement).IsValid);
+            Assert.Equal("""{"model":"model","versionWritten":2,"versionsPresent":[1,2],"processingModels":[{"model":"model_ensemble","versionWritten":2,"versionsPresent":[1,2]}]}""",
+                Compact(recorded.RootElement.GetProperty("tritonRepository")));
+        }
         // So does a build that chose a precision, with SQNR +Infinity for an output that came out identical.
         var withPrecision = BuildManifest.TryLoad(spec.OutputDirectory)! with
         {
             Precision = new PrecisionChoice("fp16", 8, "CPUExecutionProvider", "fp16 is the fastest precision that passed the gate",
             [
-                new PrecisionCandidate("fp32", true, null, 2.5, 9.1, 1, null, 1, 1, 3e-6, 4_000_000),
+                new PrecisionCandidate("fp32", true, null, 2.5, 9.1, 1, null, 1, 1, 3e-6, 4_000_000) { Tuned = new PrecisionTuning(16, 1, 30.5, 41.2, 520, true) },
                 new PrecisionCandidate("fp16", true, null, 2.4, 8.7, 1, double.PositiveInfinity, 1, 1, 0, 2_000_000) { FloatNodes = ["softmax: kept float32 by the fp16 block list"] },
                 new PrecisionCandidate("int8", false, "output: int8: cosine 0.97 is below 0.99", null, null, 0.97, 14.2, null, null, null, 1_000_000),
             ]),
@@ -152,6 +163,7 @@ public class BuildStagesTests
             Assert.True(evaluation.IsValid, string.Join("\n", (evaluation.Details ?? []).Where(d => d.Errors is not null)
                 .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
             Assert.Equal("Infinity", recorded.RootElement.GetProperty("precision").GetProperty("candidates")[1].GetProperty("minSqnrDb").GetString());
+            Assert.Equal(16, recorded.RootElement.GetProperty("precision").GetProperty("candidates")[0].GetProperty("tuned").GetProperty("batchSize").GetInt32());
         }
         using var old = JsonDocument.Parse("""{ "format": 1, "name": "m", "inputHash": "sha256:00", "tools": {}, "inputs": {}, "stages": { "convert": "done" }, "artifacts": [] }""");
         Assert.False(schema.Evaluate(old.RootElement).IsValid);

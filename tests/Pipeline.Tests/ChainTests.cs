@@ -91,6 +91,30 @@ public sealed class ChainTests(ITestOutputHelper output)
         Assert.Contains("chain", schema.RootElement.GetProperty("properties").GetProperty("stages").GetProperty("propertyNames").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
     }
 
+    [Fact]
+    public void A_chain_added_to_a_triton_repository_records_every_models_version_in_the_manifest()
+    {
+        using var workspace = new SpecWorkspace();
+        File.WriteAllLines(Path.Combine(workspace.Directory, "labels.txt"), Enumerable.Range(0, 10).Select(i => $"class_{i}"));
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec($$"""
+            "outputs": ["logits"],
+            "package": { "tuning": { "level": "off" }, "triton": { "repository": "repo" }, {{Processing}} }
+            """));
+
+        Assert.Equal(BuildStatus.Built, BuildPipeline.Run(spec, new RecordingReporter()).Status);
+
+        var record = BuildManifest.TryLoad(spec.OutputDirectory)!.TritonRepository!;
+        Assert.Equal(("model", 1), (record.Model, record.VersionWritten));
+        // Steps first, the ensemble last: the order the repository's folders were written in.
+        Assert.Equal(["model_preprocess", "model_postprocess", "model_fused", "model_ensemble"], record.ProcessingModels!.Select(m => m.Model));
+        Assert.All(record.ProcessingModels!, m =>
+        {
+            Assert.Equal(1, m.VersionWritten);
+            Assert.Equal([1L], m.VersionsPresent);
+            Assert.True(Directory.Exists(Path.Combine(workspace.Directory, "repo", m.Model, "1")), m.Model);
+        });
+    }
+
     /// <summary>The gate's own numbers: every tensor well within the default float32 tolerance, and a preprocessing that drifts is caught at its step.</summary>
     [Fact]
     public void Chain_parity_passes_and_catches_a_drifted_step()

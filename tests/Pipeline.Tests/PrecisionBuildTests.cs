@@ -62,6 +62,39 @@ public class PrecisionBuildTests
     }
 
     [Fact]
+    public void When_the_build_tunes_each_passing_precision_is_tuned_and_the_bundles_reuse_the_kept_ones_tuning()
+    {
+        using var workspace = new SpecWorkspace();
+        var spec = workspace.Load(SpecWorkspace.ResNetSpec("""
+            "dims": { "batch": { "min": 1, "opt": 2, "max": 4 } },
+            "onnx": { "precision": ["fp32", "fp16"] },
+            "package": { "tuning": { "level": "quick" }, "triton": {} }
+            """));
+
+        var (result, reporter) = Build(spec);
+
+        Assert.Equal(BuildStatus.Built, result.Status);
+        var choice = result.Manifest!.Precision!;
+        Assert.All(choice.Candidates, c =>
+        {
+            Assert.NotNull(c.Tuned);
+            Assert.InRange(c.Tuned!.BatchSize, 1, 4);                 // the package stage's grid, capped at the batch dim's max
+            Assert.True(c.Tuned.ThroughputPerSecond > 0 && c.Tuned.LatencyMs > 0, $"{c.Precision} was not measured");
+        });
+        Assert.Equal(PrecisionChoice.Fastest(choice.Candidates, new Package.Tuning.TuningObjective())!.Precision, choice.Chosen);
+        Assert.Contains("tuned configuration", choice.Reason);
+
+        // The bundles' tuning is the kept candidate's, not a second measurement of the same model.
+        Assert.Contains(reporter.Lines, l => l.Contains("reusing the precision stage's tuning", StringComparison.Ordinal));
+        using var tuning = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(spec.OutputDirectory, "tuning", "tuning.json")));
+        var decision = tuning.RootElement.GetProperty("decision");
+        var kept = choice.Candidates.Single(c => c.Precision == choice.Chosen).Tuned!;
+        Assert.Equal(kept.BatchSize, decision.GetProperty("batchSize").GetInt32());
+        Assert.Equal(kept.ThroughputPerSecond, decision.GetProperty("throughputPerSecond").GetDouble(), 6);
+        Assert.Contains("Tuned (batch × instances", File.ReadAllText(Path.Combine(spec.OutputDirectory, "validation", "report.html")));
+    }
+
+    [Fact]
     public void When_int8_misses_its_bars_the_sensitivity_pass_keeps_the_fragile_conv_float_and_int8_passes()
     {
         // fixtures/optimize/fragile_layer: one conv reads an activation whose outlier channel per-tensor int8 cannot hold.
@@ -124,6 +157,30 @@ public class PrecisionBuildTests
         Assert.Equal(DiagnosticSeverity.Warning, result.Gate.Severity);
         Assert.Equal("int8", result.Manifest!.Precision!.Chosen);
         Assert.Contains("DequantizeLinear", OnnxText(spec.OutputDirectory));
+    }
+}
+
+public class PrecisionChoiceTests
+{
+    private static PrecisionCandidate Candidate(string precision, bool passed, double timedMs, PrecisionTuning? tuned) =>
+        new(precision, passed, passed ? null : "cosine below the bar", 1, timedMs, 0.999, 30, null, null, 0.01, 1000) { Tuned = tuned };
+
+    [Fact]
+    public void Tuned_candidates_are_ranked_by_the_objective_at_their_tuned_configuration()
+    {
+        // int8 is faster than fp16 at the opt batch, but fp16 serves more per second at its tuned configuration; the
+        // fastest of all misses the p99 budget there, so it loses under the objective and wins only by the untuned rule.
+        var fp32 = Candidate("fp32", true, 10, new PrecisionTuning(8, 1, 40, 45, 200, true));
+        var int8 = Candidate("int8", true, 4, new PrecisionTuning(4, 2, 12, 15, 300, true));
+        var fp16 = Candidate("fp16", true, 6, new PrecisionTuning(16, 1, 30, 35, 500, true));
+        var overBudget = Candidate("int8-dynamic", true, 3, new PrecisionTuning(16, 1, 20, 90, 900, false));
+        var objective = new Package.Tuning.TuningObjective(P99BudgetMilliseconds: 50);
+
+        Assert.Equal("fp16", PrecisionChoice.Fastest([fp32, int8, fp16, overBudget], objective)!.Precision);
+        Assert.Equal("int8-dynamic", PrecisionChoice.Fastest([fp32, int8, fp16, overBudget])!.Precision);   // untuned rule: the opt batch
+        var untuned = Candidate("untuned", true, 1, null);
+        Assert.Equal("untuned", PrecisionChoice.Fastest([fp32, int8, fp16, untuned], objective)!.Precision);  // one passed untuned: the opt batch decides
+        Assert.Null(PrecisionChoice.Fastest([Candidate("int8", false, 1, null)], objective));
     }
 }
 

@@ -31,9 +31,12 @@ public sealed class PackageStage : IBuildStage
             // SOURCE_DATE_EPOCH, else the model's own time: never the build's, so rebuilding the same inputs gives the same bytes.
             Timestamp = BundleTimestamp.Resolve(null, spec.SourcePath),
         };
-        var batchDim = BatchDim.Of(spec.Inputs);
-        var maxBatch = batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? (int)range.Max : (int?)null;
-        var targets = TargetsFor(package, maxBatch) with { LockPath = spec.TuningLockPath, LockMode = context.Settings.TuningLock };
+        var targets = TargetsFor(spec) with
+        {
+            LockPath = spec.TuningLockPath,
+            LockMode = context.Settings.TuningLock,
+            Measured = context.Precision?.ChosenTuning,
+        };
         var result = Packager.Package(request, targets, context.StagingDirectory,
             new Progress<string>(line => context.Reporter.Info("package: " + line.Trim())));
         // Bundle warnings (MF4012) are no verdict on the build: reported at the spec, and the stage is done.
@@ -43,7 +46,11 @@ public sealed class PackageStage : IBuildStage
         foreach (var warning in result.Tuning?.Warnings ?? []) context.Reporter.Warn(warning.ToDiagnostic(BuildPipeline.SpecLocation(spec)));
         foreach (var line in result.TritonVersions.SelectMany(added => added.Describe(package.Triton!.VersionPolicy))) context.Reporter.Info("package: " + line);
         if (result.TritonVersion is { } added)
-            context.TritonRepository = new TritonRepositoryRecord(spec.Name, added.Version, added.VersionsPresent);
+            context.TritonRepository = new TritonRepositoryRecord(spec.Name, added.Version, added.VersionsPresent)
+            {
+                ProcessingModels = result.TritonProcessingVersions.Count == 0 ? null
+                    : result.TritonProcessingVersions.Select(v => new TritonRepositoryRecord(v.Model.Plan.ModelName, v.Version, v.VersionsPresent)).ToList(),
+            };
         // The same summary whether measured or reused from the lock: the manifest of a rebuild must not differ.
         return new StageOutcome.Done(BatchTuner.Describe(result.Batching));
     }
@@ -66,6 +73,14 @@ public sealed class PackageStage : IBuildStage
         // With an engine, Triton serves its EP-context model through the TensorRT accelerator (the writer reads the precision from the engine).
         EngineDirectory = engineDirectory,
     };
+
+    /// <summary>A build's bundles and tuning: the spec's <c>package</c> section, the tuner's grid capped at the batch dim's max.</summary>
+    public static PackagingTargets TargetsFor(ModelSpec spec)
+    {
+        var batchDim = BatchDim.Of(spec.Inputs);
+        var maxBatch = batchDim is not null && spec.Dims.TryGetValue(batchDim, out var range) ? (int)range.Max : (int?)null;
+        return TargetsFor(spec.Package!, maxBatch);
+    }
 
     /// <summary>Which bundles to write and how to tune them; <paramref name="maxBatch"/> caps the tuner's grid (the batch dim's max).</summary>
     public static PackagingTargets TargetsFor(PackageSpec package, int? maxBatch) => new()

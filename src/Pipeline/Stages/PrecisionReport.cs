@@ -13,7 +13,7 @@ namespace ModelForge.Pipeline.Stages;
 
 /// <summary>
 /// The precision stage's decision as the validation report shows it: a table (precision, gate verdict, latency at batch
-/// 1 and at the timed batch, cosine, SQNR, top-1/top-5 agreement, max abs error, size) and a plot of latency against
+/// 1, at the timed batch and at the tuned configuration when the build tunes, cosine, SQNR, top-1/top-5 agreement, max abs error, size) and a plot of latency against
 /// accuracy (cosine), the chosen precision marked and the failed ones hollow.
 /// </summary>
 public static class PrecisionReport
@@ -23,16 +23,18 @@ public static class PrecisionReport
     public static ReportSection Section(PrecisionChoice choice)
     {
         var html = new StringBuilder();
+        var tuned = choice.Candidates.Any(c => c.Tuned is not null);
         html.Append($"<p>Kept <b>{E(choice.Chosen)}</b>: {E(choice.Reason)}. Latency: median per request, one ONNX Runtime session on " +
                     $"{E(choice.ExecutionProvider)} with every core. Accuracy: the worst output and batch against native fp32 libtorch.</p>\n");
         html.Append("<table class=\"grid\">\n<thead><tr><th>Precision</th><th>Gate</th><th class=\"num\">Batch 1</th>" +
-                    $"<th class=\"num\">Batch {choice.TimedBatch}</th><th class=\"num\">Cosine</th><th class=\"num\">SQNR (dB)</th>" +
+                    $"<th class=\"num\">Batch {choice.TimedBatch}</th>{(tuned ? "<th>Tuned (batch × instances: throughput, p50, p99)</th>" : "")}<th class=\"num\">Cosine</th><th class=\"num\">SQNR (dB)</th>" +
                     "<th class=\"num\">Top-1</th><th class=\"num\">Top-5</th><th class=\"num\">Max abs error</th><th class=\"num\">Size (MB)</th><th>Kept float</th></tr></thead>\n<tbody>\n");
         foreach (var c in choice.Candidates)
         {
             var gate = c.Passed ? "passed" : $"failed: {c.Failure}";
             html.Append($"<tr><td>{(c.Precision == choice.Chosen ? $"<b>{E(c.Precision)}</b> (kept)" : E(c.Precision))}</td><td>{E(gate)}</td>" +
                         $"<td class=\"num\">{E(PrecisionChoice.Ms(c.LatencyBatch1Ms))}</td><td class=\"num\">{E(PrecisionChoice.Ms(c.LatencyTimedBatchMs))}</td>" +
+                        (tuned ? $"<td>{(c.Tuned is { } t ? E(t.ToString()) : "-")}</td>" : "") +
                         $"<td class=\"num\">{Number(c.MinCosine, "0.000000")}</td><td class=\"num\">{Number(c.MinSqnrDb, "0.0")}</td>" +
                         $"<td class=\"num\">{Percent(c.MinTop1)}</td><td class=\"num\">{Percent(c.MinTop5)}</td>" +
                         $"<td class=\"num\">{Number(c.MaxAbsError, "0.###E+0")}</td><td class=\"num\">{Number(c.ModelBytes / 1e6, "0.00")}</td>" +

@@ -4,6 +4,7 @@ using ModelForge.Model.Tensors;
 using ModelForge.Optimize;
 using ModelForge.Optimize.Fp16;
 using ModelForge.Optimize.Int8;
+using ModelForge.Package;
 using ModelForge.Package.Tuning;
 using ModelForge.Pipeline.Spec;
 using ModelForge.Validate;
@@ -17,8 +18,9 @@ namespace ModelForge.Pipeline.Stages;
 /// <c>onnx.precision</c> with anything but fp32 alone: writes each requested precision from the converted model
 /// (<see cref="ModelOptimizer"/>), gates each against the native fp32 libtorch outputs with its precision's bars (CPU
 /// provider, the spec's batch sizes and inputs), times each with the tuner's measurement at batch 1 and the batch dim's
-/// opt size, and replaces <c>model.onnx</c> with the fastest that passed (<see cref="PrecisionChoice.Fastest"/>), so
-/// every later stage (engine, gate, bundles) works on the chosen model. None passing is the gate's failure (MF3004).
+/// opt size, tunes each that passed as the package stage would (when the build tunes), and replaces <c>model.onnx</c>
+/// with the fastest that passed (<see cref="PrecisionChoice.Fastest"/>), so every later stage (engine, gate, bundles)
+/// works on the chosen model and the package stage reuses its tuning. None passing is the gate's failure (MF3004).
 /// </summary>
 public sealed class PrecisionStage : IBuildStage
 {
@@ -38,6 +40,8 @@ public sealed class PrecisionStage : IBuildStage
         var candidates = new List<PrecisionCandidate>();
         var paths = new Dictionary<string, string>(StringComparer.Ordinal);
         var (timedBatch, tuning) = TimingFor(spec);
+        var targets = TuningTargetsFor(spec);
+        var tunings = new Dictionary<string, TuningResult>(StringComparer.Ordinal);
         var provider = "";
         foreach (var precision in spec.Precision.Candidates)
         {
@@ -56,13 +60,22 @@ public sealed class PrecisionStage : IBuildStage
             foreach (var warning in timing.Warnings) context.Reporter.Warn(warning.ToDiagnostic(BuildPipeline.SpecLocation(spec)));
             double? Median(int batch) => timing.Measurements.FirstOrDefault(m => m.BatchSize == batch && m.Succeeded)?.P50Milliseconds;
             var candidate = PrecisionCandidate.From(precision.Name(), gate.Report, Median(1), Median(timedBatch), ModelBytes(path)) with { FloatNodes = floatNodes };
+            if (targets is not null && candidate.Passed)
+            {
+                context.Reporter.Info($"precision: tuning {precision.Name()} as the package stage would ({targets.Objective})");
+                var tuned = BatchTuner.Tune(path, spec.Inputs, targets.Objective, Packager.TuningOptionsFor(targets),
+                    new Progress<string>(line => context.Reporter.Info($"precision: {precision.Name()}: {line.Trim()}")), modelName: spec.Name);
+                tunings[candidate.Precision] = tuned;
+                candidate = candidate with { Tuned = PrecisionTuning.From(tuned) };
+            }
             candidates.Add(candidate);
             paths[candidate.Precision] = path;
             context.Reporter.Info($"precision: {precision.Name()} {(candidate.Passed ? "passed" : "failed")} the gate, " +
-                                  $"{PrecisionChoice.Ms(candidate.LatencyBatch1Ms)} at batch 1, {PrecisionChoice.Ms(candidate.LatencyTimedBatchMs)} at batch {timedBatch}");
+                                  $"{PrecisionChoice.Ms(candidate.LatencyBatch1Ms)} at batch 1, {PrecisionChoice.Ms(candidate.LatencyTimedBatchMs)} at batch {timedBatch}" +
+                                  (candidate.Tuned is { } t ? $"; tuned: {t}" : ""));
         }
 
-        var fastest = PrecisionChoice.Fastest(candidates);
+        var fastest = PrecisionChoice.Fastest(candidates, targets?.Objective);
         var severity = spec.Validation.OnFailure == GateMode.Warning ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error;
         // In warning mode the bundles are written anyway: from the precision the spec lists first, its preference.
         var chosen = fastest ?? candidates[0];
@@ -70,8 +83,13 @@ public sealed class PrecisionStage : IBuildStage
             ? $"no precision passed the gate; {chosen.Precision} (listed first) was kept because validate.onFailure is warning"
             : candidates.Count(c => c.Passed) == 1
                 ? $"{chosen.Precision} is the only precision that passed the gate"
-                : $"{chosen.Precision} is the fastest precision that passed the gate ({PrecisionChoice.Ms(chosen.LatencyTimedBatchMs)} at batch {timedBatch})";
-        context.Precision = new PrecisionChoice(chosen.Precision, timedBatch, provider, reason, candidates);
+                : chosen.Tuned is { } tunedChoice && candidates.Where(c => c.Passed).All(c => c.Tuned is not null)
+                    ? $"{chosen.Precision} is the fastest precision that passed the gate at its tuned configuration ({tunedChoice})"
+                    : $"{chosen.Precision} is the fastest precision that passed the gate ({PrecisionChoice.Ms(chosen.LatencyTimedBatchMs)} at batch {timedBatch})";
+        context.Precision = new PrecisionChoice(chosen.Precision, timedBatch, provider, reason, candidates)
+        {
+            ChosenTuning = tunings.GetValueOrDefault(chosen.Precision),
+        };
         if (fastest is null && severity == DiagnosticSeverity.Error)
         {
             // Rejected: the candidates stay in the rejected folder for inspection.
@@ -180,6 +198,19 @@ public sealed class PrecisionStage : IBuildStage
                     "or lower the bars in validate.precision only if the difference is acceptable", severity),
             ],
         };
+    }
+
+    /// <summary>
+    /// How the package stage will tune the bundles (its grid, objective and provider), so each candidate is compared at
+    /// the configuration it would be served with; null when the build does not tune.
+    /// </summary>
+    private static PackagingTargets? TuningTargetsFor(ModelSpec spec)
+    {
+        if (spec.Package is not { Tuning: not TuningLevel.Off }) return null;
+        var targets = PackageStage.TargetsFor(spec);
+        // The package stage's own check, before anything is measured for a profile it would refuse.
+        targets.Objective.Traffic?.Validate(targets.Objective.P99BudgetMilliseconds);
+        return targets;
     }
 
     /// <summary>
