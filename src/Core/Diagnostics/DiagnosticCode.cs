@@ -55,7 +55,7 @@ public enum DiagnosticCode
     CandidateUnavailable = 3003,
     /// <summary><c>modelforge build</c>: a converted artifact does not match the native model within the spec's tolerances.</summary>
     AccuracyGateFailed = 3004,
-    /// <summary>The TorchScript archive calls an operator libtorch does not provide (torchvision::nms, a custom C++ op): the native reference cannot load it, so the gate cannot run.</summary>
+    /// <summary>The TorchScript archive calls an operator libtorch does not provide and ModelForge has no substitute for (a custom C++ extension's op): the native reference cannot load it, so the gate cannot run.</summary>
     ReferenceOperatorMissing = 3005,
 
     // MF4xxx: packaging
