@@ -36,6 +36,12 @@ public sealed class Value
     /// </summary>
     public Quantization? Quantized { get; set; }
 
+    /// <summary>
+    /// For a complex tensor (what <c>stft</c> and <c>view_as_complex</c> give): the graph carries it as real values with one more
+    /// trailing dim of 2 (real, imaginary), the layout of ONNX's DFT and STFT.
+    /// </summary>
+    public bool IsComplex { get; set; }
+
     public override string ToString() => $"%{Name}: {Type}";
 }
 

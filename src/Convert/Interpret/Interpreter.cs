@@ -813,7 +813,7 @@ public sealed partial class Interpreter
         object? result;
         try
         {
-            result = CarryQuantization(context, args, handler(context, new OpArgs(context, args, keywords)));
+            result = CarryQuantization(context, args, CallWithComplex(context, handler, args, keywords));
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or OverflowException)
         {
