@@ -48,6 +48,11 @@ public enum DiagnosticCode
     UnsupportedOpVariant = 2040,
     /// <summary>An op, or a form of it, that no ONNX opset ModelForge targets (13–20) can express: a matrix norm that needs singular values, say.</summary>
     NoOnnxEquivalent = 2041,
+    /// <summary>
+    /// An in-place op on a view whose change the converted graph cannot write back into the tensor viewed (an expanded
+    /// tensor, a diagonal, a reshape of a transposed tensor): refused rather than lost.
+    /// </summary>
+    InPlaceOnUnwritableView = 2042,
     /// <summary>An aten op on a complex tensor that ModelForge does not lower (it lowers stft, istft, view_as_real and the shape ops Interpreter.Complex.cs adapts).</summary>
     ComplexOpUnsupported = 2048,
 
