@@ -48,6 +48,11 @@ public enum DiagnosticCode
     UnsupportedOpVariant = 2040,
     /// <summary>An op, or a form of it, that no ONNX opset ModelForge targets (13–20) can express: a matrix norm that needs singular values, say.</summary>
     NoOnnxEquivalent = 2041,
+    /// <summary>
+    /// Warning: a check in scripted code that raises when it fails (<c>if mask.size() != [b, 1, n, n]: raise</c>, an assert)
+    /// is only known at run time; it is taken to pass, as tracing would, and the converted graph has no branch that raises.
+    /// </summary>
+    RunTimeCheckAssumed = 2045,
 
     // MF3xxx: validation
     ReferenceFailed = 3001,

@@ -25,21 +25,6 @@ public sealed class AudioTextFamilyTests
         // HDemucs computes its spectrogram with stft/istft on complex tensors, which ModelForge does not lower.
         ["audio/hdemucs_1x"] = (DiagnosticCode.UnsupportedOps, "aten::stft"),
         ["audio/hdemucs_2x"] = (DiagnosticCode.UnsupportedOps, "aten::stft"),
-        // Scripted Wav2Vec2Model checks attention_mask.size() != [batch, 1, length, length]: lists of run-time sizes.
-        ["audio/wav2vec2_scripted_1x"] = (DiagnosticCode.UnsupportedConstruct, "comparison of a list of 4 and a list of 4"),
-        ["audio/wav2vec2_scripted_2x"] = (DiagnosticCode.UnsupportedConstruct, "comparison of a list of 4 and a list of 4"),
-        ["audio/hubert_scripted_1x"] = (DiagnosticCode.UnsupportedConstruct, "comparison of a list of 4 and a list of 4"),
-        ["audio/hubert_scripted_2x"] = (DiagnosticCode.UnsupportedConstruct, "comparison of a list of 4 and a list of 4"),
-        // Scripted Conformer asserts key.shape == value.shape in multi_head_attention_forward (lists of run-time sizes);
-        // scripted Emformer's padding mask is None or a tensor depending on a run-time batch-size test.
-        ["audio/conformer_scripted_1x"] = (DiagnosticCode.UnsupportedConstruct, "comparison of a list of 3 and a list of 3 is only known at run time"),
-        ["audio/conformer_scripted_2x"] = (DiagnosticCode.UnsupportedConstruct, "comparison of a list of 3 and a list of 3 is only known at run time"),
-        ["audio/emformer_scripted_1x"] = (DiagnosticCode.UnsupportedConstruct, "'padding_mask' is None in the then-branch"),
-        ["audio/emformer_scripted_2x"] = (DiagnosticCode.UnsupportedConstruct, "'padding_mask' is None in the then-branch"),
-        // Scripted RobertaModel: 1.13 indexes the encoder's output with -1 when it is a list of layers (it is a
-        // tensor here); 2.6's scripted nn.TransformerEncoder checks the dtype of a nested tensor.
-        ["text/roberta_classifier_scripted_1x"] = (DiagnosticCode.UnsupportedConstruct, "indexing a tensor float32[8,batch,16] with the int -1"),
-        ["text/roberta_classifier_scripted_2x"] = (DiagnosticCode.UnsupportedConstruct, "prim::dtype has no handler"),
     };
 
     public static IEnumerable<object[]> Cases() =>
