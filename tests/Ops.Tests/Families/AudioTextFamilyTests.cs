@@ -19,10 +19,11 @@ public sealed class AudioTextFamilyTests
 {
     private static readonly string[] Families = ["audio", "text"];
 
-    /// <summary>Where conversion stops today (issue 18, not done yet): the code and what the message names.</summary>
-    private static readonly Dictionary<string, (DiagnosticCode Code, string Names)> KnownStops = new()
-    {
-    };
+    /// <summary>
+    /// Where conversion stops today: the code and what the message names. None since the scripted archives' run-time
+    /// checks are taken to pass (MF2045) and HDemucs's stft/istft are lowered; kept for the next family that stops.
+    /// </summary>
+    private static readonly Dictionary<string, (DiagnosticCode Code, string Names)> KnownStops = [];
 
     public static IEnumerable<object[]> Cases() =>
         Families.SelectMany(family => FixtureCase.Names(FamilyKind(family)).Select(name => new object[] { family, name }));
