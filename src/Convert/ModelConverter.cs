@@ -51,6 +51,9 @@ public sealed class ConversionResult(TorchScriptModel source, Graph graph, Model
     public Graph Graph { get; } = graph;
     public ModelProto Model { get; } = model;
 
+    /// <summary>What the conversion assumed (<see cref="DiagnosticCode.RunTimeCheckAssumed"/>): report these, the model converted.</summary>
+    public IReadOnlyList<Diagnostic> Warnings { get; init; } = [];
+
     /// <summary>The side file the last <see cref="WriteTo"/> put the weights in, or null when they are inline.</summary>
     public string? ExternalDataPath { get; private set; }
 
@@ -112,7 +115,7 @@ public static class ModelConverter
             GraphVerifier.Verify(graph);
             (options.Pipeline ?? PassPipeline.For(options.Optimize)).Run(graph, new PassContext(options.Opset));
             GraphVerifier.Verify(graph);
-            return new ConversionResult(model, graph, OnnxEmitter.Emit(graph, options.Opset), options);
+            return new ConversionResult(model, graph, OnnxEmitter.Emit(graph, options.Opset), options) { Warnings = interpreter.Warnings };
         }
         catch
         {

@@ -85,6 +85,7 @@ internal static class ConvertCommand
             {
                 using (var result = ModelConverter.Convert(modelFile.FullName, options))
                 {
+                    foreach (var warning in result.Warnings) parse.InvocationConfiguration.Error.WriteLine(warning.Format());
                     if (scratch is not null) Directory.CreateDirectory(scratch);
                     result.WriteTo(converted);
                     var graph = result.Graph;

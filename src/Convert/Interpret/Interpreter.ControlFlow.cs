@@ -134,6 +134,7 @@ public sealed partial class Interpreter
     /// <summary>
     /// How to rebuild a value after the If from its two branch values: unchanged when both are the same; an If output
     /// when both are tensors of one dtype, or ints, or bools (static ones become constants); item by item for tuples;
+    /// a <see cref="RunTimeOptional"/> (two If outputs) when it is None after one branch and a tensor after the other;
     /// otherwise a <see cref="BranchConflict"/>.
     /// </summary>
     private Func<IReadOnlyList<Value>, object?> PlanMerge(object? inThen, object? inElse, string what, SourceSpan span, List<BranchOutput> outputs)
@@ -144,6 +145,13 @@ public sealed partial class Interpreter
         {
             var items = thenTuple.Items.Zip(elseTuple.Items, (a, b) => PlanMerge(a, b, what, span, outputs)).ToList();
             return o => new TupleValue(items.Select(item => ThrowIfConflict(item(o))).ToList());
+        }
+        if ((inThen is null or RunTimeOptional || inElse is null or RunTimeOptional) &&
+            OptionalParts(inThen, inElse) is { } thenParts && OptionalParts(inElse, inThen) is { } elseParts)
+        {
+            var present = PlanMerge(thenParts.Present, elseParts.Present, what, span, outputs);
+            var tensor = PlanMerge(thenParts.Tensor, elseParts.Tensor, what, span, outputs);
+            return o => new RunTimeOptional(RunTimeOperand(ThrowIfConflict(present(o))), (Value)ThrowIfConflict(tensor(o))!);
         }
         var isInt = inThen is long or DynamicInt && inElse is long or DynamicInt;
         var isBool = inThen is bool or Value { Type.ElementType: DataType.Bool } && inElse is bool or Value { Type.ElementType: DataType.Bool };
@@ -167,6 +175,24 @@ public sealed partial class Interpreter
             $"{what} is {DescribeValue(inThen)} in the then-branch and {DescribeValue(inElse)} in the else-branch of an `if` whose " +
             "condition is only known at run time; only tensors, ints and bools can differ between the branches of an ONNX If", span);
     }
+
+    /// <summary>
+    /// A branch's value as an Optional tensor's flag and tensor: a tensor is present, None is absent with a placeholder of
+    /// the other branch's dtype and rank (no elements); null when the value is neither (nor the other branch's a tensor).
+    /// </summary>
+    private (object Present, Value Tensor)? OptionalParts(object? value, object? other) => (value, other) switch
+    {
+        (RunTimeOptional optional, _) => (optional.Present, optional.Tensor),
+        (Value tensor, _) => (true, tensor),
+        (null, Value or RunTimeOptional) => (false, NonePlaceholder(other is Value v ? v.Type : ((RunTimeOptional)other).Tensor.Type)),
+        _ => null,
+    };
+
+    private Value NonePlaceholder(TensorType type) =>
+        _graph.AddInitializer("/none", new ConstantData(type.ElementType, new long[type.Shape?.Count ?? 1], Array.Empty<byte>()));
+
+    /// <summary><c>unchecked_cast(Tensor, x)</c>: the tensor of a <see cref="RunTimeOptional"/> (after its None test), any other value as it is.</summary>
+    private static object? Unwrapped(object? value) => value is RunTimeOptional optional ? optional.Tensor : value;
 
     /// <summary>A branch or loop value as a graph value: static ints and bools become 0-d constants (int64, bool).</summary>
     private Value RunTimeOperand(object? value) => value switch

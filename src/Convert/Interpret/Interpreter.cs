@@ -30,6 +30,9 @@ public sealed partial class Interpreter
     // In-place ops (relu_, add_) rebind the mutated tensor: later reads of the old value see the new one.
     private readonly Dictionary<Value, Value> _mutated = new(ReferenceEqualityComparer.Instance);
     private readonly List<UnsupportedCall> _unsupported = [];
+    private readonly List<Diagnostic> _warnings = [];
+    // Module attributes scripted code assigned (self.x = v), by module instance.
+    private readonly Dictionary<PickleObject, Dictionary<string, object?>> _assignedAttributes = new(ReferenceEqualityComparer.Instance);
     private int _depth;
 
     public Interpreter(TorchScriptModel model, Graph graph, OpRegistry registry, int opset)
@@ -38,6 +41,9 @@ public sealed partial class Interpreter
     }
 
     public IReadOnlyList<UnsupportedCall> UnsupportedCalls => _unsupported;
+
+    /// <summary>What the run assumed and the user should know: checks only known at run time taken to pass, one per source line.</summary>
+    public IReadOnlyList<Diagnostic> Warnings => _warnings;
 
     /// <summary>Handlers may emit ONNX Runtime's fused attention (<see cref="ConvertOptions.FusedAttention"/>).</summary>
     public bool FusedAttention { get; init; }
@@ -157,7 +163,7 @@ public sealed partial class Interpreter
             case BreakStmt: return Flow.Break;
             case ContinueStmt: return Flow.Continue;
             case AssertStmt assert:
-                if (!StaticCondition(assert.Condition, frame))
+                if (DecideCheck(assert.Condition, assert.Span, frame) is false)
                     throw Unsupported(assert.Span, "an assert in the model fails for the declared inputs");
                 return Flow.Normal;
             case RaiseStmt raise:
@@ -201,19 +207,41 @@ public sealed partial class Interpreter
     /// <summary>
     /// An <c>if</c>'s condition: a bool, or a run-time bool <see cref="Value"/> (lowered to ONNX If). A check whose branch
     /// only raises (<c>if hx.size() != expected: raise ...</c>) and whose condition is only known at run time is taken to
-    /// pass: the converted graph is for inputs the model accepts.
+    /// pass (<see cref="DecideCheck"/>).
     /// </summary>
     private object GuardCondition(IfStmt conditional, Frame frame)
     {
-        if (!AlwaysRaises(conditional.Then) && !AlwaysRaises(conditional.Else)) return Condition(conditional.Condition, frame);
+        var raisesInThen = AlwaysRaises(conditional.Then);
+        if (!raisesInThen && !AlwaysRaises(conditional.Else)) return Condition(conditional.Condition, frame);
+        return DecideCheck(conditional.Condition, conditional.Span, frame) ?? !raisesInThen;
+    }
+
+    /// <summary>
+    /// The condition of a check that raises when it fails: its truth when known at conversion time. When it is only known
+    /// at run time, null: the check is taken to pass, as tracing would (an ONNX graph cannot raise, so the converted graph
+    /// is for the inputs the model accepts), and a warning names the check.
+    /// </summary>
+    private bool? DecideCheck(Expr condition, SourceSpan check, Frame frame)
+    {
+        string undecided;
         try
         {
-            if (Condition(conditional.Condition, frame) is bool known) return known;
+            var value = Evaluate(condition, frame);
+            if (value is UndecidedComparison comparison) undecided = comparison.Text;
+            else if (Truth(value, condition.Span) is bool known) return known;
+            else undecided = $"it depends on {DescribeValue(value)}";
         }
         catch (ModelForgeException e) when (e.Code == DiagnosticCode.UnsupportedConstruct)
         {
+            undecided = e.Diagnostics[0].Message;
         }
-        return !AlwaysRaises(conditional.Then);
+        var location = _model.Locate(check);
+        if (_warnings.All(w => w.Location != location))
+            _warnings.Add(new Diagnostic(DiagnosticCode.RunTimeCheckAssumed,
+                $"a check that raises when it fails is only known at run time ({undecided}); it is taken to pass, as tracing would",
+                location, "ONNX graphs cannot raise: the converted model computes on as if the check passed, so give it only " +
+                          "inputs this check accepts", DiagnosticSeverity.Warning));
+        return null;
     }
 
     private static bool AlwaysRaises(IReadOnlyList<Stmt> body) =>
@@ -229,7 +257,9 @@ public sealed partial class Interpreter
     };
 
     /// <summary>A condition's truth: a bool when known at conversion time, else the run-time tensor (or int) it tests.</summary>
-    private object Condition(Expr condition, Frame frame) => Evaluate(condition, frame) switch
+    private object Condition(Expr condition, Frame frame) => Truth(Evaluate(condition, frame), condition.Span);
+
+    private object Truth(object? value, SourceSpan span) => value switch
     {
         bool b => b,
         long l => l != 0,
@@ -240,10 +270,12 @@ public sealed partial class Interpreter
         Value v when v.Constant is { ElementCount: 1 } c => c.Bytes.Span.IndexOfAnyExcept((byte)0) >= 0,
         Value v => v,
         DynamicInt d => d.Scalar,
-        PoisonValue poison when _unsupported.Count > 0 => throw Unsupported(condition.Span,
+        UndecidedComparison undecided => throw Unsupported(undecided.Span, $"{undecided.Text} is only known at run time, and " +
+            "what it decides is more than a check that raises (only such a check is taken to pass)"),
+        PoisonValue poison when _unsupported.Count > 0 => throw Unsupported(span,
             $"a condition depends on the result of {poison.Op}, which cannot be converted: {_unsupported[0].Op} has no handler " +
             $"(called at {_unsupported[0].Location})"),
-        var other => throw Unsupported(condition.Span, $"a condition depends on {DescribeValue(other)}, which has no truth value here"),
+        var other => throw Unsupported(span, $"a condition depends on {DescribeValue(other)}, which has no truth value here"),
     };
 
     private void Assign(Expr target, object? value, Frame frame)
@@ -267,6 +299,9 @@ public sealed partial class Interpreter
                 for (var i = 0; i < targets.Count; i++) Assign(targets[i], items[i], frame);
                 break;
             case AttributeExpr { Target: var owner, Name: var attribute } when TryAssignRestoredAttribute(owner, attribute, value, frame):
+                break;
+            case AttributeExpr { Target: var owner, Name: var attribute } when Evaluate(owner, frame) is ModuleValue module:
+                AssignModuleAttribute(module, attribute, value, target.Span);
                 break;
             case SubscriptExpr { Target: var container, Index: var indexExpr }
                 when Evaluate(container, frame) is List<object?> list && Evaluate(indexExpr, frame) is long index:
@@ -354,8 +389,22 @@ public sealed partial class Interpreter
         };
     }
 
+    /// <summary>
+    /// <c>self.corr_pyramid = [corr_volume]</c> (torchvision's scripted RAFT): later reads of the attribute in this run see
+    /// the value. Not inside a run-time <c>if</c> or loop, whose subgraphs cannot carry a module's state out.
+    /// </summary>
+    private void AssignModuleAttribute(ModuleValue module, string name, object? value, SourceSpan span)
+    {
+        if (_graph.Parent is not null)
+            throw Unsupported(span, $"module attribute '{name}' is assigned inside an `if` or loop whose condition is only known at run time");
+        if (!_assignedAttributes.TryGetValue(module.Object, out var attributes))
+            _assignedAttributes[module.Object] = attributes = new Dictionary<string, object?>(StringComparer.Ordinal);
+        attributes[name] = value;
+    }
+
     private object? ModuleAttribute(ModuleValue module, string name, SourceSpan span)
     {
+        if (_assignedAttributes.TryGetValue(module.Object, out var assigned) && assigned.TryGetValue(name, out var set)) return set;
         object? raw = null;
         if (module.Object.State is PickleDict state ? !state.TryGetValue(name, out raw)
             : RestoredAttributes(module) is not { } restored || !restored.TryGetValue(name, out raw))
@@ -472,6 +521,8 @@ public sealed partial class Interpreter
         for (var i = 0; i < compare.Ops.Count; i++)
         {
             var right = Evaluate(compare.Comparators[i], frame);
+            if (compare.Ops is [_] && left is List<object?> && right is List<object?> && !PythonOps.TryCompare(compare.Ops[i], left, right, out _))
+                return new UndecidedComparison($"comparison '{compare.Ops[i]}' of {DescribeValue(left)} and {DescribeValue(right)}", compare.Span);
             if (!PythonOps.TryCompare(compare.Ops[i], left, right, out var holds))
                 throw Unsupported(compare.Span, $"comparison '{compare.Ops[i]}' between {DescribeValue(left)} and {DescribeValue(right)} " +
                                                 "is only known at run time (data-dependent control flow)");
@@ -519,7 +570,7 @@ public sealed partial class Interpreter
         {
             case "annotate": return args.Count == 2 ? args[1] : throw Unsupported(call.Span, "annotate takes a type and a value");
             case "uninitialized": return null;
-            case "unchecked_cast" when args.Count == 2: return args[1]; // unchecked_cast(T, x): Optional[T] → T after a None check
+            case "unchecked_cast" when args.Count == 2: return Unwrapped(args[1]); // unchecked_cast(T, x): Optional[T] → T after a None check
             case "getattr" when args is [ModuleValue module, string attributeName]:
                 return ModuleAttribute(module, attributeName, call.Span);
             case "len":
@@ -537,7 +588,7 @@ public sealed partial class Interpreter
             case "int": return CallOp("aten::Int", args, keywords, call.Span, frame);
             case "float": return CallOp("aten::Float", args, keywords, call.Span, frame);
             case "bool": return CallOp("aten::Bool", args, keywords, call.Span, frame);
-            case "isinstance": return args[0] is Value;
+            case "isinstance" when args is [var instance, var type]: return IsInstance(instance, type, call.Span);
             // torch.device("cpu"), the device traced factories (zeros, arange, new_zeros(…, device=…)) pass, is plain
             // data: ONNX graphs have no devices.
             case "torch.device": return args.Count > 0 ? args[0] : null;
@@ -552,16 +603,33 @@ public sealed partial class Interpreter
                 path["ops.".Length..dot] + "::" + path[(dot + 1)..],
             _ => path,
         };
-        if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, out var folded)) return folded;
+        if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, frame, out var folded)) return folded;
         return CallOp(op, args, keywords, call.Span, frame);
     }
+
+    /// <summary>
+    /// <c>isinstance(x, T)</c> in scripted code, where x's static type is a union (torchtext's RobertaEncoder:
+    /// <c>isinstance(output, List[Tensor])</c> on a Union[Tensor, List[Tensor]]): decided by what the value is here.
+    /// </summary>
+    private bool IsInstance(object? value, object? type, SourceSpan span) => type switch
+    {
+        Namespace { Path: "Tensor" } => value is Value,
+        Namespace { Path: "int" } => value is long or DynamicInt,
+        Namespace { Path: "float" } => value is double,
+        Namespace { Path: "bool" } => value is bool,
+        Namespace { Path: "str" } => value is string,
+        TypeValue { Text: "List[...]" } => value is List<object?>,
+        TypeValue { Text: "Tuple[...]" } => value is TupleValue,
+        TypeValue { Text: "Dict[...]" } => value is List<KeyValuePair<object?, object?>>,
+        _ => throw Unsupported(span, $"isinstance() with the type {(type is Namespace ns ? ns.Path : DescribeValue(type))}"),
+    };
 
     /// <summary>
     /// The ops scripted code applies to Python-level values (ints, bools, strings, lists, None): <c>torch.ne(torch.dim(x), 4)</c>,
     /// <c>torch.append(outs, y)</c>, <c>ops.prim.RaiseException(...)</c>. They fold at conversion time, so control flow
     /// on attributes, constants and static shapes folds too. Tensor operands go to the op registry instead.
     /// </summary>
-    private bool TryFoldScripted(string op, IReadOnlyList<object?> args, SourceSpan span, out object? result)
+    private bool TryFoldScripted(string op, IReadOnlyList<object?> args, SourceSpan span, Frame frame, out object? result)
     {
         result = null;
         if (op == "prim::RaiseException")
@@ -569,10 +637,31 @@ public sealed partial class Interpreter
                                     (args is [string message, ..] ? $": {message}" : ""));
         if (op == "prim::unchecked_cast" && args is [var only])
         {
-            result = only;
+            result = Unwrapped(only);
+            return true;
+        }
+        // `mask is not None` on a mask that is None or a tensor depending on a run-time `if`: its run-time flag.
+        if (op is "aten::__is__" or "aten::__isnot__" && args is [RunTimeOptional, null] or [null, RunTimeOptional])
+        {
+            var present = args.OfType<RunTimeOptional>().Single().Present;
+            result = op == "aten::__isnot__" ? present
+                : ControlFlowContext(op, span, frame).Op("Not", [present], TensorType.Scalar(DataType.Bool));
             return true;
         }
         if (op == "aten::warn") return true;
+        // The nested tensor of nn.TransformerEncoder's fast path (2.6's scripted layers check src.dim(), src.dtype, its
+        // device) is nested and otherwise answers as the padded values it stands for.
+        if (args is [NestedTensor nested])
+        {
+            if (op == "prim::is_nested")
+            {
+                result = true;
+                return true;
+            }
+            if (op is "prim::dtype" or "prim::device" or "aten::dim" or "aten::is_floating_point" or "prim::is_cuda" or "prim::is_sparse"
+                or "prim::is_mkldnn" or "prim::is_meta" or "prim::requires_grad" or "aten::is_pinned" or "prim::is_quantized")
+                args = [nested.Dense];
+        }
         if (op == "aten::dim" && args is [Value { Type.Shape: { } shape }])
         {
             result = (long)shape.Count;
@@ -683,7 +772,18 @@ public sealed partial class Interpreter
                 result = dict;
                 return true;
         }
-        if (args.Any(a => a is Value or DynamicInt or PoisonValue or ModuleValue or Namespace)) return false;
+        var comparison = op switch
+        {
+            "aten::eq" => "==", "aten::ne" => "!=", "aten::lt" => "<", "aten::le" => "<=", "aten::gt" => ">", "aten::ge" => ">=",
+            _ => null,
+        };
+        // Sizes of the same symbolic dim compare equal though their value is only known at run time.
+        if (comparison is not null && args is [DynamicInt, DynamicInt] && PythonOps.TryCompare(comparison, args[0], args[1], out var sameSize))
+        {
+            result = sameSize;
+            return true;
+        }
+        if (args.Any(a => a is Value or DynamicInt or PoisonValue or ModuleValue or Namespace or RunTimeOptional)) return false;
         switch (op, args)
         {
             case ("aten::len", [string text]): result = (long)text.Length; return true;
@@ -709,6 +809,8 @@ public sealed partial class Interpreter
                 var parts = format.Split("{}");
                 result = string.Concat(parts.Select((part, i) => i == 0 ? part : (args.Count > i ? FormatScalar(args[i]) : "{}") + part));
                 return true;
+            // `not (x.size() == y.size())`: as undecided as the comparison.
+            case ("aten::__not__", [UndecidedComparison undecided]): result = undecided; return true;
             case ("aten::__not__", [var operand]):
                 result = PythonOps.Unary("not", operand, () => Unsupported(span, "not on this value"));
                 return true;
@@ -716,12 +818,13 @@ public sealed partial class Interpreter
                 result = PythonOps.TryCompare(op == "aten::__is__" ? "is" : "is not", left, right, out var same) ? same : Equals(left, right) == (op == "aten::__is__");
                 return true;
             // math.ceil / math.floor of a float in scripted code (Emformer's segment count): an int; math.log of a
-            // number (WavLM's relative position buckets): a float.
+            // number (WavLM's relative position buckets) and math.sqrt (1.13's scaled attention: q / math.sqrt(E)): a float.
             case ("aten::ceil" or "aten::floor", [double number]):
                 result = (long)(op == "aten::ceil" ? Math.Ceiling(number) : Math.Floor(number));
                 return true;
-            case ("aten::log", [long or double]):
-                result = Math.Log(args[0] is long whole ? whole : (double)args[0]!);
+            case ("aten::log" or "aten::sqrt", [long or double]):
+                var real = args[0] is long whole ? whole : (double)args[0]!;
+                result = op == "aten::log" ? Math.Log(real) : Math.Sqrt(real);
                 return true;
             case ("aten::neg", [long or double]):
                 result = PythonOps.Unary("-", args[0], () => Unsupported(span, "neg"));
@@ -736,16 +839,16 @@ public sealed partial class Interpreter
                 result = op == "prim::min" ? values.Cast<long>().Min() : values.Cast<long>().Max();
                 return true;
         }
-        var comparison = op switch
-        {
-            "aten::eq" => "==", "aten::ne" => "!=", "aten::lt" => "<", "aten::le" => "<=", "aten::gt" => ">", "aten::ge" => ">=",
-            _ => null,
-        };
         if (comparison is not null && args.Count == 2)
         {
             if (PythonOps.TryCompare(comparison, args[0], args[1], out var holds))
             {
                 result = holds;
+                return true;
+            }
+            if (args is [List<object?>, List<object?>])
+            {
+                result = new UndecidedComparison($"comparison of {DescribeValue(args[0])} and {DescribeValue(args[1])}", span);
                 return true;
             }
             if (args[0] is List<object?> || args[1] is List<object?>)
@@ -800,6 +903,9 @@ public sealed partial class Interpreter
             _unsupported.Add(new UnsupportedCall(op, _model.Locate(span), minimumOpset));
             return new PoisonValue(op);
         }
+        if (args.Concat(keywords.Values).Any(a => a is RunTimeOptional))
+            throw Unsupported(span, $"{op} is given a value that is None or a tensor depending on an `if` whose condition is only " +
+                                    "known at run time (such a value can only be tested with `is None` and used after that test)");
         if (args.Concat(keywords.Values).Select(FindPoison).FirstOrDefault(p => p is not null) is { } poison)
         {
             // With no unsupported call, the poison is a result a handler leaves out (roi_pool's argmax): stop here.
@@ -874,6 +980,8 @@ public sealed partial class Interpreter
         ModuleValue module => $"the module {module.QualifiedClassName}",
         PoisonValue poison => $"the result of unsupported {poison.Op}",
         TypeValue type => $"the type {type.Text}",
+        UndecidedComparison comparison => $"the result of a {comparison.Text} known only at run time",
+        RunTimeOptional optional => $"None or a tensor {optional.Tensor.Type} (decided at run time)",
         _ => value.GetType().Name,
     };
 }

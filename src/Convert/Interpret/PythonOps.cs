@@ -82,6 +82,7 @@ internal static class PythonOps
     public static bool TryCompare(string op, object? left, object? right, out bool holds)
     {
         holds = false;
+        if (left is RunTimeOptional || right is RunTimeOptional) return false; // None or a tensor: only known at run time
         switch (op)
         {
             case "is": holds = IsSame(left, right); return left is null || right is null || left is bool || right is bool;
@@ -89,6 +90,12 @@ internal static class PythonOps
             case "in" or "not in" when right is List<object?> list:
                 holds = list.Any(item => Equals(item, left)) == (op == "in");
                 return left is not Value;
+        }
+        // x.size(0) == y.size(0) on the same symbolic dim: equal, though its value is only known at run time.
+        if (left is DynamicInt leftSize && right is DynamicInt rightSize && leftSize.IsSameSizeAs(rightSize))
+        {
+            holds = op is "==" or "<=" or ">=";
+            return op is "==" or "!=" or "<" or "<=" or ">" or ">=";
         }
         if (left is Value || right is Value || left is DynamicInt || right is DynamicInt || left is PoisonValue || right is PoisonValue)
             return false;
@@ -100,17 +107,41 @@ internal static class PythonOps
         }
         if (op is "==" or "!=")
         {
-            // Sizes known only at run time ([1, batch, 8] against another size() of batch) decide nothing unless a
-            // static element already differs.
-            if (left is List<object?> dl && right is List<object?> dr && dl.Count == dr.Count &&
-                dl.Zip(dr).Any(p => (p.First is DynamicInt || p.Second is DynamicInt) && !Equals(p.First, p.Second)) &&
-                !dl.Zip(dr).Any(p => p.First is long or double && p.Second is long or double && !Equals(p.First, p.Second)))
-                return false;
-            var equal = left is List<object?> la && right is List<object?> lb ? la.SequenceEqual(lb) : Equals(left, right);
+            var equal = left is List<object?> la && right is List<object?> lb ? ListsEqual(la, lb) : Equals(left, right);
             holds = equal == (op == "==");
-            return true;
+            return equal is not null;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Python's list equality where the items may be sizes known only at run time (<c>x.size() == [batch, 1, n]</c>):
+    /// unequal when the lengths differ or a pair of known items differs; equal when every pair is the same known value
+    /// or provably the same run-time size (<see cref="DynamicInt.IsSameSizeAs"/>); null (only known at run time) otherwise.
+    /// </summary>
+    public static bool? ListsEqual(List<object?> left, List<object?> right)
+    {
+        if (left.Count != right.Count) return false;
+        var undecided = false;
+        foreach (var (a, b) in left.Zip(right))
+        {
+            switch (a, b)
+            {
+                case (DynamicInt x, DynamicInt y) when x.IsSameSizeAs(y):
+                    continue;
+                case (DynamicInt or Value or PoisonValue or RunTimeOptional, _) or (_, DynamicInt or Value or PoisonValue or RunTimeOptional):
+                    undecided = true;
+                    continue;
+                case (List<object?> x, List<object?> y):
+                    if (ListsEqual(x, y) is not { } nested) undecided = true;
+                    else if (!nested) return false;
+                    continue;
+                default:
+                    if (!TryCompare("==", a, b, out var same) || !same) return false;
+                    continue;
+            }
+        }
+        return undecided ? null : true;
     }
 
     // None is None; a tensor is never None; bools compare by value (True is True).

@@ -53,6 +53,11 @@ public enum DiagnosticCode
     /// tensor, a diagonal, a reshape of a transposed tensor): refused rather than lost.
     /// </summary>
     InPlaceOnUnwritableView = 2042,
+    /// <summary>
+    /// Warning: a check in scripted code that raises when it fails (<c>if mask.size() != [b, 1, n, n]: raise</c>, an assert)
+    /// is only known at run time; it is taken to pass, as tracing would, and the converted graph has no branch that raises.
+    /// </summary>
+    RunTimeCheckAssumed = 2045,
     /// <summary>An aten op on a complex tensor that ModelForge does not lower (it lowers stft, istft, view_as_real and the shape ops Interpreter.Complex.cs adapts).</summary>
     ComplexOpUnsupported = 2048,
 

@@ -18,7 +18,10 @@ public sealed class ConvertStage : IBuildStage
         var options = OptionsFor(context.Spec);
         if (context.Settings.PassTrace is { } trace) options = options.WithPassTrace(trace);
         using (var converted = ModelConverter.Convert(context.Spec.SourcePath, options))
+        {
+            foreach (var warning in converted.Warnings) context.Reporter.Warn(warning);
             converted.WriteTo(onnxPath);
+        }
         context.OnnxPath = onnxPath;
         return new StageOutcome.Done();
     }

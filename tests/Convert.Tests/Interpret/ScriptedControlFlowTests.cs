@@ -1,3 +1,5 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using ModelForge.Convert.IR;
 using ModelForge.Core.Diagnostics;
 using static ModelForge.Convert.Tests.Archive.ArchiveFixtures;
@@ -43,18 +45,70 @@ public class ScriptedControlFlowTests
     }
 
     [Fact]
-    public void An_optional_set_in_one_branch_is_MF2004_naming_the_if_when_read()
+    public void An_optional_set_in_one_branch_carries_its_None_test_into_the_graph()
     {
-        // `if y is None` after the run-time if reads y: a tensor after one branch, None after the other.
-        var e = Throws(DiagnosticCode.UnsupportedConstruct, () =>
-        {
-            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_optional_branch.pt"),
-                new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
-        });
+        // y = x * 2 when x.sum() > 0 and None otherwise; `if y is None: return x` after it tests a run-time flag that
+        // the first If gives, and the tensor it gives is only read in the branch where y is one.
+        using var result = Convert("scripted_optional_branch.pt", "x:float32[batch,4]");
+        Assert.Equal(2, result.Graph.Nodes.Count(n => n.OpType == "If"));
+        Assert.Equal([2f, 4f, 6f, -8f], Run(result, ("x", [1f, 2f, 3f, -4f])));
+        Assert.Equal([-1f, -2f, -3f, 4f], Run(result, ("x", [-1f, -2f, -3f, 4f])));
+    }
+
+    [Fact]
+    public void Size_list_comparisons_that_can_be_proven_fold_at_conversion_time()
+    {
+        // x.size() == y.size() on the same symbolic dims; cat's unnamed first dim read twice from the same tensor; a
+        // known 5 against a known 4; lists of 2 and 3 sizes. Each chooses a computation, so folding them is exact.
+        using var result = Convert("scripted_size_list_choices.pt", "x:float32[batch,4]", "y:float32[batch,4]");
+        Assert.Equal(["Add"], result.Graph.Nodes.Select(n => n.OpType));
+        Assert.Empty(result.Warnings);
+        Assert.Equal([1.5f, 2f, 3f, -4f], Run(result, ("x", [1f, 2f, 3f, -4f]), ("y", [0.5f, 0f, 0f, 0f])));
+    }
+
+    [Fact]
+    public void A_size_list_comparison_choosing_between_computations_is_MF2004_when_only_known_at_run_time()
+    {
+        // y with a batch dim of its own: x.size() == y.size() may go either way, and each way computes something else.
+        var e = Throws(DiagnosticCode.UnsupportedConstruct,
+            () => Convert("scripted_size_list_choices.pt", "x:float32[batch,4]", "y:float32[n,4]").Dispose());
         var diagnostic = Assert.Single(e.Diagnostics);
-        Assert.Contains("'y' is a tensor float32[batch,4] in the then-branch and None in the else-branch", diagnostic.Message);
-        Assert.Equal(8, diagnostic.Location!.Line);
-        Assert.Equal("diagnostics/generate.py(116): if bool(x.sum() > 0):", diagnostic.Location.PythonSource);
+        Assert.Contains("comparison of a list of 2 and a list of 2 is only known at run time", diagnostic.Message);
+        Assert.StartsWith("diagnostics/generate.py(", diagnostic.Location!.PythonSource);
+        Assert.EndsWith("if x.size() == y.size():  # the same symbolic dims pairwise: equal", diagnostic.Location.PythonSource);
+    }
+
+    [Fact]
+    public void Checks_that_only_raise_are_taken_to_pass_with_one_warning_each_when_only_known_at_run_time()
+    {
+        using var result = Convert("scripted_size_list_check.pt", "x:float32[batch,4]", "y:float32[n,4]");
+        Assert.All(result.Warnings, w => Assert.Equal((DiagnosticCode.RunTimeCheckAssumed, DiagnosticSeverity.Warning), (w.Code, w.Severity)));
+        Assert.Collection(result.Warnings,
+            sizes =>
+            {
+                Assert.Contains("(comparison of a list of 2 and a list of 2); it is taken to pass", sizes.Message);
+                Assert.EndsWith("if x.size() != y.size():", sizes.Location!.PythonSource);
+            },
+            batch => Assert.EndsWith("assert x.shape[0] == y.shape[0], \"one batch\"", batch.Location!.PythonSource));
+        Assert.Equal([1.5f, 2f, 3f, -4f], Run(result, ("x", [1f, 2f, 3f, -4f]), ("y", [0.5f, 0f, 0f, 0f])));
+    }
+
+    [Fact]
+    public void Checks_decided_at_conversion_time_pass_silently_or_raise_MF2004()
+    {
+        using (var same = Convert("scripted_size_list_check.pt", "x:float32[batch,4]", "y:float32[batch,4]"))
+            Assert.Empty(same.Warnings); // the sizes and the batch dims are the same symbolic dims
+        var e = Throws(DiagnosticCode.UnsupportedConstruct,
+            () => Convert("scripted_size_list_check.pt", "x:float32[batch,4]", "y:float32[batch,5]").Dispose());
+        Assert.Contains("the model raises an exception for the declared inputs: x and y must have the same size", e.Message);
+    }
+
+    [Fact]
+    public void A_module_attribute_the_code_assigns_is_read_back()
+    {
+        // build() sets self.cache = [x] and appends x * 2; forward adds the cache to x: 4x.
+        using var result = Convert("scripted_assigned_attribute.pt", "x:float32[batch,4]");
+        Assert.Equal([4f, 8f, 12f, -16f], Run(result, ("x", [1f, 2f, 3f, -4f])));
     }
 
     [Fact]
@@ -121,5 +175,16 @@ public class ScriptedControlFlowTests
         var diagnostic = Assert.Single(e.Diagnostics);
         Assert.Contains("aten::_nested_tensor_from_mask_left_aligned has no handler", diagnostic.Message);
         Assert.EndsWith("torch/nn/modules/transformer.py(458): elif (", diagnostic.Location!.PythonSource);
+    }
+
+    private static ConversionResult Convert(string fixture, params string[] inputs) =>
+        ModelConverter.Convert(RepoPaths.Fixture("diagnostics", fixture), new ConvertOptions(inputs.Select(InputSpec.Parse).ToList()));
+
+    /// <summary>Runs the converted model on ONNX Runtime with inputs of shape [1, 4]; the first output's values.</summary>
+    private static float[] Run(ConversionResult result, params (string Name, float[] Values)[] inputs)
+    {
+        using var session = new InferenceSession(result.ToBytes());
+        using var outputs = session.Run(inputs.Select(i => NamedOnnxValue.CreateFromTensor(i.Name, new DenseTensor<float>(i.Values, [1, 4]))).ToList());
+        return outputs.First().AsEnumerable<float>().ToArray();
     }
 }

@@ -179,7 +179,9 @@ internal static class Pooling
         var spatial = x.Type.Rank - 2;
         var kernel = a.Ints(1, "kernel_size", spatial);
         var stride = a.Ints(2, "stride", spatial);
-        return (x, kernel, stride.Length == 0 ? kernel : stride, a.Ints(3, "padding", spatial));
+        // Scripted code leaves out the defaults (torchvision's RAFT: avg_pool2d(x, [2, 2], [2, 2])): no padding.
+        var padding = a.IsNone(3, "padding") ? new long[spatial] : a.Ints(3, "padding", spatial);
+        return (x, kernel, stride.Length == 0 ? kernel : stride, padding);
     }
 
     public static Dim[] OutputShape(Value x, long[] kernel, long[] stride, long[] padding, long[] dilation, bool ceil)
