@@ -176,10 +176,13 @@ public sealed partial class Interpreter
             if (bounds.Any(b => b is DynamicInt)) return ExecuteRunTimeFor(loop, bounds, frame);
             return ExecuteUnrolled(loop, StaticRange(bounds, rangeCall.Span), frame);
         }
-        var items = Evaluate(loop.Iterable, frame) switch
+        var iterable = Evaluate(loop.Iterable, frame);
+        if (iterable is Value tensor) return ExecuteForOverTensor(loop, tensor, frame);
+        var items = iterable switch
         {
             List<object?> list => list.ToList(),
             TupleValue tuple => tuple.Items.ToList(),
+            List<KeyValuePair<object?, object?>> dict => dict.Select(e => e.Key).ToList(), // `for k in head_outputs` (RetinaNet)
             ModuleValue module => ModuleChildren(module).Cast<object?>().ToList(),
             var other => throw Unsupported(loop.Iterable.Span, $"cannot iterate over {DescribeValue(other)} at conversion time"),
         };
@@ -266,7 +269,8 @@ public sealed partial class Interpreter
                     throw Unsupported(target.Span, $"cannot unpack {items.Count} values into {targets.Count} names");
                 for (var i = 0; i < targets.Count; i++) Assign(targets[i], items[i], frame);
                 break;
-            case AttributeExpr { Target: var owner, Name: var attribute } when TryAssignRestoredAttribute(owner, attribute, value, frame):
+            case AttributeExpr { Target: var owner, Name: var attribute } when Evaluate(owner, frame) is ModuleValue module:
+                AssignAttribute(module, attribute, value, target.Span);
                 break;
             case SubscriptExpr { Target: var container, Index: var indexExpr }
                 when Evaluate(container, frame) is List<object?> list && Evaluate(indexExpr, frame) is long index:
@@ -356,6 +360,7 @@ public sealed partial class Interpreter
 
     private object? ModuleAttribute(ModuleValue module, string name, SourceSpan span)
     {
+        if (_assigned.TryGetValue(module.Object, out var assigned) && assigned.TryGetValue(name, out var set)) return set;
         object? raw = null;
         if (module.Object.State is PickleDict state ? !state.TryGetValue(name, out raw)
             : RestoredAttributes(module) is not { } restored || !restored.TryGetValue(name, out raw))
@@ -514,6 +519,9 @@ public sealed partial class Interpreter
 
         if (path.StartsWith("__torch__.", StringComparison.Ordinal) && _model.ResolveFunction(path) is { } scriptFunction)
             return Invoke(scriptFunction, frame.Self, isMethod: false, args, keywords, path);
+        // `CLASS.__new__(CLASS)`, then `(obj).__init__(...)`: an instance of a TorchScript class (torchvision's ImageList).
+        if (path.StartsWith("__torch__.", StringComparison.Ordinal) && path.EndsWith(".__new__", StringComparison.Ordinal))
+            return NewObject(path[..^".__new__".Length]);
 
         switch (path)
         {
@@ -537,7 +545,7 @@ public sealed partial class Interpreter
             case "int": return CallOp("aten::Int", args, keywords, call.Span, frame);
             case "float": return CallOp("aten::Float", args, keywords, call.Span, frame);
             case "bool": return CallOp("aten::Bool", args, keywords, call.Span, frame);
-            case "isinstance": return args[0] is Value;
+            case "isinstance" when args.Count == 2: return IsInstance(args[0], args[1]);
             // torch.device("cpu"), the device traced factories (zeros, arange, new_zeros(…, device=…)) pass, is plain
             // data: ONNX graphs have no devices.
             case "torch.device": return args.Count > 0 ? args[0] : null;
@@ -553,6 +561,12 @@ public sealed partial class Interpreter
             _ => path,
         };
         if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, out var folded)) return folded;
+        // len(tensor) (scripted zip() over tensors): the size of its first dim.
+        if (op == "aten::len" && args is [Value sized]) return CallOp("aten::size", [sized, 0L], keywords, call.Span, frame);
+        // min(k, x.size(0)) with a size known only at run time (torchvision's _topk_min): a run-time int.
+        if (op is "prim::min" or "prim::max" && args is [long or DynamicInt, long or DynamicInt])
+            return new DynamicInt(ControlFlowContext(op, call.Span, frame).Op(op == "prim::min" ? "Min" : "Max",
+                [RunTimeOperand(args[0]), RunTimeOperand(args[1])], TensorType.Scalar(DataType.Int64)));
         return CallOp(op, args, keywords, call.Span, frame);
     }
 
@@ -573,6 +587,14 @@ public sealed partial class Interpreter
             return true;
         }
         if (op == "aten::warn") return true;
+        // torch._assert(condition, message): as an assert statement, except that a condition known only at run time is taken
+        // to hold, as a check that only raises is (GuardCondition): the converted graph is for inputs the model accepts.
+        if (op == "aten::_assert" && args is [var condition, ..])
+        {
+            if (condition is false)
+                throw Unsupported(span, "an assert in the model fails for the declared inputs" + (args is [_, string message] ? $": {message}" : ""));
+            return true;
+        }
         if (op == "aten::dim" && args is [Value { Type.Shape: { } shape }])
         {
             result = (long)shape.Count;
@@ -595,9 +617,10 @@ public sealed partial class Interpreter
             result = elementType.IsFloatingPoint();
             return true;
         }
-        if (op is "aten::is_grad_enabled" or "aten::is_autocast_enabled" && args.Count == 0)
+        // The converted model runs scripted, never traced (torchvision's `if torchvision._is_tracing()`: its eager path).
+        if (op is "aten::is_grad_enabled" or "aten::is_autocast_enabled" or "aten::_get_tracing_state" or "aten::is_scripting" && args.Count == 0)
         {
-            result = false;
+            result = op == "aten::is_scripting";
             return true;
         }
         if (op == "prim::device" && args is [Value])
@@ -625,8 +648,9 @@ public sealed partial class Interpreter
             case ("aten::__is__" or "aten::__isnot__", [Value left, Value right]):
                 result = ReferenceEquals(Resolve(left), Resolve(right)) == (op == "aten::__is__");
                 return true;
-            // `mask is not None` on a tensor input (an Optional[Tensor] parameter that was given one).
-            case ("aten::__is__" or "aten::__isnot__", [Value, null] or [null, Value]):
+            // `mask is not None` on a tensor input (an Optional[Tensor] parameter that was given one), `self.map_levels is None`
+            // on an object attribute (MultiScaleRoIAlign's LevelMapper, set by a run before saving).
+            case ("aten::__is__" or "aten::__isnot__", [Value or ModuleValue, null] or [null, Value or ModuleValue]):
                 result = op == "aten::__isnot__";
                 return true;
             case ("aten::len", [List<object?> list]): result = (long)list.Count; return true;
@@ -635,6 +659,8 @@ public sealed partial class Interpreter
             // hooks, so the default, an empty dict, is what it counts.
             case ("aten::len", [List<KeyValuePair<object?, object?>> dict]): result = (long)dict.Count; return true;
             case ("aten::append", [List<object?> list, var item]): list.Add(item); result = list; return true;
+            // p.extend([p6, p7]) (torchvision's LastLevelP6P7).
+            case ("aten::extend", [List<object?> list, List<object?> items]): list.AddRange(items); return true;
             // list(xs) copies; insert, pop, del xs[i] and xs[i] = v change the list itself, as in Python.
             case ("aten::list", [List<object?> items]): result = new List<object?>(items); return true;
             case ("aten::insert", [List<object?> list, long at, var item]):
@@ -669,6 +695,17 @@ public sealed partial class Interpreter
             case ("aten::copy", [List<object?> list]): result = new List<object?>(list); return true;
             // Dicts of scripted code (IntermediateLayerGetter: `out = {}`, `if name in self.return_layers`, `out[k] = x`).
             case ("aten::dict", []): result = new List<KeyValuePair<object?, object?>>(); return true;
+            // OrderedDict([(str(i), v) for i, v in enumerate(output)]) (torchvision's SSD backbones); d.keys(), d.values(), d.items().
+            case ("aten::dict", [List<object?> pairs]) when pairs.All(p => p is TupleValue { Items.Count: 2 }):
+                var built = new List<KeyValuePair<object?, object?>>();
+                foreach (var pair in pairs.Cast<TupleValue>()) SetItem(built, pair.Items[0], pair.Items[1]);
+                result = built;
+                return true;
+            case ("aten::keys", [List<KeyValuePair<object?, object?>> dict]): result = dict.Select(e => e.Key).ToList(); return true;
+            case ("aten::values", [List<KeyValuePair<object?, object?>> dict]): result = dict.Select(e => Current(e.Value)).ToList(); return true;
+            case ("aten::items", [List<KeyValuePair<object?, object?>> dict]):
+                result = dict.Select(e => (object?)new TupleValue([e.Key, Current(e.Value)])).ToList();
+                return true;
             case ("aten::__contains__", [List<KeyValuePair<object?, object?>> dict, string or long]):
                 result = dict.Any(e => Equals(e.Key, args[1]));
                 return true;
@@ -677,9 +714,7 @@ public sealed partial class Interpreter
                 result = found >= 0 ? Current(dict[found].Value) : throw Unsupported(span, $"key {DescribeValue(args[1])} is not in the dict");
                 return true;
             case ("aten::_set_item", [List<KeyValuePair<object?, object?>> dict, string or long, var item]):
-                var slot = dict.FindIndex(e => Equals(e.Key, args[1]));
-                if (slot >= 0) dict[slot] = new(args[1], item);
-                else dict.Add(new(args[1], item));
+                SetItem(dict, args[1], item);
                 result = dict;
                 return true;
         }
@@ -760,6 +795,31 @@ public sealed partial class Interpreter
         if (binary is null || args.Count != 2 || !PythonOps.TryBinary(binary, args[0], args[1], out result)) return false;
         if (binary is "&" or "|" or "^" && args[0] is bool && args[1] is bool) result = (long)result! != 0;
         return true;
+    }
+
+    /// <summary>
+    /// <c>isinstance(x, T)</c> as scripted code keeps it for a Union (torchvision's <c>isinstance(boxes, (list, tuple))</c> on
+    /// <c>Union[Tensor, List[Tensor]]</c>): list, tuple, dict and the Python scalars by kind; any other type is Tensor.
+    /// </summary>
+    private static bool IsInstance(object? value, object? type) => type switch
+    {
+        TupleValue types => types.Items.Any(t => IsInstance(value, t)),
+        Namespace { Path: "list" } or TypeValue { Text: ['L', 'i', 's', 't', ..] } => value is List<object?>,
+        Namespace { Path: "tuple" } or TypeValue { Text: ['T', 'u', 'p', 'l', 'e', ..] } => value is TupleValue,
+        Namespace { Path: "dict" } or TypeValue { Text: ['D', 'i', 'c', 't', ..] } => value is List<KeyValuePair<object?, object?>>,
+        Namespace { Path: "int" } => value is long or DynamicInt,
+        Namespace { Path: "float" } => value is double,
+        Namespace { Path: "bool" } => value is bool,
+        Namespace { Path: "str" } => value is string,
+        _ => value is Value,
+    };
+
+    /// <summary><c>d[key] = item</c>: replaces the key's value in place, or adds the key at the end (insertion order).</summary>
+    private static void SetItem(List<KeyValuePair<object?, object?>> dict, object? key, object? item)
+    {
+        var slot = dict.FindIndex(e => Equals(e.Key, key));
+        if (slot >= 0) dict[slot] = new(key, item);
+        else dict.Add(new(key, item));
     }
 
     /// <summary>range() as a list; outside a for loop's header (where a run-time bound gives an ONNX Loop) its bounds must be static.</summary>
