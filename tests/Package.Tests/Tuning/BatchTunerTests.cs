@@ -101,6 +101,24 @@ public sealed class BatchTunerTests
     }
 
     [Fact]
+    public void An_open_loop_median_far_above_the_closed_loops_is_measured_again_and_the_faster_kept()
+    {
+        // The closed loop's p50 is 0.8 × its p99 (FakeProbe); open-loop samples sit at that p50, except batch 4's first
+        // measurement, 2× slower as if the machine had been busy.
+        var closedLoop = Probe();
+        double P50(int batch, int instances) => Curve(batch, instances).Item2 * 0.8;
+        var probe = new FakeOpenLoopProbe(closedLoop, (batch, instances, call) => Enumerable.Range(0, 100)
+            .Select(i => P50(batch, instances) * ((batch, instances, call) == (4, 1, 0) ? 2.0 : 1.0) * (0.95 + i * 0.001)).ToList());
+
+        var result = BatchTuner.Tune(probe, new TuningObjective(), Options() with { OpenLoopServiceTimes = true }, _clock, "fake.onnx");
+
+        Assert.Equal(2, probe.OpenLoopCalls.Count(c => c == (4, 1)));
+        Assert.All(probe.OpenLoopCalls.Where(c => c != (4, 1)).GroupBy(c => c), g => Assert.Single(g));
+        var batch4 = result.Report.Measurements.First(m => (m.BatchSize, m.InstanceCount) == (4, 1));
+        Assert.InRange(batch4.ServiceTimesMilliseconds![50], P50(4, 1) * 0.95, P50(4, 1) * 1.1);
+    }
+
+    [Fact]
     public void A_failing_batch_ends_the_growth_and_is_reported()
     {
         var probe = new FakeProbe(_clock, (b, i) => Curve(b, i)) { Fails = (b, _) => b >= 16 };

@@ -38,3 +38,24 @@ internal sealed class FakeProbe(FakeClock clock, Func<int, int, (double Throughp
         return new WindowStats(requests, requests * batchSize, duration, p99 * 0.8 / factor, p99 / factor, p99 * 0.7 / factor);
     }
 }
+
+/// <summary>
+/// A <see cref="FakeProbe"/> that also measures open-loop: each call returns the samples <c>serviceTimes(batch,
+/// instances, call)</c> gives for that configuration's n-th open-loop measurement, so a test can script a disturbed one.
+/// </summary>
+internal sealed class FakeOpenLoopProbe(FakeProbe closedLoop, Func<int, int, int, IReadOnlyList<double>> serviceTimes) : IThroughputProbe, IOpenLoopProbe
+{
+    public List<(int Batch, int Instances)> OpenLoopCalls { get; } = [];
+    public string ExecutionProvider => closedLoop.ExecutionProvider;
+    public int ThreadsPerInstance(int instanceCount) => closedLoop.ThreadsPerInstance(instanceCount);
+
+    public WindowStats Measure(int batchSize, int instanceCount, TimeSpan window, MeasurementSettings settings, CancellationToken cancellationToken) =>
+        closedLoop.Measure(batchSize, instanceCount, window, settings, cancellationToken);
+
+    public IReadOnlyList<double> MeasureOpenLoop(int batchSize, int instanceCount, double requestsPerSecond, MeasurementSettings settings, CancellationToken cancellationToken)
+    {
+        var call = OpenLoopCalls.Count(c => c == (batchSize, instanceCount));
+        OpenLoopCalls.Add((batchSize, instanceCount));
+        return serviceTimes(batchSize, instanceCount, call);
+    }
+}
