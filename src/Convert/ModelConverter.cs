@@ -159,6 +159,10 @@ public static class ModelConverter
             throw new ModelForgeException(DiagnosticCode.InputSpecMismatch,
                 $"{names.Count} output name(s) were given but the model returns {values.Count} tensor(s)", null,
                 "give one output name per returned tensor, or none to use the default names");
+        if (values.FirstOrDefault(v => v.IsComplex) is { } complex)
+            throw new ModelForgeException(DiagnosticCode.ComplexOpUnsupported,
+                $"the model returns a complex tensor (carried as real {complex.Type}): ONNX outputs and the accuracy gate take real tensors", null,
+                "return torch.view_as_real of it");
         for (var i = 0; i < values.Count; i++)
             graph.AddOutput(values[i], names?[i] ?? (values.Count == 1 ? "output" : $"output_{i}"));
     }

@@ -22,10 +22,11 @@ public sealed class GateTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private string Convert(string model, IReadOnlyList<InputSpec> inputs, string name)
+    private string Convert(string model, IReadOnlyList<InputSpec> inputs, string name, int? opset = null)
     {
         var path = Path.Combine(_directory, name + ".onnx");
-        using var result = ModelConverter.Convert(model, new ConvertOptions(inputs));
+        var options = new ConvertOptions(inputs);
+        using var result = ModelConverter.Convert(model, opset is int version ? options with { Opset = version } : options);
         result.WriteTo(path);
         return path;
     }
@@ -246,6 +247,47 @@ public sealed class GateTests : IDisposable
             new ValidateOptions { Inputs = inputs, BatchSizes = [24], Optional = [], Data = data });
         Assert.True(report.Passed, string.Join("; ", report.Runs.Select(r => r.Reason)));
         Assert.Equal(ModelForge.Model.Tensors.Npy.Read(Saved("output_2.npy")).Shape, report.Runs[0].Outputs[2].ExpectedShape);
+    }
+
+    /// <summary>
+    /// Deformable convolution end to end: ModelForge's DeformConv (opset 19) against the native reference's aten
+    /// substitute of torchvision::deform_conv2d, on the DCNv2 blocks of fixtures/torchvision (with a mask; without one,
+    /// stride 2, groups and offset groups) at generated inputs.
+    /// </summary>
+    [Theory]
+    [InlineData("deform_conv2d")]
+    [InlineData("deform_conv2d_groups")]
+    public void Converted_deform_conv2d_passes_the_gate(string fixture)
+    {
+        var model = RepoPaths.Fixture("torchvision", fixture, "model.pt");
+        InputSpec[] inputs = [InputSpec.Parse("x:float32[batch,4,7,7]")];
+
+        var (report, _, _) = Validate(model, Convert(model, inputs, fixture, opset: 19), inputs);
+
+        Assert.True(report.Passed, string.Join("; ", report.Runs.Select(r => r.Reason)));
+    }
+
+    /// <summary>
+    /// The same on fixtures/validate/deform_conv2d_ops.pt (dilation, padding and stride other than 1, a 3 x 2 kernel,
+    /// offset groups with and without a mask) at its saved offsets: random ones reaching past the image, and samples
+    /// planted on pixels, on -1 and on the size, half inside and far away.
+    /// </summary>
+    [Theory]
+    [InlineData("random")]
+    [InlineData("edges")]
+    public void Converted_deform_conv2d_passes_the_gate_at_offsets_past_the_edges(string caseName)
+    {
+        var model = RepoPaths.Fixture("validate", "deform_conv2d_ops.pt");
+        InputSpec[] inputs = [InputSpec.Parse("x:float32[batch,4,9,8]"), InputSpec.Parse("offset_a:float32[batch,24,5,5]"),
+            InputSpec.Parse("mask_a:float32[batch,12,5,5]"), InputSpec.Parse("offset_b:float32[batch,72,9,8]")];
+        var arrays = ModelForge.Model.Tensors.Npz.Read(RepoPaths.Fixture("validate", "deform_conv2d_ops", caseName + ".npz"));
+        var data = inputs.Select((spec, i) => (spec.Name, Tensor: arrays[$"input_{i}"])).ToDictionary(p => p.Name, p => p.Tensor);
+
+        var (report, _, _) = Validator.Run(model, Convert(model, inputs, "deform_conv2d_ops", opset: 19),
+            new ValidateOptions { Inputs = inputs, BatchSizes = [(int)data["x"].Shape[0]], Optional = [], Data = data });
+
+        Assert.True(report.Passed, string.Join("; ", report.Runs.Select(r => r.Reason)));
+        Assert.Equal(2, report.Runs[0].Outputs.Count);
     }
 
     [Fact]

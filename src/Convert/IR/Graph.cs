@@ -1,3 +1,4 @@
+using ModelForge.Core.Diagnostics;
 using ModelForge.TorchScript.Script;
 
 namespace ModelForge.Convert.IR;
@@ -25,8 +26,9 @@ public sealed class Value
     public Dim? SizeOf { get; internal set; }
 
     /// <summary>
-    /// For the result of <c>slice</c>/<c>select</c>: which part of which tensor it views, so that an in-place op on it
-    /// (<c>x[:, 2:4].fill_(v)</c>) can be written back into the base tensor.
+    /// For a value torch holds as a view of another tensor (<c>slice</c>, <c>select</c>, <c>transpose</c>, <c>view</c>, …):
+    /// how it views that tensor, so that an in-place op on it (<c>x[:, 2:4].fill_(v)</c>) can be written back into the
+    /// base tensor, or refused where it cannot.
     /// </summary>
     public ViewOf? View { get; set; }
 
@@ -35,6 +37,12 @@ public sealed class Value
     /// of a DequantizeLinear), so the lowering of the next quantized op knows the scale its input was rounded to.
     /// </summary>
     public Quantization? Quantized { get; set; }
+
+    /// <summary>
+    /// For a complex tensor (what <c>stft</c> and <c>view_as_complex</c> give): the graph carries it as real values with one more
+    /// trailing dim of 2 (real, imaginary), the layout of ONNX's DFT and STFT.
+    /// </summary>
+    public bool IsComplex { get; set; }
 
     public override string ToString() => $"%{Name}: {Type}";
 }
@@ -48,11 +56,33 @@ public sealed record Quantization(double[] Scales, long[] ZeroPoints, int Axis, 
     public bool PerTensor => Axis < 0;
 }
 
+/// <summary><see cref="Value.View"/>: the value shares <c>Base</c>'s storage in torch, so an in-place change of it changes <c>Base</c>.</summary>
+public abstract record ViewOf(Value Base);
+
 /// <summary>
-/// <see cref="Value.View"/>: the value is <c>Base</c> restricted to [<c>Start</c>, <c>End</c>) along <c>Axis</c> (static,
-/// normalized, step 1); <c>Squeezed</c> when that axis was removed (<c>select</c>).
+/// <c>Base</c> at the positions <c>Start</c>, <c>Start + Step</c>, … before <c>End</c> along <c>Axis</c> (static,
+/// normalized); <c>Squeezed</c> when that axis was removed (<c>select</c>).
 /// </summary>
-public sealed record ViewOf(Value Base, int Axis, long Start, long End, bool Squeezed);
+public sealed record RangeView(Value Base, int Axis, long Start, long End, bool Squeezed, long Step = 1) : ViewOf(Base);
+
+/// <summary>
+/// <c>Base</c> at the positions <c>Start</c>, <c>Start + Step</c>, … before <c>End</c> along <c>Axis</c>, bounds as
+/// <c>slice</c> takes them (0-d int64 values, known at run time or counting from the end of a dim known only then,
+/// clamped as in Python); no <c>End</c>: the one position <c>Start</c>, its axis removed (<c>select</c>).
+/// </summary>
+public sealed record StridedView(Value Base, int Axis, Value Start, Value? End, long Step) : ViewOf(Base);
+
+/// <summary><c>Base</c> with its dims in the order <c>Perm</c> (<c>transpose</c>, <c>permute</c>, <c>t</c>, <c>movedim</c>).</summary>
+public sealed record PermutedView(Value Base, long[] Perm) : ViewOf(Base);
+
+/// <summary><c>Base</c>'s elements in the same row-major order, another shape (<c>view</c>, <c>unsqueeze</c>, <c>squeeze</c>, <c>flatten</c>).</summary>
+public sealed record ReshapedView(Value Base) : ViewOf(Base);
+
+/// <summary>
+/// A view whose elements the converted graph cannot map back to <c>Base</c> (<c>expand</c>, <c>diagonal</c>, a
+/// <c>reshape</c> of a transposed tensor, …): <c>Op</c> at <c>Location</c> made it, and an in-place op on it is refused.
+/// </summary>
+public sealed record OpaqueView(Value Base, string Op, string Reason, SourceLocation Location) : ViewOf(Base);
 
 /// <summary>An ONNX attribute value: long, double, string, long[], double[], a tensor, or a subgraph (If branches, Loop body).</summary>
 public sealed record AttributeValue(object Value)

@@ -873,7 +873,8 @@ public sealed partial class Interpreter
         object? result;
         try
         {
-            result = CarryQuantization(context, args, handler(context, new OpArgs(context, args, keywords)));
+            result = CarryQuantization(context, args, CallWithComplex(context, handler, args, keywords));
+            Views.Record(op, args, result, location);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or OverflowException)
         {
@@ -890,6 +891,9 @@ public sealed partial class Interpreter
             args[0] is Value mutated && result is Value replacement && !ReferenceEquals(mutated, replacement))
         {
             _mutated[mutated] = replacement;
+            if (Views.ChangesOnlyTheView(op)) return result;
+            // The view's next in-place op (y.add_(1); y.mul_(2)) reads the replacement: it must write back too.
+            replacement.View ??= mutated.View;
             // A view (x[:, 2:4]) mutated in place changes the tensor it views, and that one's base in turn.
             for (var view = mutated.View; view is not null; view = view.Base.View)
             {

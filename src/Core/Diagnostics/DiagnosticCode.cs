@@ -48,6 +48,13 @@ public enum DiagnosticCode
     UnsupportedOpVariant = 2040,
     /// <summary>An op, or a form of it, that no ONNX opset ModelForge targets (13–20) can express: a matrix norm that needs singular values, say.</summary>
     NoOnnxEquivalent = 2041,
+    /// <summary>
+    /// An in-place op on a view whose change the converted graph cannot write back into the tensor viewed (an expanded
+    /// tensor, a diagonal, a reshape of a transposed tensor): refused rather than lost.
+    /// </summary>
+    InPlaceOnUnwritableView = 2042,
+    /// <summary>An aten op on a complex tensor that ModelForge does not lower (it lowers stft, istft, view_as_real and the shape ops Interpreter.Complex.cs adapts).</summary>
+    ComplexOpUnsupported = 2048,
 
     // MF3xxx: validation
     ReferenceFailed = 3001,
@@ -55,7 +62,7 @@ public enum DiagnosticCode
     CandidateUnavailable = 3003,
     /// <summary><c>modelforge build</c>: a converted artifact does not match the native model within the spec's tolerances.</summary>
     AccuracyGateFailed = 3004,
-    /// <summary>The TorchScript archive calls an operator libtorch does not provide (torchvision::nms, a custom C++ op): the native reference cannot load it, so the gate cannot run.</summary>
+    /// <summary>The TorchScript archive calls an operator libtorch does not provide and ModelForge has no substitute for (a custom C++ extension's op): the native reference cannot load it, so the gate cannot run.</summary>
     ReferenceOperatorMissing = 3005,
 
     // MF4xxx: packaging

@@ -78,8 +78,8 @@ public sealed class TorchScriptReference : IDisposable
                 $"{m.Operator.Split("::")[0]} library's native code) and ModelForge has no substitute for, so the accuracy gate cannot compare it",
                 model.Locate(m.Span),
                 "ModelForge's libtorch has PyTorch's own operators (aten, prim, quantized) and aten versions of " +
-                $"{string.Join(", ", TorchvisionSubstitutes.Operators.Order(StringComparer.Ordinal))}; converting still works where ModelForge " +
-                "lowers the op, but the model cannot be validated against native outputs yet")).ToList());
+                $"{string.Join(", ", TorchvisionSubstitutes.Operators.Order(StringComparer.Ordinal))}; other operators need their library's native " +
+                "code, which ModelForge does not load, so this model cannot be validated against native outputs (with the op written in torch operators, it can)")).ToList());
         return foreign.Count == 0 ? null : TorchvisionSubstitutes.WriteSubstitutedCopy(model, foreign);
     }
 

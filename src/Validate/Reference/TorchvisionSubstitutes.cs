@@ -10,7 +10,7 @@ namespace ModelForge.Validate.Reference;
 /// torchvision's operators for the native reference, whose libtorch has PyTorch's own operators only: a private copy of
 /// the archive in which every <c>ops.torchvision.NAME(…)</c> call goes to <c>NAME</c> in <c>torchvision_ops.py</c>,
 /// TorchScript versions of torchvision's CPU kernels written with aten ops (checked against real torchvision by
-/// <c>fixtures/validate/torchvision_ops</c>). The user's archive is never changed.
+/// <c>fixtures/validate/torchvision_ops</c> and <c>deform_conv2d_ops</c>). The user's archive is never changed.
 /// </summary>
 internal static class TorchvisionSubstitutes
 {

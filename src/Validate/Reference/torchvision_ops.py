@@ -2,7 +2,7 @@
 # TorchScript in the dialect of an archive's code/ files (dtypes as ScalarType numbers: 3 int32, 4 int64, 7 float64,
 # 11 bool), added to a private copy of the archive as __torch__.modelforge_torchvision_ops, whose ops.torchvision.NAME
 # calls are rewritten to call NAME here. Each public function has its torchvision op's schema and follows its CPU
-# kernel; fixtures/validate/torchvision_ops checks them against real torchvision.
+# kernel; fixtures/validate/torchvision_ops and deform_conv2d_ops check them against real torchvision.
 
 
 def nms(dets: Tensor,
@@ -250,3 +250,89 @@ def ps_roi_pool(input: Tensor,
       average = torch.div(torch.sum(region, [1, 2]), (h_end - h_start) * (w_end - w_start))
       _8 = torch.copy_(torch.select(torch.select(torch.select(output, 0, n), 1, ph), 1, pw), average)
   return (output, __torch__.modelforge_torchvision_ops._channel_mapping(output))
+
+
+def _deform_axis(out_size: int,
+    stride: int,
+    pad: int,
+    tap_shifts: Tensor,
+    shape: List[int],
+    offset: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+  # One axis of deform_conv2d's sampling points, [batch, offset_groups, taps, out_h, out_w]: out * stride - pad + the tap's
+  # shift (its row or column times the dilation; out laid out by `shape`), converted to the offset's dtype and plus the
+  # offset, as the kernel adds them. Returns the points, their floor and the next pixel (int64), and the weights of those two.
+  outs = torch.sub(torch.mul(torch.arange(out_size, dtype=4, device=ops.prim.device(offset)), stride), pad)
+  whole = torch.add(torch.reshape(outs, shape), torch.reshape(tap_shifts, [-1, 1, 1]))
+  points = torch.add(torch.to(whole, ops.prim.dtype(offset)), offset)
+  floor = torch.floor(points)
+  high_weight = torch.sub(points, floor)
+  low = torch.to(floor, 4)
+  return (points, low, torch.add(low, 1), torch.rsub(high_weight, 1.), high_weight)
+
+
+def _deform_corner(image: Tensor,
+    rows: Tensor,
+    columns: Tensor) -> Tensor:
+  # The pixels at (rows, columns), int64 [batch, offset_groups, taps, out_h, out_w], of image [batch, offset_groups,
+  # channels per offset group, height, width], as [batch, offset_groups, channels, taps, out_h, out_w]; 0 where the
+  # pixel is outside the image, which deform_conv2d's bilinear_interpolate does not read.
+  shape = torch.size(image)
+  height = shape[3]
+  width = shape[4]
+  inside = torch.logical_and(torch.logical_and(torch.ge(rows, 0), torch.lt(rows, height)), torch.logical_and(torch.ge(columns, 0), torch.lt(columns, width)))
+  places = torch.add(torch.mul(torch.clamp(rows, 0, height - 1), width), torch.clamp(columns, 0, width - 1))
+  samples = torch.size(places)
+  count = samples[2] * samples[3] * samples[4]
+  index = torch.expand(torch.reshape(places, [shape[0], shape[1], 1, count]), [shape[0], shape[1], shape[2], count])
+  values = torch.gather(torch.reshape(image, [shape[0], shape[1], shape[2], height * width]), 3, index)
+  values = torch.reshape(values, [shape[0], shape[1], shape[2], samples[2], samples[3], samples[4]])
+  return torch.where(torch.unsqueeze(inside, 2), values, torch.zeros_like(values))
+
+
+def deform_conv2d(input: Tensor,
+    weight: Tensor,
+    offset: Tensor,
+    mask: Tensor,
+    bias: Tensor,
+    stride_h: int,
+    stride_w: int,
+    pad_h: int,
+    pad_w: int,
+    dilation_h: int,
+    dilation_w: int,
+    groups: int,
+    offset_groups: int,
+    use_mask: bool) -> Tensor:
+  # torchvision's CPU kernel, in aten ops. Tap (i, j) of output pixel (y, x) samples its offset group's channels at
+  # (y * stride_h - pad_h + i * dilation_h + dy, x * stride_w - pad_w + j * dilation_w + dx), (dy, dx) at offset channels
+  # 2 * (i * kernel_w + j) and the next of the group's block: bilinearly, 0 for a point at or beyond -1 or the size,
+  # each corner outside the image counted 0; times the mask there (use_mask). The columns, [channel, tap] by pixel, are
+  # then a grouped matrix product with the weights, plus the bias.
+  batch = torch.size(input, 0)
+  channels = torch.size(input, 1)
+  height = torch.size(input, 2)
+  width = torch.size(input, 3)
+  out_channels = torch.size(weight, 0)
+  kernel_h = torch.size(weight, 2)
+  kernel_w = torch.size(weight, 3)
+  taps = kernel_h * kernel_w
+  out_h = torch.floordiv(height + 2 * pad_h - (dilation_h * (kernel_h - 1) + 1), stride_h) + 1
+  out_w = torch.floordiv(width + 2 * pad_w - (dilation_w * (kernel_w - 1) + 1), stride_w) + 1
+  tap = torch.arange(taps, dtype=4, device=ops.prim.device(input))
+  offsets = torch.reshape(offset, [batch, offset_groups, taps, 2, out_h, out_w])
+  y, y_low, y_high, hy, ly = __torch__.modelforge_torchvision_ops._deform_axis(out_h, stride_h, pad_h, torch.mul(torch.floor_divide(tap, kernel_w), dilation_h), [1, out_h, 1], torch.select(offsets, 3, 0))
+  x, x_low, x_high, hx, lx = __torch__.modelforge_torchvision_ops._deform_axis(out_w, stride_w, pad_w, torch.mul(torch.remainder(tap, kernel_w), dilation_w), [1, 1, out_w], torch.select(offsets, 3, 1))
+  image = torch.reshape(input, [batch, offset_groups, torch.floordiv(channels, offset_groups), height, width])
+  top_left = torch.mul(torch.unsqueeze(torch.mul(hy, hx), 2), __torch__.modelforge_torchvision_ops._deform_corner(image, y_low, x_low))
+  top_right = torch.mul(torch.unsqueeze(torch.mul(hy, lx), 2), __torch__.modelforge_torchvision_ops._deform_corner(image, y_low, x_high))
+  bottom_left = torch.mul(torch.unsqueeze(torch.mul(ly, hx), 2), __torch__.modelforge_torchvision_ops._deform_corner(image, y_high, x_low))
+  bottom_right = torch.mul(torch.unsqueeze(torch.mul(ly, lx), 2), __torch__.modelforge_torchvision_ops._deform_corner(image, y_high, x_high))
+  sampled = torch.add(torch.add(torch.add(top_left, top_right), bottom_left), bottom_right)
+  outside = torch.logical_or(torch.logical_or(torch.le(y, -1.), torch.ge(y, height)), torch.logical_or(torch.le(x, -1.), torch.ge(x, width)))
+  sampled = torch.where(torch.unsqueeze(outside, 2), torch.zeros_like(sampled), sampled)
+  if use_mask:
+    sampled = torch.mul(torch.unsqueeze(torch.reshape(mask, [batch, offset_groups, taps, out_h, out_w]), 2), sampled)
+  columns = torch.reshape(sampled, [batch, groups, torch.floordiv(channels, groups) * taps, out_h * out_w])
+  kernels = torch.reshape(weight, [groups, torch.floordiv(out_channels, groups), torch.floordiv(channels, groups) * taps])
+  output = torch.reshape(torch.matmul(kernels, columns), [batch, out_channels, out_h, out_w])
+  return torch.add(output, torch.reshape(bias, [1, out_channels, 1, 1]))

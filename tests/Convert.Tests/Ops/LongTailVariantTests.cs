@@ -24,6 +24,28 @@ public class LongTailVariantTests
         Assert.StartsWith(message, Assert.Single(e.Diagnostics).Message);
     }
 
+    /// <summary>
+    /// Complex tensors (carried as real [..., 2]) reach only istft, view_as_real and the shape ops adapted to the layout:
+    /// another op on one, a complex model output and istft's complex result are MF2048 naming what.
+    /// </summary>
+    [Theory]
+    [InlineData("stft_hann", "x:float32[batch,40]", "torch.view_as_real(z)", "torch.abs(z)", "aten::abs on a complex tensor is not supported")]
+    [InlineData("stft_hann", "x:float32[batch,40]", "torch.view_as_real(z)", "torch.pad(z, [1, 1], \"reflect\")",
+        "aten::pad in mode 'reflect' with the value None (only zero padding is) on a complex tensor")]
+    [InlineData("stft_hann", "x:float32[batch,40]", "return torch.view_as_real(z)", "return z", "the model returns a complex tensor")]
+    [InlineData("istft_hann", "x:float32[batch,9,11,2]", "None, window)", "None, window, True, False, None, None, True)", "aten::istft with return_complex=True")]
+    public void Complex_tensors_reach_only_the_ops_lowered_on_them(string fixture, string input, string original, string replacement, string message)
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, WithCodeReplaced(RepoPaths.Fixture("ops", fixture, "model.pt"), original, replacement));
+        var e = Throws(DiagnosticCode.ComplexOpUnsupported, () =>
+        {
+            using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse(input)]));
+        });
+        Assert.StartsWith(message, Assert.Single(e.Diagnostics).Message);
+    }
+
     [Theory]
     [InlineData("\"nuc\"")]
     [InlineData("2")]

@@ -22,9 +22,6 @@ public sealed class AudioTextFamilyTests
     /// <summary>Where conversion stops today (issue 18, not done yet): the code and what the message names.</summary>
     private static readonly Dictionary<string, (DiagnosticCode Code, string Names)> KnownStops = new()
     {
-        // HDemucs computes its spectrogram with stft/istft on complex tensors, which ModelForge does not lower.
-        ["audio/hdemucs_1x"] = (DiagnosticCode.UnsupportedOps, "aten::stft"),
-        ["audio/hdemucs_2x"] = (DiagnosticCode.UnsupportedOps, "aten::stft"),
         // Scripted Wav2Vec2Model checks attention_mask.size() != [batch, 1, length, length]: lists of run-time sizes.
         ["audio/wav2vec2_scripted_1x"] = (DiagnosticCode.UnsupportedConstruct, "comparison of a list of 4 and a list of 4"),
         ["audio/wav2vec2_scripted_2x"] = (DiagnosticCode.UnsupportedConstruct, "comparison of a list of 4 and a list of 4"),

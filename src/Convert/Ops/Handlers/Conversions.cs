@@ -55,7 +55,7 @@ internal static class CastByName
 /// <c>prim::NumToTensor(n)</c>: traced shape code turns ints into 0-d tensors. Static ints become constants
 /// (which arithmetic handlers fold), run-time ints are already 0-d graph values.
 /// </summary>
-[AtenOp("prim::NumToTensor", "aten::scalar_tensor")]
+[AtenOp("prim::NumToTensor")]
 internal static class NumToTensor
 {
     [Opset(13)]
@@ -67,6 +67,28 @@ internal static class NumToTensor
         DynamicInt dynamic => dynamic.Scalar,
         _ => a.Tensor(0),
     };
+}
+
+/// <summary>
+/// <c>torch.scalar_tensor(s, dtype)</c>: a 0-d tensor of dtype, else of torch's default float32, whatever s is (an int
+/// size too, unlike <c>prim::NumToTensor</c>, which keeps an int's int64).
+/// </summary>
+[AtenOp("aten::scalar_tensor")]
+internal static class ScalarTensor
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var type = a.Get(1, "dtype") is long scalarType && DataTypes.FromTorchScalarType(scalarType) is { } t ? t : DataType.Float32;
+        return a.Get(0) switch
+        {
+            long l => c.Scalar(l, type),
+            double d => c.Scalar(d, type),
+            bool b => c.Scalar(b ? 1 : 0, type),
+            DynamicInt dynamic => c.Cast(dynamic.Scalar, type),
+            _ => c.Cast(a.Tensor(0), type),
+        };
+    }
 }
 
 /// <summary>

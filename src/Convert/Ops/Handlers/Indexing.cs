@@ -10,8 +10,8 @@ namespace ModelForge.Convert.Ops.Handlers;
 
 /// <summary>
 /// <c>select(x, dim, index)</c> (what <c>x[:, 0]</c> or <c>x[-1]</c> traces to) → Gather with a 0-d index, which drops
-/// the dim; negative indices count from the end, and the index may be a run-time int. A static index into a static dim
-/// records the view (<see cref="Value.View"/>) for in-place writes.
+/// the dim; negative indices count from the end, and the index may be a run-time int. The result records the view it is
+/// (<see cref="Value.View"/>) for in-place writes: a range where the position is known, else the run-time index.
 /// </summary>
 [AtenOp("aten::select")]
 internal static class Select
@@ -29,12 +29,20 @@ internal static class Select
             Value v when !c.TryGetConstantInt64(v, out _) => v,
             _ => null,
         };
-        if (dynamic is not null) return c.Op("Gather", [x, c.Cast(dynamic, DataType.Int64)], type, ("axis", axis));
+        if (dynamic is not null)
+        {
+            var index = c.Cast(dynamic, DataType.Int64);
+            var picked = c.Op("Gather", [x, index], type, ("axis", axis));
+            picked.View = new StridedView(x, axis, index, End: null, Step: 1);
+            return picked;
+        }
         var i = a.Int(2, "index");
         var size = x.Type.Shape![axis].Value;
         if (size is { } n && i < 0) i += n;
-        var result = c.Op("Gather", [x, c.ScalarInt64(i)], type, ("axis", axis));
-        if (size is not null) result.View = new ViewOf(x, axis, i, i + 1, Squeezed: true);
+        var position = c.ScalarInt64(i);
+        var result = c.Op("Gather", [x, position], type, ("axis", axis));
+        // x[-1] of a dim known only at run time: the position is known only then.
+        result.View = i >= 0 ? new RangeView(x, axis, i, i + 1, Squeezed: true) : new StridedView(x, axis, position, End: null, Step: 1);
         return result;
     }
 }
@@ -42,8 +50,8 @@ internal static class Select
 /// <summary>
 /// <c>slice(x, dim, start, end, step)</c> (what <c>x[:, a:b:s]</c> traces to) → Slice. Bounds may be None, huge
 /// (<c>9223372036854775807</c> for "to the end"), negative or run-time ints, and clamp as in Python; a whole-dim slice
-/// is the input itself. Unit-step slices with static bounds (non-negative ones where the dim's size is known only at run
-/// time) record the view they are (<see cref="Value.View"/>), so an in-place op on them writes back into <c>x</c>.
+/// is the input itself. Every slice records the view it is (<see cref="Value.View"/>), so an in-place op on it writes
+/// back into <c>x</c>: a range where the bounds are known, else the bounds and step as run-time values.
 /// </summary>
 [AtenOp("aten::slice")]
 internal static class Slice
@@ -54,17 +62,20 @@ internal static class Slice
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        var axis = Shapes.NormalizeAxis(a.Int(1, "dim", 0), x.Type.Rank);
-        var step = a.Int(4, "step", 1);
-        var start = Bound(a.Get(2, "start"), 0L);
-        var end = Bound(a.Get(3, "end"), End);
+        return Lower(c, x, Shapes.NormalizeAxis(a.Int(1, "dim", 0), x.Type.Rank), Bound(a.Get(2, "start"), 0L), Bound(a.Get(3, "end"), End),
+            a.Int(4, "step", 1));
+    }
+
+    /// <summary><c>x[start:end:step]</c> along <paramref name="axis"/>, bounds static longs or <see cref="DynamicInt"/>s, with its view recorded.</summary>
+    public static Value Lower(OpContext c, Value x, int axis, object start, object end, long step)
+    {
         var size = x.Type.Shape![axis].Value;
         if (size is { } n && start is long s && end is long e)
         {
             var (from, to) = (Clamp(s, n), Clamp(e, n));
             if (from == 0 && to == n && step == 1) return x;
             var result = Static(c, x, axis, from, to, step);
-            if (step == 1) result.View = new ViewOf(x, axis, from, to, Squeezed: false);
+            result.View = new RangeView(x, axis, from, to, Squeezed: false, step);
             return result;
         }
         if (start is 0L && end is End && step == 1) return x;
@@ -73,13 +84,18 @@ internal static class Slice
         if (start is long first and >= 0 && end is long last and >= 0 && step == 1)
         {
             var view = Static(c, x, axis, first, last);
-            view.View = new ViewOf(x, axis, first, last, Squeezed: false);
+            view.View = new RangeView(x, axis, first, last, Squeezed: false);
             return view;
         }
         var shape = x.Type.Shape!.Select((d, i) => i == axis ? Shapes.Unknown() : d).ToArray();
-        return c.Op("Slice", [x, c.ShapeTensor([start]), c.ShapeTensor([end]), c.ConstInt64([axis]), c.ConstInt64([step])],
+        var sliced = c.Op("Slice", [x, c.ShapeTensor([start]), c.ShapeTensor([end]), c.ConstInt64([axis]), c.ConstInt64([step])],
             x.Type.WithShape(shape));
+        sliced.View = new StridedView(x, axis, Scalar(c, start), Scalar(c, end), step);
+        return sliced;
     }
+
+    private static Value Scalar(OpContext c, object bound) =>
+        bound is long l ? c.ScalarInt64(l) : c.Cast(((DynamicInt)bound).Scalar, DataType.Int64);
 
     /// <summary>A bound as a static long or a <see cref="DynamicInt"/>; None is <paramref name="none"/>.</summary>
     private static object Bound(object? bound, long none) => bound switch
@@ -106,21 +122,148 @@ internal static class Slice
 
 /// <summary>
 /// Writing an in-place result back into the tensor a view came from: <c>m[0:4, 2:4].fill_(1)</c> (Swin's shifted-window
-/// mask) changes <c>m</c>. The interpreter calls <see cref="WriteBack"/> for each level of <see cref="Value.View"/>.
+/// mask) changes <c>m</c>. Slices and selects record their views themselves; <see cref="Record"/> gives the results of
+/// the other ops that return views in torch theirs. The interpreter calls <see cref="WriteBack"/> for each level of
+/// <see cref="Value.View"/>, and refuses an in-place op on an <see cref="OpaqueView"/> rather than lose its change.
 /// </summary>
 internal static class Views
 {
-    /// <summary>The base tensor with the viewed range replaced by <paramref name="update"/>: Concat(before, update, after).</summary>
+    /// <summary>The aten ops whose result shares its first argument's storage in torch, besides slice, select and narrow.</summary>
+    private static readonly HashSet<string> ViewOps =
+    [
+        "aten::transpose", "aten::swapaxes", "aten::swapdims", "aten::permute", "aten::numpy_T", "aten::t", "aten::movedim",
+        "aten::moveaxis", "aten::view", "aten::view_as", "aten::unsqueeze", "aten::squeeze", "aten::reshape", "aten::reshape_as",
+        "aten::_reshape_alias", "aten::_reshape_from_tensor", "aten::flatten", "aten::unflatten", "aten::expand",
+        "aten::expand_as", "aten::broadcast_to", "aten::diagonal", "aten::unfold", "aten::as_strided", "aten::chunk",
+        "aten::split", "aten::split_with_sizes", "aten::unsafe_chunk", "aten::unsafe_split", "aten::unsafe_split_with_sizes",
+        "aten::tensor_split", "aten::hsplit", "aten::vsplit", "aten::dsplit", "aten::unbind",
+    ];
+
+    /// <summary>Ops that return a view, or a copy when the input's strides do not allow one: a view only of a tensor that is no view itself.</summary>
+    private static readonly HashSet<string> ViewOrCopyOps =
+        ["aten::reshape", "aten::reshape_as", "aten::_reshape_from_tensor", "aten::flatten", "aten::unflatten"];
+
+    /// <summary>In-place ops that change only the view's own shape (<c>x.unsqueeze_(0)</c>), not the elements it shares.</summary>
+    public static bool ChangesOnlyTheView(string op) => op is "aten::transpose_" or "aten::t_" or "aten::unsqueeze_" or "aten::squeeze_";
+
+    /// <summary>
+    /// Records on each tensor <paramref name="op"/> returned (one, or a list of pieces) the view of <paramref name="args"/>[0]
+    /// it is: permuted or reshaped where its node says how, opaque otherwise. A result that is the input itself, or
+    /// already has its view, is left as it is.
+    /// </summary>
+    public static void Record(string op, IReadOnlyList<object?> args, object? result, SourceLocation location)
+    {
+        if (!ViewOps.Contains(op) || args is not [Value x, ..]) return;
+        IEnumerable<object?> pieces = result is List<object?> list ? list : [result];
+        foreach (var piece in pieces)
+            if (piece is Value v && !ReferenceEquals(v, x) && v.View is null)
+                v.View = Of(op, x, v, location);
+    }
+
+    private static ViewOf Of(string op, Value x, Value result, SourceLocation location)
+    {
+        var node = result.Producer;
+        var fromX = node is not null && ReferenceEquals(node.Inputs.FirstOrDefault(), x);
+        if (fromX && node!.OpType == "Transpose") return new PermutedView(x, (long[])node.Attributes["perm"].Value);
+        if (fromX && node!.OpType is "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze")
+            return !ViewOrCopyOps.Contains(op) || x.View is null or ReshapedView ? new ReshapedView(x)
+                : new OpaqueView(x, op, $"it reshapes a {Kind(x.View)} tensor, which torch copies or views depending on its strides", location);
+        return new OpaqueView(x, op, op switch
+        {
+            "aten::expand" or "aten::expand_as" or "aten::broadcast_to" => "its elements repeat those of the tensor it expands",
+            "aten::diagonal" or "aten::unfold" or "aten::as_strided" => "its elements are scattered over the tensor it views",
+            _ when op.Contains("split") || op.Contains("chunk") => "its position in the tensor it splits is known only at run time",
+            _ => "the converted graph does not keep where its elements lie in the tensor it views",
+        }, location);
+    }
+
+    /// <summary>What <paramref name="view"/> makes of its base, for messages: "slice", "transposed", …</summary>
+    public static string Kind(ViewOf view) => view switch
+    {
+        RangeView or StridedView => "slice",
+        PermutedView => "transposed",
+        ReshapedView => "reshaped",
+        OpaqueView { Op: "aten::expand" or "aten::expand_as" or "aten::broadcast_to" } => "expanded",
+        OpaqueView opaque => $"{opaque.Op} view",
+        _ => view.GetType().Name,
+    };
+
+    /// <summary>The base tensor (<paramref name="view"/>'s Base as it is now) with the viewed elements replaced by <paramref name="update"/>.</summary>
     public static Value WriteBack(OpContext c, ViewOf view, Value update)
+    {
+        var source = view.Base;
+        update = c.Cast(update, source.Type.ElementType);
+        return view switch
+        {
+            RangeView { Step: 1 } range => Concat(c, range, update),
+            RangeView range => Scatter(c, source, range.Axis, update,
+                c.ConstInt64([.. Enumerable.Range(0, (int)Math.Max(0, (range.End - range.Start + range.Step - 1) / range.Step)).Select(k => range.Start + k * range.Step)])),
+            StridedView strided => Scatter(c, strided, update),
+            PermutedView permuted => Permute.Lower(c, update, Permute.Inverse(permuted.Perm)),
+            ReshapedView => c.Op("Reshape", [update, c.ShapeOf(source)], source.Type),
+            OpaqueView opaque => throw c.Error(DiagnosticCode.InPlaceOnUnwritableView,
+                $"{c.OpName} changes in place the result of {opaque.Op} at {opaque.Location.File}({opaque.Location.Line})" +
+                (opaque.Location.PythonSource is { } python ? $" (`{python.Trim()}`)" : "") +
+                $", a view of a {source.Type} tensor whose change ModelForge cannot write back: {opaque.Reason}; in torch the change reaches that tensor too",
+                $"compute the new values out of place and build the tensor from them (torch.cat, torch.where, index_put), or " +
+                $"call .clone() on the result of {opaque.Op} where the tensor it views must not change"),
+            _ => throw new ArgumentException($"view {view.GetType().Name}"),
+        };
+    }
+
+    /// <summary>Concat(before, update, after) along the range's axis.</summary>
+    private static Value Concat(OpContext c, RangeView view, Value update)
     {
         var (source, axis) = (view.Base, view.Axis);
         if (view.Squeezed) update = c.Unsqueeze(update, [axis]);
-        update = c.Cast(update, source.Type.ElementType);
         var pieces = new List<Value>();
         if (view.Start > 0) pieces.Add(Slice.Static(c, source, axis, 0, view.Start));
         pieces.Add(update);
         if (source.Type.Shape![axis].Value is not { } size || view.End < size) pieces.Add(Slice.Static(c, source, axis, view.End, long.MaxValue));
         return pieces.Count == 1 ? update : c.Op("Concat", pieces, source.Type, ("axis", axis));
+    }
+
+    /// <summary>
+    /// A view at run-time positions: Range(start, end, step) of the bounds normalized as Slice does (negative ones count
+    /// from the end, then clamped to [0, size]), or the one position of a select.
+    /// </summary>
+    private static Value Scatter(OpContext c, StridedView view, Value update)
+    {
+        var (source, axis) = (view.Base, view.Axis);
+        var scalar = TensorType.Scalar(DataType.Int64);
+        var size = source.Type.Shape![axis].Value is { } n ? c.ScalarInt64(n) : c.DimSize(source, axis);
+        var first = Position(c, view.Start, size);
+        Value last;
+        if (view.End is { } end) last = Position(c, end, size);
+        else
+        {
+            update = c.Unsqueeze(update, [axis]);
+            last = c.Op("Add", [first, c.ScalarInt64(1)], scalar);
+        }
+        return Scatter(c, source, axis, update, c.Op("Range", [first, last, c.ScalarInt64(view.Step)], TensorType.Of(DataType.Int64, Shapes.Unknown())));
+    }
+
+    /// <summary>ScatterElements of <paramref name="update"/> into <paramref name="source"/> at <paramref name="positions"/> (1-D) along <paramref name="axis"/>.</summary>
+    private static Value Scatter(OpContext c, Value source, int axis, Value update, Value positions)
+    {
+        var alongAxis = Enumerable.Range(0, source.Type.Rank).Select(i => i == axis ? -1L : 1L).ToArray();
+        var indexType = TensorType.Of(DataType.Int64).WithShape(update.Type.Shape);
+        var indices = c.Op("Expand", [c.Op("Reshape", [positions, c.ConstInt64(alongAxis)], TensorType.Of(DataType.Int64, source.Type.Rank)),
+            c.ShapeOf(update)], indexType);
+        return c.Op("ScatterElements", [source, indices, update], source.Type, ("axis", axis));
+    }
+
+    /// <summary>A slice bound as a position in [0, size]: size added to a negative one, then clamped.</summary>
+    private static Value Position(OpContext c, Value bound, Value size)
+    {
+        var scalar = TensorType.Scalar(DataType.Int64);
+        Value Add() => c.Op("Add", [bound, size], scalar);
+        // A static bound needs one side of the clamp only (and long.MaxValue, "to the end", must not meet an Add).
+        if (c.TryGetConstantInt64(bound, out var known))
+            return known >= 0 ? c.Op("Min", [bound, size], scalar) : c.Op("Max", [Add(), c.ScalarInt64(0)], scalar);
+        var negative = c.Op("Less", [bound, c.ScalarInt64(0)], TensorType.Scalar(DataType.Bool));
+        var fromEnd = c.Op("Where", [negative, Add(), bound], scalar);
+        return c.Op("Max", [c.Op("Min", [fromEnd, size], scalar), c.ScalarInt64(0)], scalar);
     }
 }
 
@@ -203,7 +346,7 @@ internal static class IndexPut
         if (layout.TorchOrder is { } perm)
         {
             // values broadcast against x[indices] as torch lays it out, then moved to the GatherND layout.
-            var inverse = Inverse(perm);
+            var inverse = Permute.Inverse(perm);
             var torchShape = c.Op("Gather", [movedShape, c.ConstInt64(perm)], movedShape.Type, ("axis", 0));
             var torchType = resultType.WithShape(perm.Select(p => layout.ResultShape[(int)p]).ToArray());
             updates = Permute.Lower(c, c.Op("Expand", [values, torchShape], torchType), inverse);
@@ -212,7 +355,7 @@ internal static class IndexPut
         var scattered = accumulate
             ? c.Op("ScatterND", [layout.Moved, layout.Stacked, updates], layout.Moved.Type, ("reduction", "add"))
             : c.Op("ScatterND", [layout.Moved, layout.Stacked, updates], layout.Moved.Type);
-        return layout.Front.Select((p, i) => p == i).All(same => same) ? scattered : Permute.Lower(c, scattered, Inverse(layout.Front));
+        return layout.Front.Select((p, i) => p == i).All(same => same) ? scattered : Permute.Lower(c, scattered, Permute.Inverse(layout.Front));
     }
 
     private static Value Masked(OpContext c, Value x, Value mask, Value values, bool accumulate)
@@ -225,13 +368,6 @@ internal static class IndexPut
         var condition = trailing == 0 ? mask : c.Unsqueeze(mask, Enumerable.Range(mask.Type.Rank, trailing).Select(i => (long)i).ToArray());
         var replacement = accumulate ? c.Op("Add", [x, scalar], x.Type) : scalar;
         return c.Op("Where", [condition, replacement, x], x.Type);
-    }
-
-    private static long[] Inverse(long[] perm)
-    {
-        var inverse = new long[perm.Length];
-        for (var i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
-        return inverse;
     }
 }
 
@@ -402,7 +538,7 @@ internal static class Diagonal
 
 /// <summary>
 /// <c>narrow(x, dim, start, length)</c> → Slice [start, start + length); a negative start counts from the end (a
-/// slice that ends at the end of a dim of unknown size runs to the end).
+/// slice that ends at the end of a dim of unknown size runs to the end). A view, as <see cref="Slice"/>'s.
 /// </summary>
 [AtenOp("aten::narrow")]
 internal static class Narrow
@@ -415,7 +551,7 @@ internal static class Narrow
         var (start, length) = (a.Int(2, "start"), a.Int(3, "length"));
         if (start < 0 && x.Type.Shape![axis].Value is { } size) start += size;
         var end = start < 0 && start + length == 0 ? long.MaxValue : start + length;
-        return Slice.Static(c, x, axis, start, end);
+        return Slice.Lower(c, x, axis, start, end, step: 1);
     }
 }
 
@@ -823,9 +959,9 @@ internal static class AsStrided
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        if (x.View is not null || x.Producer?.OpType is "Transpose" or "Expand")
+        if (x.View is not (null or ReshapedView) || x.Producer?.OpType is "Transpose" or "Expand")
             throw c.Error(DiagnosticCode.UnsupportedOpVariant,
-                $"aten::as_strided of a {(x.View is not null ? "slice" : x.Producer!.OpType == "Transpose" ? "transposed" : "expanded")} tensor {x.Type}: " +
+                $"aten::as_strided of a {(x.View is not null ? Views.Kind(x.View) : x.Producer!.OpType == "Transpose" ? "transposed" : "expanded")} tensor {x.Type}: " +
                 "in torch its storage is another tensor's, whose layout the converted graph does not keep",
                 "call as_strided on the tensor the view was taken from, with the strides adjusted");
         var sizes = a.SymInts(1, "size");

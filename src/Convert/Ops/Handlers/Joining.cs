@@ -89,11 +89,15 @@ internal static class Chunk
         return Split(c, x, axis, sizes);
     }
 
-    /// <summary>Split into pieces of <paramref name="sizes"/> along <paramref name="axis"/>: a list of tensors.</summary>
+    /// <summary>Split into pieces of <paramref name="sizes"/> along <paramref name="axis"/>: a list of tensors, each recording the range of x it views.</summary>
     public static List<object?> Split(OpContext c, Value x, int axis, long[] sizes)
     {
         var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i == axis ? Dim.Of(s) : d).ToArray())).ToArray();
-        return c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis)).Cast<object?>().ToList();
+        var pieces = c.OpMulti("Split", [x, c.ConstInt64(sizes)], types, ("axis", axis));
+        var start = 0L;
+        for (var i = 0; i < pieces.Count; start += sizes[i++])
+            pieces[i].View = new RangeView(x, axis, start, start + sizes[i], Squeezed: false);
+        return pieces.Cast<object?>().ToList();
     }
 
     /// <summary>
@@ -306,7 +310,7 @@ internal static class Stack
     }
 }
 
-/// <summary><c>unbind(x, dim)</c> → Split into size-1 pieces, each squeezed: a list of tensors (the dim must be static).</summary>
+/// <summary><c>unbind(x, dim)</c> → Split into size-1 pieces, each squeezed: a list of tensors (the dim must be static), each a view of x.</summary>
 [AtenOp("aten::unbind")]
 internal static class Unbind
 {
@@ -320,7 +324,12 @@ internal static class Unbind
         var pieces = c.OpMulti("Split", [x, c.ConstInt64(Enumerable.Repeat(1L, (int)count).ToArray())],
             Enumerable.Repeat(pieceType, (int)count).ToArray(), ("axis", axis));
         var squeezedType = x.Type.WithShape(x.Type.Shape!.Where((_, i) => i != axis).ToArray());
-        return pieces.Select(p => (object?)c.Op("Squeeze", [p, c.ConstInt64([axis])], squeezedType)).ToList();
+        return pieces.Select((p, i) =>
+        {
+            var piece = c.Op("Squeeze", [p, c.ConstInt64([axis])], squeezedType);
+            piece.View = new RangeView(x, axis, i, i + 1, Squeezed: true);
+            return (object?)piece;
+        }).ToList();
     }
 }
 

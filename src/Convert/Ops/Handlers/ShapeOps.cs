@@ -117,6 +117,14 @@ internal static class Permute
 
     public static Value Lower(OpContext c, Value x, long[] perm) =>
         c.Op("Transpose", [x], x.Type.WithShape(perm.Select(p => x.Type.Shape![(int)p]).ToArray()), ("perm", perm));
+
+    /// <summary>The permutation that undoes <paramref name="perm"/>.</summary>
+    public static long[] Inverse(long[] perm)
+    {
+        var inverse = new long[perm.Length];
+        for (var i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        return inverse;
+    }
 }
 
 /// <summary><c>numpy_T(x)</c> (<c>x.T</c>): reverses the order of all dims → Transpose.</summary>
