@@ -197,11 +197,12 @@ class TinyVgg(nn.Module):
 
     def forward(self, x):
         x = self.stem(x)
-        maps = [self.scale_weight.view(1, -1, 1, 1) * nn.functional.normalize(x)]
-        for layer in self.extra:
+        maps = OrderedDict()  # built item by item: torch.jit.script takes no generator expressions
+        maps["0"] = self.scale_weight.view(1, -1, 1, 1) * nn.functional.normalize(x)
+        for i, layer in enumerate(self.extra):
             x = layer(x)
-            maps.append(x)
-        return OrderedDict((str(i), m) for i, m in enumerate(maps))
+            maps[str(i + 1)] = x
+        return maps
 
 
 SSD_IMAGE = 96

@@ -8,11 +8,15 @@ namespace ModelForge.Convert.Interpret;
 public sealed partial class Interpreter
 {
     // A carried tensor whose shape changes in the body gets merged dims and the body runs again; merged dims only
-    // become unknown, so the second run already agrees. The third is a guard.
-    private const int MaxLoopBodyRuns = 3;
+    // become unknown, so the second run already agrees. A tensor the body changes in place is found in one run and
+    // carried from the next. The last run is a guard.
+    private const int MaxLoopBodyRuns = 4;
 
-    /// <summary>A variable carried through a run-time loop: its value before the loop as a graph value, and whether it is a Python int.</summary>
-    private sealed record LoopState(string Name, Value Initial, bool IsInt);
+    /// <summary>
+    /// A value carried through a run-time loop: its value before the loop as a graph value, whether it is a Python int, and
+    /// for a tensor from before the loop that the body changes in place (not a variable it assigns), that tensor.
+    /// </summary>
+    private sealed record LoopState(string Name, Value Initial, bool IsInt, Value? ChangedInPlace = null);
 
     /// <summary><c>for target in range(...)</c> with a run-time bound: ONNX Loop with that trip count.</summary>
     private Flow ExecuteRunTimeFor(ForStmt loop, IReadOnlyList<object?> bounds, Frame frame)
@@ -40,6 +44,28 @@ public sealed partial class Interpreter
         });
     }
 
+    /// <summary>
+    /// <c>for item in tensor</c> (torchvision's <c>for class_id in torch.unique(idxs)</c>): the tensor's slices along its first
+    /// dim, unrolled when that dim is static, else an ONNX Loop over its run-time size.
+    /// </summary>
+    private Flow ExecuteForOverTensor(ForStmt loop, Value tensor, Frame frame)
+    {
+        var span = loop.Iterable.Span;
+        var noKeywords = new Dictionary<string, object?>();
+        if (tensor.Type.Shape is not { Count: > 0 })
+            throw Unsupported(span, $"cannot iterate over {DescribeValue(tensor)}: only a tensor of known rank 1 or more is iterated, along its first dim");
+        var length = CallOp("aten::size", [tensor, 0L], noKeywords, span, frame);
+        if (length is long count)
+            return ExecuteUnrolled(loop, Enumerable.Range(0, (int)count).Select(i => CallOp("aten::select", [tensor, 0L, (long)i], noKeywords, span, frame)).ToList(), frame);
+        if (loop.Target is not NameExpr target)
+            throw Unsupported(loop.Target.Span, "a loop over a tensor whose length is only known at run time must bind one name");
+        return ExecuteRunTimeLoop(loop, loop.Body, frame, RunTimeOperand(length), null, (iteration, bodyFrame) =>
+        {
+            bodyFrame.Locals[target.Id] = CallOp("aten::select", [tensor, 0L, new DynamicInt(iteration)], noKeywords, span, bodyFrame);
+            return null;
+        });
+    }
+
     /// <summary>A <c>while</c> whose condition is only known at run time: ONNX Loop re-evaluating the condition after each run of the body.</summary>
     private Flow ExecuteRunTimeWhile(WhileStmt loop, Value condition, Frame frame)
     {
@@ -50,7 +76,8 @@ public sealed partial class Interpreter
     /// <summary>
     /// ONNX Loop: the body runs symbolically once into the Loop's body subgraph. The variables from before the loop that
     /// the body assigns are the loop-carried state (tensors; ints as int64 scalars; bools as bool scalars); any other
-    /// value the body changes, a list it grows or a tensor it changes in place is an error naming the loop.
+    /// value the body changes or a list it grows is an error naming the loop. A tensor from before the loop that the body
+    /// changes in place (<c>keep_mask[indices] = True</c>) is carried too.
     /// </summary>
     /// <param name="bindIteration">Binds the loop's own names from the iteration number; returns the condition to evaluate after the body, if any.</param>
     private Flow ExecuteRunTimeLoop(Stmt loop, IReadOnlyList<Stmt> body, Frame frame, Value? tripCount, Value? condition,
@@ -79,7 +106,8 @@ public sealed partial class Interpreter
                 for (var i = 0; i < states.Count; i++)
                 {
                     var input = graph.AddInput($"{graph.Name}/{states[i].Name}", types[i]);
-                    bodyFrame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(input) : input;
+                    if (states[i].ChangedInPlace is { } changed) _mutated[changed] = input;
+                    else bodyFrame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(input) : input;
                 }
                 var nextCondition = bindIteration(iteration, bodyFrame);
                 var flow = Execute(body, bodyFrame);
@@ -96,15 +124,22 @@ public sealed partial class Interpreter
 
             if (lists.Any(l => l.List.Count != l.Count))
                 throw Unsupported(loop.Span, "a list grows inside a loop whose trip count is only known at run time (ONNX Loop carries only tensors)");
-            if (MutatedOuterValues(bodyRun, bodyRun).Any())
-                throw Unsupported(loop.Span, "an in-place op inside a loop whose trip count is only known at run time changes a tensor from " +
-                                             "before the loop; assign the result to a variable instead");
+            var changedInPlace = MutatedOuterValues(bodyRun, bodyRun).Where(v => states.All(s => !ReferenceEquals(s.ChangedInPlace, v))).ToList();
+            if (changedInPlace.Count > 0)
+            {
+                if (run == MaxLoopBodyRuns)
+                    throw Unsupported(loop.Span, "the tensors a loop whose trip count is only known at run time changes in place do not settle");
+                states.AddRange(changedInPlace.Select((v, i) => new LoopState($"changed_in_place_{i}", v, false, v)));
+                types.AddRange(changedInPlace.Select(v => v.Type));
+                continue;
+            }
             foreach (var (name, before) in unchanged)
                 if (!Equals(Current(bodyRun.Locals[name], bodyRun), before))
                     throw Unsupported(loop.Span, $"'{name}' ({DescribeValue(before)}) changes inside a loop whose trip count is only known at run " +
                                                  "time; only tensors, ints and bools can be carried from one iteration to the next");
 
-            var outputs = states.Select(s => RunTimeOperand(Current(bodyRun.Locals[s.Name], bodyRun))).ToList();
+            var outputs = states.Select(s => s.ChangedInPlace is { } changed ? Resolve(changed, bodyRun.Mutated)
+                : RunTimeOperand(Current(bodyRun.Locals[s.Name], bodyRun))).ToList();
             for (var i = 0; i < states.Count; i++)
                 if (outputs[i].Type.ElementType != types[i].ElementType)
                     throw new ModelForgeException(DiagnosticCode.BranchTypeMismatch,
@@ -123,7 +158,8 @@ public sealed partial class Interpreter
             var node = _graph.AddNode("Loop", [tripCount, condition, .. states.Select(s => s.Initial)], types,
                 new SortedDictionary<string, AttributeValue>(StringComparer.Ordinal) { ["body"] = bodyRun.Graph }, context.Scope, loop.Span);
             for (var i = 0; i < states.Count; i++)
-                frame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(node.Outputs[i]) : node.Outputs[i];
+                if (states[i].ChangedInPlace is { } changed) _mutated[changed] = node.Outputs[i];
+                else frame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(node.Outputs[i]) : node.Outputs[i];
             return Flow.Normal;
         }
     }

@@ -73,12 +73,6 @@ public sealed partial class Interpreter
         return attributes;
     }
 
-    private bool TryAssignRestoredAttribute(Expr owner, string name, object? value, Frame frame)
-    {
-        if (Evaluate(owner, frame) is not ModuleValue module || !_restored.TryGetValue(module.Object, out var attributes)) return false;
-        attributes[name] = value;
-        return true;
-    }
 
     /// <summary>A pickled state as interpreter values: tensors become initializers named by <paramref name="path"/> and their position.</summary>
     private object? StateValue(object? raw, string path) => raw switch

@@ -31,8 +31,6 @@ public sealed partial class Interpreter
     private readonly Dictionary<Value, Value> _mutated = new(ReferenceEqualityComparer.Instance);
     private readonly List<UnsupportedCall> _unsupported = [];
     private readonly List<Diagnostic> _warnings = [];
-    // Module attributes scripted code assigned (self.x = v), by module instance.
-    private readonly Dictionary<PickleObject, Dictionary<string, object?>> _assignedAttributes = new(ReferenceEqualityComparer.Instance);
     private int _depth;
 
     public Interpreter(TorchScriptModel model, Graph graph, OpRegistry registry, int opset)
@@ -182,10 +180,13 @@ public sealed partial class Interpreter
             if (bounds.Any(b => b is DynamicInt)) return ExecuteRunTimeFor(loop, bounds, frame);
             return ExecuteUnrolled(loop, StaticRange(bounds, rangeCall.Span), frame);
         }
-        var items = Evaluate(loop.Iterable, frame) switch
+        var iterable = Evaluate(loop.Iterable, frame);
+        if (iterable is Value tensor) return ExecuteForOverTensor(loop, tensor, frame);
+        var items = iterable switch
         {
             List<object?> list => list.ToList(),
             TupleValue tuple => tuple.Items.ToList(),
+            List<KeyValuePair<object?, object?>> dict => dict.Select(e => e.Key).ToList(), // `for k in head_outputs` (RetinaNet)
             ModuleValue module => ModuleChildren(module).Cast<object?>().ToList(),
             var other => throw Unsupported(loop.Iterable.Span, $"cannot iterate over {DescribeValue(other)} at conversion time"),
         };
@@ -235,13 +236,19 @@ public sealed partial class Interpreter
         {
             undecided = e.Diagnostics[0].Message;
         }
+        WarnCheckAssumed(undecided, check);
+        return null;
+    }
+
+    /// <summary>MF2045 once per check: a check known only at run time that the converted graph takes to pass.</summary>
+    private void WarnCheckAssumed(string undecided, SourceSpan check)
+    {
         var location = _model.Locate(check);
         if (_warnings.All(w => w.Location != location))
             _warnings.Add(new Diagnostic(DiagnosticCode.RunTimeCheckAssumed,
                 $"a check that raises when it fails is only known at run time ({undecided}); it is taken to pass, as tracing would",
                 location, "ONNX graphs cannot raise: the converted model computes on as if the check passed, so give it only " +
                           "inputs this check accepts", DiagnosticSeverity.Warning));
-        return null;
     }
 
     private static bool AlwaysRaises(IReadOnlyList<Stmt> body) =>
@@ -298,10 +305,8 @@ public sealed partial class Interpreter
                     throw Unsupported(target.Span, $"cannot unpack {items.Count} values into {targets.Count} names");
                 for (var i = 0; i < targets.Count; i++) Assign(targets[i], items[i], frame);
                 break;
-            case AttributeExpr { Target: var owner, Name: var attribute } when TryAssignRestoredAttribute(owner, attribute, value, frame):
-                break;
             case AttributeExpr { Target: var owner, Name: var attribute } when Evaluate(owner, frame) is ModuleValue module:
-                AssignModuleAttribute(module, attribute, value, target.Span);
+                AssignAttribute(module, attribute, value, target.Span);
                 break;
             case SubscriptExpr { Target: var container, Index: var indexExpr }
                 when Evaluate(container, frame) is List<object?> list && Evaluate(indexExpr, frame) is long index:
@@ -389,22 +394,9 @@ public sealed partial class Interpreter
         };
     }
 
-    /// <summary>
-    /// <c>self.corr_pyramid = [corr_volume]</c> (torchvision's scripted RAFT): later reads of the attribute in this run see
-    /// the value. Not inside a run-time <c>if</c> or loop, whose subgraphs cannot carry a module's state out.
-    /// </summary>
-    private void AssignModuleAttribute(ModuleValue module, string name, object? value, SourceSpan span)
-    {
-        if (_graph.Parent is not null)
-            throw Unsupported(span, $"module attribute '{name}' is assigned inside an `if` or loop whose condition is only known at run time");
-        if (!_assignedAttributes.TryGetValue(module.Object, out var attributes))
-            _assignedAttributes[module.Object] = attributes = new Dictionary<string, object?>(StringComparer.Ordinal);
-        attributes[name] = value;
-    }
-
     private object? ModuleAttribute(ModuleValue module, string name, SourceSpan span)
     {
-        if (_assignedAttributes.TryGetValue(module.Object, out var assigned) && assigned.TryGetValue(name, out var set)) return set;
+        if (_assigned.TryGetValue(module.Object, out var assigned) && assigned.TryGetValue(name, out var set)) return set;
         object? raw = null;
         if (module.Object.State is PickleDict state ? !state.TryGetValue(name, out raw)
             : RestoredAttributes(module) is not { } restored || !restored.TryGetValue(name, out raw))
@@ -565,6 +557,9 @@ public sealed partial class Interpreter
 
         if (path.StartsWith("__torch__.", StringComparison.Ordinal) && _model.ResolveFunction(path) is { } scriptFunction)
             return Invoke(scriptFunction, frame.Self, isMethod: false, args, keywords, path);
+        // `CLASS.__new__(CLASS)`, then `(obj).__init__(...)`: an instance of a TorchScript class (torchvision's ImageList).
+        if (path.StartsWith("__torch__.", StringComparison.Ordinal) && path.EndsWith(".__new__", StringComparison.Ordinal))
+            return NewObject(path[..^".__new__".Length]);
 
         switch (path)
         {
@@ -604,6 +599,12 @@ public sealed partial class Interpreter
             _ => path,
         };
         if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, frame, out var folded)) return folded;
+        // len(tensor) (scripted zip() over tensors): the size of its first dim.
+        if (op == "aten::len" && args is [Value sized]) return CallOp("aten::size", [sized, 0L], keywords, call.Span, frame);
+        // min(k, x.size(0)) with a size known only at run time (torchvision's _topk_min): a run-time int.
+        if (op is "prim::min" or "prim::max" && args is [long or DynamicInt, long or DynamicInt])
+            return new DynamicInt(ControlFlowContext(op, call.Span, frame).Op(op == "prim::min" ? "Min" : "Max",
+                [RunTimeOperand(args[0]), RunTimeOperand(args[1])], TensorType.Scalar(DataType.Int64)));
         return CallOp(op, args, keywords, call.Span, frame);
     }
 
@@ -613,14 +614,15 @@ public sealed partial class Interpreter
     /// </summary>
     private bool IsInstance(object? value, object? type, SourceSpan span) => type switch
     {
-        Namespace { Path: "Tensor" } => value is Value,
+        TupleValue types => types.Items.Any(t => IsInstance(value, t, span)),   // isinstance(boxes, (list, tuple)) (torchvision)
+        Namespace { Path: "Tensor" or "torch.Tensor" } => value is Value,
         Namespace { Path: "int" } => value is long or DynamicInt,
         Namespace { Path: "float" } => value is double,
         Namespace { Path: "bool" } => value is bool,
         Namespace { Path: "str" } => value is string,
-        TypeValue { Text: "List[...]" } => value is List<object?>,
-        TypeValue { Text: "Tuple[...]" } => value is TupleValue,
-        TypeValue { Text: "Dict[...]" } => value is List<KeyValuePair<object?, object?>>,
+        Namespace { Path: "list" } or TypeValue { Text: ['L', 'i', 's', 't', ..] } => value is List<object?>,
+        Namespace { Path: "tuple" } or TypeValue { Text: ['T', 'u', 'p', 'l', 'e', ..] } => value is TupleValue,
+        Namespace { Path: "dict" } or TypeValue { Text: ['D', 'i', 'c', 't', ..] } => value is List<KeyValuePair<object?, object?>>,
         _ => throw Unsupported(span, $"isinstance() with the type {(type is Namespace ns ? ns.Path : DescribeValue(type))}"),
     };
 
@@ -662,6 +664,15 @@ public sealed partial class Interpreter
                 or "prim::is_mkldnn" or "prim::is_meta" or "prim::requires_grad" or "aten::is_pinned" or "prim::is_quantized")
                 args = [nested.Dense];
         }
+        // torch._assert(condition, message): as an assert statement; a condition known only at run time is taken to hold,
+        // with the warning of a check that only raises (DecideCheck): the converted graph is for inputs the model accepts.
+        if (op == "aten::_assert" && args is [var condition, ..])
+        {
+            if (condition is false)
+                throw Unsupported(span, "an assert in the model fails for the declared inputs" + (args is [_, string message] ? $": {message}" : ""));
+            if (condition is not true) WarnCheckAssumed($"torch._assert of {DescribeValue(condition)}", span);
+            return true;
+        }
         if (op == "aten::dim" && args is [Value { Type.Shape: { } shape }])
         {
             result = (long)shape.Count;
@@ -684,9 +695,10 @@ public sealed partial class Interpreter
             result = elementType.IsFloatingPoint();
             return true;
         }
-        if (op is "aten::is_grad_enabled" or "aten::is_autocast_enabled" && args.Count == 0)
+        // The converted model runs scripted, never traced (torchvision's `if torchvision._is_tracing()`: its eager path).
+        if (op is "aten::is_grad_enabled" or "aten::is_autocast_enabled" or "aten::_get_tracing_state" or "aten::is_scripting" && args.Count == 0)
         {
-            result = false;
+            result = op == "aten::is_scripting";
             return true;
         }
         if (op == "prim::device" && args is [Value])
@@ -714,8 +726,9 @@ public sealed partial class Interpreter
             case ("aten::__is__" or "aten::__isnot__", [Value left, Value right]):
                 result = ReferenceEquals(Resolve(left), Resolve(right)) == (op == "aten::__is__");
                 return true;
-            // `mask is not None` on a tensor input (an Optional[Tensor] parameter that was given one).
-            case ("aten::__is__" or "aten::__isnot__", [Value, null] or [null, Value]):
+            // `mask is not None` on a tensor input (an Optional[Tensor] parameter that was given one), `self.map_levels is None`
+            // on an object attribute (MultiScaleRoIAlign's LevelMapper, set by a run before saving).
+            case ("aten::__is__" or "aten::__isnot__", [Value or ModuleValue, null] or [null, Value or ModuleValue]):
                 result = op == "aten::__isnot__";
                 return true;
             case ("aten::len", [List<object?> list]): result = (long)list.Count; return true;
@@ -724,6 +737,8 @@ public sealed partial class Interpreter
             // hooks, so the default, an empty dict, is what it counts.
             case ("aten::len", [List<KeyValuePair<object?, object?>> dict]): result = (long)dict.Count; return true;
             case ("aten::append", [List<object?> list, var item]): list.Add(item); result = list; return true;
+            // p.extend([p6, p7]) (torchvision's LastLevelP6P7).
+            case ("aten::extend", [List<object?> list, List<object?> items]): list.AddRange(items); return true;
             // list(xs) copies; insert, pop, del xs[i] and xs[i] = v change the list itself, as in Python.
             case ("aten::list", [List<object?> items]): result = new List<object?>(items); return true;
             case ("aten::insert", [List<object?> list, long at, var item]):
@@ -758,6 +773,17 @@ public sealed partial class Interpreter
             case ("aten::copy", [List<object?> list]): result = new List<object?>(list); return true;
             // Dicts of scripted code (IntermediateLayerGetter: `out = {}`, `if name in self.return_layers`, `out[k] = x`).
             case ("aten::dict", []): result = new List<KeyValuePair<object?, object?>>(); return true;
+            // OrderedDict([(str(i), v) for i, v in enumerate(output)]) (torchvision's SSD backbones); d.keys(), d.values(), d.items().
+            case ("aten::dict", [List<object?> pairs]) when pairs.All(p => p is TupleValue { Items.Count: 2 }):
+                var built = new List<KeyValuePair<object?, object?>>();
+                foreach (var pair in pairs.Cast<TupleValue>()) SetItem(built, pair.Items[0], pair.Items[1]);
+                result = built;
+                return true;
+            case ("aten::keys", [List<KeyValuePair<object?, object?>> dict]): result = dict.Select(e => e.Key).ToList(); return true;
+            case ("aten::values", [List<KeyValuePair<object?, object?>> dict]): result = dict.Select(e => Current(e.Value)).ToList(); return true;
+            case ("aten::items", [List<KeyValuePair<object?, object?>> dict]):
+                result = dict.Select(e => (object?)new TupleValue([e.Key, Current(e.Value)])).ToList();
+                return true;
             case ("aten::__contains__", [List<KeyValuePair<object?, object?>> dict, string or long]):
                 result = dict.Any(e => Equals(e.Key, args[1]));
                 return true;
@@ -766,9 +792,7 @@ public sealed partial class Interpreter
                 result = found >= 0 ? Current(dict[found].Value) : throw Unsupported(span, $"key {DescribeValue(args[1])} is not in the dict");
                 return true;
             case ("aten::_set_item", [List<KeyValuePair<object?, object?>> dict, string or long, var item]):
-                var slot = dict.FindIndex(e => Equals(e.Key, args[1]));
-                if (slot >= 0) dict[slot] = new(args[1], item);
-                else dict.Add(new(args[1], item));
+                SetItem(dict, args[1], item);
                 result = dict;
                 return true;
         }
@@ -863,6 +887,14 @@ public sealed partial class Interpreter
         if (binary is null || args.Count != 2 || !PythonOps.TryBinary(binary, args[0], args[1], out result)) return false;
         if (binary is "&" or "|" or "^" && args[0] is bool && args[1] is bool) result = (long)result! != 0;
         return true;
+    }
+
+    /// <summary><c>d[key] = item</c>: replaces the key's value in place, or adds the key at the end (insertion order).</summary>
+    private static void SetItem(List<KeyValuePair<object?, object?>> dict, object? key, object? item)
+    {
+        var slot = dict.FindIndex(e => Equals(e.Key, key));
+        if (slot >= 0) dict[slot] = new(key, item);
+        else dict.Add(new(key, item));
     }
 
     /// <summary>range() as a list; outside a for loop's header (where a run-time bound gives an ONNX Loop) its bounds must be static.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ModelForge.Convert;
+using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.Model.Tensors;
 
@@ -11,7 +12,10 @@ namespace ModelForge.Validate.Tests.Families;
 /// mask-paste loop) and Keypoint R-CNN (its keypoint decoding), traced by PyTorch 1.13 and by 2.6. Each converts, and the
 /// accuracy gate passes at 1e-3 on the image PyTorch saw: libtorch (with the torchvision substitutes) as reference,
 /// ONNX Runtime as candidate, the number of detections first, then the values. The reference kept as many detections as
-/// PyTorch did (outputs.npz).
+/// PyTorch did (outputs.npz). The same detectors scripted (`*_scripted_*`: torch.jit.script of the detector inside the
+/// serving wrapper of generate.py, which takes the image batch and returns the first image's detections as a tuple) go
+/// the same way (SSD300, SSDlite, RetinaNet, FCOS), except the ones in <see cref="KnownStops"/> (the R-CNNs), whose conversion stops
+/// with the diagnostic given there.
 /// </summary>
 public sealed class DetectionTests : IDisposable
 {
@@ -25,13 +29,34 @@ public sealed class DetectionTests : IDisposable
 
     public static TheoryData<string> Fixtures() => new(FixtureNames());
 
+    private static readonly (DiagnosticCode, string) RoiHeadsSplit =
+        (DiagnosticCode.ShapeMismatch, "aten::split cannot be lowered for arguments (a tensor float32[*], a list of 1): rank unknown");
+
+    /// <summary>Where conversion of a scripted detector stops today (issue 18, not done yet): the code and what the message names.</summary>
+    private static readonly Dictionary<string, (DiagnosticCode Code, string Names)> KnownStops = new()
+    {
+        // The R-CNNs: BoxCoder.decode reshapes its result to [n, -1, 4] only `if box_sum > 0`, a run-time `if` whose
+        // branches leave ranks 3 and 2, so the ONNX If's output has no known rank, and RoIHeads.postprocess_detections
+        // cannot split it per image. (SSD, SSDlite, RetinaNet and FCOS decode without that `if`.)
+        ["fasterrcnn_mobilenet_v3_large_fpn_scripted_1x"] = RoiHeadsSplit,
+        ["fasterrcnn_mobilenet_v3_large_fpn_scripted_2x"] = RoiHeadsSplit,
+        ["fasterrcnn_resnet50_fpn_scripted_1x"] = RoiHeadsSplit,
+        ["fasterrcnn_resnet50_fpn_scripted_2x"] = RoiHeadsSplit,
+        ["fasterrcnn_resnet50_fpn_v2_scripted_1x"] = RoiHeadsSplit,
+        ["fasterrcnn_resnet50_fpn_v2_scripted_2x"] = RoiHeadsSplit,
+        ["maskrcnn_resnet50_fpn_scripted_1x"] = RoiHeadsSplit,
+        ["maskrcnn_resnet50_fpn_scripted_2x"] = RoiHeadsSplit,
+        ["keypointrcnn_resnet50_fpn_scripted_1x"] = RoiHeadsSplit,
+        ["keypointrcnn_resnet50_fpn_scripted_2x"] = RoiHeadsSplit,
+    };
+
     [Fact]
-    public void Every_model_of_the_family_has_a_fixture_of_both_PyTorch_generations()
+    public void Every_model_of_the_family_has_a_traced_and_a_scripted_fixture_of_both_PyTorch_generations()
     {
         string[] models = ["fasterrcnn_mobilenet_v3_large_fpn", "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2",
             "retinanet_resnet50_fpn", "fcos_resnet50_fpn", "ssd300_vgg16", "ssdlite320_mobilenet_v3_large",
             "maskrcnn_resnet50_fpn", "keypointrcnn_resnet50_fpn"];
-        var expected = models.SelectMany(m => new[] { m + "_1x", m + "_2x" }).Order();
+        var expected = models.SelectMany(m => new[] { m + "_1x", m + "_2x", m + "_scripted_1x", m + "_scripted_2x" }).Order();
         Assert.Equal(expected, FixtureNames());
     }
 
@@ -46,6 +71,13 @@ public sealed class DetectionTests : IDisposable
         var (atol, rtol) = (tolerance.GetProperty("atol").GetDouble(), tolerance.GetProperty("rtol").GetDouble());
         var model = Path.Combine(folder, "model.pt");
         var onnx = Path.Combine(_directory, fixture + ".onnx");
+        if (KnownStops.TryGetValue(fixture, out var stop))
+        {
+            var error = Assert.Throws<ModelForgeException>(() => ModelConverter.Convert(model, new ConvertOptions([input])));
+            Assert.Equal(stop.Code, error.Code);
+            Assert.True(error.Message.Contains(stop.Names, StringComparison.Ordinal), error.Message);
+            return;
+        }
         using (var result = ModelConverter.Convert(model, new ConvertOptions([input]))) result.WriteTo(onnx);
 
         var (report, _, _) = Validator.Run(model, onnx, new ValidateOptions

@@ -92,8 +92,8 @@ internal static class ScalarTensor
 }
 
 /// <summary>
-/// <c>float(t)</c> of a one-element constant tensor (a quantized model's QuantStub reads its scale buffer so): a Python
-/// float at conversion time. A run-time value cannot become one, since ONNX has no Python floats.
+/// <c>float(t)</c> of a one-element tensor known at conversion time (a constant: a quantized model's QuantStub reads its scale buffer so;
+/// or computed from constants and static dims only): a Python float. A run-time value cannot become one, since ONNX has no Python floats.
 /// </summary>
 [AtenOp("aten::Float", "aten::FloatImplicit")]
 internal static class ToPythonFloat
@@ -103,7 +103,7 @@ internal static class ToPythonFloat
     {
         if (a.Get(0) is double or long) return a.Float(0);
         var x = a.Tensor(0);
-        return x.Constant switch
+        return (x.Constant ?? ConstantFoldingPass.Evaluate(x)) switch
         {
             { ElementCount: 1, ElementType: DataType.Float32 } f => (double)BitConverter.ToSingle(f.Bytes.Span),
             { ElementCount: 1, ElementType: DataType.Float64 } d => BitConverter.ToDouble(d.Bytes.Span),
@@ -182,7 +182,8 @@ internal static class ToInt
 }
 
 /// <summary>
-/// <c>t.item()</c> of a one-element tensor: a Python number when the tensor is a constant; else an integer or bool tensor
+/// <c>t.item()</c> of a one-element tensor: a Python number when the tensor is a constant or computed from constants and
+/// static dims only; else an integer or bool tensor
 /// gives a run-time int and a floating-point one its 0-d value, which arithmetic with tensors of its kind treats as torch
 /// treats the Python float.
 /// </summary>
@@ -193,13 +194,14 @@ internal static class Item
     private static object? V13(OpContext c, OpArgs a)
     {
         var x = a.Tensor(0);
-        if (x.Constant is { ElementCount: 1 } constant)
+        // A constant, or computed from constants and static dims only (a scripted detector's resize scale from the image's shape).
+        if ((x.Constant ?? ConstantFoldingPass.Evaluate(x)) is { ElementCount: 1 } constant)
             return constant.ElementType switch
             {
                 DataType.Float32 => (double)BitConverter.ToSingle(constant.Bytes.Span),
                 DataType.Float64 => BitConverter.ToDouble(constant.Bytes.Span),
                 DataType.Bool => constant.Bytes.Span[0] != 0,
-                _ when c.TryGetConstantInt64(x, out var integer) => integer,
+                var type when type.IsInteger() && FoldTensor.Cast(FoldTensor.From(constant), DataType.Int64) is { } integer => integer.Longs()[0],
                 _ => Scalar(c, x),
             };
         return x.Type.ElementType.IsFloatingPoint() ? Scalar(c, x) : new DynamicInt(c.Cast(Scalar(c, x), DataType.Int64));
