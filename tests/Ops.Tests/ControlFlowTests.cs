@@ -1,5 +1,6 @@
 using ModelForge.Convert;
 using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
 using ModelForge.Ops.Tests.Infrastructure;
 using ModelForge.Validate.Reference;
 using ModelForge.Validate.Runtime;
@@ -49,6 +50,45 @@ public sealed class ControlFlowTests
         Assert.Equal(2 + carried, body.Input.Count);
         Assert.Equal(1 + carried, body.Output.Count);
         AssertOnnxRuntimeLoads(model);
+    }
+
+    [Fact]
+    public void A_list_a_run_time_loop_appends_to_is_the_loops_scan_output()
+    {
+        using var result = ModelConverter.Convert(RepoPaths.Fixture("models", "scripted_loop_append_small", "model.pt"),
+            new ConvertOptions([InputSpec.Parse("x:float32[batch,6]")]));
+        var loop = Assert.Single(result.Graph.Nodes, n => n.OpType == "Loop");
+        Assert.Equal(2, loop.Inputs.Count); // nothing carried: the trip count min(len(x), len(x * 2)) and no condition
+        Assert.Equal("float32[?,8]", Assert.Single(loop.Outputs).Type.ToString()); // one [8] row per iteration, stacked
+        var body = (Graph)loop.Attributes["body"].Value;
+        Assert.Equal(2, body.Outputs.Count); // the condition and the appended row
+    }
+
+    [Theory]
+    [InlineData(14)]
+    [InlineData(17)]
+    public void An_empty_input_guard_whose_branches_leave_two_ranks_gives_the_empty_branch_the_other_rank(int opset)
+    {
+        using var result = ModelConverter.Convert(RepoPaths.Fixture("models", "scripted_if_rank_guard_small", "model.pt"),
+            new ConvertOptions([InputSpec.Parse("x:float32[batch,6]")], opset));
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal(DiagnosticCode.BranchRankAssumedEmpty, warning.Code);
+        Assert.Contains("'y0' has rank 3 after the then-branch and 2 after the else-branch", warning.Message);
+        Assert.Contains("if n > 0:", warning.Location!.PythonSource);
+        var node = Assert.Single(result.Graph.Nodes, n => n.OpType == "If");
+        Assert.Equal("float32[?,?,4]", Assert.Single(node.Outputs).Type.ToString()); // rank 3 for the code after the If
+        var otherwise = (Graph)node.Attributes["else_branch"].Value;
+        var reshape = Assert.Single(otherwise.Nodes, n => n.OpType == "Reshape");
+        Assert.Equal(1L, reshape.Attributes["allowzero"].Value); // a non-empty tensor there fails at run time
+    }
+
+    [Fact]
+    public void Below_opset_14_an_empty_input_guard_with_two_ranks_names_the_opset_it_needs()
+    {
+        var error = Assert.Throws<ModelForgeException>(() => ModelConverter.Convert(
+            RepoPaths.Fixture("models", "scripted_if_rank_guard_small", "model.pt"), new ConvertOptions([InputSpec.Parse("x:float32[batch,6]")], 13)));
+        Assert.Equal(DiagnosticCode.OpsetTooLow, error.Code);
+        Assert.Contains("needs opset ≥ 14, target is 13", error.Message);
     }
 
     [Fact]

@@ -18,8 +18,8 @@ public sealed partial class Interpreter
     /// <summary>One branch run symbolically: its subgraph, its locals and in-place rebindings afterwards, how it ended.</summary>
     private sealed record Branch(Graph Graph, Dictionary<string, object?> Locals, Dictionary<Value, Value> Mutated, Flow Flow, object? ReturnValue);
 
-    /// <summary>One If output: the value each branch gives.</summary>
-    private sealed record BranchOutput(Value Then, Value Else);
+    /// <summary>One If output: the value each branch gives, and what it is (for diagnostics).</summary>
+    private sealed record BranchOutput(Value Then, Value Else, string What);
 
     /// <summary>
     /// An <c>if</c> whose condition is only known at run time becomes ONNX If. Both branches run symbolically, each into
@@ -63,6 +63,9 @@ public sealed partial class Interpreter
             bindings.Add(o => frame.ReturnValue = ThrowIfConflict(merged(o)));
         }
 
+        if (EmptyCaseOf(conditional.Condition) is { } emptyIsElse)
+            for (var i = 0; i < outputs.Count; i++)
+                outputs[i] = AlignRanks(outputs[i], emptyIsElse ? otherwise.Graph : then.Graph, emptyIsElse, context, conditional);
         foreach (var output in outputs)
         {
             then.Graph.AddSubgraphOutput(output.Then, then.Graph.Name);
@@ -167,7 +170,7 @@ public sealed partial class Interpreter
             if (index < 0)
             {
                 index = outputs.Count;
-                outputs.Add(new BranchOutput(thenValue, elseValue));
+                outputs.Add(new BranchOutput(thenValue, elseValue, what));
             }
             return o => isInt ? new DynamicInt(o[index]) : o[index];
         }
@@ -207,6 +210,59 @@ public sealed partial class Interpreter
     private object? ThrowIfConflict(object? value) =>
         value is BranchConflict conflict ? throw new ModelForgeException(conflict.Code, conflict.Message, _model.Locate(conflict.Span),
             "make both branches give a tensor of the same dtype (or move the code after the `if` into each branch)") : value;
+
+    /// <summary>
+    /// Whether an <c>if</c> is an empty-input guard, and which branch is the empty case: true (the else-branch) for
+    /// <c>n > 0</c>, <c>n != 0</c> and <c>n >= 1</c>; false (the then-branch) for <c>n == 0</c>, <c>n &lt;= 0</c> and
+    /// <c>n &lt; 1</c>; null for any other condition. Scripted code spells them <c>torch.gt(n, 0)</c> and so on.
+    /// </summary>
+    private static bool? EmptyCaseOf(Expr condition)
+    {
+        var (op, bound) = condition switch
+        {
+            CallExpr { Function: AttributeExpr { Target: NameExpr { Id: "torch" }, Name: var name }, Args: [_, ConstantExpr { Value: long b }] } => (name, b),
+            CompareExpr { Ops: [var symbol], Comparators: [ConstantExpr { Value: long b }] } => (symbol switch
+            {
+                ">" => "gt", "!=" => "ne", ">=" => "ge", "==" => "eq", "<=" => "le", "<" => "lt", _ => "",
+            }, b),
+            _ => ("", -1L),
+        };
+        return (op, bound) switch
+        {
+            ("gt" or "ne", 0) or ("ge", 1) => true,
+            ("eq" or "le", 0) or ("lt", 1) => false,
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// An If output of an empty-input guard (<c>if n > 0: x = x.reshape(n, -1, 4)</c>, where the reshape would fail on no
+    /// rows) whose branches give tensors of different ranks: the empty case's tensor is reshaped, in its branch, to the
+    /// other branch's rank with zero elements, so the If output has one rank for the code after it. The Reshape keeps
+    /// zeros as sizes (allowzero, opset 14+), so a non-empty tensor there fails at run time instead of giving a wrong
+    /// graph; MF2046 says what was assumed. Other ifs keep differing ranks as an output of unknown rank.
+    /// </summary>
+    private BranchOutput AlignRanks(BranchOutput output, Graph emptyGraph, bool emptyIsElse, OpContext context, IfStmt conditional)
+    {
+        if (output.Then.Type.Shape is not { } thenShape || output.Else.Type.Shape is not { } elseShape || thenShape.Count == elseShape.Count)
+            return output;
+        var (empty, other) = emptyIsElse ? (output.Else, output.Then) : (output.Then, output.Else);
+        var (emptyName, otherName) = emptyIsElse ? ("else", "then") : ("then", "else");
+        if (context.Opset < 14)
+            throw context.NeedsOpset(14, $"{output.What} of rank {thenShape.Count} in the then-branch and {elseShape.Count} in the else-branch " +
+                                         "(the empty case's tensor is reshaped with Reshape's allowzero)");
+        var dims = other.Type.Shape!.Select(d => d.IsStatic ? d.Value!.Value : 0).ToArray();
+        if (dims.All(d => d != 0)) dims[0] = 0;
+        var branch = new OpContext(emptyGraph, context.Opset, context.OpName, context.Scope, context.Span, context.Location);
+        var reshaped = branch.Op("Reshape", [empty, branch.ConstInt64(dims)], empty.Type.WithShape(dims.Select(Dim.Of).ToArray()), ("allowzero", 1));
+        _warnings.Add(new Diagnostic(DiagnosticCode.BranchRankAssumedEmpty,
+            $"{output.What} has rank {thenShape.Count} after the then-branch and {elseShape.Count} after the else-branch of an empty-input " +
+            $"guard whose condition is only known at run time; the converted graph gives it rank {other.Type.Shape!.Count} and takes the " +
+            $"{emptyName}-branch's tensor (the empty case) to have no elements", _model.Locate(conditional.Span),
+            $"the converted model fails at run time if the {emptyName}-branch gives a non-empty tensor; if it can, give both branches the " +
+            $"rank of the {otherName}-branch", DiagnosticSeverity.Warning));
+        return emptyIsElse ? output with { Else = reshaped } : output with { Then = reshaped };
+    }
 
     /// <summary>Both branches' types in one: the dtype (they agree), equal dims kept, differing dims unknown, differing ranks unknown.</summary>
     private static TensorType MergeTypes(TensorType a, TensorType b)

@@ -1,4 +1,5 @@
 using ModelForge.Convert.IR;
+using ModelForge.Convert.Ops;
 using ModelForge.Core.Diagnostics;
 using ModelForge.TorchScript.Script;
 
@@ -122,8 +123,7 @@ public sealed partial class Interpreter
                 return flow;
             });
 
-            if (lists.Any(l => l.List.Count != l.Count))
-                throw Unsupported(loop.Span, "a list grows inside a loop whose trip count is only known at run time (ONNX Loop carries only tensors)");
+            var scans = AppendedPerIteration(lists, bodyRun, loop.Span);
             var changedInPlace = MutatedOuterValues(bodyRun, bodyRun).Where(v => states.All(s => !ReferenceEquals(s.ChangedInPlace, v))).ToList();
             if (changedInPlace.Count > 0)
             {
@@ -154,14 +154,60 @@ public sealed partial class Interpreter
             }
 
             bodyRun.Graph.AddSubgraphOutput(conditionOut!, bodyRun.Graph.Name);
-            foreach (var output in outputs) bodyRun.Graph.AddSubgraphOutput(output, bodyRun.Graph.Name);
-            var node = _graph.AddNode("Loop", [tripCount, condition, .. states.Select(s => s.Initial)], types,
+            foreach (var output in outputs.Concat(scans.Select(s => s.Item))) bodyRun.Graph.AddSubgraphOutput(output, bodyRun.Graph.Name);
+            // A scan output is the items of every iteration stacked along a new first dim.
+            var scanTypes = scans.Select(s => s.Item.Type.WithShape(s.Item.Type.Shape is { } shape ? [Shapes.Unknown(), .. shape] : null));
+            var node = _graph.AddNode("Loop", [tripCount, condition, .. states.Select(s => s.Initial)], [.. types, .. scanTypes],
                 new SortedDictionary<string, AttributeValue>(StringComparer.Ordinal) { ["body"] = bodyRun.Graph }, context.Scope, loop.Span);
             for (var i = 0; i < states.Count; i++)
                 if (states[i].ChangedInPlace is { } changed) _mutated[changed] = node.Outputs[i];
                 else frame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(node.Outputs[i]) : node.Outputs[i];
+            for (var i = 0; i < scans.Count; i++) _grownLists[scans[i].List] = new RunTimeList(node.Outputs[states.Count + i]);
             return Flow.Normal;
         }
+    }
+
+    /// <summary>
+    /// The lists from before a run-time loop that its body grew: each must have been empty and get one tensor (or int)
+    /// per iteration, which becomes a scan output of the Loop. The body's items are taken out again, since the list's
+    /// items after the loop are the scan output (<see cref="RunTimeList"/>), and the body may run more than once.
+    /// </summary>
+    private List<(List<object?> List, Value Item)> AppendedPerIteration(List<(List<object?> List, int Count)> lists, Branch bodyRun, SourceSpan span)
+    {
+        var scans = new List<(List<object?> List, Value Item)>();
+        foreach (var (list, count) in lists.Where(l => l.List.Count != l.Count))
+        {
+            var item = list.Count == 1 && count == 0 ? Current(list[0], bodyRun) : null;
+            list.RemoveRange(count, list.Count - count);
+            if (item is not (Value or DynamicInt) || _grownLists.ContainsKey(list))
+                throw Unsupported(span, "a list grows inside a loop whose trip count is only known at run time in a way ONNX Loop cannot " +
+                                        "carry: only a list that is empty before the loop and gets one tensor or int appended per " +
+                                        "iteration (it becomes the Loop's scan output)");
+            scans.Add((list, item as Value ?? ((DynamicInt)item).Scalar));
+        }
+        return scans;
+    }
+
+    /// <summary>
+    /// What scripted code does with a <see cref="RunTimeList"/>: <c>len()</c>, <c>torch.stack</c> and <c>torch.cat</c> along
+    /// dim 0 and indexing read the stacked items; anything else is refused by name.
+    /// </summary>
+    private object? ReadRunTimeList(string op, RunTimeList list, IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> keywords,
+        SourceSpan span, Frame frame)
+    {
+        var dim = keywords.TryGetValue("dim", out var named) ? named : args.ElementAtOrDefault(1) ?? 0L;
+        var itemRank = list.Stacked.Type.Shape?.Count - 1;
+        var noKeywords = new Dictionary<string, object?>();
+        return (op, args) switch
+        {
+            ("aten::len", [_]) => CallOp("aten::size", [list.Stacked, 0L], noKeywords, span, frame),
+            ("aten::stack", [_] or [_, long]) when dim is 0L || itemRank is { } rank && dim is long d && d == -(rank + 1) => list.Stacked,
+            ("aten::cat", [_] or [_, long]) when itemRank > 0 && (dim is 0L || dim is long d && d == -itemRank) =>
+                CallOp("aten::flatten", [list.Stacked, 0L, 1L], noKeywords, span, frame),
+            ("aten::__getitem__", [_, long or DynamicInt]) => CallOp("aten::select", [list.Stacked, 0L, args[1]], noKeywords, span, frame),
+            _ => throw Unsupported(span, $"{op} on {DescribeValue(list)} (built by a loop whose trip count is only known at run time): " +
+                                         "only len(), torch.stack and torch.cat along dim 0, indexing and iteration read such a list"),
+        };
     }
 
     private static bool SameShape(TensorType a, TensorType b) =>

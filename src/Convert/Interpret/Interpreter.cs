@@ -29,6 +29,8 @@ public sealed partial class Interpreter
     private readonly Dictionary<int, Value> _constantTensors = [];
     // In-place ops (relu_, add_) rebind the mutated tensor: later reads of the old value see the new one.
     private readonly Dictionary<Value, Value> _mutated = new(ReferenceEqualityComparer.Instance);
+    /// <summary>Lists that a run-time loop grew (<see cref="RunTimeList"/>): every later read of the list object gets the run-time list.</summary>
+    private readonly Dictionary<List<object?>, RunTimeList> _grownLists = new(ReferenceEqualityComparer.Instance);
     private readonly List<UnsupportedCall> _unsupported = [];
     private readonly List<Diagnostic> _warnings = [];
     private int _depth;
@@ -181,7 +183,7 @@ public sealed partial class Interpreter
             return ExecuteUnrolled(loop, StaticRange(bounds, rangeCall.Span), frame);
         }
         var iterable = Evaluate(loop.Iterable, frame);
-        if (iterable is Value tensor) return ExecuteForOverTensor(loop, tensor, frame);
+        if (iterable is Value or RunTimeList) return ExecuteForOverTensor(loop, iterable as Value ?? ((RunTimeList)iterable).Stacked, frame);
         var items = iterable switch
         {
             List<object?> list => list.ToList(),
@@ -372,7 +374,12 @@ public sealed partial class Interpreter
         }
     }
 
-    private object? Current(object? value) => value is Value v ? Resolve(v) : value;
+    private object? Current(object? value) => value switch
+    {
+        Value v => Resolve(v),
+        List<object?> list when _grownLists.TryGetValue(list, out var grown) => grown,
+        _ => value,
+    };
 
     private Value Resolve(Value value)
     {
@@ -563,6 +570,8 @@ public sealed partial class Interpreter
 
         switch (path)
         {
+            // annotate(int, box[0]) (Mask R-CNN's paste_mask_in_image): a 0-d tensor used as an int, converted as int() does.
+            case "annotate" when args is [Namespace { Path: "int" }, Value tensor]: return CallOp("aten::Int", [tensor], keywords, call.Span, frame);
             case "annotate": return args.Count == 2 ? args[1] : throw Unsupported(call.Span, "annotate takes a type and a value");
             case "uninitialized": return null;
             case "unchecked_cast" when args.Count == 2: return Unwrapped(args[1]); // unchecked_cast(T, x): Optional[T] → T after a None check
@@ -570,6 +579,7 @@ public sealed partial class Interpreter
                 return ModuleAttribute(module, attributeName, call.Span);
             case "len":
                 return args is [List<object?> l] ? l.Count : args is [TupleValue t] ? t.Items.Count
+                    : args is [RunTimeList list] ? ReadRunTimeList("aten::len", list, args, keywords, call.Span, frame)
                     : CallOp("aten::len", args, keywords, call.Span, frame);
             case "range":
                 return StaticRange(args, call.Span);
@@ -598,6 +608,12 @@ public sealed partial class Interpreter
                 path["ops.".Length..dot] + "::" + path[(dot + 1)..],
             _ => path,
         };
+        if (args.OfType<RunTimeList>().FirstOrDefault() is { } runTimeList) return ReadRunTimeList(op, runTimeList, args, keywords, call.Span, frame);
+        // min(len(masks), len(boxes)) (the zip() of scripted torchvision) with lengths known only at run time.
+        if (op is "prim::min" or "prim::max" && args is [List<object?> { Count: > 0 } sizes] && sizes.Any(s => s is DynamicInt) &&
+            sizes.All(s => s is long or DynamicInt))
+            return sizes.Skip(1).Aggregate(sizes[0], (a, b) => new DynamicInt(ControlFlowContext(op, call.Span, frame).Op(op == "prim::min" ? "Min" : "Max",
+                [RunTimeOperand(a), RunTimeOperand(b)], TensorType.Scalar(DataType.Int64))));
         if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, frame, out var folded)) return folded;
         // len(tensor) (scripted zip() over tensors): the size of its first dim.
         if (op == "aten::len" && args is [Value sized]) return CallOp("aten::size", [sized, 0L], keywords, call.Span, frame);
@@ -790,6 +806,10 @@ public sealed partial class Interpreter
             case ("aten::__getitem__", [List<KeyValuePair<object?, object?>> dict, string or long]):
                 var found = dict.FindIndex(e => Equals(e.Key, args[1]));
                 result = found >= 0 ? Current(dict[found].Value) : throw Unsupported(span, $"key {DescribeValue(args[1])} is not in the dict");
+                return true;
+            // losses.update(detector_losses) (torchvision's GeneralizedRCNN): each entry set in order, as Python's dict.update.
+            case ("aten::update", [List<KeyValuePair<object?, object?>> dict, List<KeyValuePair<object?, object?>> added]):
+                foreach (var entry in added.ToList()) SetItem(dict, entry.Key, entry.Value);
                 return true;
             case ("aten::_set_item", [List<KeyValuePair<object?, object?>> dict, string or long, var item]):
                 SetItem(dict, args[1], item);
@@ -1014,6 +1034,7 @@ public sealed partial class Interpreter
         TypeValue type => $"the type {type.Text}",
         UndecidedComparison comparison => $"the result of a {comparison.Text} known only at run time",
         RunTimeOptional optional => $"None or a tensor {optional.Tensor.Type} (decided at run time)",
+        RunTimeList list => $"a list of tensors {list.Stacked.Type.WithShape(list.Stacked.Type.Shape?.Skip(1).ToArray())} whose length is only known at run time",
         _ => value.GetType().Name,
     };
 }

@@ -69,3 +69,11 @@ public sealed record UndecidedComparison(string Text, SourceSpan Span);
 /// Optional tensor only after such a test (<c>unchecked_cast(Tensor, x)</c>), so the placeholder is never computed with.
 /// </summary>
 public sealed record RunTimeOptional(Value Present, Value Tensor);
+
+/// <summary>
+/// A list that a loop whose trip count is only known at run time grows by one append per iteration (Mask R-CNN's
+/// <c>res.append(paste_mask_in_image(...))</c>): its items stacked along a new first dim (the ONNX Loop's scan output), so
+/// its length is only known at run time. <c>len()</c>, <c>torch.stack</c> and <c>torch.cat</c> along dim 0, indexing and
+/// iteration read it.
+/// </summary>
+public sealed record RunTimeList(Value Stacked);

@@ -58,6 +58,12 @@ public enum DiagnosticCode
     /// is only known at run time; it is taken to pass, as tracing would, and the converted graph has no branch that raises.
     /// </summary>
     RunTimeCheckAssumed = 2045,
+    /// <summary>
+    /// Warning: the branches of a run-time empty-input guard (<c>if n > 0: x = x.reshape(n, -1, 4)</c>) give one variable
+    /// tensors of different ranks; the empty case's tensor is taken to have no elements and given the other branch's
+    /// rank, and the converted graph fails at run time if it has elements.
+    /// </summary>
+    BranchRankAssumedEmpty = 2046,
     /// <summary>An aten op on a complex tensor that ModelForge does not lower (it lowers stft, istft, view_as_real and the shape ops Interpreter.Complex.cs adapts).</summary>
     ComplexOpUnsupported = 2048,
 
