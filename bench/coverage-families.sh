@@ -102,7 +102,7 @@ for version in $VERSIONS; do
             fi
             out "| $family | $model | $version | $compiled | $params | $csec | $mf | $mfval | $(echo "${te:0:160}" | tr '|' '/') | $teval |"
         done
-    done <"$FL/build-$version.log"
+    done < <(grep -E '^[a-z_]+ [A-Za-z0-9_]+ [0-9.]+ traced ' "$FL/build-$version.log")  # its rows only (2.6's UCX writes to stdout too)
 done
 
 if [ ${#total[@]} -gt 0 ]; then
@@ -118,7 +118,7 @@ if [ "$SPEED" = 1 ]; then
     header "| family | model | PyTorch | params M | modelforge convert s | torch.onnx.export process s | speed-up |"
     for version in $VERSIONS; do
         dir="$FW/$version-full"; rm -rf "$dir"; mkdir -p "$dir"
-        mapfile -t largest < <(families_py "$version" largest 2>>"$FL/largest-$version.err")
+        mapfile -t largest < <(families_py "$version" largest 2>>"$FL/largest-$version.err" | grep -E '^[a-z_]+ [A-Za-z0-9_]+$')
         for entry in "${largest[@]}"; do
             read -r family model <<<"$entry"
             [ ${#family_models[@]} -eq 0 ] || [[ " ${family_models[*]} " == *" $model "* ]] || continue

@@ -37,11 +37,11 @@ def families_files():
 
 
 def all_models():
-    """(family, model name, builder) of every families file, in file order."""
+    """(family, model name, builder, families file module) of every families file, in file order."""
     for module in families_files():
         family_of = {m: f for f, names in getattr(module, "FAMILIES", {}).items() for m in names}
         for name, build in module.models().items():
-            yield family_of.get(name, module.__name__), name, build
+            yield family_of.get(name, module.__name__), name, build, module
 
 
 def first_line(error):
@@ -50,12 +50,12 @@ def first_line(error):
 
 def input_specs(example):
     dtype = lambda t: str(t.dtype).replace("torch.", "")
-    return [f"input_{i}:{dtype(x)}[batch,{','.join(str(d) for d in x.shape[1:])}]" for i, x in enumerate(example)]
+    return [f"input_{i}:{dtype(x)}[{','.join(['batch'] + [str(d) for d in x.shape[1:]])}]" for i, x in enumerate(example)]
 
 
 def cmd_build(out, size, wanted):
     os.makedirs(out, exist_ok=True)
-    for family, name, build in all_models():
+    for family, name, build, module in all_models():
         if wanted and name not in wanted:
             continue
         model, example, tolerance = build(size)
@@ -65,8 +65,9 @@ def cmd_build(out, size, wanted):
                 "tolerance": tolerance, "script_error": None}
         with torch.no_grad():
             torch.jit.save(torch.jit.trace(model, example), os.path.join(out, f"{name}.traced.pt"))
-        try:
-            torch.jit.save(torch.jit.script(model), os.path.join(out, f"{name}.scripted.pt"))
+        try:  # a families file may say what to script for a model (detection: its serving wrapper)
+            scriptable = getattr(module, "scriptable", lambda m: m)(model)
+            torch.jit.save(torch.jit.script(scriptable), os.path.join(out, f"{name}.scripted.pt"))
         except Exception as error:  # torch.jit.script raises several error types; any of them means "trace only"
             meta["script_error"] = first_line(error)
         with open(os.path.join(out, f"{name}.json"), "w") as f:

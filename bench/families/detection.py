@@ -1,7 +1,8 @@
 """torchvision's detection family for issue 18's family runs (bench/coverage-bench.sh FAMILIES=1, the committed
 fixtures under fixtures/families/detection/).
 
-models(size) -> {name: builder}; builder() -> (model_in_eval_mode, example_inputs_tuple, tolerance_dict).
+models() -> {name: builder}; builder(size) -> (model_in_eval_mode, example_inputs_tuple, tolerance_dict); scriptable(model)
+-> what torch.jit.script takes for it (the serving wrapper of its detector).
 
 Every model takes one image batch [1, 3, S, S] and returns the first image's detections as a tuple (boxes, scores,
 labels, then masks or keypoints and their scores): `Detections` wraps torchvision's list-of-images, list-of-dicts
@@ -25,9 +26,11 @@ FIXTURE_GENERATOR = "fixtures/families/detection/generate.py"
 import re
 from collections import OrderedDict
 from functools import partial
+from typing import Dict, Tuple
 
 import torch
 import torch.nn as nn
+from torch import Tensor
 from torchvision.models import mobilenet_v3_large
 from torchvision.models import detection as tvdet
 from torchvision.models.detection import fcos as fcos_module
@@ -66,6 +69,45 @@ class Detections(nn.Module):
             detections = detections[1]
         first = detections[0]
         return tuple(first[key] for key in self.keys)
+
+
+class ScriptedDetections(nn.Module):
+    """The serving wrapper of a scripted detector: images [N, 3, S, S] -> the first image's detections."""
+
+    def __init__(self, detector):
+        super().__init__()
+        self.detector = detector
+
+    def first_image(self, images: Tensor) -> Dict[str, Tensor]:
+        losses, detections = self.detector(list(images.unbind(0)))
+        return detections[0]
+
+
+class ScriptedBoxes(ScriptedDetections):
+    def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        first = self.first_image(images)
+        return first["boxes"], first["scores"], first["labels"]
+
+
+class ScriptedMasks(ScriptedDetections):
+    def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        first = self.first_image(images)
+        return first["boxes"], first["scores"], first["labels"], first["masks"]
+
+
+class ScriptedKeypoints(ScriptedDetections):
+    def forward(self, images: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        first = self.first_image(images)
+        return first["boxes"], first["scores"], first["labels"], first["keypoints"], first["keypoints_scores"]
+
+
+WRAPPERS = {3: ScriptedBoxes, 4: ScriptedMasks, 5: ScriptedKeypoints}
+
+
+def scriptable(model):
+    """What torch.jit.script takes for `model` (a Detections): its detector inside the serving wrapper for its outputs.
+    bench/families_run.py and the fixtures' generator script this instead of the model itself."""
+    return WRAPPERS[len(model.keys)](model.detector)
 
 
 def tiny_resnet50():
@@ -320,5 +362,6 @@ def build(name, size):
     return model, (example,), dict(TOLERANCE)
 
 
-def models(size="small"):
-    return {name: partial(build, name, size) for name in FAMILY}
+def models():
+    """name -> builder(size), the contract of every families file (bench/families_run.py)."""
+    return {name: partial(build, name) for name in FAMILY}

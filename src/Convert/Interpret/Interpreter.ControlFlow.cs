@@ -96,6 +96,7 @@ public sealed partial class Interpreter
     {
         var outerGraph = _graph;
         var outerMutated = new Dictionary<Value, Value>(_mutated, ReferenceEqualityComparer.Instance);
+        var outerRetaken = new Dictionary<Value, (Value, Value)>(_retakenViews, ReferenceEqualityComparer.Instance);
         var branchFrame = new Frame(frame.Self);
         foreach (var (key, value) in frame.Locals) branchFrame.Locals[key] = value;
         _graph = outerGraph.CreateSubgraph(name);
@@ -110,6 +111,8 @@ public sealed partial class Interpreter
             _graph = outerGraph;
             _mutated.Clear();
             foreach (var (key, value) in outerMutated) _mutated[key] = value;
+            _retakenViews.Clear();
+            foreach (var (key, value) in outerRetaken) _retakenViews[key] = value;
         }
     }
 

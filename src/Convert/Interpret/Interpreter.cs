@@ -29,6 +29,8 @@ public sealed partial class Interpreter
     private readonly Dictionary<int, Value> _constantTensors = [];
     // In-place ops (relu_, add_) rebind the mutated tensor: later reads of the old value see the new one.
     private readonly Dictionary<Value, Value> _mutated = new(ReferenceEqualityComparer.Instance);
+    /// <summary>Views taken again from the tensor they view after it changed in place (<see cref="Retaken"/>): the base they were taken from, and the new view.</summary>
+    private readonly Dictionary<Value, (Value Base, Value View)> _retakenViews = new(ReferenceEqualityComparer.Instance);
     /// <summary>Lists that a run-time loop grew (<see cref="RunTimeList"/>): every later read of the list object gets the run-time list.</summary>
     private readonly Dictionary<List<object?>, RunTimeList> _grownLists = new(ReferenceEqualityComparer.Instance);
     private readonly List<UnsupportedCall> _unsupported = [];
@@ -384,7 +386,23 @@ public sealed partial class Interpreter
     private Value Resolve(Value value)
     {
         while (_mutated.TryGetValue(value, out var next)) value = next;
-        return value;
+        return value.View is { } view && Resolve(view.Base) is var currentBase && !ReferenceEquals(currentBase, view.Base)
+            ? Retaken(value, view, currentBase) : value;
+    }
+
+    /// <summary>
+    /// A view read after the tensor it views changed in place (<c>v = x[:, :2]; x.add_(1); return v</c>): in torch it
+    /// shows the change, so it is taken again from the tensor as it is now (once per change of that tensor).
+    /// </summary>
+    private Value Retaken(Value stale, ViewOf view, Value currentBase)
+    {
+        if (_retakenViews.TryGetValue(stale, out var retaken) && ReferenceEquals(retaken.Base, currentBase)) return retaken.View;
+        var span = stale.Producer?.Origin ?? default;
+        var context = new OpContext(_graph, _opset, "view", "/retaken_view", span, _model.Locate(span));
+        var taken = Views.Retake(context, view with { Base = currentBase }, stale);
+        taken.View = view with { Base = currentBase };
+        _retakenViews[stale] = (currentBase, taken);
+        return taken;
     }
 
     private object? EvaluateAttribute(AttributeExpr attribute, Frame frame)
@@ -998,6 +1016,9 @@ public sealed partial class Interpreter
                 var current = Resolve(view.Base);
                 var updated = Views.WriteBack(context, view with { Base = current }, replacement);
                 _mutated[current] = updated;
+                // The changed view is a view of the changed tensor, not a stale view of the old one (Resolve would take it again).
+                replacement.View = view with { Base = updated };
+                updated.View ??= current.View;
                 replacement = updated;
             }
         }

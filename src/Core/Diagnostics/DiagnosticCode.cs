@@ -50,7 +50,8 @@ public enum DiagnosticCode
     NoOnnxEquivalent = 2041,
     /// <summary>
     /// An in-place op on a view whose change the converted graph cannot write back into the tensor viewed (an expanded
-    /// tensor, a diagonal, a reshape of a transposed tensor): refused rather than lost.
+    /// tensor, a diagonal, a reshape of a transposed tensor): refused rather than lost. Also such a view read after the
+    /// tensor it views changed in place, which the graph cannot take again to show the change.
     /// </summary>
     InPlaceOnUnwritableView = 2042,
     /// <summary>

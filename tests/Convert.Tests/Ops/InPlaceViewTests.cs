@@ -31,5 +31,27 @@ public class InPlaceViewTests
         Assert.Contains("ops/generate.py(2704)", diagnostic.Location!.PythonSource);  // the line of y.unsqueeze(1).mul_(2.0)
     }
 
+    /// <summary>
+    /// The other direction: a view read after the tensor it views changed in place shows the change (per-op fixture
+    /// inplace_view_read_after_base_change, whose y.view(-1) converts and matches libtorch); a view that cannot be taken
+    /// again from the changed tensor is refused with MF2042 rather than read with its old values.
+    /// </summary>
+    [Fact]
+    public void A_view_that_cannot_be_taken_again_is_refused_when_read_after_its_base_changed()
+    {
+        using var dir = new TempDir();
+        var model = dir.File("model.pt");
+        WriteZip(model, WithCodeReplaced(RepoPaths.Fixture("ops", "inplace_view_read_after_base_change", "model.pt"),
+            "torch.view(y, [-1])", "torch.expand(y, [2, -1, -1, -1])"));
+        var e = Throws(DiagnosticCode.InPlaceOnUnwritableView, () =>
+        {
+            using var _ = ModelConverter.Convert(model, new ConvertOptions([InputSpec.Parse("x:float32[batch,3,4]")]));
+        });
+        var diagnostic = Assert.Single(e.Diagnostics);
+        Assert.StartsWith("the result of aten::expand at ", diagnostic.Message);
+        Assert.Contains("is read after the float32[batch,3,4] tensor it views changed in place", diagnostic.Message);
+        Assert.Contains("its elements repeat those of the tensor it expands", diagnostic.Message);
+    }
+
     private const string UnsqueezedView = "torch.unsqueeze(y, 1)";
 }

@@ -211,6 +211,33 @@ internal static class Views
         };
     }
 
+    /// <summary>
+    /// <paramref name="view"/> taken from its Base as it is now, in place of <paramref name="stale"/> (the view taken
+    /// before): the other direction of <see cref="WriteBack"/>, for a view read after its base changed in place.
+    /// </summary>
+    public static Value Retake(OpContext c, ViewOf view, Value stale)
+    {
+        var (source, type) = (view.Base, stale.Type);
+        return view switch
+        {
+            RangeView range => range.Squeezed
+                ? c.Op("Gather", [source, c.ScalarInt64(range.Start)], type, ("axis", range.Axis))
+                : c.Op("Slice", [source, c.ConstInt64([range.Start]), c.ConstInt64([range.End]), c.ConstInt64([range.Axis]), c.ConstInt64([range.Step])], type),
+            StridedView { End: null } strided => c.Op("Gather", [source, strided.Start], type, ("axis", strided.Axis)),
+            StridedView strided => c.Op("Slice", [source, c.Unsqueeze(strided.Start, [0]), c.Unsqueeze(strided.End!, [0]),
+                c.ConstInt64([strided.Axis]), c.ConstInt64([strided.Step])], type),
+            PermutedView permuted => c.Op("Transpose", [source], type, ("perm", permuted.Perm)),
+            ReshapedView => c.Op("Reshape", [source, c.ShapeOf(stale)], type),
+            OpaqueView opaque => throw c.Error(DiagnosticCode.InPlaceOnUnwritableView,
+                $"the result of {opaque.Op} at {opaque.Location.File}({opaque.Location.Line})" +
+                (opaque.Location.PythonSource is { } python ? $" (`{python.Trim()}`)" : "") +
+                $" is read after the {source.Type} tensor it views changed in place; in torch it shows the change, and ModelForge " +
+                $"cannot take that view again: {opaque.Reason}",
+                $"call .clone() on the result of {opaque.Op} if it must keep the old values, or compute it after the change"),
+            _ => throw new ArgumentException($"view {view.GetType().Name}"),
+        };
+    }
+
     /// <summary>Concat(before, update, after) along the range's axis.</summary>
     private static Value Concat(OpContext c, RangeView view, Value update)
     {
