@@ -1,8 +1,8 @@
 # FAMILIES=1 mode of bench/coverage-bench.sh (issue 18, model families); sourced by it after common.sh, not run alone.
 # Every model of every bench/families/*.py file, for PyTorch 1.13 (Debian's python3) and 2.6 (fixtures/chroot-2x.sh):
 # built at size "small" by bench/families_run.py, traced, and scripted where torch.jit.script accepts it; each archive
-# converted with the published CLI (timed), validated against libtorch (CPU EP, batches 1 and 2, the model's own
-# tolerances), and exported by torch.onnx.export (opset 17; 2.6: the TorchScript exporter, dynamo=False) in the same run,
+# converted with the published CLI (timed), validated against libtorch (CPU EP, batches 1 and 2, or the model's example
+# when it has integer inputs; the model's own tolerances), and exported by torch.onnx.export (opset 17; 2.6: the TorchScript exporter, dynamo=False) in the same run,
 # its ONNX validated the same way. Then, per family, its largest model (LARGEST in the families file) at size "full":
 # whole-process time of `modelforge convert` vs a Python process running torch.onnx.export (target: 5x faster).
 #   env VERSIONS="1.13 2.6"   which PyTorch generations to run
@@ -41,7 +41,10 @@ validate_cell() {
     local pt=$1 onnx=$2 meta=$3 vlog=$4 atol rtol specs=()
     read -r atol rtol < <("$PY" -c 'import json,sys; t=json.load(open(sys.argv[1]))["tolerance"]; print(t["atol"], t["rtol"])' "$meta")
     while read -r s; do specs+=(--input "$s"); done < <("$PY" -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["inputs"]))' "$meta")
-    timeout "$TIMEOUT" "$CLI" validate "$pt" "$onnx" "${specs[@]}" --batch 1,2 --atol "$atol" --rtol "$rtol" --ep cpu >"$vlog" 2>&1
+    # Models with integer inputs (lengths, token ids) run on their example; the others on generated inputs at batch 1 and 2.
+    local example; example=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("example") or "")' "$meta")
+    if [ -n "$example" ]; then specs+=(--inputs "$example"); else specs+=(--batch 1,2); fi
+    timeout "$TIMEOUT" "$CLI" validate "$pt" "$onnx" "${specs[@]}" --atol "$atol" --rtol "$rtol" --ep cpu >"$vlog" 2>&1
     local vrc=$? maxabs
     maxabs=$(awk '$1 == "onnxruntime-cpu" && ($4 == "PASS" || $4 == "FAIL") { if ($5 + 0 > mx) mx = $5 + 0; seen = 1 }
                   END { if (seen) printf "%.2e", mx }' "$vlog")

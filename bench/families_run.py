@@ -5,7 +5,8 @@ repository root:
     python3 bench/families_run.py build OUTDIR SIZE [MODEL ...]
         builds each model (all by default) at SIZE ("small" or "full"), traces it, and scripts it where
         torch.jit.script accepts it: OUTDIR/<model>.traced.pt, OUTDIR/<model>.scripted.pt, and OUTDIR/<model>.json
-        (family, parameters, the CLI's --input specs, the example's shapes, tolerances, why scripting failed).
+        (family, parameters, the CLI's --input specs, the example's shapes, the example as .npz when an input is an
+        integer, tolerances, why scripting failed).
         One line per model on stdout: "<family> <model> <params M> traced|- scripted|-".
     python3 bench/families_run.py largest
         "<family> <model>" for each family's largest model (see cmd_largest).
@@ -53,6 +54,17 @@ def input_specs(example):
     return [f"input_{i}:{dtype(x)}[{','.join(['batch'] + [str(d) for d in x.shape[1:]])}]" for i, x in enumerate(example)]
 
 
+def save_example(example, path):
+    """The example inputs as an .npz for `modelforge validate --inputs` when some input is an integer (lengths, token
+    ids): generated ones may be values the model itself rejects (conformer needs max(lengths) == the time steps), so
+    those models are validated on their example; returns the path, or None for float-only models."""
+    if all(x.dtype.is_floating_point for x in example):
+        return None
+    import numpy as np
+    np.savez(path, **{f"input_{i}": x.numpy() for i, x in enumerate(example)})
+    return path
+
+
 def cmd_build(out, size, wanted):
     os.makedirs(out, exist_ok=True)
     for family, name, build, module in all_models():
@@ -61,6 +73,7 @@ def cmd_build(out, size, wanted):
         model, example, tolerance = build(size)
         params = sum(p.numel() for p in model.parameters()) / 1e6
         meta = {"family": family, "params_m": round(params, 3), "inputs": input_specs(example),
+                "example": save_example(example, os.path.join(out, f"{name}.example.npz")),
                 "shapes": [list(x.shape) for x in example], "dtypes": [str(x.dtype).replace("torch.", "") for x in example],
                 "tolerance": tolerance, "script_error": None}
         with torch.no_grad():

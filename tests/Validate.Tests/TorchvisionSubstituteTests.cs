@@ -149,6 +149,25 @@ public sealed class TorchvisionSubstituteTests(ITestOutputHelper log)
         Assert.Contains("the TorchScript model failed on inputs", error.Message);
     }
 
+    /// <summary>
+    /// An error raised inside the TorchScript interpreter says, in its first line, only that one happened: MF3001 gives the
+    /// Python error it ends with and the innermost frame instead (here scripted torchaudio Conformer given lengths that
+    /// do not reach its 12 time steps, which its attention's padding-mask check refuses).
+    /// </summary>
+    [Fact]
+    public void A_failure_inside_the_TorchScript_interpreter_is_MF3001_naming_the_python_error_and_its_frame()
+    {
+        using var reference = new TorchScriptReference(RepoPaths.Fixture("families", "audio", "conformer_scripted_1x", "model.pt"));
+        HostTensor[] inputs = [HostTensor.FromFloats(new float[12 * 16], 1, 12, 16), HostTensor.FromInt64s([7], 1)];
+
+        var error = Assert.Throws<ModelForgeException>(() => reference.Run(inputs));
+
+        Assert.Equal(DiagnosticCode.ReferenceFailed, error.Code);
+        Assert.Contains("): RuntimeError: AssertionError: expecting key_padding_mask shape of (1, 12), but got [1, 7]", error.Message);
+        Assert.Contains("(File \"", error.Message);
+        Assert.DoesNotContain("The following operation failed", error.Message);
+    }
+
     [Fact]
     public void The_users_archive_is_left_as_it_was()
     {

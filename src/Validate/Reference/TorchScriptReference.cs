@@ -13,7 +13,7 @@ namespace ModelForge.Validate.Reference;
 /// reference every converted artifact is checked against. Outputs are flattened depth-first (tuples, lists, dict
 /// values), the same order the converter names <c>output_0, output_1, …</c>.
 /// </summary>
-public sealed class TorchScriptReference : IDisposable
+public sealed partial class TorchScriptReference : IDisposable
 {
     private readonly jit.ScriptModule _module;
 
@@ -101,7 +101,7 @@ public sealed class TorchScriptReference : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new ModelForgeException(new Diagnostic(DiagnosticCode.ReferenceFailed,
-                $"the TorchScript model failed on inputs ({string.Join(", ", inputs)}): {FirstLine(e.Message)}", null,
+                $"the TorchScript model failed on inputs ({string.Join(", ", inputs)}): {ErrorSummary(e.Message)}", null,
                 "check that --input declares the shapes and dtypes the model's forward expects"), e);
         }
         var outputs = new List<HostTensor>();
@@ -110,6 +110,23 @@ public sealed class TorchScriptReference : IDisposable
     }
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+
+    /// <summary>
+    /// libtorch's error in one line: for a failure inside the TorchScript interpreter, whose first line only says that one
+    /// happened, the Python error it ends with (<c>RuntimeError: …</c>) and the innermost frame of the model's code.
+    /// </summary>
+    internal static string ErrorSummary(string text)
+    {
+        var lines = text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        var error = Array.FindLastIndex(lines, l => PythonError().IsMatch(l));
+        if (!text.StartsWith("The following operation failed in the TorchScript interpreter", StringComparison.Ordinal) || error < 0)
+            return FirstLine(text);
+        var frame = lines.Take(error).LastOrDefault(l => l.StartsWith("File \"", StringComparison.Ordinal));
+        return lines[error] + (frame is null ? "" : $" ({frame.TrimEnd(':')})");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z_.]*(Error|Exception): ")]
+    private static partial System.Text.RegularExpressions.Regex PythonError();
 
     private static Tensor ToTorch(HostTensor tensor)
     {

@@ -20,18 +20,34 @@ internal static class Dropout
 }
 
 /// <summary>
-/// <c>contiguous</c> only changes memory layout, which ONNX does not have; <c>detach</c> only leaves autograd;
+/// <c>detach</c> only leaves autograd;
 /// <c>positive(x)</c> (<c>+x</c>) is x; <c>resolve_conj</c>/<c>resolve_neg</c> only materialise the conjugate and negative
 /// bits of complex views, which a real tensor never has, and <c>conj_physical</c> conjugates, which changes no real
 /// tensor; <c>alias</c> is a view of the whole tensor and <c>lift</c> marks a constant for functionalization. All of them
 /// but conj_physical share the tensor's storage in torch too, so an in-place op on the result may well change the input.
+/// (ONNX has no memory layout, so none of them needs a node.)
 /// </summary>
-[AtenOp("aten::contiguous", "aten::detach", "aten::positive", "aten::resolve_conj", "aten::resolve_neg", "aten::conj_physical",
-    "aten::alias", "aten::lift")]
-internal static class Contiguous
+[AtenOp("aten::detach", "aten::positive", "aten::resolve_conj", "aten::resolve_neg", "aten::conj_physical", "aten::alias", "aten::lift")]
+internal static class SameTensor
 {
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a) => a.Tensor(0);
+}
+
+/// <summary>
+/// <c>contiguous</c> returns the tensor itself when torch already lays it out contiguously, and a copy otherwise (a
+/// slice along a later dim, a transpose): the copy is an Identity node with no view, so an in-place op on it does not
+/// change the tensor it was taken from (<c>x[:, 1:].contiguous().add_(1)</c> leaves x alone, as in torch).
+/// </summary>
+[AtenOp("aten::contiguous")]
+internal static class Contiguous
+{
+    [Opset(13)]
+    private static object? V13(OpContext c, OpArgs a)
+    {
+        var x = a.Tensor(0);
+        return Views.IsContiguous(x) ? x : c.Op("Identity", [x], x.Type);
+    }
 }
 
 /// <summary>

@@ -177,6 +177,28 @@ internal static class Views
         }, location);
     }
 
+    /// <summary>
+    /// Whether torch lays <paramref name="x"/> out contiguously (so <c>contiguous()</c> returns it, not a copy): a computed
+    /// tensor is; a slice or select is when its base is and every dim before its axis has size 1 (a step-1 slice); a
+    /// transpose is when it keeps the order of the dims that are not 1; a reshape is when its base is. A dim known only at
+    /// run time counts as not 1 (torch decides per call: <c>x[:, 1:]</c> of a batch of one is contiguous).
+    /// </summary>
+    public static bool IsContiguous(Value x) => x.View switch
+    {
+        null => true,
+        RangeView range => range.Step == 1 && OnesBefore(range.Base, range.Axis) && IsContiguous(range.Base),
+        StridedView strided => strided.Step == 1 && OnesBefore(strided.Base, strided.Axis) && IsContiguous(strided.Base),
+        PermutedView permuted => KeepsOrder(permuted) && IsContiguous(permuted.Base),
+        ReshapedView reshaped => IsContiguous(reshaped.Base),
+        _ => false,
+    };
+
+    private static bool OnesBefore(Value x, int axis) => x.Type.Shape is { } shape && shape.Take(axis).All(d => d.Value == 1);
+
+    private static bool KeepsOrder(PermutedView view) =>
+        view.Base.Type.Shape is { } shape &&
+        view.Perm.Where(axis => shape[(int)axis].Value != 1).Zip(view.Perm.Where(axis => shape[(int)axis].Value != 1).Skip(1)).All(p => p.First < p.Second);
+
     /// <summary>What <paramref name="view"/> makes of its base, for messages: "slice", "transposed", …</summary>
     public static string Kind(ViewOf view) => view switch
     {
