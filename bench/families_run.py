@@ -49,16 +49,19 @@ def first_line(error):
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
-def input_specs(example):
+def input_specs(example, static):
+    """--input specs: dim 0 a symbolic batch, or every dim as the example's when the families file says its models take
+    static inputs (detection: one image, unbound into a list)."""
     dtype = lambda t: str(t.dtype).replace("torch.", "")
-    return [f"input_{i}:{dtype(x)}[{','.join(['batch'] + [str(d) for d in x.shape[1:]])}]" for i, x in enumerate(example)]
+    batch = lambda x: [str(x.shape[0])] if static else ["batch"]
+    return [f"input_{i}:{dtype(x)}[{','.join(batch(x) + [str(d) for d in x.shape[1:]])}]" for i, x in enumerate(example)]
 
 
-def save_example(example, path):
+def save_example(example, static, path):
     """The example inputs as an .npz for `modelforge validate --inputs` when some input is an integer (lengths, token
-    ids): generated ones may be values the model itself rejects (conformer needs max(lengths) == the time steps), so
-    those models are validated on their example; returns the path, or None for float-only models."""
-    if all(x.dtype.is_floating_point for x in example):
+    ids: generated ones may be values the model itself rejects, as conformer needs max(lengths) == the time steps) or
+    the inputs are static (detection: its detections depend on the image); returns the path, or None otherwise."""
+    if not static and all(x.dtype.is_floating_point for x in example):
         return None
     import numpy as np
     np.savez(path, **{f"input_{i}": x.numpy() for i, x in enumerate(example)})
@@ -72,8 +75,9 @@ def cmd_build(out, size, wanted):
             continue
         model, example, tolerance = build(size)
         params = sum(p.numel() for p in model.parameters()) / 1e6
-        meta = {"family": family, "params_m": round(params, 3), "inputs": input_specs(example),
-                "example": save_example(example, os.path.join(out, f"{name}.example.npz")),
+        static = getattr(module, "STATIC_INPUTS", False)
+        meta = {"family": family, "params_m": round(params, 3), "inputs": input_specs(example, static),
+                "example": save_example(example, static, os.path.join(out, f"{name}.example.npz")),
                 "shapes": [list(x.shape) for x in example], "dtypes": [str(x.dtype).replace("torch.", "") for x in example],
                 "tolerance": tolerance, "script_error": None}
         with torch.no_grad():
@@ -110,14 +114,20 @@ def cmd_largest():
 def cmd_export(src, meta_path, dst):
     with open(meta_path) as f:
         meta = json.load(f)
-    module = torch.jit.load(src).eval()
-    example = tuple(torch.randn(shape).to(getattr(torch, dtype)) for shape, dtype in zip(meta["shapes"], meta["dtypes"]))
+    import torchvision  # noqa: F401  (registers torchvision::nms, roi_align, ... that detection archives call)
+    if meta.get("example"):
+        import numpy as np
+        saved = np.load(meta["example"])
+        example = tuple(torch.from_numpy(saved[f"input_{i}"]) for i in range(len(meta["inputs"])))
+    else:
+        example = tuple(torch.randn(shape).to(getattr(torch, dtype)) for shape, dtype in zip(meta["shapes"], meta["dtypes"]))
     names = [spec.split(":")[0] for spec in meta["inputs"]]
     extra = {} if torch.__version__.startswith("1.") else {"dynamo": False}
     try:
+        module = torch.jit.load(src).eval()
         with torch.no_grad():
             torch.onnx.export(module, example, dst, opset_version=17, input_names=names,
-                              dynamic_axes={n: {0: "batch"} for n in names}, **extra)
+                              dynamic_axes={n: {0: "batch"} for n, spec in zip(names, meta["inputs"]) if "[batch" in spec}, **extra)
     except BaseException as error:  # noqa: BLE001  (report every failure, including SystemExit from the exporter)
         print(f"failed: {type(error).__name__}: {first_line(error)}")
         return 1

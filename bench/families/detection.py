@@ -45,6 +45,8 @@ from torchvision.models.detection.ssdlite import SSDLiteFeatureExtractorMobileNe
 from torchvision.models.resnet import Bottleneck, ResNet
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 
+# The models take one image (Detections and the serving wrappers unbind the batch into a list): static input dims.
+STATIC_INPUTS = True
 TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
 NUM_CLASSES = 4
 SMALL_IMAGE = 64
