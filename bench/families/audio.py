@@ -190,3 +190,7 @@ def models():
     if hasattr(audio_models, "wavlm_model"):
         builders["wavlm"] = wavlm
     return builders
+
+
+# The family's largest model for the full-size speed check (bench/families_run.py largest); parameters at size "full": emformer 252.0 M, wav2vec2/hubert 94.4, hdemucs 83.6, conformer 72.6, deepspeech 29.8, wav2letter 23.3, conv_tasnet 5.0, wavernn 4.3.
+LARGEST = {"audio": "emformer"}

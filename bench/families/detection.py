@@ -367,3 +367,7 @@ def build(name, size):
 def models():
     """name -> builder(size), the contract of every families file (bench/families_run.py)."""
     return {name: partial(build, name) for name in FAMILY}
+
+
+# The family's largest model for the full-size speed check (bench/families_run.py largest); torchvision's documented parameter counts: Keypoint R-CNN 59 M, Mask R-CNN 44, Faster R-CNN v2 44, v1 42, RetinaNet 34, FCOS 32, SSD300 36, SSDlite 3.4, Faster R-CNN MobileNetV3 19.
+LARGEST = {"detection": "keypointrcnn_resnet50_fpn"}

@@ -176,3 +176,7 @@ def llama_decoder(size="small", batch=2):
 def models():
     return {"roberta_classifier": roberta_classifier, "xlmr_encoder": xlmr_encoder, "roberta_prenorm": roberta_prenorm,
             "llama_decoder": llama_decoder}
+
+
+# The family's largest model for the full-size speed check (bench/families_run.py largest); parameters at size "full": xlmr_encoder 277.2 M (its 250k-token embedding), roberta_classifier 124.4, roberta_prenorm 123.8, llama_decoder 56.0.
+LARGEST = {"text": "xlmr_encoder"}
