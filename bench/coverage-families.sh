@@ -137,9 +137,10 @@ if [ "$SPEED" = 1 ]; then
             families_py "$version" export "$pt" "$meta" "$dir/$model.torch.onnx" >"$FL/full-$version-$model.export.log" 2>&1
             terc=$?; t2=$(date +%s.%N)
             read -r mfs tes ratio < <(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.2f %.2f %.1f\n", b - a, c - b, (c - b) / (b - a) }')
-            [ $crc -eq 0 ] || mfs="failed (exit $crc)"
-            [ $terc -eq 0 ] || tes="failed (exit $terc)"
-            out "| $family | $model | $version | $params | $mfs | $tes | ${ratio}× |"
+            [ $crc -eq 0 ] || { mfs="failed (exit $crc)"; ratio="–"; }
+            [ $terc -eq 0 ] || { tes="failed (exit $terc): $(grep -o 'failed: .*' "$FL/full-$version-$model.export.log" | cut -c9-90 | tr '|' '/')"; ratio="–"; }
+            [ "$ratio" = "–" ] || ratio="${ratio}×"   # no speed-up where either side failed
+            out "| $family | $model | $version | $params | $mfs | $tes | $ratio |"
         done
         rm -rf "$dir"
     done

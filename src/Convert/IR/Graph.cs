@@ -305,17 +305,25 @@ public sealed class Graph
     }
 
     /// <summary>Rewires node inputs here and in every nested subgraph, and subgraph outputs (positional, so no renaming).</summary>
-    private void ReplaceReads(Value old, Value replacement)
+    private void ReplaceReads(Value old, Value replacement) =>
+        ReplaceReads(new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance) { [old] = replacement });
+
+    /// <summary>
+    /// Makes every node (subgraphs' included) read each value's replacement instead, in one walk of the graph: for a pass
+    /// that replaces many values (constant folding), where one walk per value would cost the graph's size each time.
+    /// Graph outputs are left to <see cref="ReplaceAllUses"/>, which keeps their names.
+    /// </summary>
+    public void ReplaceReads(IReadOnlyDictionary<Value, Value> replacements)
     {
         foreach (var node in Nodes)
         {
             for (var i = 0; i < node.Inputs.Count; i++)
-                if (ReferenceEquals(node.Inputs[i], old)) node.Inputs[i] = replacement;
+                if (node.Inputs[i] is { } input && replacements.TryGetValue(input, out var replacement)) node.Inputs[i] = replacement;
             foreach (var subgraph in node.Subgraphs)
             {
-                subgraph.ReplaceReads(old, replacement);
+                subgraph.ReplaceReads(replacements);
                 for (var i = 0; i < subgraph.Outputs.Count; i++)
-                    if (ReferenceEquals(subgraph.Outputs[i], old)) subgraph.Outputs[i] = replacement;
+                    if (replacements.TryGetValue(subgraph.Outputs[i], out var replacement)) subgraph.Outputs[i] = replacement;
             }
         }
     }

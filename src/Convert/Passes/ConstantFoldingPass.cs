@@ -22,9 +22,13 @@ public sealed class ConstantFoldingPass : IGraphPass
     {
         var changed = false;
         var consumers = graph.Consumers();
+        // Folded outputs and their constants, applied in one walk at the end (one walk per fold made this pass quadratic:
+        // half a second on RAFT's unrolled refinement loop); later nodes already read the constants through it.
+        var folds = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
+        ConstantData? ConstantOf(Value input) => (folds.TryGetValue(input, out var constant) ? constant : input).Constant;
         foreach (var node in graph.Nodes.ToList())
         {
-            if (node is { OpType: "If", Domain: "" } && node.Inputs[0]?.Constant is { ElementCount: 1 } condition)
+            if (node is { OpType: "If", Domain: "" } && node.Inputs[0] is { } flag && ConstantOf(flag) is { ElementCount: 1 } condition)
             {
                 InlineBranch(graph, node, condition.Bytes.Span.IndexOfAnyExcept((byte)0) >= 0 ? "then_branch" : "else_branch");
                 changed = true;
@@ -34,13 +38,18 @@ public sealed class ConstantFoldingPass : IGraphPass
             var limit = ReplacesItsOnlyInput(node, consumers) ? long.MaxValue : context.MaxFoldedBytes;
             if (node.Outputs[0].Type is { IsFullyStatic: true } outType &&
                 outType.StaticShape().Aggregate(1L, (a, b) => a * b) * SafeSize(outType.ElementType) > limit) continue;
-            var folded = TryFold(node, input => input.Constant);
+            var folded = TryFold(node, ConstantOf);
             if (folded is null || folded.Bytes.Length > limit) continue;
             var output = node.Outputs[0];
             var constant = graph.AddInitializer(output.Name + "_folded", folded);
             constant.SizeOf = output.SizeOf;
-            graph.Nodes.Remove(node);
-            graph.ReplaceAllUses(output, constant);
+            folds[output] = constant;
+        }
+        if (folds.Count > 0)
+        {
+            graph.Nodes.RemoveAll(node => node.Outputs.Count == 1 && folds.ContainsKey(node.Outputs[0]));
+            graph.ReplaceReads(folds);
+            foreach (var output in graph.Outputs.Where(folds.ContainsKey).ToList()) graph.ReplaceAllUses(output, folds[output]);
             changed = true;
         }
         if (changed) graph.RemoveUnusedInitializers();

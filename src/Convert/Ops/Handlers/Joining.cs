@@ -14,7 +14,10 @@ internal static class Cat
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var tensors = a.Tensors(0);
+        // torch.cat skips 1-D empty tensors whatever the others' rank, a legacy rule torchaudio's Emformer relies on
+        // (its memory is torch.empty(0) in a configuration without one).
+        var given = a.Tensors(0);
+        var tensors = given.Where(t => t.Type.Shape is not [{ Value: 0 }]).ToList() is { Count: > 0 } kept ? kept : [given[0]];
         return Lower(c, tensors, Shapes.NormalizeAxis(a.Int(1, "dim", 0), tensors[0].Type.Rank));
     }
 
@@ -251,6 +254,13 @@ internal static class TensorSplit
             "aten::dsplit" => 2,
             _ => Shapes.NormalizeAxis(a.Int(2, "dim", 0), x.Type.Rank),
         };
+        // MViT's `class_token, x = torch.tensor_split(x, indices=(1,), dim=2)` over tokens counted only at run time:
+        // non-negative indices are slices whatever the size (the last one to the end).
+        if (a.Get(1) is not long && x.Type.Shape![axis].Value is null && a.Ints(1, "indices") is { } cuts && cuts.All(i => i >= 0))
+        {
+            var starts = cuts.Prepend(0L).ToArray();
+            return starts.Select((start, i) => (object?)Slice.Lower(c, x, axis, start, i + 1 < starts.Length ? starts[i + 1] : long.MaxValue, 1)).ToList();
+        }
         var size = Chunk.StaticSize(c, x, axis);
         long[] sizes;
         if (a.Get(1) is long sections)
