@@ -8,6 +8,8 @@
 #   env VERSIONS="1.13 2.6"   which PyTorch generations to run
 #   env FAMILY_MODELS="a b"   only these models (default: every model of every families file)
 #   env SPEED=1               (default) run the full-size speed check; 0 skips it
+#   env SPEED_MODELS="a b"    the speed check on these models instead of each family's largest (where torch.onnx.export
+#                             cannot export the largest, the largest it can)
 #   env ROWS=1                (default) run the per-archive table; 0 skips it (the speed check alone)
 #   env TIMEOUT=600           seconds per step
 # The 2.6 steps use the chroot's /repo mount; while another process holds it (someone else's repository mounted
@@ -122,7 +124,8 @@ if [ "$SPEED" = 1 ]; then
     header "| family | model | PyTorch | params M | modelforge convert s | torch.onnx.export process s | speed-up |"
     for version in $VERSIONS; do
         dir="$FW/$version-full"; rm -rf "$dir"; mkdir -p "$dir"
-        mapfile -t largest < <(families_py "$version" largest 2>>"$FL/largest-$version.err" | grep -E '^[a-z_]+ [A-Za-z0-9_]+$')
+        read -r -a speed_models <<<"${SPEED_MODELS:-}"
+        mapfile -t largest < <(families_py "$version" largest "${speed_models[@]}" 2>>"$FL/largest-$version.err" | grep -E '^[a-z_]+ [A-Za-z0-9_]+$')
         for entry in "${largest[@]}"; do
             read -r family model <<<"$entry"
             [ ${#family_models[@]} -eq 0 ] || [[ " ${family_models[*]} " == *" $model "* ]] || continue

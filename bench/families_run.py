@@ -8,8 +8,8 @@ repository root:
         (family, parameters, the CLI's --input specs, the example's shapes, the example as .npz when an input is an
         integer, tolerances, why scripting failed).
         One line per model on stdout: "<family> <model> <params M> traced|- scripted|-".
-    python3 bench/families_run.py largest
-        "<family> <model>" for each family's largest model (see cmd_largest).
+    python3 bench/families_run.py largest [MODEL ...]
+        "<family> <model>" for each family's largest model (see cmd_largest), or for the models named.
     python3 bench/families_run.py export PT META ONNX
         torch.onnx.export of the saved archive (opset 17, dynamic batch; on 2.x the TorchScript exporter,
         dynamo=False): prints "ok" or "failed: ...".
@@ -92,9 +92,15 @@ def cmd_build(out, size, wanted):
         print(family, name, f"{params:.3f}", "traced", "-" if meta["script_error"] else "scripted", flush=True)
 
 
-def cmd_largest():
+def cmd_largest(wanted=()):
     """A families file names each family's largest model in LARGEST (building every full model to count would run its
-    BatchNorm calibration at full size); without one, the family's model with the most parameters at size "small"."""
+    BatchNorm calibration at full size); without one, the family's model with the most parameters at size "small".
+    With model names: those models instead (for a family whose largest model torch.onnx.export cannot export)."""
+    if wanted:
+        for family, name, _, _ in all_models():
+            if name in wanted:
+                print(family, name)
+        return
     largest = {}
     for module in families_files():
         named = getattr(module, "LARGEST", {})
@@ -140,7 +146,7 @@ def main():
     if command == "build":
         cmd_build(sys.argv[2], sys.argv[3], set(sys.argv[4:]))
     elif command == "largest":
-        cmd_largest()
+        cmd_largest(set(sys.argv[2:]))
     elif command == "export":
         sys.exit(cmd_export(sys.argv[2], sys.argv[3], sys.argv[4]))
     else:
