@@ -627,18 +627,15 @@ public sealed partial class Interpreter
             _ => path,
         };
         if (args.OfType<RunTimeList>().FirstOrDefault() is { } runTimeList) return ReadRunTimeList(op, runTimeList, args, keywords, call.Span, frame);
-        // min(len(masks), len(boxes)) (the zip() of scripted torchvision) with lengths known only at run time.
-        if (op is "prim::min" or "prim::max" && args is [List<object?> { Count: > 0 } sizes] && sizes.Any(s => s is DynamicInt) &&
-            sizes.All(s => s is long or DynamicInt))
+        // min(k, x.size(0)) (torchvision's _topk_min) and min([len(masks), len(boxes)]) (scripted zip() over tensors) with
+        // sizes known only at run time: a run-time int.
+        if (op is "prim::min" or "prim::max" && (args is [List<object?> items] ? items : args) is { Count: > 0 } sizes &&
+            sizes.Any(s => s is DynamicInt) && sizes.All(s => s is long or DynamicInt))
             return sizes.Skip(1).Aggregate(sizes[0], (a, b) => new DynamicInt(ControlFlowContext(op, call.Span, frame).Op(op == "prim::min" ? "Min" : "Max",
                 [RunTimeOperand(a), RunTimeOperand(b)], TensorType.Scalar(DataType.Int64))));
         if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, frame, out var folded)) return folded;
         // len(tensor) (scripted zip() over tensors): the size of its first dim.
         if (op == "aten::len" && args is [Value sized]) return CallOp("aten::size", [sized, 0L], keywords, call.Span, frame);
-        // min(k, x.size(0)) with a size known only at run time (torchvision's _topk_min): a run-time int.
-        if (op is "prim::min" or "prim::max" && args is [long or DynamicInt, long or DynamicInt])
-            return new DynamicInt(ControlFlowContext(op, call.Span, frame).Op(op == "prim::min" ? "Min" : "Max",
-                [RunTimeOperand(args[0]), RunTimeOperand(args[1])], TensorType.Scalar(DataType.Int64)));
         return CallOp(op, args, keywords, call.Span, frame);
     }
 
