@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 using ModelForge.Core.Diagnostics;
 using ModelForge.Model;
 using ModelForge.TorchScript.Module;
@@ -115,7 +116,7 @@ public sealed partial class TorchScriptReference : IDisposable
     /// libtorch's error in one line: for a failure inside the TorchScript interpreter, whose first line only says that one
     /// happened, the Python error it ends with (<c>RuntimeError: …</c>) and the innermost frame of the model's code.
     /// </summary>
-    internal static string ErrorSummary(string text)
+    private static string ErrorSummary(string text)
     {
         var lines = text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
         var error = Array.FindLastIndex(lines, l => PythonError().IsMatch(l));
@@ -125,8 +126,8 @@ public sealed partial class TorchScriptReference : IDisposable
         return lines[error] + (frame is null ? "" : $" ({frame.TrimEnd(':')})");
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z_.]*(Error|Exception): ")]
-    private static partial System.Text.RegularExpressions.Regex PythonError();
+    [GeneratedRegex(@"^[A-Za-z_.]*(Error|Exception): ")]
+    private static partial Regex PythonError();
 
     private static Tensor ToTorch(HostTensor tensor)
     {
