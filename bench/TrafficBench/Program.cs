@@ -4,12 +4,17 @@
 // 2. For each rate (fractions of the saturation rate those service times give): an open-loop load generator sends Poisson
 //    arrivals into one FIFO queue; N worker threads, one ONNX Runtime session each (cores / N intra-op threads, as the
 //    tuner's probe), take batches with DynamicBatcherPolicy (the simulator's policy) whenever they are free and run them.
+//    The model gets one core less than the machine has (--cores): the generator and the queue need a core of their own,
+//    as a server's clients run on other machines. Sharing the model's cores made arrivals late and bunched (up to 22 ms
+//    on 2 cores), a burstier process than the Poisson one the simulator is given.
+//    Each rate runs --repeats times, the rates taking turns (a slow spell of the machine then hits every rate alike); the
+//    measured p99 is that of all repeats' requests together, and each repeat's own p99 shows the spread.
 // 3. The simulator predicts p50/p99 for the same policy and rate from the tuner's service times (what a build does); the
-//    error is (predicted − measured) / measured. A second prediction uses the service times observed during the same run
-//    (each batch's run time, per size; the tuner's for sizes the run never sent), which separates the queueing model's
-//    error from the drift of a shared machine between the tuner's measurement and the run.
+//    error is (predicted − measured) / measured. A second prediction uses the service times observed during the same runs
+//    (each batch's run time, per size; the tuner's for sizes the runs never sent), which separates the queueing model's
+//    error from the drift of a shared machine between the tuner's measurement and the runs.
 // Usage: TrafficBench MODEL.pt|MODEL.onnx INPUT_SPEC OUT_DIR [--instances 1] [--max-batch 8] [--preferred 4,8] [--delay-us 2000]
-//        [--seconds 45] [--fractions 0.3,0.5,0.7] [--seed 1]
+//        [--seconds 45] [--fractions 0.3,0.5,0.7] [--repeats 3] [--cores machine's − 1] [--seed 1]
 // Prints a markdown table on stdout, progress on stderr; the service-time report under OUT_DIR/service.
 using System.Diagnostics;
 using System.Globalization;
@@ -31,6 +36,8 @@ var preferred = Numbers("--preferred", "4,8").Select(p => (int)p).ToArray();
 var delaySeconds = double.Parse(Arg("--delay-us", "2000"), CultureInfo.InvariantCulture) / 1e6;
 var seconds = double.Parse(Arg("--seconds", "45"), CultureInfo.InvariantCulture);
 var fractions = Numbers("--fractions", "0.3,0.5,0.7");
+var repeats = int.Parse(Arg("--repeats", "3"), CultureInfo.InvariantCulture);
+var cores = int.Parse(Arg("--cores", Math.Max(1, Environment.ProcessorCount - 1).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 var seed = int.Parse(Arg("--seed", "1"), CultureInfo.InvariantCulture);
 var input = InputSpec.Parse(spec);
 
@@ -50,6 +57,7 @@ var options = TuningOptions.For(TuningLevel.Full) with
     BatchSizes = Enumerable.Range(1, maxBatch).ToList(),
     InstanceCounts = [instances],
     OpenLoopServiceTimes = true,
+    Cores = cores,
     Measurement = new MeasurementSettings { Warmup = TimeSpan.FromMilliseconds(500), Window = TimeSpan.FromSeconds(1), MaxWindow = TimeSpan.FromSeconds(4), MinRequestsPerWindow = 10, MaxWindows = 6 },
 };
 var tuned = BatchTuner.Tune(onnx, [input], new TuningObjective(), options, new Progress<string>(Console.Error.WriteLine));
@@ -60,7 +68,7 @@ var saturation = instances * policy.LargestPreferred / curve.Mean(policy.Largest
 Console.Error.WriteLine($"service medians (ms): {string.Join(", ", curve.Points.Select(p => $"{p.BatchSize}: {p.MedianSeconds * 1000:0.00}"))}; saturation {saturation:0.0} requests/s");
 
 // The sessions and one input per batch size, as the tuner's probe makes them.
-var threads = Math.Max(1, Environment.ProcessorCount / instances);
+var threads = OrtThroughputProbe.ThreadsPerInstance(cores, instances);
 var sessions = Enumerable.Range(0, instances).Select(_ => OrtHost.Open(new OrtSessionRequest(onnx, OrtFailure.CannotLoad(DiagnosticCode.TuningRunFailed, onnx))
 {
     ExecutionMode = ExecutionMode.ORT_SEQUENTIAL, IntraOpThreads = threads, InterOpThreads = 1,
@@ -74,39 +82,52 @@ for (var b = 1; b <= maxBatch; b++)
 }
 
 string F(double v, string format = "0.0") => v.ToString(format, CultureInfo.InvariantCulture);
-double Percentile(double[] sorted, double p) => sorted[(int)Math.Floor(p / 100 * (sorted.Length - 1) + 0.5)];
-Console.WriteLine($"| rate (requests/s) | of saturation | requests | measured p50 / p99 (ms) | predicted p50 / p99 (ms) | p99 error | p99 predicted from the run's service times (error) | mean batch measured / predicted | utilisation measured / predicted |");
-Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+
+// The rates take turns, one repeat of each per round, each run with arrivals of its own seed.
+var rates = fractions.Select(f => (Fraction: f, Profile: new TrafficProfile(f * saturation), Runs: new List<OpenLoopRun>())).ToList();
+for (var round = 0; round < repeats; round++)
+    for (var r = 0; r < rates.Count; r++)
+    {
+        var (fraction, profile, runs) = rates[r];
+        var run = OpenLoop(ArrivalTimes.Generate(profile, (int)(profile.RequestsPerSecond * seconds), seed + 1 + round * rates.Count + r));
+        runs.Add(run);
+        Console.Error.WriteLine($"rate {F(profile.RequestsPerSecond)}/s ({fraction:0%}), repeat {round + 1}/{repeats}: p99 {F(run.P99Milliseconds, "0.00")} ms, " +
+                                $"mean batch {F(run.Batches.Average(), "0.00")}, generator lag p99/max {F(run.LagMilliseconds(99), "0.00")}/{F(run.LagMilliseconds(100), "0.00")} ms");
+    }
+
+Console.WriteLine($"| rate (requests/s) | of saturation | requests | measured p50 / p99 (ms) | p99 of each run (ms) | predicted p50 / p99 (ms) | p99 error | p99 predicted from the runs' service times (error) | mean batch measured / predicted | utilisation measured / predicted | generator lag p99 / max (ms) |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
 var errors = new List<double>();
-foreach (var fraction in fractions)
+foreach (var (fraction, profile, runs) in rates)
 {
-    var rate = fraction * saturation;
-    var profile = new TrafficProfile(rate);
     var simulated = BatcherSimulator.Run(ArrivalTimes.Generate(profile, TrafficPlanner.SimulatedRequests, seed), policy, instances, curve, seed);
     var (predictedP50, predictedP99) = (simulated.PercentileMilliseconds(50, TrafficPlanner.WarmupRequests), simulated.PercentileMilliseconds(99, TrafficPlanner.WarmupRequests));
 
-    var measured = OpenLoop(ArrivalTimes.Generate(profile, (int)(rate * seconds), seed + 1));
-    var warm = measured.Latencies.Skip(measured.Latencies.Length / 10).Order().ToArray();
-    var (p50, p99) = (Percentile(warm, 50) * 1000, Percentile(warm, 99) * 1000);
+    var warm = runs.SelectMany(run => run.WarmLatencies).ToArray();
+    var (p50, p99) = (OpenLoopRun.Percentile(warm, 50) * 1000, OpenLoopRun.Percentile(warm, 99) * 1000);
     var error = (predictedP99 - p99) / p99;
     errors.Add(error);
-    var observed = new ServiceTimeCurve(curve.Points.Where(p => !measured.Service.ContainsKey(p.BatchSize)).Concat(measured.Service.Values));
-    var replayed = BatcherSimulator.Run(ArrivalTimes.Generate(profile, TrafficPlanner.SimulatedRequests, seed), policy, instances, observed, seed).PercentileMilliseconds(99, TrafficPlanner.WarmupRequests);
+    // The runs' own service-time distribution of each batch size sent at least 20 times; the tuner's for the others.
+    var observed = runs.SelectMany(run => run.Service).GroupBy(s => s.Size).Where(g => g.Count() >= 20)
+        .Select(g => ServicePoint.FromQuantiles(g.Key, ServiceTimeCurve.Quantiles(g.Select(s => s.Seconds)))).ToList();
+    var replayCurve = new ServiceTimeCurve(curve.Points.Where(p => observed.All(o => o.BatchSize != p.BatchSize)).Concat(observed));
+    var replayed = BatcherSimulator.Run(ArrivalTimes.Generate(profile, TrafficPlanner.SimulatedRequests, seed), policy, instances, replayCurve, seed).PercentileMilliseconds(99, TrafficPlanner.WarmupRequests);
     var replayError = (replayed - p99) / p99;
-    Console.Error.WriteLine($"rate {F(rate)}/s: measured p99 {F(p99, "0.00")} ms, predicted {F(predictedP99, "0.00")} ms ({error:+0.0%;-0.0%}), from the run's service times {F(replayed, "0.00")} ms ({replayError:+0.0%;-0.0%}); " +
-                            $"run's service medians (ms) {string.Join(", ", measured.Service.Values.OrderBy(p => p.BatchSize).Select(p => $"{p.BatchSize}: {p.MedianSeconds * 1000:0.00}"))}; generator lag max {F(measured.MaxLagMs, "0.00")} ms");
-    Console.WriteLine($"| {F(rate)} | {fraction:0%} | {warm.Length} | {F(p50, "0.00")} / {F(p99, "0.00")} | {F(predictedP50, "0.00")} / {F(predictedP99, "0.00")} | {error:+0.0%;-0.0%} | " +
-                      $"{F(replayed, "0.00")} ({replayError:+0.0%;-0.0%}) | {F(measured.MeanBatch, "0.00")} / {F(simulated.MeanBatchSize, "0.00")} | {measured.Utilisation:0%} / {simulated.Utilisation:0%} |");
+    var lags = runs.SelectMany(run => run.LagsSeconds).ToArray();
+    Console.WriteLine($"| {F(profile.RequestsPerSecond)} | {fraction:0%} | {warm.Length} | {F(p50, "0.00")} / {F(p99, "0.00")} | {string.Join(", ", runs.Select(run => F(run.P99Milliseconds)))} | " +
+                      $"{F(predictedP50, "0.00")} / {F(predictedP99, "0.00")} | {error:+0.0%;-0.0%} | {F(replayed, "0.00")} ({replayError:+0.0%;-0.0%}) | " +
+                      $"{F(runs.SelectMany(run => run.Batches).Average(), "0.00")} / {F(simulated.MeanBatchSize, "0.00")} | {runs.Average(run => run.Utilisation):0%} / {simulated.Utilisation:0%} | " +
+                      $"{F(OpenLoopRun.Percentile(lags, 99) * 1000, "0.00")} / {F(lags.Max() * 1000, "0.00")} |");
 }
 Console.WriteLine();
-Console.WriteLine($"Policy: {instances} instance(s) × {threads} intra-op thread(s), max batch {maxBatch}, preferred [{string.Join(", ", preferred)}], queue delay {F(delaySeconds * 1e6, "0")} µs; " +
-                  $"saturation {F(saturation)} requests/s from the measured service times; worst |p99 error| {errors.Max(Math.Abs):0.0%}.");
+Console.WriteLine($"Policy: {instances} instance(s) × {threads} intra-op thread(s) on {cores} of {Environment.ProcessorCount} cores, max batch {maxBatch}, preferred [{string.Join(", ", preferred)}], queue delay {F(delaySeconds * 1e6, "0")} µs; " +
+                  $"{repeats} run(s) of {F(seconds, "0")} s per rate; saturation {F(saturation)} requests/s from the measured service times; worst |p99 error| {errors.Max(Math.Abs):0.0%}.");
 foreach (var session in sessions) session.Dispose();
 return 0;
 
 // Open loop: a generator thread enqueues each request at its arrival time whatever the queue holds; the workers batch
 // and run. A request's latency is from its enqueue to its batch's completion, as Triton's queue + compute time.
-(double[] Latencies, double MeanBatch, double Utilisation, double MaxLagMs, Dictionary<int, ServicePoint> Service) OpenLoop(double[] arrivals)
+OpenLoopRun OpenLoop(double[] arrivals)
 {
     var runs = new List<(int Size, double Seconds)>();
     var queue = new Queue<(int Index, long Enqueued)>();
@@ -114,7 +135,7 @@ return 0;
     var batches = new List<int>();
     var busyTicks = 0L;
     var generated = false;
-    var maxLag = 0.0;
+    var lags = new double[arrivals.Length];
     var clock = Stopwatch.StartNew();
     double Now() => clock.Elapsed.TotalSeconds;
     var workers = sessions.Select((session, w) => new Thread(() =>
@@ -160,7 +181,7 @@ return 0;
         // Sleep to 1 ms before the arrival, then spin; the remaining time is read once (it can run out meanwhile).
         for (var remaining = arrivals[i] - Now(); remaining > 0.002; remaining = arrivals[i] - Now()) Thread.Sleep(TimeSpan.FromSeconds(remaining - 0.001));
         while (Now() < arrivals[i]) Thread.SpinWait(20);
-        maxLag = Math.Max(maxLag, (Now() - arrivals[i]) * 1000);
+        lags[i] = Now() - arrivals[i];
         lock (queue)
         {
             queue.Enqueue((i, clock.ElapsedTicks));
@@ -174,11 +195,23 @@ return 0;
     }
     foreach (var worker in workers) worker.Join();
     var span = Now() - arrivals[0];
-    // Each batch size the run sent at least 5 times, as the tuner summarises a measurement: median, mean, p99.
-    var service = runs.GroupBy(r => r.Size).Where(g => g.Count() >= 5).ToDictionary(g => g.Key, g =>
+    return new OpenLoopRun(latencies, batches, busyTicks / (double)Stopwatch.Frequency / (instances * span), lags, runs);
+}
+
+/// <summary>One open-loop run: each request's latency and the generator's lag behind its arrival time, the batches it ran.</summary>
+sealed record OpenLoopRun(double[] Latencies, List<int> Batches, double Utilisation, double[] LagsSeconds, List<(int Size, double Seconds)> Service)
+{
+    /// <summary>The latencies after the first 10 % of the run (the queue starts empty).</summary>
+    public double[] WarmLatencies => Latencies.Skip(Latencies.Length / 10).ToArray();
+
+    public double P99Milliseconds => Percentile(WarmLatencies, 99) * 1000;
+
+    public double LagMilliseconds(double percentile) => Percentile(LagsSeconds, percentile) * 1000;
+
+    /// <summary>The nearest-rank percentile of <paramref name="values"/>.</summary>
+    public static double Percentile(double[] values, double percentile)
     {
-        var sorted = g.Select(r => r.Seconds).Order().ToArray();
-        return new ServicePoint(g.Key, Percentile(sorted, 50), sorted.Average(), Percentile(sorted, 99));
-    });
-    return (latencies, batches.Average(), busyTicks / (double)Stopwatch.Frequency / (instances * span), maxLag, service);
+        var sorted = values.Order().ToArray();
+        return sorted[(int)Math.Floor(percentile / 100 * (sorted.Length - 1) + 0.5)];
+    }
 }
