@@ -44,6 +44,10 @@ public sealed partial class Interpreter
         }
     }
 
+    /// <summary>A value's dtype for a diagnostic: a complex one as what it is and how the graph carries it.</summary>
+    private static string DtypeText(Value value) =>
+        value.IsComplex ? $"complex (carried as {value.Type.ElementType.Name()} [..., 2])" : value.Type.ElementType.Name();
+
     private static object?[] ComplexLayout(OpContext context, Value z, IReadOnlyList<object?> args)
     {
         var rank = z.Type.Rank - 1;

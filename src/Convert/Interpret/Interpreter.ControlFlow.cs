@@ -63,6 +63,8 @@ public sealed partial class Interpreter
             bindings.Add(o => frame.ReturnValue = ThrowIfConflict(merged(o)));
         }
 
+        // Complex tensors are carried as real [..., 2] (Value.IsComplex); the If's output is complex where its branches' are.
+        var complex = outputs.Select(o => o.Then.IsComplex).ToList();
         if (EmptyCaseOf(conditional.Condition) is { } emptyIsElse)
             for (var i = 0; i < outputs.Count; i++)
                 outputs[i] = AlignRanks(outputs[i], emptyIsElse ? otherwise.Graph : then.Graph, emptyIsElse, context, conditional);
@@ -74,6 +76,7 @@ public sealed partial class Interpreter
         var node = _graph.AddNode("If", [scalarCondition], outputs.Select(o => MergeTypes(o.Then.Type, o.Else.Type)).ToList(),
             new SortedDictionary<string, AttributeValue>(StringComparer.Ordinal) { ["then_branch"] = then.Graph, ["else_branch"] = otherwise.Graph },
             context.Scope, conditional.Span);
+        for (var i = 0; i < complex.Count; i++) node.Outputs[i].IsComplex = complex[i];
         foreach (var bind in bindings) bind(node.Outputs);
         return then.Flow;
     }
@@ -164,9 +167,9 @@ public sealed partial class Interpreter
         if (isInt || isBool || inThen is Value && inElse is Value)
         {
             Value thenValue = RunTimeOperand(inThen), elseValue = RunTimeOperand(inElse);
-            if (thenValue.Type.ElementType != elseValue.Type.ElementType)
+            if (thenValue.Type.ElementType != elseValue.Type.ElementType || thenValue.IsComplex != elseValue.IsComplex)
                 return _ => new BranchConflict(DiagnosticCode.BranchTypeMismatch,
-                    $"{what} is {thenValue.Type.ElementType.Name()} in the then-branch and {elseValue.Type.ElementType.Name()} in the else-branch " +
+                    $"{what} is {DtypeText(thenValue)} in the then-branch and {DtypeText(elseValue)} in the else-branch " +
                     "of an `if` whose condition is only known at run time; ONNX If needs one dtype", span);
             // The same pair can reach the If twice (a local and the tensor it changed in place): one output serves both.
             var index = outputs.FindIndex(o => ReferenceEquals(o.Then, thenValue) && ReferenceEquals(o.Else, elseValue));

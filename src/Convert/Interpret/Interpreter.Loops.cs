@@ -107,6 +107,7 @@ public sealed partial class Interpreter
                 for (var i = 0; i < states.Count; i++)
                 {
                     var input = graph.AddInput($"{graph.Name}/{states[i].Name}", types[i]);
+                    input.IsComplex = states[i].Initial.IsComplex;
                     if (states[i].ChangedInPlace is { } changed) _mutated[changed] = input;
                     else bodyFrame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(input) : input;
                 }
@@ -141,10 +142,10 @@ public sealed partial class Interpreter
             var outputs = states.Select(s => s.ChangedInPlace is { } changed ? Resolve(changed, bodyRun.Mutated)
                 : RunTimeOperand(Current(bodyRun.Locals[s.Name], bodyRun))).ToList();
             for (var i = 0; i < states.Count; i++)
-                if (outputs[i].Type.ElementType != types[i].ElementType)
+                if (outputs[i].Type.ElementType != types[i].ElementType || outputs[i].IsComplex != states[i].Initial.IsComplex)
                     throw new ModelForgeException(DiagnosticCode.BranchTypeMismatch,
-                        $"'{states[i].Name}' is {types[i].ElementType.Name()} before a loop whose trip count is only known at run time and " +
-                        $"{outputs[i].Type.ElementType.Name()} after its body; ONNX Loop needs one dtype per carried value",
+                        $"'{states[i].Name}' is {DtypeText(states[i].Initial)} before a loop whose trip count is only known at run time and " +
+                        $"{DtypeText(outputs[i])} after its body; ONNX Loop needs one dtype per carried value",
                         _model.Locate(loop.Span), "keep each variable's dtype the same through the loop body");
             var merged = types.Zip(outputs, (type, output) => MergeTypes(type, output.Type)).ToList();
             if (run < MaxLoopBodyRuns && !merged.Zip(types, SameShape).All(same => same))
@@ -159,6 +160,8 @@ public sealed partial class Interpreter
             var scanTypes = scans.Select(s => s.Item.Type.WithShape(s.Item.Type.Shape is { } shape ? [Shapes.Unknown(), .. shape] : null));
             var node = _graph.AddNode("Loop", [tripCount, condition, .. states.Select(s => s.Initial)], [.. types, .. scanTypes],
                 new SortedDictionary<string, AttributeValue>(StringComparer.Ordinal) { ["body"] = bodyRun.Graph }, context.Scope, loop.Span);
+            for (var i = 0; i < node.Outputs.Count; i++)
+                node.Outputs[i].IsComplex = i < states.Count ? states[i].Initial.IsComplex : scans[i - states.Count].Item.IsComplex;
             for (var i = 0; i < states.Count; i++)
                 if (states[i].ChangedInPlace is { } changed) _mutated[changed] = node.Outputs[i];
                 else frame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(node.Outputs[i]) : node.Outputs[i];

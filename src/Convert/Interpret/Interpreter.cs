@@ -520,14 +520,26 @@ public sealed partial class Interpreter
         if (left is PoisonValue) return left;
         if (right is PoisonValue) return right;
         if (PythonOps.TryBinary(binary.Op, left, right, out var result)) return result;
-        // Arithmetic on run-time ints (sizes of dynamic dims) lowers to the aten op on 0-d tensors.
         var op = binary.Op switch { "+" => "aten::add", "-" => "aten::sub", "*" => "aten::mul", "//" => "aten::floor_divide", "/" => "aten::div", _ => null };
-        if (op is not null && (left is DynamicInt || right is DynamicInt))
-        {
-            var tensorResult = CallOp(op, [AsIntTensorOperand(left), AsIntTensorOperand(right)], new Dictionary<string, object?>(), binary.Span, frame);
-            return tensorResult is Value v && op != "aten::div" ? new DynamicInt(v) : tensorResult;
-        }
+        if (op is not null && (left is DynamicInt || right is DynamicInt)) return RunTimeIntArithmetic(op, left, right, binary.Span, frame);
         throw Unsupported(binary.Span, $"operator '{binary.Op}' on {DescribeValue(left)} and {DescribeValue(right)}");
+    }
+
+    /// <summary>The aten ops of int arithmetic, as scripted code saves <c>a + b</c>, <c>a // b</c>, … on ints.</summary>
+    private static readonly HashSet<string> IntArithmeticOps = new(StringComparer.Ordinal)
+    {
+        "aten::add", "aten::sub", "aten::mul", "aten::floordiv", "aten::floor_divide", "aten::remainder", "aten::div",
+    };
+
+    /// <summary>
+    /// Arithmetic on run-time ints (sizes of dynamic dims), written as an operator or saved as the aten call
+    /// (<c>torch.add(torch.size(x, 0), 1)</c>): the aten op on 0-d tensors, and an int again (<c>range()</c> of it is a
+    /// run-time loop), except for true division, whose float is a tensor.
+    /// </summary>
+    private object? RunTimeIntArithmetic(string op, object? left, object? right, SourceSpan span, Frame frame)
+    {
+        var result = CallOp(op, [AsIntTensorOperand(left), AsIntTensorOperand(right)], new Dictionary<string, object?>(), span, frame);
+        return result is Value v && op != "aten::div" ? new DynamicInt(v) : result;
     }
 
     private static object? AsIntTensorOperand(object? value) => value is DynamicInt d ? d.Scalar : value;
@@ -634,6 +646,8 @@ public sealed partial class Interpreter
             return sizes.Skip(1).Aggregate(sizes[0], (a, b) => new DynamicInt(ControlFlowContext(op, call.Span, frame).Op(op == "prim::min" ? "Min" : "Max",
                 [RunTimeOperand(a), RunTimeOperand(b)], TensorType.Scalar(DataType.Int64))));
         if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, frame, out var folded)) return folded;
+        if (keywords.Count == 0 && IntArithmeticOps.Contains(op) && args is [long or DynamicInt, long or DynamicInt] && args.Any(a => a is DynamicInt))
+            return RunTimeIntArithmetic(op, args[0], args[1], call.Span, frame);
         // len(tensor) (scripted zip() over tensors): the size of its first dim.
         if (op == "aten::len" && args is [Value sized]) return CallOp("aten::size", [sized, 0L], keywords, call.Span, frame);
         return CallOp(op, args, keywords, call.Span, frame);

@@ -31,17 +31,33 @@ public class ScriptedControlFlowTests
     [Fact]
     public void Branches_leaving_a_variable_with_two_dtypes_are_MF2008_naming_the_if()
     {
-        var e = Throws(DiagnosticCode.BranchTypeMismatch, () =>
-        {
-            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_branch_dtype_mismatch.pt"),
-                new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
-        });
-        var diagnostic = Assert.Single(e.Diagnostics);
+        var diagnostic = Refusal(DiagnosticCode.BranchTypeMismatch, "scripted_branch_dtype_mismatch.pt", "x:float32[batch,4]");
         Assert.Contains("'y' is int64 in the then-branch and float32 in the else-branch", diagnostic.Message);
         Assert.EndsWith("scripted_branch_dtype_mismatch.pt!/code/__torch__.py", diagnostic.Location!.File);
         Assert.Equal(8, diagnostic.Location.Line);
         Assert.Equal("diagnostics/generate.py(70): if bool(x.sum() > 0):", diagnostic.Location.PythonSource);
         Assert.NotNull(diagnostic.Hint);
+    }
+
+    [Fact]
+    public void Branches_leaving_a_tensor_complex_in_one_and_real_in_the_other_are_MF2008()
+    {
+        // TorchScript types both as Tensor; the graph carries the complex one as real [..., 2], so one If output cannot be both.
+        var diagnostic = Refusal(DiagnosticCode.BranchTypeMismatch, "scripted_branch_complex_mismatch.pt", "x:float32[batch,4,2]");
+        Assert.Contains("'z' is complex (carried as float32 [..., 2]) in the then-branch and float32 in the else-branch",
+            diagnostic.Message);
+        Assert.Equal("diagnostics/generate.py(90): if bool(x.sum() > 0):", diagnostic.Location!.PythonSource);
+        Assert.NotNull(diagnostic.Hint);
+    }
+
+    [Fact]
+    public void A_loop_body_turning_a_carried_complex_tensor_real_is_MF2008()
+    {
+        var diagnostic = Refusal(DiagnosticCode.BranchTypeMismatch, "scripted_loop_complex_mismatch.pt", "x:float32[batch,4,2]");
+        // z0: the name TorchScript gives the loop's z.
+        Assert.Contains("'z0' is complex (carried as float32 [..., 2]) before a loop whose trip count is only known at run time " +
+                        "and float32 after its body", diagnostic.Message);
+        Assert.Equal("diagnostics/generate.py(102): for _ in range(x.size(0)):", diagnostic.Location!.PythonSource);
     }
 
     [Fact]
@@ -128,12 +144,7 @@ public class ScriptedControlFlowTests
     [Fact]
     public void A_list_grown_in_a_run_time_loop_is_MF2004_naming_the_loop()
     {
-        var e = Throws(DiagnosticCode.UnsupportedConstruct, () =>
-        {
-            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "scripted_dynamic_loop_append.pt"),
-                new ConvertOptions([InputSpec.Parse("x:float32[batch,4]")]));
-        });
-        var diagnostic = Assert.Single(e.Diagnostics);
+        var diagnostic = Refusal(DiagnosticCode.UnsupportedConstruct, "scripted_dynamic_loop_append.pt", "x:float32[batch,4]");
         Assert.Contains("a list grows inside a loop whose trip count is only known at run time", diagnostic.Message);
         Assert.EndsWith("scripted_dynamic_loop_append.pt!/code/__torch__.py", diagnostic.Location!.File);
         Assert.Equal(9, diagnostic.Location.Line);
@@ -167,18 +178,24 @@ public class ScriptedControlFlowTests
         // PyTorch 2.6: the Optional mask checks (`mask is not None` on a tensor, is_floating_point) fold; the choice
         // between the nested-tensor fast path and the plain layers depends on the mask's values and is carried as a
         // string, which an ONNX If cannot hold, so conversion stops at that call and names it.
-        var e = Throws(DiagnosticCode.UnsupportedConstruct, () =>
-        {
-            using var _ = ModelConverter.Convert(RepoPaths.Fixture("diagnostics", "transformer_encoder_scripted_padded_2x.pt"),
-                new ConvertOptions([InputSpec.Parse("src:float32[batch,5,16]"), InputSpec.Parse("padding:bool[batch,5]")]));
-        });
-        var diagnostic = Assert.Single(e.Diagnostics);
+        var diagnostic = Refusal(DiagnosticCode.UnsupportedConstruct, "transformer_encoder_scripted_padded_2x.pt",
+            "src:float32[batch,5,16]", "padding:bool[batch,5]");
         Assert.Contains("aten::_nested_tensor_from_mask_left_aligned has no handler", diagnostic.Message);
         Assert.EndsWith("torch/nn/modules/transformer.py(458): elif (", diagnostic.Location!.PythonSource);
     }
 
     private static ConversionResult Convert(string fixture, params string[] inputs) =>
         ModelConverter.Convert(RepoPaths.Fixture("diagnostics", fixture), new ConvertOptions(inputs.Select(InputSpec.Parse).ToList()));
+
+    /// <summary>The one diagnostic converting the fixture fails with, which must have <paramref name="code"/>.</summary>
+    private static Diagnostic Refusal(DiagnosticCode code, string fixture, params string[] inputs)
+    {
+        var e = Throws(code, () =>
+        {
+            using var _ = Convert(fixture, inputs);
+        });
+        return Assert.Single(e.Diagnostics);
+    }
 
     /// <summary>Runs the converted model on ONNX Runtime with inputs of shape [1, 4]; the first output's values.</summary>
     private static float[] Run(ConversionResult result, params (string Name, float[] Values)[] inputs)
