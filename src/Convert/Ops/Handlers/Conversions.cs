@@ -92,8 +92,11 @@ internal static class ScalarTensor
 }
 
 /// <summary>
-/// <c>float(t)</c> of a one-element tensor known at conversion time (a constant: a quantized model's QuantStub reads its scale buffer so;
-/// or computed from constants and static dims only): a Python float. A run-time value cannot become one, since ONNX has no Python floats.
+/// <c>float(t)</c> and <c>float(n)</c>: a Python float when the value is known at conversion time (a constant: a quantized
+/// model's QuantStub reads its scale buffer so; or computed from constants and static dims only). Otherwise (a size of a
+/// dynamic dim, a run-time one-element tensor) the float is a 0-d float32 value, as <c>item()</c> gives one, which
+/// arithmetic with tensors treats as torch treats a Python float (an int tensor times it is float32, a float tensor
+/// keeps its dtype). Python computes in double where this computes in float32.
 /// </summary>
 [AtenOp("aten::Float", "aten::FloatImplicit")]
 internal static class ToPythonFloat
@@ -102,14 +105,17 @@ internal static class ToPythonFloat
     private static object? V13(OpContext c, OpArgs a)
     {
         if (a.Get(0) is double or long) return a.Float(0);
+        if (a.Get(0) is DynamicInt size) return c.Cast(size.Scalar, DataType.Float32);
         var x = a.Tensor(0);
+        if (x.Type.Shape is { } shape && shape.All(d => d.Value is not null) && shape.Aggregate(1L, (n, d) => n * d.Value!.Value) != 1)
+            throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} of {x}: only a one-element tensor converts to a Python float",
+                "torch raises here too; index the element first");
         return (x.Constant ?? ConstantFoldingPass.Evaluate(x)) switch
         {
             { ElementCount: 1, ElementType: DataType.Float32 } f => (double)BitConverter.ToSingle(f.Bytes.Span),
             { ElementCount: 1, ElementType: DataType.Float64 } d => BitConverter.ToDouble(d.Bytes.Span),
             _ when c.TryGetConstantInt64(x, out var integer) => (double)integer,
-            _ => throw c.Error(DiagnosticCode.StaticValueRequired, $"{c.OpName} of {x} needs a one-element tensor known at conversion time",
-                "compute the float from constants or attributes, or keep it a tensor"),
+            _ => c.Cast(Item.Scalar(c, x), DataType.Float32),
         };
     }
 }
