@@ -208,6 +208,7 @@ public sealed partial class Interpreter
     {
         Value v => v,
         DynamicInt d => d.Scalar,
+        RunTimeFloat f => f.Scalar,
         long l => _graph.AddInitializer("/scalar", new ConstantData(DataType.Int64, [], BitConverter.GetBytes(l))),
         bool b => _graph.AddInitializer("/scalar", new ConstantData(DataType.Bool, [], new[] { b ? (byte)1 : (byte)0 })),
         _ => throw new InvalidOperationException($"not a run-time operand: {DescribeValue(value)}"),

@@ -521,28 +521,40 @@ public sealed partial class Interpreter
         if (right is PoisonValue) return right;
         if (PythonOps.TryBinary(binary.Op, left, right, out var result)) return result;
         var op = binary.Op switch { "+" => "aten::add", "-" => "aten::sub", "*" => "aten::mul", "//" => "aten::floor_divide", "/" => "aten::div", _ => null };
-        if (op is not null && (left is DynamicInt || right is DynamicInt)) return RunTimeIntArithmetic(op, left, right, binary.Span, frame);
+        if (op is not null && IsNumber(left) && IsNumber(right) && (IsRunTimeNumber(left) || IsRunTimeNumber(right)))
+            return RunTimeArithmetic(op, left, right, binary.Span, frame);
         throw Unsupported(binary.Span, $"operator '{binary.Op}' on {DescribeValue(left)} and {DescribeValue(right)}");
     }
 
-    /// <summary>The aten ops of int arithmetic, as scripted code saves <c>a + b</c>, <c>a // b</c>, … on ints.</summary>
-    private static readonly HashSet<string> IntArithmeticOps = new(StringComparer.Ordinal)
+    /// <summary>The aten ops of Python number arithmetic, as scripted code saves <c>a + b</c>, <c>a // b</c>, <c>a ** b</c>, ….</summary>
+    private static readonly HashSet<string> NumberArithmeticOps = new(StringComparer.Ordinal)
     {
-        "aten::add", "aten::sub", "aten::mul", "aten::floordiv", "aten::floor_divide", "aten::remainder", "aten::div",
+        "aten::add", "aten::sub", "aten::mul", "aten::floordiv", "aten::floor_divide", "aten::remainder", "aten::div", "aten::pow",
     };
 
-    /// <summary>
-    /// Arithmetic on run-time ints (sizes of dynamic dims), written as an operator or saved as the aten call
-    /// (<c>torch.add(torch.size(x, 0), 1)</c>): the aten op on 0-d tensors, and an int again (<c>range()</c> of it is a
-    /// run-time loop), except for true division, whose float is a tensor.
-    /// </summary>
-    private object? RunTimeIntArithmetic(string op, object? left, object? right, SourceSpan span, Frame frame)
-    {
-        var result = CallOp(op, [AsIntTensorOperand(left), AsIntTensorOperand(right)], new Dictionary<string, object?>(), span, frame);
-        return result is Value v && op != "aten::div" ? new DynamicInt(v) : result;
-    }
+    private static bool IsNumber(object? value) => value is long or double or DynamicInt or RunTimeFloat;
 
-    private static object? AsIntTensorOperand(object? value) => value is DynamicInt d ? d.Scalar : value;
+    private static bool IsRunTimeNumber(object? value) => value is DynamicInt or RunTimeFloat;
+
+    /// <summary>
+    /// Arithmetic on Python numbers some of which are known only at run time (sizes of dynamic dims, floats computed
+    /// from them), written as an operator or saved as the aten call (<c>torch.add(torch.size(x, 0), 1)</c>): the aten op on
+    /// 0-d tensors, and a number again: an int (<c>range()</c> of it is a run-time loop) when both are ints and the op is
+    /// not true division, else a float.
+    /// </summary>
+    private object RunTimeArithmetic(string op, object? left, object? right, SourceSpan span, Frame frame)
+    {
+        var isFloat = op == "aten::div" || left is double or RunTimeFloat || right is double or RunTimeFloat;
+        // A float is a double, as in Python: sizes scaled by a float and floored (a detector's resize) must round as there.
+        object? Operand(object? value) => value switch
+        {
+            DynamicInt d => isFloat ? ControlFlowContext(op, span, frame).Cast(d.Scalar, DataType.Float64) : d.Scalar,
+            RunTimeFloat f => f.Scalar,
+            _ => value,
+        };
+        var result = (Value)CallOp(op, [Operand(left), Operand(right)], new Dictionary<string, object?>(), span, frame)!;
+        return isFloat ? new RunTimeFloat(result) : new DynamicInt(result);
+    }
 
     private object? EvaluateCompare(CompareExpr compare, Frame frame)
     {
@@ -618,7 +630,7 @@ public sealed partial class Interpreter
                 return runtime;
             case "int" or "float" or "bool" when args is [PoisonValue poison]:
                 return poison;
-            case "int" or "float" or "bool" when args is [var scalar] && scalar is not Value && scalar is not DynamicInt:
+            case "int" or "float" or "bool" when args is [var scalar] && scalar is not (Value or DynamicInt or RunTimeFloat):
                 return PythonOps.Convert(path, scalar, () => Unsupported(call.Span, $"{path}() of {DescribeValue(scalar)}"));
             case "int": return CallOp("aten::Int", args, keywords, call.Span, frame);
             case "float": return CallOp("aten::Float", args, keywords, call.Span, frame);
@@ -646,8 +658,9 @@ public sealed partial class Interpreter
             return sizes.Skip(1).Aggregate(sizes[0], (a, b) => new DynamicInt(ControlFlowContext(op, call.Span, frame).Op(op == "prim::min" ? "Min" : "Max",
                 [RunTimeOperand(a), RunTimeOperand(b)], TensorType.Scalar(DataType.Int64))));
         if (keywords.Count == 0 && TryFoldScripted(op, args, call.Span, frame, out var folded)) return folded;
-        if (keywords.Count == 0 && IntArithmeticOps.Contains(op) && args is [long or DynamicInt, long or DynamicInt] && args.Any(a => a is DynamicInt))
-            return RunTimeIntArithmetic(op, args[0], args[1], call.Span, frame);
+        if (keywords.Count == 0 && NumberArithmeticOps.Contains(op) && args is [var left, var right] && IsNumber(left) && IsNumber(right) &&
+            (IsRunTimeNumber(left) || IsRunTimeNumber(right)))
+            return RunTimeArithmetic(op, left, right, call.Span, frame);
         // len(tensor) (scripted zip() over tensors): the size of its first dim.
         if (op == "aten::len" && args is [Value sized]) return CallOp("aten::size", [sized, 0L], keywords, call.Span, frame);
         return CallOp(op, args, keywords, call.Span, frame);
@@ -772,8 +785,9 @@ public sealed partial class Interpreter
                 result = ReferenceEquals(Resolve(left), Resolve(right)) == (op == "aten::__is__");
                 return true;
             // `mask is not None` on a tensor input (an Optional[Tensor] parameter that was given one), `self.map_levels is None`
-            // on an object attribute (MultiScaleRoIAlign's LevelMapper, set by a run before saving).
-            case ("aten::__is__" or "aten::__isnot__", [Value or ModuleValue, null] or [null, Value or ModuleValue]):
+            // on an object attribute (MultiScaleRoIAlign's LevelMapper, set by a run before saving), `scale_factor is not None`
+            // on a float known only at run time (F.interpolate in a detector's transform).
+            case ("aten::__is__" or "aten::__isnot__", [Value or ModuleValue or DynamicInt or RunTimeFloat, null] or [null, Value or ModuleValue or DynamicInt or RunTimeFloat]):
                 result = op == "aten::__isnot__";
                 return true;
             case ("aten::len", [List<object?> list]): result = (long)list.Count; return true;
@@ -856,7 +870,7 @@ public sealed partial class Interpreter
             result = sameSize;
             return true;
         }
-        if (args.Any(a => a is Value or DynamicInt or PoisonValue or ModuleValue or Namespace or RunTimeOptional)) return false;
+        if (args.Any(a => a is Value or DynamicInt or RunTimeFloat or PoisonValue or ModuleValue or Namespace or RunTimeOptional)) return false;
         switch (op, args)
         {
             case ("aten::len", [string text]): result = (long)text.Length; return true;
@@ -1059,6 +1073,7 @@ public sealed partial class Interpreter
         bool b => b ? "True" : "False",
         string s => $"the string \"{s}\"",
         DynamicInt => "an int known only at run time",
+        RunTimeFloat => "a float known only at run time",
         List<object?> list => $"a list of {list.Count}",
         TupleValue tuple => $"a tuple of {tuple.Items.Count}",
         ModuleValue module => $"the module {module.QualifiedClassName}",

@@ -35,6 +35,14 @@ public sealed record DynamicInt(Value Scalar)
             : null;
 }
 
+/// <summary>
+/// A Python float known only at run time (<c>float(x.size(0))</c>, <c>n / 2</c> of a run-time int): a 0-d float64 value in
+/// the graph, a double as in Python. Kept apart from 0-d tensors because the float overloads of aten ops differ from the
+/// tensor ones: <c>math.floor(f)</c> (saved as <c>torch.floor</c>) gives an int, and a tensor op takes it as torch takes a
+/// Python float (a float32 tensor times it stays float32).
+/// </summary>
+public sealed record RunTimeFloat(Value Scalar);
+
 /// <summary>A module instance from data.pkl together with its class and its path in the module tree.</summary>
 public sealed record ModuleValue(PickleObject Object, ClassDef Class, string QualifiedClassName, string Path);
 

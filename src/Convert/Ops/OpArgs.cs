@@ -62,6 +62,9 @@ public sealed class OpArgs
         double d => d,
         long l => l,
         bool b => b ? 1 : 0,
+        RunTimeFloat => throw _context.Error(DiagnosticCode.StaticValueRequired,
+            $"{_context.OpName} needs argument {Describe(index, name)} to be known at conversion time, but it is a float computed at run time",
+            "declare the dims it is computed from with fixed sizes in --input, or report the model so the op can take a run-time value"),
         var other => throw Bad(index, name, "a float", other),
     };
 

@@ -125,6 +125,7 @@ public sealed class OpContext
         double d => Scalar(d, like.IsFloatingPoint() ? like : DataType.Float32),
         bool b => Scalar(b ? 1 : 0, like),
         DynamicInt d => d.Scalar,
+        RunTimeFloat f => Cast(f.Scalar, like.IsFloatingPoint() ? like : DataType.Float32),
         _ => throw Error(DiagnosticCode.InvalidOpArguments,
             $"{OpName} expects a tensor or a number, got {Interpreter.DescribeValue(operand)}"),
     };

@@ -7,8 +7,8 @@ using ModelForge.TorchScript.Script;
 namespace ModelForge.Convert.Tests.Ops;
 
 /// <summary>
-/// <c>float()</c> in scripted code (<c>aten::Float</c>): a Python float when known at conversion time, a 0-d float32
-/// value otherwise (fixtures/ops/run_time_floats runs those forms end to end against libtorch).
+/// <c>float()</c> in scripted code (<c>aten::Float</c>): a Python float when known at conversion time, a
+/// <see cref="RunTimeFloat"/> otherwise (fixtures/ops/run_time_floats runs those forms end to end against libtorch).
 /// </summary>
 public sealed class PythonFloatTests
 {
@@ -22,12 +22,12 @@ public sealed class PythonFloatTests
     }
 
     [Fact]
-    public void A_static_int_is_a_python_float_and_a_run_time_size_a_0d_float32_value()
+    public void A_static_int_is_a_python_float_and_a_run_time_size_a_run_time_double()
     {
         Assert.Equal(3.0, Float(3L));
         var size = _graph.AddInput("n", TensorType.Scalar(DataType.Int64));
-        var value = Assert.IsType<Value>(Float(new DynamicInt(size)));
-        Assert.Equal("float32[]", value.Type.ToString());
+        var value = Assert.IsType<RunTimeFloat>(Float(new DynamicInt(size))).Scalar;
+        Assert.Equal("float64[]", value.Type.ToString()); // a double, as Python's float
         Assert.Equal("Cast", value.Producer!.OpType);
     }
 

@@ -77,4 +77,35 @@ public sealed class DetectionTests : IDisposable
             Assert.Equal(saved[names[i]].Shape, run.Outputs[i].ExpectedShape);
         Assert.True(saved["boxes"].Shape[0] > 0, "the fixture keeps some detections");
     }
+
+    /// <summary>
+    /// A scripted R-CNN with an image of any size: its transform resizes by a float computed from the image's run-time
+    /// size (<c>torch.tensor(image.shape[-2:])</c>, <c>float(min_size)</c>, <c>math.floor(size * scale)</c>, in double as
+    /// Python) and pads to a multiple of 32 (<c>math.ceil</c>), and the RPN splits its scores by the run-time anchor count
+    /// of each level. One conversion; the gate at four image sizes, 100×70 among them, whose floored size differs between
+    /// float32 and double arithmetic.
+    /// </summary>
+    [Theory]
+    [InlineData("fasterrcnn_mobilenet_v3_large_fpn_scripted_1x")]
+    [InlineData("fasterrcnn_mobilenet_v3_large_fpn_scripted_2x")]
+    public void A_scripted_rcnn_converts_with_a_dynamic_image_size_and_passes_at_several_sizes(string fixture)
+    {
+        var model = Path.Combine(Family, fixture, "model.pt");
+        var onnx = Path.Combine(_directory, fixture + ".onnx");
+        var input = InputSpec.Parse("images:float32[1,3,h,w]");
+        using (var result = ModelConverter.Convert(model, new ConvertOptions([input])))
+            result.WriteTo(onnx);
+        foreach (var (h, w) in new[] { (64L, 64L), (80L, 96L), (100L, 70L), (57L, 131L) })
+        {
+            var (report, _, _) = Validator.Run(model, onnx, new ValidateOptions
+            {
+                Inputs = [input], Optional = [], BatchSizes = [1],
+                DimValues = new Dictionary<string, long> { ["h"] = h, ["w"] = w },
+                Ranges = new Dictionary<string, InputRange> { ["images"] = new("images", 0, 1) },
+                Tolerances = new() { Float32 = new(1e-3, 1e-3) },
+            });
+            Assert.True(report.Passed, $"{h}×{w}: " + string.Join("; ", report.Runs.Select(r => r.Reason)));
+            Assert.True(report.Runs.Single().Outputs[0].ExpectedShape[0] > 0, $"{h}×{w}: the reference detects something to compare");
+        }
+    }
 }

@@ -65,7 +65,7 @@ internal static class Binary
         {
             Value v => (v.Type.ElementType, v.Type.Shape is { Count: 0 } ? 2 : 3),
             DynamicInt => (DataType.Int64, 2),
-            double => (DataType.Float32, 1),
+            double or RunTimeFloat => (DataType.Float32, 1),
             long or bool => (DataType.Int64, 0),
             _ => (DataType.Float32, 0),
         };

@@ -94,9 +94,8 @@ internal static class ScalarTensor
 /// <summary>
 /// <c>float(t)</c> and <c>float(n)</c>: a Python float when the value is known at conversion time (a constant: a quantized
 /// model's QuantStub reads its scale buffer so; or computed from constants and static dims only). Otherwise (a size of a
-/// dynamic dim, a run-time one-element tensor) the float is a 0-d float32 value, as <c>item()</c> gives one, which
-/// arithmetic with tensors treats as torch treats a Python float (an int tensor times it is float32, a float tensor
-/// keeps its dtype). Python computes in double where this computes in float32.
+/// dynamic dim, a run-time one-element tensor) it is a <see cref="RunTimeFloat"/>, which arithmetic with tensors treats
+/// as torch treats a Python float (an int tensor times it is float32, a float tensor keeps its dtype).
 /// </summary>
 [AtenOp("aten::Float", "aten::FloatImplicit")]
 internal static class ToPythonFloat
@@ -104,8 +103,8 @@ internal static class ToPythonFloat
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        if (a.Get(0) is double or long) return a.Float(0);
-        if (a.Get(0) is DynamicInt size) return c.Cast(size.Scalar, DataType.Float32);
+        if (a.Get(0) is double or long or RunTimeFloat) return a.Get(0) is RunTimeFloat ? a.Get(0) : a.Float(0);
+        if (a.Get(0) is DynamicInt size) return new RunTimeFloat(c.Cast(size.Scalar, DataType.Float64));
         var x = a.Tensor(0);
         if (x.Type.Shape is { } shape && shape.All(d => d.Value is not null) && shape.Aggregate(1L, (n, d) => n * d.Value!.Value) != 1)
             throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} of {x}: only a one-element tensor converts to a Python float",
@@ -115,7 +114,7 @@ internal static class ToPythonFloat
             { ElementCount: 1, ElementType: DataType.Float32 } f => (double)BitConverter.ToSingle(f.Bytes.Span),
             { ElementCount: 1, ElementType: DataType.Float64 } d => BitConverter.ToDouble(d.Bytes.Span),
             _ when c.TryGetConstantInt64(x, out var integer) => (double)integer,
-            _ => c.Cast(Item.Scalar(c, x), DataType.Float32),
+            _ => new RunTimeFloat(c.Cast(Item.Scalar(c, x), DataType.Float64)),
         };
     }
 }
@@ -124,7 +123,8 @@ internal static class ToPythonFloat
 /// <c>torch.tensor(data, dtype, device, requires_grad)</c> and <c>torch.as_tensor(data, dtype, device)</c> of Python
 /// numbers or (nested, rectangular) lists of them: a constant of the data's shape, of dtype or else of torch's choice
 /// (bool for bools, int64 for ints, float32 as soon as one is a float); a run-time int (<c>torch.tensor(x.size(0))</c>)
-/// is its 0-d value; as_tensor of a tensor is that tensor, cast to dtype if one is given.
+/// is its 0-d value, and data holding some is built in the graph; as_tensor of a tensor is that tensor, cast to dtype if one
+/// is given.
 /// </summary>
 [AtenOp("aten::tensor", "aten::as_tensor")]
 internal static class TensorFromData
@@ -139,7 +139,25 @@ internal static class TensorFromData
         Flatten(c, a.Get(0), 0, shape, values);
         var type = requested ?? (values.Any(v => v is double) || values.Count == 0 ? DataType.Float32
             : values.All(v => v is bool) ? DataType.Bool : DataType.Int64);
+        if (values.Any(v => v is DynamicInt)) return FromRunTimeInts(c, type, shape, values);
         return c.ConstantFrom(type, [.. shape], values.Select(v => v switch { bool b => b ? 1.0 : 0.0, long l => l, _ => (double)v }), "tensor");
+    }
+
+    /// <summary>
+    /// Ints some of which are known only at run time (torchvision's detection transform takes
+    /// <c>torch.tensor(image.shape[-2:])</c> of an image whose size is dynamic): concatenated in the graph, shaped as the data.
+    /// </summary>
+    private static Value FromRunTimeInts(OpContext c, DataType type, List<long> shape, List<object> values)
+    {
+        var ints = values.Select(v => v switch
+        {
+            long or DynamicInt => v,
+            bool b => b ? 1L : 0L,
+            _ => throw c.Error(DiagnosticCode.InvalidOpArguments,
+                $"{c.OpName} of floats together with ints known only at run time", "build the tensor with torch.stack instead"),
+        }).ToList();
+        var flat = c.Cast(c.ShapeTensor(ints), type);
+        return shape.Count == 1 ? flat : c.Op("Reshape", [flat, c.ConstInt64([.. shape])], TensorType.Of(type, [.. shape.Select(d => (Dim)d)]));
     }
 
     /// <summary>Appends the numbers of <paramref name="data"/> in row-major order and records each nesting level's length.</summary>
@@ -147,7 +165,7 @@ internal static class TensorFromData
     {
         switch (data)
         {
-            case long or double or bool:
+            case long or double or bool or DynamicInt:
                 if (depth != shape.Count) throw Ragged(c);
                 values.Add(data);
                 break;
@@ -178,6 +196,7 @@ internal static class ToInt
     private static object? V13(OpContext c, OpArgs a)
     {
         if (a.Get(0) is long or DynamicInt) return a.Get(0);
+        if (a.Get(0) is RunTimeFloat f) return new DynamicInt(c.Cast(f.Scalar, DataType.Int64)); // Cast truncates toward zero, as int()
         var x = a.Tensor(0);
         if (c.TryGetConstantInt64(x, out var value)) return value;
         if (ConstantFoldingPass.Evaluate(x) is { ElementCount: 1 } known && (known.ElementType.IsInteger() || c.OpName == "aten::Int") &&

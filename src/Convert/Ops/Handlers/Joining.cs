@@ -81,6 +81,8 @@ internal static class Chunk
         if (chunk && x.Type.Shape![axis].Value is null) return DynamicChunks(c, x, axis, a.Int(1, "chunks"));
         if (!chunk && a.Get(1) is List<object?> { Count: 1 })
             return new List<object?> { x };  // one piece is the whole dim, whatever its size (a detector's per-image split of one image)
+        if (!chunk && a.Get(1) is List<object?> && a.SymInts(1) is var listed && (x.Type.Shape![axis].Value is null || listed.Any(s => s is DynamicInt)))
+            return RunTimeSplit(c, x, axis, listed);
         var size = StaticSize(c, x, axis);
         long[] sizes;
         if (chunk)
@@ -100,6 +102,24 @@ internal static class Chunk
         var start = 0L;
         for (var i = 0; i < pieces.Count; start += sizes[i++])
             pieces[i].View = new RangeView(x, axis, start, start + sizes[i], Squeezed: false);
+        return pieces.Cast<object?>().ToList();
+    }
+
+    /// <summary>
+    /// <c>split(x, sizes)</c> where a size or the dim is known only at run time (a detector's RPN splits its scores by the
+    /// anchors of each feature level, H·W·A of an image of dynamic size): one piece per size, each viewing its range of x.
+    /// </summary>
+    private static List<object?> RunTimeSplit(OpContext c, Value x, int axis, IReadOnlyList<object> sizes)
+    {
+        var types = sizes.Select(s => x.Type.WithShape(x.Type.Shape!.Select((d, i) => i != axis ? d : s is long l ? Dim.Of(l) : Shapes.Unknown()).ToArray())).ToArray();
+        var pieces = c.OpMulti("Split", [x, c.ShapeTensor(sizes)], types, ("axis", axis));
+        var start = c.ScalarInt64(0);
+        for (var i = 0; i < pieces.Count; i++)
+        {
+            var end = c.Op("Add", [start, sizes[i] is long l ? c.ScalarInt64(l) : ((DynamicInt)sizes[i]).Scalar], TensorType.Scalar(DataType.Int64));
+            pieces[i].View = new StridedView(x, axis, start, end, 1);
+            start = end;
+        }
         return pieces.Cast<object?>().ToList();
     }
 

@@ -1,4 +1,6 @@
+using ModelForge.Convert.Interpret;
 using ModelForge.Convert.IR;
+using ModelForge.Core.Diagnostics;
 
 namespace ModelForge.Convert.Ops.Handlers;
 
@@ -129,8 +131,9 @@ internal static class Rounding
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        var x = a.Tensor(0);
         var name = c.OpName.TrimEnd('_');
+        if (a.Get(0) is RunTimeFloat f) return OfPythonFloat(c, name, f.Scalar);
+        var x = a.Tensor(0);
         if (!x.Type.ElementType.IsFloatingPoint() && name != "aten::frac") return x;
         return name switch
         {
@@ -141,6 +144,19 @@ internal static class Rounding
             _ => Trunc(c, x),
         };
     }
+
+    /// <summary>
+    /// <c>math.floor</c>, <c>math.ceil</c> and <c>math.trunc</c> of a Python float give an int (TorchScript saves them as
+    /// <c>torch.floor(f)</c>, …, the float overloads), <c>round(f)</c> a float.
+    /// </summary>
+    private static object OfPythonFloat(OpContext c, string name, Value f) => name switch
+    {
+        "aten::floor" => new DynamicInt(c.Cast(c.Op("Floor", [f], f.Type), DataType.Int64)),
+        "aten::ceil" => new DynamicInt(c.Cast(c.Op("Ceil", [f], f.Type), DataType.Int64)),
+        "aten::trunc" => new DynamicInt(c.Cast(f, DataType.Int64)),
+        "aten::round" => new RunTimeFloat(c.Op("Round", [f], f.Type)),
+        _ => throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} of a Python float is not an op TorchScript has"),
+    };
 
     /// <summary>Rounds toward zero (also <c>div(rounding_mode="trunc")</c> of floats).</summary>
     public static Value Trunc(OpContext c, Value x) =>
