@@ -208,9 +208,8 @@ internal static class ToInt
 
 /// <summary>
 /// <c>t.item()</c> of a one-element tensor: a Python number when the tensor is a constant or computed from constants and
-/// static dims only; else an integer or bool tensor
-/// gives a run-time int and a floating-point one its 0-d value, which arithmetic with tensors of its kind treats as torch
-/// treats the Python float.
+/// static dims only; else an integer or bool tensor gives a run-time int and a floating-point one a run-time float
+/// (<see cref="RunTimeFloat"/>, a double as Python's).
 /// </summary>
 [AtenOp("aten::item")]
 internal static class Item
@@ -229,7 +228,8 @@ internal static class Item
                 var type when type.IsInteger() && FoldTensor.Cast(FoldTensor.From(constant), DataType.Int64) is { } integer => integer.Longs()[0],
                 _ => Scalar(c, x),
             };
-        return x.Type.ElementType.IsFloatingPoint() ? Scalar(c, x) : new DynamicInt(c.Cast(Scalar(c, x), DataType.Int64));
+        return x.Type.ElementType.IsFloatingPoint() ? new RunTimeFloat(c.Cast(Scalar(c, x), DataType.Float64))
+            : new DynamicInt(c.Cast(Scalar(c, x), DataType.Int64));
     }
 
     /// <summary>A one-element tensor as a 0-d one.</summary>
