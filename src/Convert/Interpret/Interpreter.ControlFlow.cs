@@ -164,7 +164,8 @@ public sealed partial class Interpreter
         }
         var isInt = inThen is long or DynamicInt && inElse is long or DynamicInt;
         var isBool = inThen is bool or Value { Type.ElementType: DataType.Bool } && inElse is bool or Value { Type.ElementType: DataType.Bool };
-        if (isInt || isBool || inThen is Value && inElse is Value)
+        var isFloat = inThen is double or RunTimeFloat && inElse is double or RunTimeFloat;
+        if (isInt || isBool || isFloat || inThen is Value && inElse is Value)
         {
             Value thenValue = RunTimeOperand(inThen), elseValue = RunTimeOperand(inElse);
             if (thenValue.Type.ElementType != elseValue.Type.ElementType || thenValue.IsComplex != elseValue.IsComplex)
@@ -178,11 +179,11 @@ public sealed partial class Interpreter
                 index = outputs.Count;
                 outputs.Add(new BranchOutput(thenValue, elseValue, what));
             }
-            return o => isInt ? new DynamicInt(o[index]) : o[index];
+            return o => isInt ? new DynamicInt(o[index]) : isFloat ? new RunTimeFloat(o[index]) : o[index];
         }
         return _ => new BranchConflict(DiagnosticCode.UnsupportedConstruct,
             $"{what} is {DescribeValue(inThen)} in the then-branch and {DescribeValue(inElse)} in the else-branch of an `if` whose " +
-            "condition is only known at run time; only tensors, ints and bools can differ between the branches of an ONNX If", span);
+            "condition is only known at run time; only tensors, ints, floats and bools can differ between the branches of an ONNX If", span);
     }
 
     /// <summary>
@@ -211,6 +212,7 @@ public sealed partial class Interpreter
         RunTimeFloat f => f.Scalar,
         long l => _graph.AddInitializer("/scalar", new ConstantData(DataType.Int64, [], BitConverter.GetBytes(l))),
         bool b => _graph.AddInitializer("/scalar", new ConstantData(DataType.Bool, [], new[] { b ? (byte)1 : (byte)0 })),
+        double d => _graph.AddInitializer("/scalar", new ConstantData(DataType.Float64, [], BitConverter.GetBytes(d))), // a Python float
         _ => throw new InvalidOperationException($"not a run-time operand: {DescribeValue(value)}"),
     };
 

@@ -103,8 +103,12 @@ internal static class ToPythonFloat
     [Opset(13)]
     private static object? V13(OpContext c, OpArgs a)
     {
-        if (a.Get(0) is double or long or RunTimeFloat) return a.Get(0) is RunTimeFloat ? a.Get(0) : a.Float(0);
-        if (a.Get(0) is DynamicInt size) return new RunTimeFloat(c.Cast(size.Scalar, DataType.Float64));
+        switch (a.Get(0))
+        {
+            case double or long or bool: return a.Float(0);
+            case RunTimeFloat f: return f;
+            case DynamicInt size: return new RunTimeFloat(c.Cast(size.Scalar, DataType.Float64));
+        }
         var x = a.Tensor(0);
         if (x.Type.Shape is { } shape && shape.All(d => d.Value is not null) && shape.Aggregate(1L, (n, d) => n * d.Value!.Value) != 1)
             throw c.Error(DiagnosticCode.InvalidOpArguments, $"{c.OpName} of {x}: only a one-element tensor converts to a Python float",
