@@ -17,7 +17,24 @@ public sealed partial class Interpreter
     /// A value carried through a run-time loop: its value before the loop as a graph value, whether it is a Python int, and
     /// for a tensor from before the loop that the body changes in place (not a variable it assigns), that tensor.
     /// </summary>
-    private sealed record LoopState(string Name, Value Initial, bool IsInt, Value? ChangedInPlace = null);
+    private sealed record LoopState(string Name, Value Initial, PythonKind Kind, Value? ChangedInPlace = null);
+
+    /// <summary>What a loop-carried value is to the code: a tensor, or a Python int or float carried as a 0-d value.</summary>
+    private enum PythonKind { Tensor, Int, Float }
+
+    private static PythonKind KindOf(object? value) => value switch
+    {
+        long or DynamicInt => PythonKind.Int,
+        double or RunTimeFloat => PythonKind.Float,
+        _ => PythonKind.Tensor,
+    };
+
+    private static object AsPython(Value value, PythonKind kind) => kind switch
+    {
+        PythonKind.Int => new DynamicInt(value),
+        PythonKind.Float => new RunTimeFloat(value),
+        _ => value,
+    };
 
     /// <summary><c>for target in range(...)</c> with a run-time bound: ONNX Loop with that trip count.</summary>
     private Flow ExecuteRunTimeFor(ForStmt loop, IReadOnlyList<object?> bounds, Frame frame)
@@ -76,8 +93,8 @@ public sealed partial class Interpreter
 
     /// <summary>
     /// ONNX Loop: the body runs symbolically once into the Loop's body subgraph. The variables from before the loop that
-    /// the body assigns are the loop-carried state (tensors; ints as int64 scalars; bools as bool scalars); any other
-    /// value the body changes or a list it grows is an error naming the loop. A tensor from before the loop that the body
+    /// the body assigns are the loop-carried state (tensors; ints, floats and bools as int64, float64 and bool scalars);
+    /// any other value the body changes or a list it grows is an error naming the loop. A tensor from before the loop that the body
     /// changes in place (<c>keep_mask[indices] = True</c>) is carried too.
     /// </summary>
     /// <param name="bindIteration">Binds the loop's own names from the iteration number; returns the condition to evaluate after the body, if any.</param>
@@ -90,7 +107,8 @@ public sealed partial class Interpreter
         foreach (var name in AssignedNames(body).Where(frame.Locals.ContainsKey))
         {
             var initial = Current(ThrowIfConflict(frame.Locals[name]));
-            if (initial is Value or DynamicInt or long or bool) states.Add(new LoopState(name, RunTimeOperand(initial), initial is long or DynamicInt));
+            if (initial is Value or DynamicInt or long or bool or RunTimeFloat or double)
+                states.Add(new LoopState(name, RunTimeOperand(initial), KindOf(initial)));
             else unchanged.Add((name, initial));
         }
         var lists = frame.Locals.Values.OfType<List<object?>>().Distinct(ReferenceEqualityComparer.Instance).Cast<List<object?>>()
@@ -109,7 +127,7 @@ public sealed partial class Interpreter
                     var input = graph.AddInput($"{graph.Name}/{states[i].Name}", types[i]);
                     input.IsComplex = states[i].Initial.IsComplex;
                     if (states[i].ChangedInPlace is { } changed) _mutated[changed] = input;
-                    else bodyFrame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(input) : input;
+                    else bodyFrame.Locals[states[i].Name] = AsPython(input, states[i].Kind);
                 }
                 var nextCondition = bindIteration(iteration, bodyFrame);
                 var flow = Execute(body, bodyFrame);
@@ -130,14 +148,14 @@ public sealed partial class Interpreter
             {
                 if (run == MaxLoopBodyRuns)
                     throw Unsupported(loop.Span, "the tensors a loop whose trip count is only known at run time changes in place do not settle");
-                states.AddRange(changedInPlace.Select((v, i) => new LoopState($"changed_in_place_{i}", v, false, v)));
+                states.AddRange(changedInPlace.Select((v, i) => new LoopState($"changed_in_place_{i}", v, PythonKind.Tensor, v)));
                 types.AddRange(changedInPlace.Select(v => v.Type));
                 continue;
             }
             foreach (var (name, before) in unchanged)
                 if (!Equals(Current(bodyRun.Locals[name], bodyRun), before))
                     throw Unsupported(loop.Span, $"'{name}' ({DescribeValue(before)}) changes inside a loop whose trip count is only known at run " +
-                                                 "time; only tensors, ints and bools can be carried from one iteration to the next");
+                                                 "time; only tensors, ints, floats and bools can be carried from one iteration to the next");
 
             var outputs = states.Select(s => s.ChangedInPlace is { } changed ? Resolve(changed, bodyRun.Mutated)
                 : RunTimeOperand(Current(bodyRun.Locals[s.Name], bodyRun))).ToList();
@@ -164,7 +182,7 @@ public sealed partial class Interpreter
                 node.Outputs[i].IsComplex = i < states.Count ? states[i].Initial.IsComplex : scans[i - states.Count].Item.IsComplex;
             for (var i = 0; i < states.Count; i++)
                 if (states[i].ChangedInPlace is { } changed) _mutated[changed] = node.Outputs[i];
-                else frame.Locals[states[i].Name] = states[i].IsInt ? new DynamicInt(node.Outputs[i]) : node.Outputs[i];
+                else frame.Locals[states[i].Name] = AsPython(node.Outputs[i], states[i].Kind);
             for (var i = 0; i < scans.Count; i++) _grownLists[scans[i].List] = new RunTimeList(node.Outputs[states.Count + i]);
             return Flow.Normal;
         }
