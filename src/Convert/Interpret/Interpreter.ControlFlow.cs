@@ -179,7 +179,8 @@ public sealed partial class Interpreter
                 index = outputs.Count;
                 outputs.Add(new BranchOutput(thenValue, elseValue, what));
             }
-            return o => isInt ? new DynamicInt(o[index]) : isFloat ? new RunTimeFloat(o[index]) : o[index];
+            var kind = isInt ? PythonKind.Int : isFloat ? PythonKind.Float : PythonKind.Tensor;
+            return o => AsPython(o[index], kind);
         }
         return _ => new BranchConflict(DiagnosticCode.UnsupportedConstruct,
             $"{what} is {DescribeValue(inThen)} in the then-branch and {DescribeValue(inElse)} in the else-branch of an `if` whose " +
@@ -205,6 +206,24 @@ public sealed partial class Interpreter
     private static object? Unwrapped(object? value) => value is RunTimeOptional optional ? optional.Tensor : value;
 
     /// <summary>A branch or loop value as a graph value: static ints and bools become 0-d constants (int64, bool).</summary>
+    /// <summary>What an If output or a loop-carried value is to the code: a tensor, or a Python int or float carried as a 0-d value.</summary>
+    private enum PythonKind { Tensor, Int, Float }
+
+    private static PythonKind KindOf(object? value) => value switch
+    {
+        long or DynamicInt => PythonKind.Int,
+        double or RunTimeFloat => PythonKind.Float,
+        _ => PythonKind.Tensor,
+    };
+
+    /// <summary>An If output or loop-carried value as the code sees it (<see cref="RunTimeOperand"/> the other way).</summary>
+    private static object AsPython(Value value, PythonKind kind) => kind switch
+    {
+        PythonKind.Int => new DynamicInt(value),
+        PythonKind.Float => new RunTimeFloat(value),
+        _ => value,
+    };
+
     private Value RunTimeOperand(object? value) => value switch
     {
         Value v => v,

@@ -19,23 +19,6 @@ public sealed partial class Interpreter
     /// </summary>
     private sealed record LoopState(string Name, Value Initial, PythonKind Kind, Value? ChangedInPlace = null);
 
-    /// <summary>What a loop-carried value is to the code: a tensor, or a Python int or float carried as a 0-d value.</summary>
-    private enum PythonKind { Tensor, Int, Float }
-
-    private static PythonKind KindOf(object? value) => value switch
-    {
-        long or DynamicInt => PythonKind.Int,
-        double or RunTimeFloat => PythonKind.Float,
-        _ => PythonKind.Tensor,
-    };
-
-    private static object AsPython(Value value, PythonKind kind) => kind switch
-    {
-        PythonKind.Int => new DynamicInt(value),
-        PythonKind.Float => new RunTimeFloat(value),
-        _ => value,
-    };
-
     /// <summary><c>for target in range(...)</c> with a run-time bound: ONNX Loop with that trip count.</summary>
     private Flow ExecuteRunTimeFor(ForStmt loop, IReadOnlyList<object?> bounds, Frame frame)
     {
